@@ -1,0 +1,30 @@
+"""Shared test setup: every test gets its own private data directory and a headless matplotlib."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    """No test may read or write a real user's data directory."""
+    from tracker import paths
+
+    home = tmp_path / "tracker-home"
+    monkeypatch.setenv("TRACKER_HOME", str(home))
+    paths.set_data_dir(None)
+    yield home
+    paths.set_data_dir(None)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("TRACKER_HARDWARE") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs a physical Bluetooth radio; set TRACKER_HARDWARE=1")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)

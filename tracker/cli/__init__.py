@@ -1,0 +1,1 @@
+"""The `tracker` command line. Command modules import heavy layers only inside commands."""

@@ -1,0 +1,151 @@
+"""What an analysed session is: the contract between analysis, history, reports and live view.
+
+Plain dataclasses with no heavy imports, so the history and report layers can use them without
+pulling in scipy. Times are seconds from the first sample; positions are centimetres along the
+back from the hips (an estimate); paces are of the roller's contact point along the back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+WARNING_KINDS = ("too_fast", "hold_too_long", "region_overuse", "session_too_long", "lumbar")
+POSTURES = ("hips_down", "bridge")
+PHASES = ("upright", "sitting", "on_roller", "transition", "lying", "unknown")
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One movement of the roller in one direction along the back."""
+
+    start_s: float
+    end_s: float
+    distance_cm: float
+    pace_cm_s: float
+    region: str
+    direction: str = "toward_head"  # or "toward_hips"
+    posture: str = "hips_down"
+    start_cm: float | None = None
+    end_cm: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Stillness on the roller of at least `Guidance.hold_min_s`: a pause over a tender spot."""
+
+    start_s: float
+    end_s: float
+    duration_s: float
+    position_cm: float
+    region: str
+
+
+@dataclass(frozen=True)
+class Warning:
+    """Something the person should change, with the time span it applies to."""
+
+    kind: str
+    start_s: float
+    end_s: float
+    message: str
+    value: float | None = None
+    """The measured quantity behind the warning (pace, seconds...), in the unit of its threshold."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A span of one posture phase (upright, sitting, on_roller, transition, ...)."""
+
+    kind: str
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class SessionAnalysis:
+    """Everything `tracker analyze` reports about one session."""
+
+    duration_s: float
+    on_roller_s: float
+    rolling_s: float
+    strokes: list[Stroke] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    region_time_s: dict[str, float] = field(default_factory=dict)
+    position_track: list[tuple[float, float]] = field(default_factory=list)
+    """(t_s, position_cm) at about 2 Hz while on the roller: the timeline chart's line."""
+    posture: str | None = None
+    """Dominant posture on the roller: hips_down, bridge, or mixed."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Analysis parameters and guidance thresholds that produced this result (provenance)."""
+    tracker_version: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Documented handling that happened (gaps bridged, calibration inferred, ...)."""
+
+    @property
+    def mean_pace_cm_s(self) -> float:
+        """Mean pace weighted by stroke time (0 when there are no strokes)."""
+        total = sum(s.duration_s for s in self.strokes)
+        if total <= 0:
+            return 0.0
+        return sum(s.pace_cm_s * s.duration_s for s in self.strokes) / total
+
+    def too_fast_fraction(self, too_fast_pace_cm_s: float) -> float:
+        """Share of stroke time above `too_fast_pace_cm_s`."""
+        total = sum(s.duration_s for s in self.strokes)
+        if total <= 0:
+            return 0.0
+        return sum(s.duration_s for s in self.strokes if s.pace_cm_s > too_fast_pace_cm_s) / total
+
+    def to_json(self) -> dict[str, Any]:
+        """The `tracker analyze --json` document (holds are called `pauses` there)."""
+        too_fast = float(self.parameters.get("guidance", {}).get("too_fast_pace_cm_s", 5.0))
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "on_roller_s": round(self.on_roller_s, 3),
+            "rolling_s": round(self.rolling_s, 3),
+            "posture": self.posture,
+            "strokes": [_rounded(asdict(s)) for s in self.strokes],
+            "pauses": [_rounded(asdict(h)) for h in self.holds],
+            "warnings": [_rounded(asdict(w)) for w in self.warnings],
+            "phases": [_rounded(asdict(p)) for p in self.phases],
+            "region_time_s": {k: round(v, 3) for k, v in self.region_time_s.items()},
+            "summary": {
+                "strokes": len(self.strokes),
+                "pauses": len(self.holds),
+                "mean_pace_cm_s": round(self.mean_pace_cm_s, 3),
+                "too_fast_fraction": round(self.too_fast_fraction(too_fast), 4),
+                "warnings": len(self.warnings),
+            },
+            "parameters": self.parameters,
+            "tracker_version": self.tracker_version,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "SessionAnalysis":
+        return cls(
+            duration_s=float(obj["duration_s"]),
+            on_roller_s=float(obj["on_roller_s"]),
+            rolling_s=float(obj["rolling_s"]),
+            strokes=[Stroke(**s) for s in obj.get("strokes", [])],
+            holds=[Hold(**h) for h in obj.get("pauses", [])],
+            warnings=[Warning(**w) for w in obj.get("warnings", [])],
+            phases=[Phase(**p) for p in obj.get("phases", [])],
+            region_time_s=dict(obj.get("region_time_s", {})),
+            position_track=[tuple(p) for p in obj.get("position_track", [])],
+            posture=obj.get("posture"),
+            parameters=dict(obj.get("parameters", {})),
+            tracker_version=str(obj.get("tracker_version", "")),
+            notes=list(obj.get("notes", [])),
+        )
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}

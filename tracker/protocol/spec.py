@@ -1,7 +1,7 @@
 """The sensor protocol's tables, one-to-one with `firmware_protocol.md` (version 1).
 
 Change a number here only together with the document; the document's worked examples are test
-vectors (tests/protocol/test_doc_vectors.py).
+vectors (tests/protocol/test_protocol_doc_vectors.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,40 @@
+"""Layer 2: raw notifications on disk, append-only and crash-safe (docs/capture-format.md).
+
+CaptureWriter(path, header) -> .write_notification / .write_event / .update_header / .close
+read_capture(path) -> CaptureContents        every intact record, cut and damage reported
+load_capture(path) -> ImuRecording           through the live StreamDecoder
+write_capture_from_counts(path, counts, ...) a synthetic capture for tests and fixtures
+"""
+
+from tracker.capture.format import FORMAT_VERSION, SIGNATURE, RecordType, Source
+from tracker.capture.reader import (
+    CaptureContents,
+    CaptureEvent,
+    HeaderUpdate,
+    Notifications,
+    decode_capture,
+    load_capture,
+    read_capture,
+)
+from tracker.capture.synthetic import SyntheticCapture, write_capture_from_counts
+from tracker.capture.writer import CaptureHeader, CaptureWriter, clock_anchor, host_time_ns
+
+__all__ = [
+    "FORMAT_VERSION",
+    "SIGNATURE",
+    "CaptureContents",
+    "CaptureEvent",
+    "CaptureHeader",
+    "CaptureWriter",
+    "HeaderUpdate",
+    "Notifications",
+    "RecordType",
+    "Source",
+    "SyntheticCapture",
+    "clock_anchor",
+    "decode_capture",
+    "host_time_ns",
+    "load_capture",
+    "read_capture",
+    "write_capture_from_counts",
+]

@@ -1,0 +1,326 @@
+"""Writing capture files: append-only, crash-safe, private (docs/capture-format.md).
+
+The writer keeps notifications in memory for at most `flush_interval_s` (0.5 s by default), then
+appends them as one checksummed block record and fsyncs. A background thread enforces the
+interval even when no new data arrives, so a `kill -9` loses at most the last `flush_interval_s`
+plus the time of one write. A record is written whole or (on a crash or full disk) cut at the end
+of the file, where a reader reports it and keeps everything before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tracker import __version__, paths
+from tracker.capture import format as fmt
+from tracker.errors import StorageError
+
+REQUIRED_SETTINGS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
+
+
+def host_time_ns() -> int:
+    """The host clock capture records use by default: monotonic nanoseconds (never jumps)."""
+    return time.monotonic_ns()
+
+
+def clock_anchor() -> dict[str, Any]:
+    """Ties the monotonic host clock to UTC now: {"host_clock", "anchor_host_ns", "anchor_utc_ns"}."""
+    return {
+        "host_clock": "monotonic",
+        "anchor_host_ns": time.monotonic_ns(),
+        "anchor_utc_ns": time.time_ns(),
+    }
+
+
+@dataclass
+class CaptureHeader:
+    """What a capture's first record says about the recording.
+
+    `sensor`: name, address and the Device Information strings (manufacturer, model, serial,
+    firmware_revision), protocol_version. `settings`: sample_rate_hz, accel_range_g, gyro_range_dps
+    (required), att_mtu, samples_per_packet. `calibration`: `MountingCalibration.to_json()` or None.
+    `clock`: how host_time_ns maps to UTC (default: the monotonic clock, anchored now).
+    """
+
+    sensor: dict[str, Any]
+    settings: dict[str, Any]
+    calibration: dict[str, Any] | None = None
+    clock: dict[str, Any] = field(default_factory=clock_anchor)
+    timezone: str | None = None
+    utc_offset_s: int | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else worth keeping (emulator scenario, ground-truth file name, ...)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "format": "tracker-capture",
+            "format_version": fmt.FORMAT_VERSION,
+            "tracker_version": __version__,
+            "created_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "sensor": dict(self.sensor),
+            "settings": dict(self.settings),
+            "calibration": self.calibration,
+            "clock": dict(self.clock),
+            "timezone": self.timezone,
+            "utc_offset_s": self.utc_offset_s,
+            "notes": self.notes,
+        }
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+
+def _header_json(header: CaptureHeader | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(header, CaptureHeader):
+        obj = header.to_json()
+    elif isinstance(header, dict):
+        obj = {
+            "format": "tracker-capture",
+            "format_version": fmt.FORMAT_VERSION,
+            "tracker_version": __version__,
+            "created_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "clock": clock_anchor(),
+            **header,
+        }
+    else:
+        raise TypeError("header must be a CaptureHeader or a dict")
+    settings = obj.get("settings")
+    missing = [k for k in REQUIRED_SETTINGS if not isinstance(settings, dict) or k not in settings]
+    if missing:
+        raise ValueError(
+            f"capture header settings need {', '.join(missing)} (sample rate in Hz, ranges in g and dps)"
+        )
+    if "sensor" not in obj:
+        obj["sensor"] = {}
+    return obj
+
+
+class CaptureWriter:
+    """Append notifications, events and header updates to a new capture file.
+
+    Use as a context manager. `host_time_ns` values are on the clock named in the header
+    (`host_time_ns()` by default). Methods raise `DiskFullError`/`StorageError` when the disk
+    refuses; everything flushed before stays readable.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: CaptureHeader | dict[str, Any],
+        *,
+        flush_interval_s: float = 0.5,
+        background_flush: bool = True,
+        fsync: bool = True,
+        max_block_bytes: int = 64 * 1024,
+    ) -> None:
+        self.path = Path(path)
+        self.header = _header_json(header)
+        self.flush_interval_s = float(flush_interval_s)
+        self.fsync = fsync
+        self.max_block_bytes = int(max_block_bytes)
+        self.notifications_written = 0
+        self.records_written = 0
+        self.bytes_written = 0
+        self._lock = threading.RLock()
+        self._out = bytearray()  # sealed records not yet on disk
+        self._block_source: int | None = None
+        self._block_times: list[int] = []
+        self._block_payloads: list[bytes] = []
+        self._block_bytes = 0
+        self._error: BaseException | None = None
+        self._closed = False
+        self._last_flush = time.monotonic()
+        self._last_time_ns = 0
+
+        paths.ensure_private_dir(self.path.parent)
+        try:
+            self._fh = paths.open_private(self.path)
+        except FileExistsError as exc:
+            raise StorageError(
+                f"{self.path} already exists",
+                hint="choose another --out file; captures are never overwritten",
+            ) from exc
+        except OSError as exc:
+            paths.raise_storage_error(exc, self.path)
+        self._fd = self._fh.fileno()
+        with self._lock:
+            self._out += fmt.SIGNATURE
+            first_time = int(self.header.get("clock", {}).get("anchor_host_ns", 0) or 0)
+            self._append_record(
+                fmt.encode_json_record(fmt.RecordType.HEADER, first_time, self.header)
+            )
+            self._flush_locked()
+            self._fsync_dir()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background_flush:
+            self._thread = threading.Thread(
+                target=self._flusher, name=f"capture-flush:{self.path.name}", daemon=True
+            )
+            self._thread.start()
+
+    # --- public API ----------------------------------------------------------------------
+    def write_notification(self, host_time_ns: int, payload: bytes, source: str = "imu") -> None:
+        """One raw notification as received (bytes are not checked: they are evidence)."""
+        src = fmt.SOURCE_BY_NAME.get(source)
+        if src is None:
+            raise ValueError(f"source must be one of {sorted(fmt.SOURCE_BY_NAME)}; got {source!r}")
+        data = bytes(payload)
+        with self._lock:
+            self._check()
+            if self._block_source is not None and (
+                self._block_source != src
+                or self._block_bytes + len(data) + 10 > self.max_block_bytes
+            ):
+                self._seal_block()
+            self._block_source = int(src)
+            self._block_times.append(int(host_time_ns))
+            self._block_payloads.append(data)
+            self._block_bytes += len(data) + 10
+            self._last_time_ns = int(host_time_ns)
+            self.notifications_written += 1
+            if time.monotonic() - self._last_flush >= self.flush_interval_s:
+                self._flush_locked()
+
+    def write_event(self, host_time_ns: int, kind: str, **data: Any) -> None:
+        """A marker: `link_lost`, `reconnected`, `stream_started`, `note` (text=...), ... Kept in
+        order with the notifications around it."""
+        obj = {"kind": str(kind), **data}
+        with self._lock:
+            self._check()
+            self._seal_block()
+            self._append_record(
+                fmt.encode_json_record(fmt.RecordType.EVENT, int(host_time_ns), obj)
+            )
+
+    def update_header(self, host_time_ns: int, **fields: Any) -> None:
+        """Header fields learned later (e.g. calibration=..., settings=... after a rate change);
+        they apply from this point of the file on."""
+        with self._lock:
+            self._check()
+            self._seal_block()
+            self._append_record(
+                fmt.encode_json_record(fmt.RecordType.HEADER_UPDATE, int(host_time_ns), fields)
+            )
+            self.header.update(fields)
+
+    def flush(self) -> None:
+        """Write everything pending and fsync it."""
+        with self._lock:
+            self._check()
+            self._flush_locked()
+
+    def close(self) -> None:
+        """Write the end record, flush, fsync, close. Safe to call twice; after a disk error it
+        only closes the file."""
+        if self._closed:
+            return
+        self._stop_thread()
+        with self._lock:
+            try:
+                if self._error is None:
+                    self._seal_block()
+                    summary = {
+                        "notifications": self.notifications_written,
+                        "records": self.records_written + 1,
+                        "closed_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    }
+                    self._append_record(
+                        fmt.encode_json_record(fmt.RecordType.END, self._last_time_ns, summary)
+                    )
+                    self._flush_locked()
+            finally:
+                self._closed = True
+                with contextlib.suppress(OSError):
+                    self._fh.close()
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals -----------------------------------------------------------------------
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise ValueError(f"capture {self.path} is closed")
+
+    def _append_record(self, record: bytes) -> None:
+        self._out += record
+        self.records_written += 1
+
+    def _seal_block(self) -> None:
+        if self._block_source is None or not self._block_payloads:
+            return
+        payload = fmt.encode_block(self._block_source, self._block_times, self._block_payloads)
+        self._append_record(
+            fmt.encode_record(fmt.RecordType.NOTIFICATIONS, self._block_times[-1], payload)
+        )
+        self._block_source = None
+        self._block_times = []
+        self._block_payloads = []
+        self._block_bytes = 0
+
+    def _flush_locked(self) -> None:
+        self._seal_block()
+        self._last_flush = time.monotonic()
+        if not self._out:
+            return
+        view = memoryview(self._out)
+        written = 0
+        try:
+            while written < len(view):
+                written += os.write(self._fd, view[written:])
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self.bytes_written += written
+            try:
+                paths.raise_storage_error(exc, self.path)
+            except StorageError as err:
+                self._error = err
+                raise
+        finally:
+            view.release()
+        self.bytes_written += written
+        self._out = bytearray()
+
+    def _fsync_dir(self) -> None:
+        # the new file's directory entry must survive a power loss too
+        if os.name != "posix" or not self.fsync:
+            return
+        with contextlib.suppress(OSError):
+            dfd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _flusher(self) -> None:
+        while not self._stop.wait(self.flush_interval_s / 2):
+            with self._lock:
+                if self._closed or self._error is not None:
+                    return
+                if time.monotonic() - self._last_flush >= self.flush_interval_s and (
+                    self._out or self._block_payloads
+                ):
+                    with contextlib.suppress(
+                        StorageError
+                    ):  # kept in self._error, raised to the caller
+                        self._flush_locked()
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._thread = None

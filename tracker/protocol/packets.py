@@ -1,0 +1,786 @@
+"""Pure functions between protocol bytes and values (see firmware_protocol.md).
+
+Everything that decodes takes untrusted radio bytes and never raises on them: a frame that does
+not follow the document comes back as a `Malformed` value carrying a `MalformedReason`, its bytes
+and a one-line explanation. Encoders take trusted values and raise `ValueError` on a programming
+mistake.
+
+Frames and their functions:
+
+| frame                        | encode                       | decode                                    |
+| ---------------------------- | ---------------------------- | ----------------------------------------- |
+| data notification            | `encode_data_packet`         | `decode_data_packet`, `decode_data_packets` (batch) |
+| a stream of samples          | `encode_stream`              | `tracker.protocol.stream.StreamDecoder`   |
+| control point write          | `encode_control_request`     | `decode_control_request`                  |
+| control point indication     | `encode_control_response`    | `decode_control_response`                 |
+| status record (read)         | `encode_status_record`       | `decode_status_record`                    |
+| battery level (read, notify) | `encode_battery_level`       | `decode_battery_level`                    |
+| advertisement (31 bytes)     | `encode_advertisement`       | `decode_advertisement`                    |
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracker.protocol import spec
+
+_HEADER = struct.Struct(spec.HEADER_FORMAT)
+_STATUS = struct.Struct(spec.STATUS_FORMAT)
+
+
+# --- what a bad frame is ---------------------------------------------------------------------
+class MalformedReason(enum.StrEnum):
+    """Why a frame was rejected. The values are stable: they key statistics and logs."""
+
+    EMPTY = "empty"
+    """Zero bytes."""
+    TRUNCATED = "truncated"
+    """Fewer bytes than the header, or than the header's sample count announces."""
+    WRONG_VERSION = "wrong_version"
+    """Byte 0 is not a protocol major version this decoder understands."""
+    BAD_COUNT = "bad_count"
+    """The sample count is 0 or above MAX_SAMPLES_PER_PACKET."""
+    LENGTH_MISMATCH = "length_mismatch"
+    """More bytes than the header's sample count announces."""
+    BAD_VALUE = "bad_value"
+    """A field holds a value the document does not allow (e.g. battery level above 100)."""
+
+
+#: Integer codes of the reasons in batch results (0 means the packet is valid).
+REASON_CODES: dict[MalformedReason, int] = {r: i + 1 for i, r in enumerate(MalformedReason)}
+REASON_BY_CODE: dict[int, MalformedReason] = {v: k for k, v in REASON_CODES.items()}
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A frame that does not follow firmware_protocol.md; never raised, always returned."""
+
+    reason: MalformedReason
+    detail: str
+    payload: bytes
+    version: int | None = None
+    """The version byte when there was one (lets pairing raise ProtocolVersionError)."""
+
+    @property
+    def hex(self) -> str:
+        return self.payload.hex(" ")
+
+    def __str__(self) -> str:
+        shown = self.payload[:LOG_HEX_BYTES].hex(" ") or "-"
+        more = " ..." if len(self.payload) > LOG_HEX_BYTES else ""
+        return f"{self.reason.value}: {self.detail} [{len(self.payload)} bytes: {shown}{more}]"
+
+
+LOG_HEX_BYTES = 64
+"""Bytes of a malformed frame shown in logs (a 5 kB garbage frame must not flood the log)."""
+
+
+# --- data packets ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataPacket:
+    """One decoded data notification."""
+
+    version: int
+    sequence: int
+    """u16, wraps at 65536."""
+    timestamp_us: int
+    """Sensor clock at the first sample, µs, wraps at 2**32."""
+    flags: spec.PacketFlag
+    samples: np.ndarray
+    """(count, 6) int16 raw counts: ax, ay, az, gx, gy, gz."""
+
+    @property
+    def count(self) -> int:
+        return int(self.samples.shape[0])
+
+    def sample_times_us(self, sample_rate_hz: float) -> np.ndarray:
+        """Sensor time of each sample (µs, not wrapped): t0 + i * 1e6 / rate."""
+        return self.timestamp_us + np.arange(self.count) * (1e6 / sample_rate_hz)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataPacket):
+            return NotImplemented
+        return (self.version, self.sequence, self.timestamp_us, int(self.flags)) == (
+            other.version,
+            other.sequence,
+            other.timestamp_us,
+            int(other.flags),
+        ) and np.array_equal(self.samples, other.samples)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def packet_size(count: int) -> int:
+    """Bytes of a data packet carrying `count` samples."""
+    return spec.HEADER_SIZE + spec.SAMPLE_SIZE * count
+
+
+def encode_data_packet(
+    sequence: int, timestamp_us: int, samples: np.ndarray, flags: int = 0
+) -> bytes:
+    """One data notification.
+
+    `samples` is an (n, 6) int16 array of raw ax, ay, az, gx, gy, gz counts, 1 <= n <= 19;
+    `sequence` and `timestamp_us` are taken modulo their wrap; `flags` is a `spec.PacketFlag`.
+    """
+    raw = np.asarray(samples)
+    if raw.ndim != 2 or raw.shape[1] != 6 or not 1 <= raw.shape[0] <= spec.MAX_SAMPLES_PER_PACKET:
+        raise ValueError(f"samples must be (1..{spec.MAX_SAMPLES_PER_PACKET}, 6); got {raw.shape}")
+    if flags & spec.COUNT_MASK:
+        raise ValueError("flags must only use the high 3 bits of byte 1")
+    header = _HEADER.pack(
+        spec.PROTOCOL_VERSION,
+        (raw.shape[0] & spec.COUNT_MASK) | int(flags),
+        sequence % spec.SEQUENCE_WRAP,
+        timestamp_us % spec.TIMESTAMP_WRAP_US,
+    )
+    return header + raw.astype("<i2", copy=False).tobytes()
+
+
+def decode_data_packet(payload: bytes | bytearray | memoryview) -> DataPacket | Malformed:
+    """One data notification from untrusted bytes; never raises."""
+    data = bytes(payload)
+    n = len(data)
+    if n == 0:
+        return Malformed(MalformedReason.EMPTY, "empty notification", data)
+    if n < spec.HEADER_SIZE:
+        return Malformed(
+            MalformedReason.TRUNCATED,
+            f"{n} bytes, shorter than the {spec.HEADER_SIZE}-byte header",
+            data,
+            data[0],
+        )
+    version, count_flags, sequence, timestamp_us = _HEADER.unpack_from(data)
+    if version != spec.PROTOCOL_VERSION:
+        return Malformed(
+            MalformedReason.WRONG_VERSION,
+            f"protocol version {version}, this decoder understands {spec.PROTOCOL_VERSION}",
+            data,
+            version,
+        )
+    count = count_flags & spec.COUNT_MASK
+    if not 1 <= count <= spec.MAX_SAMPLES_PER_PACKET:
+        return Malformed(
+            MalformedReason.BAD_COUNT,
+            f"sample count {count}, allowed 1..{spec.MAX_SAMPLES_PER_PACKET}",
+            data,
+            version,
+        )
+    expected = packet_size(count)
+    if n < expected:
+        return Malformed(
+            MalformedReason.TRUNCATED, f"{n} bytes, {count} samples need {expected}", data, version
+        )
+    if n > expected:
+        return Malformed(
+            MalformedReason.LENGTH_MISMATCH,
+            f"{n} bytes, {count} samples need exactly {expected}",
+            data,
+            version,
+        )
+    samples = (
+        np.frombuffer(data, dtype="<i2", offset=spec.HEADER_SIZE).reshape(count, 6).astype(np.int16)
+    )
+    return DataPacket(
+        version, sequence, timestamp_us, spec.PacketFlag(count_flags & ~spec.COUNT_MASK), samples
+    )
+
+
+@dataclass(frozen=True)
+class PacketBatch:
+    """Many data notifications decoded at once (`decode_data_packets`), in arrival order.
+
+    Per packet (P,): `reason` (0 = valid, else a key of `REASON_BY_CODE`), `version`, `count`,
+    `flags`, `sequence`, `timestamp_us` (the header fields are 0 where the packet was too short to
+    hold them), `sample_start` (index of the packet's first sample in `samples`; valid packets only
+    own samples). `samples` is (S, 6) int16 raw counts of every valid packet, in packet order.
+    """
+
+    reason: np.ndarray
+    version: np.ndarray
+    count: np.ndarray
+    flags: np.ndarray
+    sequence: np.ndarray
+    timestamp_us: np.ndarray
+    sample_start: np.ndarray
+    samples: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.reason == 0
+
+    def __len__(self) -> int:
+        return int(self.reason.shape[0])
+
+
+def _header_dtype(count: int) -> np.dtype:
+    return np.dtype(
+        [
+            ("version", "u1"),
+            ("count_flags", "u1"),
+            ("sequence", "<u2"),
+            ("timestamp_us", "<u4"),
+            ("samples", "<i2", (count, 6)),
+        ]
+    )
+
+
+_DTYPES = {k: _header_dtype(k) for k in range(1, spec.MAX_SAMPLES_PER_PACKET + 1)}
+
+
+def decode_packet_array(
+    buffer: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> PacketBatch:
+    """Decode the packets found at `buffer[offsets[i] : offsets[i] + lengths[i]]`, vectorised.
+
+    `buffer` is a 1-D uint8 array (for example a whole capture file), `offsets`/`lengths` are (P,)
+    integer arrays that must lie inside it (the caller's framing guarantees that; it is checked).
+    Packets of the same length are decoded together by one `frombuffer` view, so the cost is a few
+    numpy operations per distinct length, not per packet.
+    """
+    buf = np.asarray(buffer, dtype=np.uint8).reshape(-1)
+    off = np.asarray(offsets, dtype=np.int64).reshape(-1)
+    ln = np.asarray(lengths, dtype=np.int64).reshape(-1)
+    p = off.shape[0]
+    if ln.shape[0] != p:
+        raise ValueError("offsets and lengths must have the same length")
+    if p and (off.min() < 0 or ln.min() < 0 or (off + ln).max() > buf.shape[0]):
+        raise ValueError("a packet lies outside the buffer")
+
+    version = np.zeros(p, np.uint8)
+    count_flags = np.zeros(p, np.uint8)
+    has1 = ln >= 1
+    has2 = ln >= 2
+    version[has1] = buf[off[has1]]
+    count_flags[has2] = buf[off[has2] + 1]
+    count = count_flags & spec.COUNT_MASK
+
+    reason = np.zeros(p, np.uint8)
+    expected = spec.HEADER_SIZE + spec.SAMPLE_SIZE * count.astype(np.int64)
+    # Checked in reverse order of precedence so the first failing check wins (as in the scalar path).
+    reason[ln > expected] = REASON_CODES[MalformedReason.LENGTH_MISMATCH]
+    reason[ln < expected] = REASON_CODES[MalformedReason.TRUNCATED]
+    reason[(count == 0) | (count > spec.MAX_SAMPLES_PER_PACKET)] = REASON_CODES[
+        MalformedReason.BAD_COUNT
+    ]
+    reason[version != spec.PROTOCOL_VERSION] = REASON_CODES[MalformedReason.WRONG_VERSION]
+    reason[ln < spec.HEADER_SIZE] = REASON_CODES[MalformedReason.TRUNCATED]
+    reason[ln == 0] = REASON_CODES[MalformedReason.EMPTY]
+
+    valid = reason == 0
+    n_samples = np.where(valid, count, 0).astype(np.int64)
+    sample_start = np.zeros(p, np.int64)
+    if p:
+        np.cumsum(n_samples[:-1], out=sample_start[1:])
+    total = int(n_samples.sum())
+    samples = np.empty((total, 6), np.int16)
+    sequence = np.zeros(p, np.uint16)
+    timestamp = np.zeros(p, np.uint32)
+
+    # Header fields of invalid packets that still have a whole header (useful in logs and stats).
+    hdr_only = (~valid) & (ln >= spec.HEADER_SIZE)
+    if hdr_only.any():
+        idx = off[hdr_only][:, None] + np.arange(spec.HEADER_SIZE)
+        rows = np.ascontiguousarray(buf[idx]).view(_HEADER_ONLY).reshape(-1)
+        sequence[hdr_only] = rows["sequence"]
+        timestamp[hdr_only] = rows["timestamp_us"]
+
+    if total:
+        valid_counts = count[valid]
+        for k in np.unique(valid_counts):
+            k = int(k)
+            sel = np.flatnonzero(valid & (count == k))
+            size = packet_size(k)
+            o = off[sel]
+            m = o.shape[0]
+            # Contiguous equal-length packets (the common case after b"".join) need no gather.
+            if m and o[-1] - o[0] == (m - 1) * size and (m == 1 or np.all(np.diff(o) == size)):
+                rows_u8 = buf[o[0] : o[0] + m * size]
+            else:  # gather, in chunks so the index array stays small (~8 MB)
+                rows_u8 = np.empty(m * size, np.uint8)
+                step = max(1, (1 << 20) // size)
+                cols = np.arange(size)
+                for a in range(0, m, step):
+                    b = min(m, a + step)
+                    rows_u8[a * size : b * size] = buf[(o[a:b, None] + cols).reshape(-1)]
+            rows = np.ascontiguousarray(rows_u8).view(_DTYPES[k]).reshape(m)
+            sequence[sel] = rows["sequence"]
+            timestamp[sel] = rows["timestamp_us"]
+            starts = sample_start[sel]
+            if m == p:  # every packet has k samples: the output is one straight copy
+                samples[:] = rows["samples"].reshape(-1, 6)
+            else:
+                dest = (starts[:, None] + np.arange(k)).reshape(-1)
+                samples[dest] = rows["samples"].reshape(-1, 6)
+
+    return PacketBatch(
+        reason=reason,
+        version=version,
+        count=count,
+        flags=count_flags & ~np.uint8(spec.COUNT_MASK),
+        sequence=sequence,
+        timestamp_us=timestamp,
+        sample_start=sample_start,
+        samples=samples,
+    )
+
+
+_HEADER_ONLY = np.dtype(
+    [("version", "u1"), ("count_flags", "u1"), ("sequence", "<u2"), ("timestamp_us", "<u4")]
+)
+
+
+def decode_data_packets(payloads: Sequence[bytes]) -> PacketBatch:
+    """Decode a batch of data notifications (bytes-like objects), vectorised; never raises."""
+    if len(payloads) == 1:  # the live path: one notification per call; struct beats numpy here
+        return _batch_of_one(payloads[0])
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+    offsets = np.zeros(len(payloads), np.int64)
+    if len(payloads):
+        np.cumsum(lengths[:-1], out=offsets[1:])
+    blob = b"".join(payloads)
+    return decode_packet_array(np.frombuffer(blob, np.uint8), offsets, lengths)
+
+
+def _batch_of_one(payload: bytes) -> PacketBatch:
+    one = decode_data_packet(payload)
+    zero = np.zeros(1, np.int64)
+    if isinstance(one, Malformed):
+        data = bytes(payload)
+        header = _HEADER.unpack_from(data) if len(data) >= spec.HEADER_SIZE else (0, 0, 0, 0)
+        version = data[0] if data else 0
+        count_flags = data[1] if len(data) > 1 else 0
+        return PacketBatch(
+            reason=np.array([REASON_CODES[one.reason]], np.uint8),
+            version=np.array([version], np.uint8),
+            count=np.array([count_flags & spec.COUNT_MASK], np.uint8),
+            flags=np.array([count_flags & ~spec.COUNT_MASK & 0xFF], np.uint8),
+            sequence=np.array([header[2]], np.uint16),
+            timestamp_us=np.array([header[3]], np.uint32),
+            sample_start=zero,
+            samples=np.empty((0, 6), np.int16),
+        )
+    return PacketBatch(
+        reason=np.zeros(1, np.uint8),
+        version=np.array([one.version], np.uint8),
+        count=np.array([one.count], np.uint8),
+        flags=np.array([int(one.flags)], np.uint8),
+        sequence=np.array([one.sequence], np.uint16),
+        timestamp_us=np.array([one.timestamp_us], np.uint32),
+        sample_start=zero,
+        samples=one.samples,
+    )
+
+
+def encode_stream(
+    counts: np.ndarray,
+    sample_rate_hz: float,
+    att_mtu: int = 247,
+    *,
+    first_sequence: int = 0,
+    first_timestamp_us: int = 0,
+    stream_start: bool = True,
+    samples_per_packet: int | None = None,
+) -> list[bytes]:
+    """Cut (N, 6) int16 `counts` into data notifications as the sensor does, vectorised.
+
+    Sample i is taken at `first_timestamp_us + i * 1e6 / rate` (rounded down to whole µs, as a
+    sensor with an integer µs clock would stamp it); packet j carries samples [j*spp, (j+1)*spp),
+    sequence `first_sequence + j`; the first packet has STREAM_START when `stream_start`, a packet
+    with a value at either end of the int16 range has CLIPPED. The last packet may be shorter. `samples_per_packet` defaults to what `att_mtu` allows.
+    """
+    raw = np.asarray(counts)
+    if raw.ndim != 2 or raw.shape[1] != 6:
+        raise ValueError(f"counts must be (N, 6); got {raw.shape}")
+    spp = samples_per_packet or spec.samples_per_packet(att_mtu)
+    if not 1 <= spp <= spec.MAX_SAMPLES_PER_PACKET:
+        raise ValueError(f"samples_per_packet must be 1..{spec.MAX_SAMPLES_PER_PACKET}")
+    n = raw.shape[0]
+    full = n // spp
+    packets: list[bytes] = []
+    if full:
+        arr = np.zeros(full, _DTYPES[spp])
+        j = np.arange(full, dtype=np.int64)
+        arr["version"] = spec.PROTOCOL_VERSION
+        arr["count_flags"] = spp
+        arr["sequence"] = (first_sequence + j) % spec.SEQUENCE_WRAP
+        t0 = first_timestamp_us + (j * spp * 1e6 / sample_rate_hz).astype(np.int64)
+        arr["timestamp_us"] = t0 % spec.TIMESTAMP_WRAP_US
+        arr["samples"] = raw[: full * spp].astype(np.int16).reshape(full, spp, 6)
+        block = arr["samples"].reshape(full, -1)
+        clipped = np.any((block == 32767) | (block == -32768), axis=1)
+        arr["count_flags"][clipped] |= int(spec.PacketFlag.CLIPPED)
+        if stream_start:
+            arr["count_flags"][0] |= int(spec.PacketFlag.STREAM_START)
+        blob = arr.tobytes()
+        size = packet_size(spp)
+        packets = [blob[i : i + size] for i in range(0, len(blob), size)]
+    if n > full * spp:
+        j = full
+        rest = raw[full * spp :]
+        flags = spec.PacketFlag.STREAM_START if (stream_start and j == 0) else spec.PacketFlag(0)
+        if np.any((rest == 32767) | (rest == -32768)):
+            flags |= spec.PacketFlag.CLIPPED
+        t0 = first_timestamp_us + int(j * spp * 1e6 / sample_rate_hz)
+        packets.append(encode_data_packet(first_sequence + j, t0, rest, flags))
+    return packets
+
+
+# --- control point ---------------------------------------------------------------------------
+_OPCODE_PARAMS: dict[int, str] = {
+    spec.Opcode.START_STREAM: "",
+    spec.Opcode.STOP_STREAM: "",
+    spec.Opcode.SET_SAMPLE_RATE: "<H",
+    spec.Opcode.SET_RANGES: "<BH",
+    spec.Opcode.IDENTIFY: "<B",
+}
+IDENTIFY_SECONDS = (1, 30)
+"""Inclusive bounds of the IDENTIFY duration."""
+
+
+@dataclass(frozen=True)
+class ControlRequest:
+    """A well-formed control-point command; only the fields of its opcode are set."""
+
+    opcode: spec.Opcode
+    sample_rate_hz: int | None = None
+    accel_range_g: int | None = None
+    gyro_range_dps: int | None = None
+    identify_s: int | None = None
+
+
+@dataclass(frozen=True)
+class ControlRequestRejected:
+    """A control-point write the sensor must refuse, with the result code to indicate."""
+
+    opcode: int
+    """The request's first byte (0 for an empty write)."""
+    result: spec.ResultCode
+    detail: str
+
+
+def encode_control_request(
+    opcode: spec.Opcode | int,
+    *,
+    sample_rate_hz: int | None = None,
+    accel_range_g: int | None = None,
+    gyro_range_dps: int | None = None,
+    identify_s: int | None = None,
+) -> bytes:
+    """The bytes to write to the control point. Values are range-checked only for their field size,
+    so tests can build requests the sensor must refuse."""
+    op = spec.Opcode(opcode)
+    if op is spec.Opcode.SET_SAMPLE_RATE:
+        if sample_rate_hz is None:
+            raise ValueError("SET_SAMPLE_RATE needs sample_rate_hz")
+        return struct.pack("<BH", op, sample_rate_hz)
+    if op is spec.Opcode.SET_RANGES:
+        if accel_range_g is None or gyro_range_dps is None:
+            raise ValueError("SET_RANGES needs accel_range_g and gyro_range_dps")
+        return struct.pack("<BBH", op, accel_range_g, gyro_range_dps)
+    if op is spec.Opcode.IDENTIFY:
+        return struct.pack("<BB", op, 5 if identify_s is None else identify_s)
+    if op in (spec.Opcode.START_STREAM, spec.Opcode.STOP_STREAM):
+        return bytes([op])
+    raise ValueError(f"{op.name} is not a request opcode")
+
+
+def decode_control_request(
+    data: bytes | bytearray | memoryview,
+) -> ControlRequest | ControlRequestRejected:
+    """What the sensor makes of a control-point write (the emulator's parser); never raises.
+
+    Checks, in order: empty -> INVALID_LENGTH; unknown opcode -> OPCODE_NOT_SUPPORTED; length other
+    than the opcode's -> INVALID_LENGTH; parameter outside its table -> INVALID_PARAMETER. The
+    state check (BUSY) belongs to the sensor, which knows its state.
+    """
+    raw = bytes(data)
+    if not raw:
+        return ControlRequestRejected(0, spec.ResultCode.INVALID_LENGTH, "empty write")
+    op_byte = raw[0]
+    if op_byte not in _OPCODE_PARAMS:
+        return ControlRequestRejected(
+            op_byte, spec.ResultCode.OPCODE_NOT_SUPPORTED, f"unknown opcode 0x{op_byte:02x}"
+        )
+    op = spec.Opcode(op_byte)
+    fmt = _OPCODE_PARAMS[op]
+    size = struct.calcsize(fmt) if fmt else 0
+    if len(raw) != 1 + size:
+        return ControlRequestRejected(
+            op_byte,
+            spec.ResultCode.INVALID_LENGTH,
+            f"{op.name} takes {1 + size} bytes, got {len(raw)}",
+        )
+    values = struct.unpack_from(fmt, raw, 1) if fmt else ()
+    bad = spec.ResultCode.INVALID_PARAMETER
+    if op is spec.Opcode.SET_SAMPLE_RATE:
+        (rate,) = values
+        if rate not in spec.SAMPLE_RATES_HZ:
+            return ControlRequestRejected(
+                op_byte, bad, f"sample rate {rate} Hz not in {spec.SAMPLE_RATES_HZ}"
+            )
+        return ControlRequest(op, sample_rate_hz=rate)
+    if op is spec.Opcode.SET_RANGES:
+        acc, gyr = values
+        if acc not in spec.ACCEL_RANGES_G:
+            return ControlRequestRejected(
+                op_byte, bad, f"accelerometer range {acc} g not in {spec.ACCEL_RANGES_G}"
+            )
+        if gyr not in spec.GYRO_RANGES_DPS:
+            return ControlRequestRejected(
+                op_byte, bad, f"gyroscope range {gyr} dps not in {spec.GYRO_RANGES_DPS}"
+            )
+        return ControlRequest(op, accel_range_g=acc, gyro_range_dps=gyr)
+    if op is spec.Opcode.IDENTIFY:
+        (seconds,) = values
+        if not IDENTIFY_SECONDS[0] <= seconds <= IDENTIFY_SECONDS[1]:
+            return ControlRequestRejected(
+                op_byte, bad, f"identify duration {seconds} s not in 1..30"
+            )
+        return ControlRequest(op, identify_s=seconds)
+    return ControlRequest(op)
+
+
+@dataclass(frozen=True)
+class ControlResponse:
+    """A control-point indication: the result of one request."""
+
+    request_opcode: int
+    result: int
+    """A `spec.ResultCode` value; an unknown code (newer firmware) is kept as its integer."""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == spec.ResultCode.SUCCESS
+
+    @property
+    def result_name(self) -> str:
+        try:
+            return spec.ResultCode(self.result).name
+        except ValueError:
+            return f"UNKNOWN_0x{self.result:02x}"
+
+    @property
+    def hint(self) -> str | None:
+        try:
+            return spec.RESULT_HINTS.get(spec.ResultCode(self.result))
+        except ValueError:
+            return "update tracker: the sensor answered with a result code it does not know"
+
+
+def encode_control_response(request_opcode: int, result: spec.ResultCode | int) -> bytes:
+    """The 3-byte indication: RESPONSE (0x80), request opcode, result code."""
+    return bytes([spec.Opcode.RESPONSE, request_opcode & 0xFF, int(result) & 0xFF])
+
+
+def decode_control_response(data: bytes | bytearray | memoryview) -> ControlResponse | Malformed:
+    """An indication from the control point; longer ones (newer minor versions) keep their first
+    3 bytes and ignore the rest. Never raises."""
+    raw = bytes(data)
+    if not raw:
+        return Malformed(MalformedReason.EMPTY, "empty indication", raw)
+    if raw[0] != spec.Opcode.RESPONSE:
+        return Malformed(
+            MalformedReason.BAD_VALUE, f"first byte 0x{raw[0]:02x}, expected 0x80", raw
+        )
+    if len(raw) < 3:
+        return Malformed(MalformedReason.TRUNCATED, f"{len(raw)} bytes, a response has 3", raw)
+    return ControlResponse(raw[1], raw[2])
+
+
+# --- status record ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatusRecord:
+    """The status characteristic: what the sensor is doing and how it is configured."""
+
+    protocol_version: int
+    state: int
+    """A `spec.SensorState` value; unknown states of newer firmware are kept as integers."""
+    sample_rate_hz: int
+    accel_range_g: int
+    gyro_range_dps: int
+    samples_per_packet: int
+    clock_us: int
+    """The sensor clock when the record was read, µs, wraps at 2**32 (same clock as packets)."""
+    extra: bytes = field(default=b"", compare=False)
+    """Trailing bytes of a longer record from a newer minor version (ignored)."""
+
+    @property
+    def streaming(self) -> bool:
+        return self.state == spec.SensorState.STREAMING
+
+
+def encode_status_record(record: StatusRecord) -> bytes:
+    return (
+        _STATUS.pack(
+            record.protocol_version,
+            record.state,
+            record.sample_rate_hz,
+            record.accel_range_g,
+            record.gyro_range_dps,
+            record.samples_per_packet,
+            record.clock_us % spec.TIMESTAMP_WRAP_US,
+        )
+        + record.extra
+    )
+
+
+def decode_status_record(data: bytes | bytearray | memoryview) -> StatusRecord | Malformed:
+    """The status record from untrusted bytes; never raises.
+
+    Byte 0 is the protocol major version in every version of the protocol: a different major is
+    `wrong_version` (with `.version` set) before any other check. Records longer than 12 bytes
+    (newer minor versions) are accepted and the trailing bytes kept in `extra`.
+    """
+    raw = bytes(data)
+    if not raw:
+        return Malformed(MalformedReason.EMPTY, "empty status record", raw)
+    if raw[0] != spec.PROTOCOL_VERSION:
+        return Malformed(
+            MalformedReason.WRONG_VERSION,
+            f"protocol version {raw[0]}, this tracker understands {spec.PROTOCOL_VERSION}",
+            raw,
+            raw[0],
+        )
+    if len(raw) < spec.STATUS_SIZE:
+        return Malformed(
+            MalformedReason.TRUNCATED,
+            f"{len(raw)} bytes, the status record has {spec.STATUS_SIZE}",
+            raw,
+            raw[0],
+        )
+    version, state, rate, acc, gyr, spp, clock = _STATUS.unpack_from(raw)
+    return StatusRecord(version, state, rate, acc, gyr, spp, clock, raw[spec.STATUS_SIZE :])
+
+
+# --- battery ---------------------------------------------------------------------------------
+def encode_battery_level(percent: int) -> bytes:
+    if not 0 <= percent <= 100:
+        raise ValueError("battery level must be 0..100 %")
+    return bytes([percent])
+
+
+def decode_battery_level(data: bytes | bytearray | memoryview) -> int | Malformed:
+    """Battery Level (0x2A19): one byte, 0..100 %; anything else is malformed. Never raises."""
+    raw = bytes(data)
+    if not raw:
+        return Malformed(MalformedReason.EMPTY, "empty battery level", raw)
+    if len(raw) != 1:
+        return Malformed(
+            MalformedReason.LENGTH_MISMATCH, f"{len(raw)} bytes, battery level has 1", raw
+        )
+    if raw[0] > 100:
+        return Malformed(MalformedReason.BAD_VALUE, f"battery level {raw[0]} % above 100", raw)
+    return raw[0]
+
+
+# --- advertisement ---------------------------------------------------------------------------
+AD_FLAGS = 0x01
+AD_COMPLETE_128_UUIDS = 0x07
+AD_COMPLETE_LOCAL_NAME = 0x09
+ADV_FLAGS_VALUE = 0x06
+"""LE General Discoverable Mode | BR/EDR Not Supported."""
+MAX_ADVERTISEMENT_SIZE = 31
+
+
+@dataclass(frozen=True)
+class Advertisement:
+    """What the sensor advertises (legacy advertising data; there is no scan response)."""
+
+    name: str | None
+    service_uuids: tuple[str, ...]
+    flags: int | None
+
+    @property
+    def is_tracker_sensor(self) -> bool:
+        return spec.IMU_SERVICE_UUID in self.service_uuids
+
+
+def sensor_name(serial: str) -> str:
+    """The advertised name for a serial number: "TRK-" + its last 4 characters, upper case."""
+    return spec.NAME_PREFIX + serial[-4:].upper()
+
+
+def encode_advertisement(name: str) -> bytes:
+    """The 31-byte advertising data: flags, complete local name, complete 128-bit UUID list."""
+    name_bytes = name.encode("utf-8")
+    uuid_le = uuid.UUID(spec.IMU_SERVICE_UUID).bytes[::-1]
+    data = (
+        bytes([2, AD_FLAGS, ADV_FLAGS_VALUE])
+        + bytes([1 + len(name_bytes), AD_COMPLETE_LOCAL_NAME])
+        + name_bytes
+        + bytes([17, AD_COMPLETE_128_UUIDS])
+        + uuid_le
+    )
+    if len(data) > MAX_ADVERTISEMENT_SIZE:
+        raise ValueError(f"advertisement is {len(data)} bytes; the name must be at most 8 bytes")
+    return data
+
+
+def decode_advertisement(data: bytes | bytearray | memoryview) -> Advertisement | Malformed:
+    """Parse AD structures (length, type, value); unknown types are skipped. Never raises."""
+    raw = bytes(data)
+    if not raw:
+        return Malformed(MalformedReason.EMPTY, "empty advertisement", raw)
+    if len(raw) > MAX_ADVERTISEMENT_SIZE:
+        return Malformed(
+            MalformedReason.LENGTH_MISMATCH,
+            f"{len(raw)} bytes, legacy advertising data has at most 31",
+            raw,
+        )
+    name: str | None = None
+    uuids: list[str] = []
+    flags: int | None = None
+    i = 0
+    while i < len(raw):
+        length = raw[i]
+        if length == 0:  # padding: the rest is zeros
+            break
+        if i + 1 + length > len(raw):
+            return Malformed(
+                MalformedReason.TRUNCATED, f"AD structure at byte {i} runs past the end", raw
+            )
+        ad_type, value = raw[i + 1], raw[i + 2 : i + 1 + length]
+        if ad_type == AD_FLAGS and len(value) == 1:
+            flags = value[0]
+        elif ad_type in (AD_COMPLETE_LOCAL_NAME, 0x08):
+            name = value.decode("utf-8", errors="replace")
+        elif ad_type in (AD_COMPLETE_128_UUIDS, 0x06):
+            if len(value) % 16:
+                return Malformed(
+                    MalformedReason.LENGTH_MISMATCH, f"128-bit UUID list of {len(value)} bytes", raw
+                )
+            uuids += [
+                str(uuid.UUID(bytes=value[j : j + 16][::-1])) for j in range(0, len(value), 16)
+            ]
+        i += 1 + length
+    return Advertisement(name, tuple(uuids), flags)
+
+
+# --- scaling ---------------------------------------------------------------------------------
+def counts_to_si(
+    counts: np.ndarray, accel_range_g: int, gyro_range_dps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 6) int16 counts -> ((N, 3) m/s², (N, 3) rad/s) with the document's scale factors."""
+    raw = np.asarray(counts)
+    acc = raw[:, :3].astype(np.float64) * spec.accel_scale_m_s2(accel_range_g)
+    gyr = raw[:, 3:6].astype(np.float64) * spec.gyro_scale_rad_s(gyro_range_dps)
+    return acc, gyr
+
+
+def si_to_counts(
+    acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray, accel_range_g: int, gyro_range_dps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantise SI values to int16 counts as the sensor does (round to nearest, saturate at the
+    range ends). Returns ((N, 6) int16 counts, (N,) bool clipped)."""
+    acc = np.asarray(acc_m_s2, dtype=np.float64) / spec.accel_scale_m_s2(accel_range_g)
+    gyr = np.asarray(gyr_rad_s, dtype=np.float64) / spec.gyro_scale_rad_s(gyro_range_dps)
+    scaled = np.rint(np.concatenate([acc, gyr], axis=1))
+    clipped = np.any((scaled > 32767) | (scaled < -32768), axis=1)
+    return np.clip(scaled, -32768, 32767).astype(np.int16), clipped

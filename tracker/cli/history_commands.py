@@ -1,5 +1,356 @@
-"""`tracker` commands of the history layer (registered on import)."""
+"""`tracker` commands of the history layer (registered on import): import, sessions, show,
+export, report.
+
+Heavy imports (pandas, matplotlib, the analysis) happen inside the commands, so `tracker --help`
+and `tracker sessions` stay quick.
+"""
 
 from __future__ import annotations
 
-from tracker.cli.app import app  # noqa: F401
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.cli.app import app
+from tracker.errors import UsageError
+
+
+def _parse_date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r} is not a date", hint="use YYYY-MM-DD, e.g. 2025-03-01"
+        ) from None
+
+
+@app.command("import")
+def import_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Capture (.cap) or CSV files (t,ax,ay,az,gx,gy,gz).", show_default=False
+        ),
+    ],
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="IANA zone where the sessions happened, e.g. Europe/Berlin (default: the capture's own, else this computer's).",
+        ),
+    ] = None,
+    roller_diameter: Annotated[
+        float | None,
+        typer.Option(
+            "--roller-diameter", min=5.0, max=40.0, help="Roller diameter in cm (default 15)."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Start time for CSV files, which carry none: ISO 8601, local in --timezone unless it has an offset "
+            "(default: the file's modification time minus the recording's length). Only with one file.",
+        ),
+    ] = None,
+) -> None:
+    """Analyse recordings and store them in your history, each exactly once.
+
+    Each file is reported as imported, already imported (same bytes as a stored capture) or failed
+    with the reason; the good ones are kept and the exit status is 1 if any failed.
+
+    Example: tracker import ~/captures/*.cap session.csv --timezone Europe/Berlin
+    """
+    import sys
+
+    from tracker.guidance import Guidance
+    from tracker.history.ingest import FAILED, import_file
+    from tracker.history.store import SessionStore
+    from tracker.history.timezones import parse_start, zone
+
+    if timezone is not None:
+        zone(timezone)
+    if start is not None and len(files) > 1:
+        raise UsageError(
+            "--start applies to one file", hint="import files with different start times one by one"
+        )
+    start_utc = parse_start(start, timezone) if start is not None else None
+    guidance = Guidance()
+    if roller_diameter is not None:
+        guidance = guidance.with_overrides(roller_diameter_cm=roller_diameter)
+    outcomes = []
+    with SessionStore() as store:
+        kwargs = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc}
+        if len(files) > 1:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+                task = progress.add_task("importing", total=len(files))
+                for path in files:
+                    progress.update(task, description=f"importing {path.name}")
+                    outcome = import_file(store, path, **kwargs)
+                    print(outcome.line(), flush=True)
+                    outcomes.append(outcome)
+                    progress.advance(task)
+        else:
+            for path in files:
+                outcome = import_file(store, path, **kwargs)
+                print(outcome.line())
+                outcomes.append(outcome)
+    failed = sum(o.status == FAILED for o in outcomes)
+    if len(outcomes) > 1:
+        done = sum(o.status != FAILED for o in outcomes)
+        print(
+            f"{done} of {len(outcomes)} file(s) stored or already there; {failed} failed",
+            file=sys.stderr,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("sessions")
+def sessions_command(
+    since: Annotated[
+        str | None, typer.Option("--since", help="First local date to list (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last local date to list (YYYY-MM-DD), inclusive.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON array on stdout instead of a table.")
+    ] = False,
+) -> None:
+    """List stored sessions, oldest first, in the local time they happened.
+
+    Example: tracker sessions --since 2025-03-01
+    """
+    from tracker.history.store import SessionStore
+
+    first, last = _parse_date(since, "--since"), _parse_date(until, "--until")
+    if first and last and first > last:
+        raise UsageError(f"--since {first} is after --until {last}", hint="swap the dates")
+    with SessionStore() as store:
+        rows = store.session_rows(first, last)
+    if as_json:
+        print(json.dumps([r.to_json() for r in rows], indent=None))
+        return
+    if not rows:
+        print(
+            "No sessions stored yet. Import one with `tracker import FILE`, or try `tracker demo`."
+        )
+        return
+    # Plain columns, not a rich Table: rich renders a thousand rows in about a second.
+    header = f"{'id':>5}  {'start (local)':<22}  {'on roller':>9}  {'strokes':>7}  {'holds':>5}  {'pace cm/s':>9}  {'too fast':>8}  {'warnings':>8}  posture"
+    lines = [header]
+    for r in rows:
+        lines.append(
+            f"{r.id:>5}  {r.start_local:%Y-%m-%d %H:%M %z}  {r.on_roller_s / 60:>5.1f} min  {r.n_strokes:>7}  {r.n_holds:>5}  "
+            f"{r.mean_pace_cm_s:>9.1f}  {r.too_fast_fraction:>8.0%}  {r.n_warnings:>8}  {r.posture or ''}"
+        )
+    print("\n".join(lines))
+    print(f"{len(rows)} session(s)")
+
+
+@app.command("show")
+def show_command(
+    session_id: Annotated[
+        int, typer.Argument(help="Session id (see `tracker sessions`).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the timeline chart (PNG; default <data dir>/charts/session-ID.png).",
+        ),
+    ] = None,
+) -> None:
+    """Show one session in full: summary, strokes, holds, warnings, and its timeline chart.
+
+    Example: tracker show 12 --out session-12.png
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker import paths
+    from tracker.history import charts
+    from tracker.history.store import SessionStore
+
+    with SessionStore() as store:
+        s = store.session(session_id)
+    a = s.analysis
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]Session {s.id}[/bold]  {s.start_local:%A %Y-%m-%d %H:%M %z}"
+        + (f" ({s.timezone})" if s.timezone else "")
+    )
+    summary = [
+        (
+            "length",
+            f"{a.duration_s / 60:.1f} min, {a.on_roller_s / 60:.1f} min on the roller, {a.rolling_s / 60:.1f} min rolling",
+        ),
+        ("posture", a.posture or "unknown"),
+        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s"),
+        ("holds", f"{len(a.holds)}, {sum(h.duration_s for h in a.holds):.0f} s in all"),
+        (
+            "time per region",
+            ", ".join(f"{k.replace('_', ' ')} {v / 60:.1f} min" for k, v in a.region_time_s.items())
+            or "–",
+        ),
+        ("warnings", str(len(a.warnings))),
+        ("sensor", " ".join(x for x in (s.sensor_name, s.sensor_address) if x) or "–"),
+        ("source", s.capture_path or "–"),
+        ("analysed by", f"tracker {a.tracker_version}" if a.tracker_version else "–"),
+    ]
+    for k, v in summary:
+        console.print(f"  {k:<16} {v}", markup=False)
+    if a.strokes:
+        t = Table(title="Strokes", box=None, title_justify="left", header_style="bold")
+        for col in ("#", "start s", "end s", "distance cm", "pace cm/s", "direction", "region"):
+            t.add_column(col, justify="left" if col in ("direction", "region") else "right")
+        for i, st in enumerate(a.strokes, 1):
+            t.add_row(str(i), f"{st.start_s:.1f}", f"{st.end_s:.1f}", f"{st.distance_cm:.1f}", f"{st.pace_cm_s:.1f}",
+                      st.direction.replace("_", " "), st.region.replace("_", " "))  # fmt: skip
+        console.print(t)
+    if a.holds:
+        t = Table(title="Holds", box=None, title_justify="left", header_style="bold")
+        for col in ("#", "start s", "duration s", "position cm", "region"):
+            t.add_column(col, justify="left" if col == "region" else "right")
+        for i, h in enumerate(a.holds, 1):
+            t.add_row(
+                str(i),
+                f"{h.start_s:.1f}",
+                f"{h.duration_s:.1f}",
+                f"{h.position_cm:.1f}",
+                h.region.replace("_", " "),
+            )
+        console.print(t)
+    if a.warnings:
+        t = Table(title="Warnings", box=None, title_justify="left", header_style="bold")
+        for col in ("kind", "from s", "to s", "message"):
+            t.add_column(col)
+        for w in a.warnings:
+            t.add_row(w.kind, f"{w.start_s:.0f}", f"{w.end_s:.0f}", w.message)
+        console.print(t)
+    target = (
+        out
+        if out is not None
+        else paths.ensure_private_dir(paths.data_dir() / "charts") / f"session-{s.id}.png"
+    )
+    fig = charts.new_figure(11, 4.5)
+    charts.plot_session_timeline(a, fig.add_subplot())
+    try:
+        with paths.private_umask():
+            fig.savefig(target, dpi=110)
+    except OSError as exc:
+        paths.raise_storage_error(exc, target)
+    print(f"timeline chart: {target}")
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory for csv/parquet, file for jsonl (default: ./tracker-export-FORMAT or ./tracker-export.jsonl).",
+        ),
+    ] = None,
+) -> None:
+    """Export every session with its strokes, holds and warnings.
+
+    csv and parquet write sessions, strokes, holds and warnings tables (joined by session_id);
+    jsonl writes one session per line with the rest nested. Parquet needs pyarrow.
+
+    Example: tracker export --format parquet --out ~/rolling-export
+    """
+    from tracker.history.export import export_store
+    from tracker.history.store import SessionStore
+
+    with SessionStore() as store:
+        written = export_store(store, fmt, out)
+    for path in written:
+        print(path)
+
+
+@app.command("report")
+def report_command(
+    weeks: Annotated[
+        int, typer.Option("--weeks", min=1, max=520, help="How many weeks to show, up to this one.")
+    ] = 12,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for the charts and index.html (default <data dir>/report)."
+        ),
+    ] = None,
+    week_start: Annotated[
+        str, typer.Option("--week-start", help="First day of the week, e.g. monday or sunday.")
+    ] = "monday",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="Last local date the report covers (YYYY-MM-DD; default today)."
+        ),
+    ] = None,
+) -> None:
+    """Write the weekly charts (PNG and SVG) and a self-contained HTML page, and say where.
+
+    Example: tracker report --weeks 26 --out ~/rolling-report
+    """
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tracker.guidance import Guidance
+    from tracker.history.report import write_report
+    from tracker.history.weekly import week_start_index
+
+    try:
+        week_start_index(week_start)
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="e.g. --week-start sunday") from None
+    guidance = Guidance().with_overrides(week_start=week_start.lower())
+    end = _parse_date(until, "--until")
+    from tracker.history.store import SessionStore
+
+    console = Console(stderr=True)
+    with SessionStore() as store:  # opened first: a damaged database is reported before any output
+        if console.is_terminal:
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), console=console, transient=True
+            ) as progress:
+                task = progress.add_task("report", total=1)
+
+                def on_progress(what: str, done: int, total: int) -> None:
+                    progress.update(task, description=what, completed=done, total=total)
+
+                report = write_report(
+                    store, out, weeks=weeks, guidance=guidance, end=end, progress=on_progress
+                )
+        else:
+            report = write_report(store, out, weeks=weeks, guidance=guidance, end=end)
+    if report.empty_message:
+        print(report.empty_message, file=sys.stderr)
+    for path in report.files:
+        print(path)
+    print(f"report: {report.html}")

@@ -1,0 +1,314 @@
+"""Charts of the weekly tables and of one session, drawn on an Axes you give.
+
+Compute, then draw (the UpSetPlot way): `tracker.history.weekly` makes the numbers; each
+`plot_*` function here draws one table on `ax` and returns it. Nothing here picks a backend, sets a
+global style or calls `plt.show`; callers own the figure (a plain `matplotlib.figure.Figure` works,
+see `new_figure`). Artists carry a `gid` (e.g. "sessions", "goal", "overuse") so tests and tools
+can find them. An empty history draws a friendly empty state instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from tracker.guidance import REGIONS, Guidance
+from tracker.history.weekly import WEEKDAYS, week_of, week_start_index
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from tracker.results import SessionAnalysis
+
+DEFAULT_GUIDANCE = Guidance()  # frozen: safe as a shared default
+
+EMPTY_MESSAGE = (
+    "No sessions yet.\nImport a recording with `tracker import FILE`, or try `tracker demo`."
+)
+
+SESSIONS_COLOR = "#4C78A8"
+MINUTES_COLOR = "#F58518"
+OVERUSE_COLOR = "#D62728"
+GOAL_COLOR = "#2CA02C"
+REGION_LABELS = {r: r.replace("_", " ") for r in REGIONS}
+
+
+def new_figure(
+    width_in: float = 10.0, height_in: float = 4.0, *, fixed_margins: bool = False
+) -> Figure:
+    """A plain Figure (no pyplot, no global state).
+
+    Constrained layout by default; `fixed_margins=True` uses fixed margins in inches instead,
+    which draws about twice as fast (the report uses it: its charts have known labels).
+    """
+    from matplotlib.figure import Figure
+
+    if not fixed_margins:
+        return Figure(figsize=(width_in, height_in), layout="constrained")
+    fig = Figure(figsize=(width_in, height_in))
+    left_in, right_in, bottom_in, top_in = 1.1, 1.0, 0.6, 0.4
+    fig.subplots_adjust(
+        left=left_in / width_in,
+        right=1 - right_in / width_in,
+        bottom=bottom_in / height_in,
+        top=1 - top_in / height_in,
+    )
+    return fig
+
+
+def empty_state(ax: Axes, title: str, message: str = EMPTY_MESSAGE) -> Axes:
+    """Draw the 'nothing to show yet' chart."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=11,
+            color="0.35", gid="empty-state")  # fmt: skip
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("0.85")
+    ax.set_title(title)
+    return ax
+
+
+def _week_ticks(ax: Axes, index: pd.DatetimeIndex, max_ticks: int = 12) -> None:
+    step = max(1, int(np.ceil(len(index) / max_ticks)))
+    ticks = np.arange(0, len(index), step)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{index[i]:%d %b\n%Y}" if i == ticks[0] or index[i].month == 1 and index[i].day <= 7
+                        else f"{index[i]:%d %b}" for i in ticks], fontsize=8)  # fmt: skip
+    ax.set_xlim(-0.6, len(index) - 0.4)
+
+
+def plot_weekly_consistency(
+    summary: pd.DataFrame, ax: Axes, *, guidance: Guidance = DEFAULT_GUIDANCE
+) -> Axes:
+    """Sessions per week (bars, gid "sessions"), minutes on the roller per week (line on a twin
+    axis, gid "minutes"), the weekly goal (dashed line, gid "goal") and overuse weeks (red edge
+    and a marker above the bar, gid "overuse"). `summary` is `weekly_summary(...)`."""
+    title = "Weekly consistency"
+    if summary.empty or summary["sessions"].sum() == 0:
+        return empty_state(ax, title)
+    x = np.arange(len(summary))
+    sessions = summary["sessions"].to_numpy(dtype=float)
+    overuse = summary["overuse"].to_numpy(dtype=bool)
+    bars = ax.bar(x, sessions, width=0.75, color=SESSIONS_COLOR, label="sessions", gid="sessions")
+    for bar, flagged in zip(bars, overuse, strict=True):
+        if flagged and len(summary) <= 52:  # beyond a year, red edges would paint every bar
+            bar.set_edgecolor(OVERUSE_COLOR)
+            bar.set_linewidth(1.5)
+    ax.axhline(guidance.goal_sessions_per_week, color=GOAL_COLOR, linestyle="--", linewidth=1.5,
+               label=f"goal: {guidance.goal_sessions_per_week} a week", gid="goal")  # fmt: skip
+    top = max(sessions.max(), guidance.goal_sessions_per_week) + 1.2
+    if overuse.any():
+        ax.scatter(x[overuse], sessions[overuse] + 0.35, marker="v", s=30, color=OVERUSE_COLOR,
+                   zorder=3, label="overuse (see report table)", gid="overuse")  # fmt: skip
+    ax.set_ylim(0, top)
+    ax.set_ylabel("sessions per week")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    twin = ax.twinx()
+    twin.plot(x, summary["rolling_min"].to_numpy(dtype=float), color=MINUTES_COLOR, marker="o",
+              markersize=3, linewidth=1.2, label="minutes on the roller", gid="minutes")  # fmt: skip
+    twin.set_ylim(0, max(1.0, float(summary["rolling_min"].max())) * 1.15)
+    twin.set_ylabel("minutes on the roller", color=MINUTES_COLOR)
+    twin.tick_params(axis="y", colors=MINUTES_COLOR)
+    _week_ticks(ax, summary.index)
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=4, frameon=False)
+    ax.set_title(title)
+    return ax
+
+
+def plot_pace_trend(
+    summary: pd.DataFrame, ax: Axes, *, guidance: Guidance = DEFAULT_GUIDANCE
+) -> Axes:
+    """Weekly median stroke pace (line, gid "median-pace") with its interquartile range (band,
+    gid "pace-iqr"), against the target pace (line, gid "target-pace") and the too-fast zone
+    (shaded above `too_fast_pace_cm_s`, gid "too-fast-zone")."""
+    title = "Rolling pace (speed of the roller along the back)"
+    if summary.empty or summary["median_pace_cm_s"].notna().sum() == 0:
+        return empty_state(ax, title)
+    x = np.arange(len(summary))
+    med = summary["median_pace_cm_s"].to_numpy(dtype=float)
+    p25 = summary["pace_p25_cm_s"].to_numpy(dtype=float)
+    p75 = summary["pace_p75_cm_s"].to_numpy(dtype=float)
+    top = max(guidance.too_fast_pace_cm_s * 1.5, float(np.nanmax(p75)) * 1.1)
+    ax.axhspan(guidance.too_fast_pace_cm_s, top, color=OVERUSE_COLOR, alpha=0.08, gid="too-fast-zone",
+               label=f"too fast (> {guidance.too_fast_pace_cm_s:g} cm/s)")  # fmt: skip
+    ax.axhline(guidance.target_pace_cm_s, color=GOAL_COLOR, linestyle="--", linewidth=1.2, gid="target-pace",
+               label=f"target {guidance.target_pace_cm_s:g} cm/s (about 1 inch a second)")  # fmt: skip
+    ax.fill_between(x, p25, p75, color=SESSIONS_COLOR, alpha=0.2, linewidth=0, gid="pace-iqr",
+                    label="middle half of strokes")  # fmt: skip
+    ax.plot(
+        x,
+        med,
+        color=SESSIONS_COLOR,
+        marker="o",
+        markersize=3,
+        label="median stroke pace",
+        gid="median-pace",
+    )
+    ax.set_ylim(0, top)
+    ax.set_ylabel("pace, cm/s")
+    _week_ticks(ax, summary.index)
+    ax.legend(loc="upper left", fontsize=8, ncols=2, frameon=False)
+    ax.set_title(title)
+    return ax
+
+
+def region_matrix(summary: pd.DataFrame) -> pd.DataFrame:
+    """Minutes per region (rows, lumbar first) and week (columns): the heatmap's numbers."""
+    cols = [f"region_{r}_min" for r in REGIONS]
+    m = summary[cols].T.astype(float)
+    m.index = list(REGIONS)
+    return m
+
+
+def plot_region_heatmap(
+    summary: pd.DataFrame, ax: Axes, *, guidance: Guidance = DEFAULT_GUIDANCE
+) -> Axes:
+    """Minutes per region per week as a heatmap (gid "region-heatmap"; rows from the hips up);
+    cells above the weekly region budget are outlined in red (gid "over-budget")."""
+    title = "Time per region each week"
+    if summary.empty or summary["sessions"].sum() == 0:
+        return empty_state(ax, title)
+    m = region_matrix(summary)
+    values = m.to_numpy()
+    budget_min = guidance.region_weekly_budget_s / 60.0
+    im = ax.imshow(values, aspect="auto", origin="lower", cmap="Blues", interpolation="nearest",
+                   vmin=0, vmax=max(budget_min * 1.5, float(values.max())), gid="region-heatmap")  # fmt: skip
+    rows, cols = np.nonzero(values > budget_min)
+    if len(rows):
+        from matplotlib.collections import PatchCollection
+        from matplotlib.patches import Rectangle
+
+        boxes = [Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in zip(rows, cols, strict=True)]
+        ax.add_collection(PatchCollection(boxes, facecolor="none", edgecolor=OVERUSE_COLOR, linewidth=1.5,
+                                          gid="over-budget", label=f"over {budget_min:g} min a week"))  # fmt: skip
+    if values.shape[1] <= 16:
+        for (r, c), v in np.ndenumerate(values):
+            if v > 0:
+                ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if v > im.norm.vmax * 0.6 else "0.2")  # fmt: skip
+    ax.set_yticks(range(len(REGIONS)))
+    ax.set_yticklabels([REGION_LABELS[r] for r in REGIONS], fontsize=8)
+    _week_ticks(ax, summary.index)
+    ax.figure.colorbar(im, ax=ax, label="minutes", pad=0.01)
+    ax.set_title(f"{title} (red outline: over {budget_min:g} min a week)")
+    return ax
+
+
+def calendar_grid(daily: pd.DataFrame, *, week_start: str = "monday") -> pd.DataFrame:
+    """Minutes on the roller per day arranged as weekdays (rows, from `week_start`) by weeks
+    (columns); days outside the history are NaN. `daily` is `daily_summary(...)`."""
+    start = week_start_index(week_start)
+    order = [WEEKDAYS[(start + i) % 7] for i in range(7)]
+    if daily.empty:
+        return pd.DataFrame(index=order, dtype=float)
+    days = pd.Series(daily.index, index=daily.index)
+    weeks = week_of(days, week_start)
+    row = ((days.dt.day_of_week - start) % 7).to_numpy()
+    cols = pd.DatetimeIndex(sorted(set(weeks)))
+    grid = np.full((7, len(cols)), np.nan)
+    grid[row, cols.get_indexer(weeks)] = daily["rolling_min"].to_numpy(dtype=float)
+    return pd.DataFrame(grid, index=order, columns=cols)
+
+
+def plot_calendar(grid: pd.DataFrame, ax: Axes) -> Axes:
+    """Days rolled as a calendar (weekday rows by week columns, colour = minutes; gid "calendar")."""
+    title = "Days rolled"
+    values = grid.to_numpy(dtype=float)
+    if values.size == 0 or np.nansum(values) == 0:
+        return empty_state(ax, title)
+    shown = np.where(values > 0, values, np.nan)
+    from matplotlib.colors import ListedColormap
+
+    # Days in the history without rolling are light grey; days outside it stay blank.
+    ax.imshow(np.where(np.isnan(values), np.nan, 0.0), aspect="auto", cmap=ListedColormap(["#E8E8E8"]),
+              interpolation="nearest")  # fmt: skip
+    im = ax.imshow(shown, aspect="auto", cmap="Greens", vmin=0, vmax=max(10.0, float(np.nanmax(values))),
+                   interpolation="nearest", gid="calendar")  # fmt: skip
+    ax.set_yticks(range(7))
+    ax.set_yticklabels([d[:3].title() for d in grid.index], fontsize=8)
+    _week_ticks(ax, pd.DatetimeIndex(grid.columns))
+    ax.figure.colorbar(im, ax=ax, label="minutes", pad=0.01)
+    ax.set_title(title)
+    return ax
+
+
+def plot_session_timeline(
+    analysis: SessionAnalysis, ax: Axes, *, guidance: Guidance = DEFAULT_GUIDANCE
+) -> Axes:
+    """One session: roller position along the back over time (grey line, gid "position"), strokes
+    coloured by pace (gid "strokes"), holds as dark bars at their position (gid "holds"), warnings
+    as red spans above the back (gid "warnings"), region bands in the background."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    title = "Session timeline"
+    if not analysis.strokes and not analysis.holds and not analysis.position_track:
+        return empty_state(ax, title, "Nothing detected on the roller in this session.")
+    length = guidance.hip_to_neck_cm
+    shades = ("#F3E5E5", "#EEF2F7", "#E4EBF3", "#EEF2F7")
+    for (name, lo, hi), shade in zip(guidance.region_bounds_cm(), shades, strict=True):
+        ax.axhspan(lo, hi, color=shade, zorder=0, gid=f"region-{name}")
+        ax.text(0.005, (lo + hi) / 2 / (length * 1.2), REGION_LABELS[name], transform=ax.transAxes,
+                fontsize=7, va="center", ha="left", color="0.45", zorder=1)  # fmt: skip
+    track = np.asarray(analysis.position_track, dtype=float).reshape(-1, 2)
+    if len(track):
+        ax.plot(
+            track[:, 0] / 60,
+            track[:, 1],
+            color="0.6",
+            linewidth=0.8,
+            gid="position",
+            label="roller position",
+        )
+    segments, paces = [], []
+    for s in analysis.strokes:
+        if len(track):
+            inside = (track[:, 0] >= s.start_s) & (track[:, 0] <= s.end_s)
+            seg = track[inside]
+            if len(seg) < 2 and s.start_cm is not None and s.end_cm is not None:
+                seg = np.array([[s.start_s, s.start_cm], [s.end_s, s.end_cm]])
+        elif s.start_cm is not None and s.end_cm is not None:
+            seg = np.array([[s.start_s, s.start_cm], [s.end_s, s.end_cm]])
+        else:
+            continue
+        if len(seg) >= 2:
+            segments.append(np.column_stack([seg[:, 0] / 60, seg[:, 1]]))
+            paces.append(s.pace_cm_s)
+    norm = Normalize(0, guidance.too_fast_pace_cm_s * 1.5)
+    lc = LineCollection(segments, array=np.asarray(paces, dtype=float), cmap="RdYlGn_r", norm=norm,
+                        linewidths=2.2, gid="strokes")  # fmt: skip
+    ax.add_collection(lc)
+    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.02)
+    if analysis.holds:
+        ax.hlines([h.position_cm for h in analysis.holds], [h.start_s / 60 for h in analysis.holds],
+                  [h.end_s / 60 for h in analysis.holds], colors="black", linewidth=5, gid="holds",
+                  label="hold")  # fmt: skip
+    if analysis.warnings:
+        ys = [length * 1.04 + 1.2 * (i % 4) for i in range(len(analysis.warnings))]
+        ax.hlines(ys, [w.start_s / 60 for w in analysis.warnings], [max(w.end_s, w.start_s + 5) / 60 for w in analysis.warnings],
+                  colors=OVERUSE_COLOR, linewidth=3, gid="warnings", label="warning")  # fmt: skip
+        labelled: set[str] = set()
+        for y, w in zip(ys, analysis.warnings, strict=True):
+            if w.kind not in labelled:  # one label per kind keeps the strip readable
+                labelled.add(w.kind)
+                ax.text(
+                    w.start_s / 60,
+                    y + 0.4,
+                    w.kind.replace("_", " "),
+                    fontsize=6,
+                    color=OVERUSE_COLOR,
+                    va="bottom",
+                )
+    end_min = max([analysis.duration_s / 60, *(seg[-1, 0] for seg in segments)])
+    ax.set_xlim(0, end_min)
+    ax.set_ylim(0, length * 1.2)
+    ax.set_xlabel("minutes from the start")
+    ax.set_ylabel("position along the back, cm from the hips (estimate)")
+    ax.legend(loc="lower right", fontsize=7, framealpha=0.8, ncols=3)
+    ax.set_title(title)
+    return ax

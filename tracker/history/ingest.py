@@ -1,0 +1,228 @@
+"""From files (captures, CSV) or fresh analyses to stored sessions, each exactly once.
+
+Idempotence comes from the capture's checksum (sha256 of the file's bytes): a file whose checksum
+is already in the store is reported as "already imported" without analysing it again, and the
+store's unique constraint settles races between processes.
+
+Start times: a capture knows when it started (and the UTC offset and zone then). A CSV file does
+not: its session is taken to have started at the file's modification time minus the recording's
+duration (the file was last written when the recording ended), unless `start` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracker.errors import InputFileError, StorageError, TrackerError
+from tracker.guidance import Guidance
+from tracker.history.timezones import local_offset, zone
+
+if TYPE_CHECKING:
+    from tracker.history.store import SessionStore
+    from tracker.imu import ImuRecording
+    from tracker.results import SessionAnalysis
+
+DEFAULT_GUIDANCE = Guidance()  # frozen: safe as a shared default
+
+log = logging.getLogger(__name__)
+
+IMPORTED = "imported"
+ALREADY = "already imported"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What happened to one file."""
+
+    path: Path
+    status: str  # IMPORTED, ALREADY or FAILED
+    session_id: int | None = None
+    reason: str | None = None
+    start_utc: datetime | None = None
+    utc_offset_s: int | None = None
+    on_roller_s: float | None = None
+    strokes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != FAILED
+
+    def line(self) -> str:
+        """One line for a person."""
+        if self.status == FAILED:
+            return f"failed            {self.path}: {self.reason}"
+        if self.status == ALREADY:
+            return f"already imported  {self.path} (session {self.session_id})"
+        when = ""
+        if self.start_utc is not None and self.utc_offset_s is not None:
+            local = self.start_utc.astimezone(timezone(timedelta(seconds=self.utc_offset_s)))
+            when = f"{local:%Y-%m-%d %H:%M}, "
+        minutes = (self.on_roller_s or 0.0) / 60
+        return f"imported          {self.path} -> session {self.session_id} ({when}{minutes:.1f} min on the roller, {self.strokes} strokes)"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of the file's bytes: the identity of a capture."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def session_start(
+    recording: ImuRecording,
+    path: Path | None = None,
+    *,
+    start_utc: datetime | None = None,
+    tz_name: str | None = None,
+) -> tuple[datetime, int, str | None]:
+    """(start in UTC, UTC offset then in s, zone name) for a recording.
+
+    Order: `start_utc` (an explicit `--start`), the recording's own start, the file's modification
+    time minus the recording's duration, now minus the duration. The zone is `tz_name`, else the
+    recording's, else this computer's; the offset is the one in force at the start in that zone
+    (the recording's own offset when it carries one and no other zone was asked for).
+    """
+    if start_utc is None:
+        start_utc = recording.start_utc
+    if start_utc is None:
+        end = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path else datetime.now(UTC)
+        start_utc = end - timedelta(seconds=recording.duration_s)
+    start_utc = start_utc.astimezone(UTC)
+    if tz_name is None and recording.utc_offset_s is not None and recording.start_utc == start_utc:
+        return start_utc, int(recording.utc_offset_s), recording.timezone
+    offset, name = local_offset(start_utc, tz_name or recording.timezone)
+    return start_utc, offset, name
+
+
+def sensor_of(recording: ImuRecording) -> dict[str, Any]:
+    """Sensor address and name from the recording's provenance, when it has them."""
+    src = recording.source or {}
+    sensor = src.get("sensor") if isinstance(src.get("sensor"), dict) else src
+    return {
+        "address": sensor.get("address") or sensor.get("sensor_address"),
+        "name": sensor.get("name") or sensor.get("sensor_name"),
+    }
+
+
+def store_analysis(
+    store: SessionStore,
+    analysis: SessionAnalysis,
+    recording: ImuRecording,
+    *,
+    capture_path: Path | None = None,
+    checksum: str | None = None,
+    tz_name: str | None = None,
+    start_utc: datetime | None = None,
+) -> tuple[int, bool]:
+    """Store a fresh analysis of `recording` (what `record`, `replay` and `demo` call).
+
+    The start time and zone come from the recording (see `session_start`); `checksum` defaults to
+    the sha256 of `capture_path` so the same capture is never stored twice.
+    """
+    if checksum is None and capture_path is not None:
+        checksum = file_sha256(Path(capture_path))
+    start, offset, name = session_start(
+        recording, capture_path, start_utc=start_utc, tz_name=tz_name
+    )
+    return store.add_session(
+        analysis,
+        start_utc=start,
+        utc_offset_s=offset,
+        timezone=name,
+        sensor=sensor_of(recording),
+        capture_path=str(Path(capture_path).resolve()) if capture_path is not None else None,
+        checksum=checksum,
+    )
+
+
+def _default_load(path: Path) -> ImuRecording:
+    from tracker.analysis.io import load_recording
+
+    return load_recording(path)
+
+
+def _default_analyze(recording: ImuRecording, guidance: Guidance) -> SessionAnalysis:
+    from tracker.analysis import analyze
+
+    return analyze(recording, guidance=guidance)
+
+
+def import_file(
+    store: SessionStore,
+    path: str | os.PathLike[str],
+    *,
+    guidance: Guidance = DEFAULT_GUIDANCE,
+    tz_name: str | None = None,
+    start_utc: datetime | None = None,
+    load: Callable[[Path], ImuRecording] | None = None,
+    analyze: Callable[[ImuRecording, Guidance], SessionAnalysis] | None = None,
+) -> ImportOutcome:
+    """Import one capture or CSV file; never raises for a bad file (the outcome says why).
+
+    `load` and `analyze` default to `tracker.analysis.io.load_recording` and
+    `tracker.analysis.analyze` (imported on first use).
+    """
+    path = Path(path)
+    if tz_name is not None:
+        zone(tz_name)  # a bad zone is the user's option, not this file's fault: raise now
+    try:
+        try:
+            checksum = file_sha256(path)
+        except FileNotFoundError:
+            raise InputFileError(f"{path} does not exist", path=str(path)) from None
+        except IsADirectoryError:
+            raise InputFileError(
+                f"{path} is a directory, not a capture or CSV file", path=str(path)
+            ) from None
+        except OSError as exc:
+            raise InputFileError(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
+        existing = store.session_id_for_checksum(checksum)
+        if existing is not None:
+            return ImportOutcome(path, ALREADY, existing)
+        recording = (load or _default_load)(path)
+        analysis = (analyze or _default_analyze)(recording, guidance)
+        start, offset, name = session_start(recording, path, start_utc=start_utc, tz_name=tz_name)
+        sid, created = store.add_session(
+            analysis,
+            start_utc=start,
+            utc_offset_s=offset,
+            timezone=name,
+            sensor=sensor_of(recording),
+            capture_path=str(path.resolve()),
+            checksum=checksum,
+        )
+    except StorageError:
+        raise  # the database or the disk, not this file: stop the whole import
+    except TrackerError as exc:
+        return ImportOutcome(path, FAILED, reason=exc.one_line())
+    except MemoryError:
+        return ImportOutcome(path, FAILED, reason="not enough memory to analyse this file")
+    except Exception as exc:  # a bug in analysis must not lose the other files of the batch
+        log.exception("importing %s failed", path)
+        return ImportOutcome(
+            path, FAILED, reason=f"internal error ({type(exc).__name__}: {exc}); please report it"
+        )
+    if not created:
+        return ImportOutcome(path, ALREADY, sid)
+    return ImportOutcome(
+        path, IMPORTED, sid, start_utc=start, utc_offset_s=offset, on_roller_s=analysis.on_roller_s,
+        strokes=len(analysis.strokes),
+    )  # fmt: skip
+
+
+def import_files(
+    store: SessionStore, paths: Iterable[str | os.PathLike[str]], **kwargs: Any
+) -> Iterator[ImportOutcome]:
+    """`import_file` for each path, in order (a generator, so callers can show progress)."""
+    for p in paths:
+        yield import_file(store, p, **kwargs)

@@ -1,0 +1,39 @@
+"""Analysis: IMU samples to strokes, holds, pace, regions and warnings.
+
+    from tracker.analysis import analyze, load_recording
+    result = analyze(load_recording("session.csv"))      # tracker.results.SessionAnalysis
+
+Estimator classes (parameters in `__init__`, an action method returning `self`, results with a
+trailing underscore): `OrientationEstimator`, `BodyAxesEstimator`, `PostureSegmenter`,
+`ContactPositionEstimator`, `StrokeHoldDetector`, `WarningRules`. `analyze` chains them.
+Never imports the radio layers.
+"""
+
+from tracker.analysis.body_axes import BodyAxesEstimator, calibration_from_still_poses
+from tracker.analysis.contact import ContactPositionEstimator
+from tracker.analysis.io import load_csv, load_recording
+from tracker.analysis.kinematics import hips_down_pitch_rad, hips_down_position_cm
+from tracker.analysis.pipeline import AnalysisDetails, AnalysisParameters, analyze
+from tracker.analysis.posture import PostureSegmenter
+from tracker.analysis.signals import OrientationEstimator, Signals, prepare_signals
+from tracker.analysis.strokes import StrokeHoldDetector
+from tracker.analysis.warnings import WarningRules
+
+__all__ = [
+    "AnalysisDetails",
+    "AnalysisParameters",
+    "BodyAxesEstimator",
+    "ContactPositionEstimator",
+    "OrientationEstimator",
+    "PostureSegmenter",
+    "Signals",
+    "StrokeHoldDetector",
+    "WarningRules",
+    "analyze",
+    "calibration_from_still_poses",
+    "hips_down_pitch_rad",
+    "hips_down_position_cm",
+    "load_csv",
+    "load_recording",
+    "prepare_signals",
+]

@@ -1,0 +1,168 @@
+"""Where the roller touches the back, sample by sample (cm from the hips along the back).
+
+* **Hips down:** s = r cot(theta/2) from the torso pitch (roll-free elevation of the superior
+  axis), see `tracker.analysis.kinematics`.
+* **Bridge:** the pitch barely changes; the body translates along the spine and the contact moves
+  half as far the other way. The acceleration along the spine is the specific force along the
+  superior axis minus gravity's share g sin(theta) (VQF with a 10 s accelerometer time constant
+  and a warm-started gyro bias, so a slow stroke's few hundredths of a m/s² stay out of the
+  tilt). It is band-passed to the stroke band (zero-phase),
+  integrated once, and the velocity is pinned to zero at anchors - stops where the first-pass
+  velocity dips to nearly nothing (holds and the turns between strokes) - with the error between
+  anchors removed linearly (ZUPT). Integrated once more, half of it is the contact's displacement.
+  The absolute start comes from the hips-down contact just before (lifting the hips does not move
+  the roller), or, for a recording that starts in a bridge, `default_start_cm` (an estimate,
+  noted).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.analysis.kinematics import hips_down_position_cm
+from tracker.imu import STANDARD_GRAVITY_M_S2
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
+    )
+
+
+class ContactPositionEstimator:
+    """Contact position along the back for hips-down and bridge spans.
+
+    Parameters
+    ----------
+    roller_diameter_cm
+    band_hz
+        Stroke band for the bridge's acceleration (low, high), Hz.
+    anchor_speed_ratio, anchor_speed_cm_s
+        A first-pass velocity dip below `ratio` of the neighbouring peaks and below
+        `anchor_speed_cm_s` is a stop (zero-velocity anchor).
+    default_start_cm
+        Contact at the start of a bridge with no hips-down contact just before it.
+    """
+
+    def __init__(
+        self,
+        roller_diameter_cm: float = 15.0,
+        band_hz: tuple[float, float] = (0.02, 1.5),
+        anchor_speed_ratio: float = 0.2,
+        anchor_speed_cm_s: float = 3.0,
+        default_start_cm: float = 36.0,
+        max_handover_s: float = 5.0,
+        iterations: int = 2,
+    ) -> None:
+        self.iterations = iterations
+        self.roller_diameter_cm = roller_diameter_cm
+        self.band_hz = band_hz
+        self.anchor_speed_ratio = anchor_speed_ratio
+        self.anchor_speed_cm_s = anchor_speed_cm_s
+        self.default_start_cm = default_start_cm
+        self.max_handover_s = max_handover_s
+
+    def estimate(
+        self,
+        t_s: np.ndarray,
+        pitch_rad: np.ndarray,
+        acc_body_m_s2: np.ndarray,
+        gyr_body_rad_s: np.ndarray,
+        posture: np.ndarray,
+        segment: np.ndarray,
+    ) -> ContactPositionEstimator:
+        """`posture` (M,) "hips_down" / "bridge" / "" per sample; `segment` (M,) gap-free ids."""
+        self.notes_: list[str] = []
+        pos = np.full(len(t_s), np.nan)
+        hd = posture == "hips_down"
+        pos[hd] = hips_down_position_cm(pitch_rad[hd], self.roller_diameter_cm)
+        rate = 1.0 / float(np.median(np.diff(t_s)))
+        br = posture == "bridge"
+        guessed = False
+        for a, b in _runs(br):
+            # split further at gap-segment boundaries
+            for sa, sb in _split_by(segment, a, b):
+                start = self._start_cm(t_s, pos, posture, sa)
+                if start is None:
+                    start = self.default_start_cm
+                    guessed = True
+                pos[sa:sb] = start + self._bridge_track(
+                    pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
+                )
+        if guessed:
+            self.notes_.append(
+                f"a bridge with no hips-down contact before it: its position along the back starts from "
+                f"an assumed {self.default_start_cm:g} cm (paces and distances are unaffected)"
+            )
+        self.position_cm_ = pos
+        return self
+
+    def _start_cm(self, t_s, pos, posture, i: int) -> float | None:
+        j = i - 1
+        while j >= 0 and not np.isfinite(pos[j]) and t_s[i] - t_s[j] <= self.max_handover_s:
+            j -= 1
+        if j >= 0 and np.isfinite(pos[j]) and t_s[i] - t_s[j] <= self.max_handover_s:
+            # lifting the hips leaves the roller where it was; use a short median against noise
+            k0 = max(0, j - 12)
+            return float(np.nanmedian(pos[k0 : j + 1]))
+        return None
+
+    def _bridge_track(self, pitch_rad, acc_body, gyr_body, rate: float) -> np.ndarray:
+        """Contact displacement (cm) from the span's start, (n,)."""
+        from scipy.signal import butter, sosfiltfilt
+
+        n = len(pitch_rad)
+        if n < int(3 * rate):
+            return np.zeros(n)
+        dt = 1.0 / rate
+        # gravity's share along the spine from the VQF orientation (its long accelerometer time
+        # constant keeps a slow stroke's acceleration out of the tilt estimate)
+        acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
+        low, high = self.band_hz
+        high = min(high, 0.45 * rate)
+        sos = butter(2, [low, high], btype="bandpass", fs=rate, output="sos")
+        padlen = min(n - 1, int(3 * rate / low)) if n > 10 else 0
+        acc_bp = sosfiltfilt(sos, acc, padlen=padlen)
+        v = np.cumsum(acc_bp) * dt  # m/s, drifting
+        # first pass: high-passed velocity to find the stops
+        sos_v = butter(2, low * 2, btype="highpass", fs=rate, output="sos")
+        v1 = sosfiltfilt(sos_v, v, padlen=padlen) * 100.0  # cm/s of the body
+        anchors = self._anchors(v1, rate)
+        # ZUPT: remove the velocity error linearly between anchors; then look for the stops again
+        # on the corrected velocity, which has no high-pass undershoot after a stroke
+        for _ in range(self.iterations):
+            err = np.interp(np.arange(n), anchors, v[anchors])
+            v_c = (v - err) * 100.0  # cm/s, body toward the head
+            anchors = self._anchors(v_c, rate)
+        err = np.interp(np.arange(n), anchors, v[anchors])
+        v_c = (v - err) * 100.0
+        x = np.concatenate([[0.0], np.cumsum(0.5 * (v_c[1:] + v_c[:-1])) * dt])
+        return -0.5 * x
+
+    def _anchors(self, v_cm_s: np.ndarray, rate: float) -> np.ndarray:
+        speed = np.abs(v_cm_s)
+        n = len(speed)
+        w = max(1, int(round(0.5 * rate)))
+        from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+        local_min = minimum_filter1d(speed, 2 * w + 1) == speed
+        wide = max(1, int(round(4.0 * rate)))
+        peak = maximum_filter1d(speed, 2 * wide + 1)
+        cand = np.flatnonzero(
+            local_min & (speed < self.anchor_speed_ratio * peak) & (speed < self.anchor_speed_cm_s)
+        )
+        # quiet stretches (holds) are anchored all along
+        quiet = maximum_filter1d(speed, 2 * w + 1) < 0.5 * self.anchor_speed_cm_s * 0.5
+        idx = np.union1d(cand, np.flatnonzero(quiet)[:: max(1, w)])
+        idx = np.union1d(idx, [0, n - 1]).astype(int)
+        return idx
+
+
+def _split_by(segment: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    seg = segment[a:b]
+    cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
+    edges = np.concatenate([[0], cuts, [b - a]])
+    return [(a + int(x), a + int(y)) for x, y in zip(edges[:-1], edges[1:], strict=False)]

@@ -1,0 +1,195 @@
+"""`analyze`: IMU samples in, a `SessionAnalysis` out. The steps, in order:
+
+1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`),
+   decimation to the analysis rate.
+2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording.
+3. `PostureSegmenter`: upright / sitting / transition / on_roller, hips down or bridge.
+4. `ContactPositionEstimator`: where the roller touches the back.
+5. `StrokeHoldDetector`: strokes (distance, pace) and holds.
+6. Regions and `WarningRules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tracker import __version__
+from tracker.analysis.body_axes import BodyAxesEstimator
+from tracker.analysis.contact import ContactPositionEstimator
+from tracker.analysis.posture import PostureSegmenter
+from tracker.analysis.signals import OrientationEstimator, prepare_signals
+from tracker.analysis.strokes import StrokeHoldDetector
+from tracker.analysis.warnings import WarningRules, region_indices
+from tracker.errors import RecordingTooShortError
+from tracker.guidance import REGIONS, Guidance
+from tracker.imu import ImuRecording
+from tracker.results import SessionAnalysis
+
+DEFAULT_GUIDANCE = Guidance()
+
+MIN_DURATION_S = 10.0
+
+
+@dataclass
+class AnalysisParameters:
+    """Algorithm settings (guidance thresholds live in `Guidance`)."""
+
+    analysis_rate_hz: float = 25.0
+    max_bridged_gap_s: float = 1.0
+    vqf_tau_acc_s: float = 10.0
+    track_rate_hz: float = 2.0
+    detector: dict[str, Any] = field(default_factory=dict)
+    """Overrides for `StrokeHoldDetector`'s parameters."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AnalysisDetails:
+    """Intermediate signals at the analysis rate, for plots and diagnostics."""
+
+    t_s: np.ndarray
+    pitch_deg: np.ndarray
+    position_cm: np.ndarray
+    smooth_position_cm: np.ndarray
+    labels: np.ndarray
+    posture: np.ndarray
+    sensor_to_body: np.ndarray
+
+
+def analyze(
+    recording: ImuRecording,
+    guidance: Guidance = DEFAULT_GUIDANCE,
+    *,
+    roller_diameter_cm: float | None = None,
+    parameters: AnalysisParameters | None = None,
+    details: bool = False,
+) -> SessionAnalysis | tuple[SessionAnalysis, AnalysisDetails]:
+    """Analyse one recording. `roller_diameter_cm` overrides `guidance.roller_diameter_cm`.
+
+    With `details=True` returns `(analysis, AnalysisDetails)`.
+    """
+    params = parameters or AnalysisParameters()
+    if roller_diameter_cm is not None:
+        guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))
+    if len(recording) < 2 or recording.duration_s < MIN_DURATION_S:
+        raise RecordingTooShortError(
+            f"the recording holds {recording.duration_s:.1f} s; at least {MIN_DURATION_S:.0f} s are needed",
+            hint="record a longer session",
+        )
+    notes: list[str] = list(recording.source.get("notes", [])) + list(
+        recording.source.get("warnings", [])
+    )
+
+    sig = prepare_signals(
+        recording,
+        analysis_rate_hz=params.analysis_rate_hz,
+        max_bridged_gap_s=params.max_bridged_gap_s,
+        orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s),
+    )
+    notes += sig.notes
+    axes = BodyAxesEstimator().estimate(
+        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration
+    )
+    notes += axes.notes_
+    rot = axes.sensor_to_body_
+    up_b = sig.up_sensor @ rot.T
+    gyr_b = sig.gyr_rad_s @ rot.T
+    acc_b = sig.acc_m_s2 @ rot.T
+
+    seg = PostureSegmenter().segment(
+        sig.t_s,
+        up_b,
+        gyr_b,
+        sig.segment,
+        roller_diameter_cm=guidance.roller_diameter_cm,
+        hip_to_neck_cm=guidance.hip_to_neck_cm,
+        gaps=sig.gaps,
+    )
+    pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
+    contact = ContactPositionEstimator(roller_diameter_cm=guidance.roller_diameter_cm).estimate(
+        sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment
+    )
+    notes += contact.notes_
+    usable = seg.on_roller_ & ~sig.bridged
+    detector_params = {"roller_diameter_cm": guidance.roller_diameter_cm, **params.detector}
+    detector = StrokeHoldDetector(**detector_params).detect(
+        sig.t_s, contact.position_cm_, seg.posture_, usable, guidance
+    )
+    smooth = detector.smooth_cm_
+    # positions in bridged gaps and short unusable bits: carry the nearest estimate
+    pos_for_time = _fill_nearest(smooth, seg.on_roller_)
+
+    dt = np.diff(sig.t_s, append=sig.t_s[-1] + 1.0 / sig.rate_hz)
+    region_time = dict.fromkeys(REGIONS, 0.0)
+    on_idx = np.flatnonzero(seg.on_roller_ & np.isfinite(pos_for_time))
+    if on_idx.size:
+        ri = region_indices(pos_for_time[on_idx], guidance)
+        sums = np.bincount(ri, weights=dt[on_idx], minlength=len(REGIONS))
+        region_time = {name: float(sums[i]) for i, name in enumerate(REGIONS)}
+
+    warnings = (
+        WarningRules(guidance)
+        .evaluate(detector.strokes_, detector.holds_, sig.t_s, pos_for_time, seg.on_roller_)
+        .warnings_
+    )
+
+    on_roller_s = float(sum(p.end_s - p.start_s for p in seg.phases_ if p.kind == "on_roller"))
+    rolling_s = float(sum(s.duration_s for s in detector.strokes_))
+    step = max(1, int(round(sig.rate_hz / params.track_rate_hz)))
+    track = [
+        (round(float(t), 3), round(float(p), 2))
+        for t, p in zip(sig.t_s[::step], pos_for_time[::step], strict=False)
+        if np.isfinite(p)
+    ]
+    postures = {s.posture for s in detector.strokes_} or set(
+        str(p) for p in np.unique(seg.posture_[seg.on_roller_]) if p
+    )
+    posture = None if not postures else (postures.pop() if len(postures) == 1 else "mixed")
+    result = SessionAnalysis(
+        duration_s=float(recording.duration_s),
+        on_roller_s=on_roller_s,
+        rolling_s=rolling_s,
+        strokes=detector.strokes_,
+        holds=detector.holds_,
+        warnings=warnings,
+        phases=seg.phases_,
+        region_time_s=region_time,
+        position_track=track,
+        posture=posture,
+        parameters={
+            "guidance": guidance.to_json(),
+            "analysis": params.to_json(),
+            "body_axes": {"source": axes.source_, "quality": axes.quality_},
+            "sampling_rate_hz": sig.native_rate_hz,
+        },
+        tracker_version=__version__,
+        notes=notes,
+    )
+    if details:
+        return result, AnalysisDetails(
+            t_s=sig.t_s,
+            pitch_deg=np.degrees(pitch_rad),
+            position_cm=contact.position_cm_,
+            smooth_position_cm=smooth,
+            labels=seg.labels_,
+            posture=seg.posture_,
+            sensor_to_body=rot,
+        )
+    return result
+
+
+def _fill_nearest(x: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Fill NaNs inside `where` with the nearest finite value (for time accounting only)."""
+    out = x.copy()
+    finite = np.isfinite(x)
+    need = where & ~finite
+    if need.any() and finite.any():
+        idx = np.flatnonzero(finite)
+        pos = np.clip(np.searchsorted(idx, np.flatnonzero(need)), 0, len(idx) - 1)
+        out[need] = x[idx[pos]]
+    return out

@@ -1,0 +1,175 @@
+"""Posture phases (upright, sitting, transition, on_roller) and the posture on the roller.
+
+Works on body-frame signals at the analysis rate. The sagittal angle of the torso,
+atan2(up_z, up_x) in the body frame, is 90° standing, 72–84° sitting (leaning back a little),
+above 90° while leaning forward to sit down or get up, and below 70° lying back on a roller (the
+steepest hips-down pitch, with the roller low on the back). Phases come from that angle with
+hysteresis and minimum durations; a transition is the stretch of fast turning between two
+different still states.
+
+On the roller, hips down and bridge are told apart by pitch: with the hips on the floor the back
+rises from the floor to the roller, so its pitch is at least 2 atan(r / hip_to_neck) (the roller
+at the neck); in a bridge the hips are lifted and the torso lies within a few degrees of level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tracker.results import Phase
+
+UNKNOWN = "unknown"
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    if n <= 1:
+        return x.copy()
+    k = np.ones(n) / n
+    pad = n // 2
+    xp = np.concatenate([np.full(pad, x[0]), x, np.full(n - 1 - pad, x[-1])])
+    return np.convolve(xp, k, mode="valid")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end_exclusive) of runs of True."""
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
+    )
+
+
+class PostureSegmenter:
+    """Phases of the session and hips-down/bridge on the roller.
+
+    Parameters (angles are the torso's sagittal angle, degrees)
+    ----------
+    on_roller_max_deg / on_roller_exit_deg
+        Lying back below `on_roller_max_deg` enters the roller; rising above `on_roller_exit_deg`
+        leaves it (hysteresis).
+    upright_min_deg
+        Standing is at least this upright (sitting leans back more).
+    transition_rate_deg_s
+        Turning faster than this (smoothed) around a change of state is the transition.
+    min_phase_s
+        Shorter still states are absorbed into their neighbours.
+    bridge_fraction
+        A bridge is pitched less than this fraction of the flattest hips-down pitch.
+    """
+
+    def __init__(
+        self,
+        on_roller_max_deg: float = 68.0,
+        on_roller_exit_deg: float = 71.0,
+        upright_min_deg: float = 85.0,
+        transition_rate_deg_s: float = 8.0,
+        min_phase_s: float = 1.0,
+        bridge_fraction: float = 0.85,
+        smooth_s: float = 0.5,
+        posture_smooth_s: float = 4.0,
+        min_posture_s: float = 5.0,
+    ) -> None:
+        self.on_roller_max_deg = on_roller_max_deg
+        self.on_roller_exit_deg = on_roller_exit_deg
+        self.upright_min_deg = upright_min_deg
+        self.transition_rate_deg_s = transition_rate_deg_s
+        self.min_phase_s = min_phase_s
+        self.bridge_fraction = bridge_fraction
+        self.smooth_s = smooth_s
+        self.posture_smooth_s = posture_smooth_s
+        self.min_posture_s = min_posture_s
+
+    def segment(
+        self,
+        t_s: np.ndarray,
+        up_body: np.ndarray,
+        gyr_body_rad_s: np.ndarray,
+        segment: np.ndarray,
+        *,
+        roller_diameter_cm: float,
+        hip_to_neck_cm: float,
+        gaps: list[tuple[float, float]] = (),
+    ) -> PostureSegmenter:
+        """Label every sample. `up_body` (M, 3) unit up in the body frame; `segment` (M,) gap-free ids."""
+        rate = 1.0 / float(np.median(np.diff(t_s))) if len(t_s) > 1 else 25.0
+        n_s = max(1, int(round(self.smooth_s * rate)))
+        sag = np.degrees(np.arctan2(up_body[:, 2], up_body[:, 0]))
+        sag_s = _smooth(sag, n_s)
+        rate_deg_s = _smooth(np.degrees(np.linalg.norm(gyr_body_rad_s, axis=1)), n_s)
+
+        # still states with hysteresis on the roller boundary
+        on = False
+        codes = np.zeros(len(t_s), dtype=np.int8)  # 0 upright, 1 sitting, 2 on roller
+        for i, a in enumerate(sag_s):  # a small state machine; 25 Hz keeps it cheap
+            on = a < self.on_roller_exit_deg if on else a < self.on_roller_max_deg
+            # leaning forward past 95° happens only on the way down or up: not upright
+            codes[i] = 2 if on else (0 if self.upright_min_deg <= a < 95.0 else 1)
+        state = np.array(["upright", "sitting", "on_roller"], dtype=object)[codes]
+        # absorb very short still states
+        min_n = int(self.min_phase_s * rate)
+        runs = _label_runs(state)
+        for k, (_lab, a, b) in enumerate(runs):
+            if b - a < min_n and 0 < k < len(runs) - 1:
+                state[a:b] = runs[k - 1][0]
+        # transitions: fast turning next to a change of state
+        fast = rate_deg_s > self.transition_rate_deg_s
+        trans = np.zeros(len(t_s), dtype=bool)
+        change = np.flatnonzero(state[1:] != state[:-1]) + 1
+        for c in change:
+            a = c
+            while a > 0 and fast[a - 1]:
+                a -= 1
+            b = c
+            while b < len(t_s) and fast[b]:
+                b += 1
+            trans[a:b] = True
+        labels = state.copy()
+        labels[trans] = "transition"
+        self.labels_ = labels
+        self.on_roller_ = labels == "on_roller"
+        self.sagittal_deg_ = sag_s
+
+        # posture on the roller
+        pitch = np.degrees(np.arcsin(np.clip(up_body[:, 2], -1.0, 1.0)))
+        pitch_s = _smooth(pitch, max(1, int(round(self.posture_smooth_s * rate))))
+        flattest_hips_down = math.degrees(
+            2.0 * math.atan2(0.5 * roller_diameter_cm, hip_to_neck_cm)
+        )
+        bridge = pitch_s < self.bridge_fraction * flattest_hips_down
+        posture = np.where(self.on_roller_, np.where(bridge, "bridge", "hips_down"), "").astype(
+            object
+        )
+        # short posture flips inside one stay on the roller are noise
+        min_p = int(self.min_posture_s * rate)
+        for a, b in _runs(self.on_roller_):
+            runs = _label_runs(posture[a:b])
+            for k, (_lab, ra, rb) in enumerate(runs):
+                if rb - ra < min_p and len(runs) > 1:
+                    neighbour = runs[k - 1][0] if k > 0 else runs[k + 1][0]
+                    posture[a + ra : a + rb] = neighbour
+        self.posture_ = posture
+        self.pitch_deg_ = pitch
+
+        # phases, with long gaps as unknown
+        phases: list[Phase] = []
+        for lab, a, b in _label_runs(labels):
+            start = float(t_s[a])
+            end = float(t_s[b]) if b < len(t_s) else float(t_s[-1])
+            phases.append(Phase(str(lab), start, end))
+        for g0, g1 in gaps:
+            phases.append(Phase(UNKNOWN, g0, g1))
+        phases.sort(key=lambda p: p.start_s)
+        self.phases_ = phases
+        return self
+
+
+def _label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
+    if len(labels) == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(labels)]])
+    return [(labels[a], int(a), int(b)) for a, b in zip(starts, ends, strict=False)]

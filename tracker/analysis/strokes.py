@@ -1,0 +1,340 @@
+"""Strokes and holds from the contact position track.
+
+Decisions are made on the position, never on acceleration energy: slow rolling (1.5 cm/s) is
+as quiet as a hold to an accelerometer, but it moves the contact 4.5 cm in 3 s.
+
+* **Holds** are stretches where the breathing-free position (low-passed at `slow_hz`, below the
+  0.2–0.3 Hz of breathing) stays within `still_tol_cm` over every `still_window_s` window, for
+  at least `Guidance.hold_min_s`. A hold's start and end are the end of the stroke that arrives
+  and the start of the one that leaves, so the brief stop at a turn (well under 3 s) is never
+  one.
+* **Strokes** are the moving stretches between holds, split at turning points (the position
+  reverses by more than `turn_cm`) and at stops without a reversal (the speed dips below
+  `valley_ratio` of the neighbouring peaks). A stroke's distance is the travel between its ends;
+  its duration is measured between 10 % and 90 % of that travel and scaled by
+  `profile_fraction`, the share of a smooth point-to-point movement's time spent there (0.482
+  for a raised-cosine speed profile, 0.51 for minimum jerk), which is robust to the slow start
+  and end of each movement and to breathing.
+
+Causal form (for the live view): the turning-point rule is a state machine that confirms a turn
+once the position has come back `turn_cm`; holds are confirmed `still_window_s` after they
+start. The zero-phase filters used here add no delay offline; a causal filter adds about
+1 / (2 pi slow_hz) seconds to hold confirmation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.guidance import Guidance
+from tracker.results import Hold, Stroke
+
+DEFAULT_GUIDANCE = Guidance()
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
+    )
+
+
+def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float, order: int = 2) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt
+
+    if len(x) < 16:
+        return x.copy()
+    sos = butter(order, min(cutoff_hz, 0.45 * rate_hz), fs=rate_hz, output="sos")
+    padlen = min(len(x) - 1, int(3 * rate_hz / cutoff_hz))
+    return sosfiltfilt(sos, x, padlen=padlen)
+
+
+class StrokeHoldDetector:
+    """Strokes and holds on the roller from a position track (cm along the back, from the hips).
+
+    Parameters
+    ----------
+    smooth_hz
+        Low-pass of the position for turning points and stroke timing.
+    slow_hz
+        Low-pass below breathing for the stillness test.
+    still_window_s, still_tol_cm
+        Stillness: the slow position's range over this window stays within this tolerance.
+    turn_cm
+        A reversal larger than this is a turning point.
+    valley_ratio
+        A speed dip below this fraction of the peaks on both sides ends a stroke (a stop without
+        a reversal).
+    min_stroke_cm
+        Shorter movements are not strokes (shuffles, noise).
+    min_pitch_change_deg, roller_diameter_cm
+        Hips down, a stroke must also change the pitch by this much (a deep breath tilts the
+        chest wall by up to about 0.5°, which high on the back is several cm of "position").
+    profile_fraction
+        Share of a stroke's duration between 10 % and 90 % of its travel.
+    """
+
+    def __init__(
+        self,
+        smooth_hz: float = 0.8,
+        slow_hz: float = 0.12,
+        still_window_s: float = 3.0,
+        still_tol_cm: float = 1.0,
+        turn_cm: float = 1.5,
+        valley_ratio: float = 0.3,
+        min_stroke_cm: float = 2.0,
+        profile_fraction: float = 0.482,
+        min_pitch_change_deg: float = 1.2,
+        roller_diameter_cm: float | None = None,
+    ) -> None:
+        self.min_pitch_change_deg = min_pitch_change_deg
+        self.roller_diameter_cm = roller_diameter_cm
+        self.smooth_hz = smooth_hz
+        self.slow_hz = slow_hz
+        self.still_window_s = still_window_s
+        self.still_tol_cm = still_tol_cm
+        self.turn_cm = turn_cm
+        self.valley_ratio = valley_ratio
+        self.min_stroke_cm = min_stroke_cm
+        self.profile_fraction = profile_fraction
+
+    def detect(
+        self,
+        t_s: np.ndarray,
+        position_cm: np.ndarray,
+        posture: np.ndarray,
+        usable: np.ndarray,
+        guidance: Guidance = DEFAULT_GUIDANCE,
+    ) -> StrokeHoldDetector:
+        """`position_cm` (M,) NaN off the roller; `posture` (M,) per sample; `usable` (M,) bool
+        (on the roller, not in a bridged gap). Results: `strokes_`, `holds_`, `smooth_cm_`."""
+        rate = 1.0 / float(np.median(np.diff(t_s)))
+        self.strokes_: list[Stroke] = []
+        self.holds_: list[Hold] = []
+        smooth = np.full(len(t_s), np.nan)
+        ok = usable & np.isfinite(position_cm)
+        for a, b in _runs(ok):
+            if (b - a) < 2 * rate:
+                continue
+            strokes, holds, p_f = self._span(
+                t_s[a:b], position_cm[a:b], posture[a:b], rate, guidance
+            )
+            self.strokes_ += strokes
+            self.holds_ += holds
+            smooth[a:b] = p_f
+        self.smooth_cm_ = smooth
+        return self
+
+    # --- one continuous stretch on the roller ---------------------------------------------------
+    def _span(self, t, p, posture, rate, guidance):
+        from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+        n = len(p)
+        p_f = _lowpass(p, self.smooth_hz, rate)
+        p_slow = _lowpass(p, self.slow_hz, rate, order=2)
+        w = max(1, int(round(self.still_window_s * rate)))
+        half = w // 2
+        rng = maximum_filter1d(p_slow, w, origin=0) - minimum_filter1d(p_slow, w, origin=0)
+        core = rng <= self.still_tol_cm
+        still = (
+            maximum_filter1d(core.astype(np.int8), w, origin=0).astype(bool) if core.any() else core
+        )
+        hold_runs = [
+            (a, b) for a, b in _runs(still) if (t[b - 1] - t[a]) >= 0.5 * guidance.hold_min_s
+        ]
+        del half
+
+        # moving stretches between holds -> boundaries -> strokes
+        boundaries: list[tuple[int, int]] = []  # (index, kind) kind 0: turn/stop, 1: hold edge
+        moving_runs = []
+        prev = 0
+        for a, b in hold_runs:
+            if a > prev:
+                moving_runs.append((prev, a))
+            prev = b
+        if prev < n:
+            moving_runs.append((prev, n))
+        pieces: list[tuple[int, int]] = []
+        for a, b in moving_runs:
+            cuts = self._cuts(p_f[a:b], rate)
+            edges = [0] + cuts + [b - a]
+            for x, y in zip(edges[:-1], edges[1:], strict=False):
+                pieces.append((a + x, a + y))
+        del boundaries
+
+        strokes: list[Stroke] = []
+        for a, b in pieces:
+            s = self._stroke(t, p_f, posture, a, b, guidance)
+            if s is not None:
+                strokes.append(s)
+        strokes.sort(key=lambda s: s.start_s)
+
+        holds: list[Hold] = []
+        for a, b in hold_runs:
+            start, end = float(t[a]), float(t[b - 1])
+            # the hold lies between the stroke arriving and the stroke leaving
+            before = [
+                s for s in strokes if s.end_s <= t[min(b - 1, a + w)] and s.start_s < t[a] + 1e-9
+            ]
+            after = [
+                s
+                for s in strokes
+                if s.start_s >= t[max(a, b - 1 - w)] and s.end_s > t[b - 1] - 1e-9
+            ]
+            if before:
+                start = max(before[-1].end_s, float(t[0]))
+            if after:
+                end = min(after[0].start_s, float(t[-1]))
+            if end - start < guidance.hold_min_s:
+                continue
+            i0 = int(np.searchsorted(t, start))
+            i1 = int(np.searchsorted(t, end))
+            if holds and start <= holds[-1].end_s:
+                # two still stretches of one hold (a breath deeper than the rest split it)
+                start = holds.pop().start_s
+                i0 = int(np.searchsorted(t, start))
+            position = float(np.median(p_slow[i0 : max(i1, i0 + 1)]))
+            holds.append(Hold(start, end, end - start, position, guidance.region_at(position)))
+        # strokes swallowed by a hold are not strokes (a shuffle inside it)
+        strokes = [
+            s
+            for s in strokes
+            if not any(h.start_s - 0.05 <= s.start_s and s.end_s <= h.end_s + 0.05 for h in holds)
+        ]
+        return strokes, holds, p_f
+
+    def _cuts(self, p: np.ndarray, rate: float) -> list[int]:
+        """Indices (into p) that end one stroke and start the next: turns and stops."""
+        n = len(p)
+        if n < 3:
+            return []
+        # turning points: a zig-zag with hysteresis turn_cm
+        turns: list[int] = []
+        direction = 0
+        ext_i = 0
+        ext_v = p[0]
+        for i in range(1, n):  # at ~25 Hz; the live version runs exactly this loop
+            v = p[i]
+            if direction >= 0:
+                if v > ext_v:
+                    ext_v, ext_i = v, i
+                elif ext_v - v > self.turn_cm:
+                    if direction > 0:
+                        turns.append(ext_i)
+                    direction = -1
+                    ext_v, ext_i = v, i
+            if direction < 0:
+                if v < ext_v:
+                    ext_v, ext_i = v, i
+                elif v - ext_v > self.turn_cm:
+                    turns.append(ext_i)
+                    direction = 1
+                    ext_v, ext_i = v, i
+            if direction == 0 and abs(v - p[0]) > self.turn_cm:
+                direction = 1 if v > p[0] else -1
+        # stops without a reversal: deep dips of speed inside a monotone stretch
+        speed = np.abs(np.gradient(p) * rate)
+        cuts = sorted(set(turns))
+        edges = [0] + cuts + [n]
+        extra: list[int] = []
+        w = max(1, int(round(0.4 * rate)))
+        for a, b in zip(edges[:-1], edges[1:], strict=False):
+            if b - a < 3 * w:
+                continue
+            seg = speed[a:b]
+            from scipy.signal import find_peaks
+
+            mins, _ = find_peaks(-seg, distance=w)
+            for m in mins:
+                left, right = seg[:m], seg[m + 1 :]
+                if len(left) < w or len(right) < w:
+                    continue
+                lp, rp = left.max(), right.max()
+                # a deep dip, with a real distance moved on both sides of it
+                if (
+                    seg[m] < self.valley_ratio * min(lp, rp)
+                    and abs(p[a + m] - p[a]) >= self.min_stroke_cm
+                    and abs(p[b - 1] - p[a + m]) >= self.min_stroke_cm
+                ):
+                    extra.append(a + m)
+        return sorted(set(cuts + extra))
+
+    def _stroke(self, t, p, posture, a: int, b: int, guidance: Guidance) -> Stroke | None:
+        if b - a < 3:
+            return None
+        seg = p[a:b]
+        p0, p1 = float(seg[0]), float(seg[-1])
+        lo_i, hi_i = int(np.argmin(seg)), int(np.argmax(seg))
+        # the travel runs from the piece's first extreme to its last
+        if p1 >= p0:
+            i0, i1 = lo_i, hi_i
+        else:
+            i0, i1 = hi_i, lo_i
+        if i1 <= i0:
+            i0, i1 = 0, len(seg) - 1
+        start_cm, end_cm = float(seg[i0]), float(seg[i1])
+        dist = abs(end_cm - start_cm)
+        if dist < self.min_stroke_cm:
+            return None
+        if posture[a + (i0 + i1) // 2] == "hips_down" and self.roller_diameter_cm:
+            # high on the back a breath tilts the chest by as much as a short stroke pitches it:
+            # a stroke must change the pitch by more than a deep breath does
+            from tracker.analysis.kinematics import hips_down_pitch_rad
+
+            swing = abs(
+                float(
+                    hips_down_pitch_rad(start_cm, self.roller_diameter_cm)
+                    - hips_down_pitch_rad(end_cm, self.roller_diameter_cm)
+                )
+            )
+            if np.degrees(swing) < self.min_pitch_change_deg:
+                return None
+        tt = t[a + i0 : a + i1 + 1]
+        frac = (seg[i0 : i1 + 1] - start_cm) / (end_cm - start_cm)
+        # first crossing of 10 % and last crossing of 90 %
+        t10 = _crossing(tt, frac, 0.1, first=True)
+        t90 = _crossing(tt, frac, 0.9, first=False)
+        if t90 <= t10:
+            return None
+        duration = (t90 - t10) / self.profile_fraction
+        mid = 0.5 * (t10 + t90)
+        start, end = mid - 0.5 * duration, mid + 0.5 * duration
+        pace = dist / duration
+        mid_i = a + (i0 + i1) // 2
+        return Stroke(
+            start_s=float(start),
+            end_s=float(end),
+            distance_cm=dist,
+            pace_cm_s=float(pace),
+            region=guidance.region_at(0.5 * (start_cm + end_cm)),
+            direction="toward_head" if end_cm > start_cm else "toward_hips",
+            posture=str(posture[mid_i]) or "hips_down",
+            start_cm=start_cm,
+            end_cm=end_cm,
+        )
+
+
+def _crossing(t: np.ndarray, frac: np.ndarray, level: float, *, first: bool) -> float:
+    above = frac >= level
+    if first:
+        k = int(np.argmax(above))
+        if k == 0:
+            return float(t[0])
+        f0, f1 = frac[k - 1], frac[k]
+        return (
+            float(t[k - 1] + (level - f0) / (f1 - f0) * (t[k] - t[k - 1]))
+            if f1 != f0
+            else float(t[k])
+        )
+    below = frac < level
+    if not below.any():
+        return float(t[0])
+    k = len(frac) - 1 - int(np.argmax(below[::-1]))  # last index below level
+    if k >= len(frac) - 1:
+        return float(t[-1])
+    f0, f1 = frac[k], frac[k + 1]
+    return (
+        float(t[k] + (level - f0) / (f1 - f0) * (t[k + 1] - t[k])) if f1 != f0 else float(t[k + 1])
+    )

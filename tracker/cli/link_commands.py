@@ -1,5 +1,337 @@
-"""`tracker` commands of the link layer (registered on import)."""
+"""`tracker` commands of the link layer: scan, pair, record, replay, emulate (registered on import).
+
+Heavy imports (bleak, bumble, numpy, the emulator) happen inside the commands so `tracker --help`
+stays fast. Every user-facing failure is a `TrackerError` (one line and an exit status, printed by
+`tracker.cli.main`).
+"""
 
 from __future__ import annotations
 
-from tracker.cli.app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tracker.cli.app import app
+
+_EMULATED = typer.Option("--emulated", help="Use the emulated sensor on a virtual radio instead of real Bluetooth.")
+_RATES = (25, 50, 100, 200, 400)
+
+
+def _check_rate(rate: int) -> int:
+    if rate not in _RATES:
+        from tracker.errors import UsageError
+
+        raise UsageError(f"--rate {rate} is not supported", hint=f"use one of {', '.join(map(str, _RATES))} Hz")
+    return rate
+
+
+def _run(coro: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+# --- scan ----------------------------------------------------------------------------------------
+@app.command(
+    "scan",
+    help="List sensors in range: name, address, signal strength, battery when known.\n\nExample: tracker scan --emulated --json",
+)
+def scan_command(
+    emulated: Annotated[bool, _EMULATED] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=120.0, help="Seconds to listen.")] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list of sensors on stdout.")] = False,
+) -> None:
+    import json
+
+    from tracker.link.environment import emulated_environment, real_environment
+    from tracker.link.registry import SensorRegistry
+    from tracker.link.scan import scan_sensors
+
+    async def go() -> list[Any]:
+        env_cm = emulated_environment(speed=1.0) if emulated else real_environment()
+        async with env_cm as env:
+            return await scan_sensors(env, timeout, registry=SensorRegistry())
+
+    found = _run(go())
+    if as_json:
+        typer.echo(json.dumps([s.to_json() for s in found]))
+        return
+    if not found:
+        _stderr_console().print("No sensor found. Is it switched on and nearby? (try --timeout 15)")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=None)
+    for column in ("name", "address", "signal", "battery", ""):
+        table.add_column(column)
+    for s in found:
+        table.add_row(s.name, s.address, f"{s.rssi} dBm", s.battery, "default" if s.default else ("paired" if s.paired else ""))
+    Console().print(table)
+
+
+# --- pair ----------------------------------------------------------------------------------------
+class _ConsoleUI:
+    def __init__(self, yes: bool, emulated: bool) -> None:
+        self.console = _stderr_console()
+        self.yes = yes
+        self.emulated = emulated
+
+    def say(self, text: str) -> None:
+        self.console.print(text)
+
+    def wait(self, text: str) -> None:
+        self.console.print(text)
+        if self.emulated:
+            self.console.print("  (the emulated person does this now)")
+        elif not self.yes:
+            typer.prompt("  press Enter", default="", show_default=False, prompt_suffix="", err=True)
+
+
+@app.command(
+    "pair",
+    help=(
+        "Bond with a sensor, check its signal, calibrate how it sits (stand still, then lie on the roller "
+        "still), and store it as the default.\n\nExample: tracker pair TRK-C0DE --yes"
+    ),
+)
+def pair_command(
+    target: Annotated[str | None, typer.Argument(metavar="[NAME|ADDRESS]", help="Which sensor (default: the first one heard).")] = None,
+    emulated: Annotated[bool, _EMULATED] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Run the calibration without waiting for Enter.")] = False,
+    rate: Annotated[int, typer.Option("--rate", help="Sample rate for the signal check, Hz.")] = 100,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.5, max=120.0, help="Seconds to look for the sensor.")] = 10.0,
+) -> None:
+    import contextlib
+
+    import numpy as np
+
+    from tracker.link.driver import StreamSettings
+    from tracker.link.environment import emulated_environment, real_environment
+    from tracker.link.pairing import pair_sensor
+
+    _check_rate(rate)
+    signal_s, stand_s, lie_s = 3.0, 3.0, 3.0
+    ui = _ConsoleUI(yes, emulated)
+
+    async def go() -> Any:
+        if emulated:
+            from tracker.emulator import calibration_pose_source
+
+            # The emulated person stands through the signal check and the standing pose, then lies
+            # on the roller (sample time, so the poses line up whatever the machine's load).
+            source = calibration_pose_source(stand_s=signal_s + stand_s, lie_s=60.0, seed=0)
+            env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(source=source)
+        else:
+            env_cm = real_environment()
+        async with env_cm as env:
+            return await pair_sensor(
+                env,
+                target,
+                ui=ui,
+                settings=StreamSettings(sample_rate_hz=rate),
+                signal_s=signal_s,
+                stand_s=stand_s,
+                lie_s=lie_s,
+                scan_timeout_s=timeout,
+            )
+
+    report = _run(go())
+    s = report.signal
+    out = typer.echo
+    out(f"Paired {report.record.name} ({report.record.address}) and stored it as the default sensor.")
+    out(
+        f"Signal: {s.actual_rate_hz:.1f} samples/s of {s.nominal_rate_hz:.0f} nominal, "
+        f"loss {100 * s.loss_fraction:.2f} %, noise {1000 * s.acc_noise_m_s2:.1f} mm/s² and "
+        f"{np.degrees(s.gyro_noise_rad_s):.2f} °/s."
+    )
+    q = report.calibration.quality
+    out(f"Calibration: standing and lying {q.get('pose_angle_deg', float('nan')):.0f}° apart; sensor-to-body rotation stored.")
+    for warning in report.warnings:
+        _stderr_console().print(f"warning: {warning}")
+
+
+# --- record --------------------------------------------------------------------------------------
+def _default_capture_path() -> Path:
+    from datetime import UTC, datetime
+
+    from tracker import paths
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    directory = paths.captures_dir()
+    path = directory / f"{stamp}.capture"
+    n = 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stamp}-{n}.capture"
+    return path
+
+
+def store_in_history(capture_path: Path, analysis: Any = None) -> None:
+    """INTEGRATION POINT (history): store the session of this capture exactly once.
+
+    Called by `tracker record` (after the file is closed) and `tracker replay` (with the analysis
+    when there is one). The history layer provides `tracker.history.store`; the lead wires the
+    call here, e.g. `store.import_capture(capture_path, analysis=analysis)` (idempotent by the
+    capture's checksum). Until then captures stay in the captures directory for `tracker import`.
+    """
+    return None
+
+
+@app.command(
+    "record",
+    help=(
+        "Stream the sensor to a capture file with a live progress line; reconnects by itself when the "
+        "link drops; Ctrl-C ends cleanly.\n\nExample: tracker record --emulated --duration 60"
+    ),
+)
+def record_command(
+    emulated: Annotated[bool, _EMULATED] = False,
+    duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Capture file to write (default: captures/<UTC start>.capture in the data directory).")] = None,
+    sensor: Annotated[str | None, typer.Option("--sensor", help="Sensor name or address (default: the paired default sensor).")] = None,
+    rate: Annotated[int, typer.Option("--rate", help="Sample rate, Hz.")] = 100,
+    speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
+) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
+    from tracker.errors import SensorError, StorageError
+    from tracker.link.driver import StreamSettings
+    from tracker.link.environment import emulated_environment, real_environment
+    from tracker.link.recorder import Recorder
+    from tracker.link.registry import SensorRegistry
+
+    _check_rate(rate)
+    path = out if out is not None else _default_capture_path()
+    if path.exists():
+        raise StorageError(f"{path} already exists", hint="choose another --out file; captures are never overwritten")
+    if path.parent and not path.parent.exists():
+        raise StorageError(f"the folder {path.parent} does not exist", hint="create it first or choose another --out")
+    registry = SensorRegistry()
+    default = registry.default()
+    target = sensor
+    calibration = None
+    if not emulated:
+        if target is None and default is not None:
+            target = default.address
+        record = registry.get(target) if target else None
+        if record is not None:
+            calibration = record.calibration
+    console = _stderr_console()
+
+    async def go() -> tuple[Any, Recorder]:
+        from rich.live import Live
+        from rich.text import Text
+
+        env_cm = emulated_environment(speed=speed) if emulated else real_environment()
+        async with env_cm as env:
+            live = Live(Text("searching for the sensor…"), console=console, transient=False, refresh_per_second=4)
+
+            def show(p: Any) -> None:
+                battery = f"{p.battery_pct}%" if p.battery_pct is not None else "unknown"
+                live.update(
+                    Text(
+                        f"{p.state:<12} {p.elapsed_s:7.1f} s  {p.samples:>8} samples  {p.rate_hz:6.1f}/s  "
+                        f"loss {p.loss_pct:4.1f} %  battery {battery}"
+                        + (f"  reconnects {p.reconnects}" if p.reconnects else "")
+                    )
+                )
+
+            recorder = Recorder(
+                env,
+                path,
+                target=target,
+                settings=StreamSettings(sample_rate_hz=rate),
+                duration_s=duration,
+                calibration=calibration,
+                on_progress=show,
+            )
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGINT, recorder.stop)
+                loop.add_signal_handler(signal.SIGTERM, recorder.stop)
+            try:
+                with live:
+                    result = await recorder.run()
+            except BaseException:
+                if recorder.written:
+                    console.print(f"what was recorded is kept in {path}")
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(signal.SIGINT)
+                    loop.remove_signal_handler(signal.SIGTERM)
+            return result, recorder
+
+    result, _recorder = _run(go())
+    if result.samples == 0:
+        raise SensorError(
+            "the sensor connected but no samples were recorded",
+            hint="check the sensor's battery, keep it close, and record again",
+        )
+    if result.identity is not None:
+        with contextlib.suppress(Exception):
+            battery = _recorder.progress().battery_pct
+            if battery is not None and registry.get(result.identity.address) is not None:
+                registry.note_battery(result.identity.address, battery)
+                registry.save()
+    store_in_history(path)
+    lost = f", {result.lost_samples} lost" if result.lost_samples else ""
+    reconnects = f", {result.reconnects} reconnect(s)" if result.reconnects else ""
+    typer.echo(f"Saved {result.samples} samples ({result.duration_s:.1f} s{lost}{reconnects}) to {path}")
+
+
+# --- replay --------------------------------------------------------------------------------------
+@app.command(
+    "replay",
+    help=(
+        "Decode a capture through the same path as live data and report what it holds (and its analysis).\n\n"
+        "Example: tracker replay session.capture --realtime"
+    ),
+)
+def replay_command(
+    capture: Annotated[Path, typer.Argument(help="A capture file written by `tracker record`.")],
+    realtime: Annotated[bool, typer.Option("--realtime", help="Feed notifications at their recorded pace, as live.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    import json
+
+    from tracker.link.replay import replay_capture
+
+    console = _stderr_console()
+    report = _run(replay_capture(capture, realtime=realtime, on_note=lambda text: console.print(f"note: {text}")))
+    store_in_history(capture, report.analysis)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), default=str))
+        return
+    for line in report.summary_lines():
+        typer.echo(line)
+
+
+# --- emulate -------------------------------------------------------------------------------------
+@app.command(
+    "emulate",
+    help=(
+        "Run the emulated sensor on its own until Ctrl-C, reachable through a Bumble transport "
+        "(e.g. tcp-server:_:9000 for bumble-scan, usb:0 with a dongle).\n\nExample: tracker emulate --expose tcp-server:_:9000"
+    ),
+)
+def emulate_command(
+    expose: Annotated[str | None, typer.Option("--expose", metavar="TRANSPORT", help="Bumble HCI transport to expose a controller on.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated session and the sensor's randomness.")] = 0,
+    rate: Annotated[int, typer.Option("--rate", help="Power-on sample rate, Hz (a host can change it).")] = 100,
+) -> None:
+    _check_rate(rate)
+    from tracker.link.emulate import run_emulator
+
+    console = _stderr_console()
+    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=lambda text: console.print(text)))

@@ -1,0 +1,126 @@
+"""Mounting calibration from two still poses: standing upright, then lying on the back.
+
+Pure numpy, no radio: `tracker pair` collects the samples, this module turns them into the
+sensor-to-body rotation stored with the sensor.
+
+At rest an accelerometer reads the specific force, +9.81 m/s² pointing up. Standing upright, "up"
+is the body's superior axis (+z body); lying supine on the roller, "up" is the anterior axis
+(+x body, out of the chest). Expressed in the sensor frame these two directions give two rows of
+the rotation R (v_body = R @ v_sensor); the third is y = z × x (the person's left). The lying
+direction is made orthogonal to the standing one (Gram-Schmidt), so the standing pose, measured
+with the trunk upright, is trusted most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.errors import PairingError
+from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
+
+STILL_GYRO_STD_RAD_S = 0.05
+"""Largest rotation-rate spread (per axis std) accepted as "still" (about 3 °/s)."""
+STILL_ACC_STD_M_S2 = 0.3
+"""Largest spread of the acceleration norm accepted as "still"."""
+MIN_POSE_ANGLE_DEG = 45.0
+"""Standing and lying must differ by at least this much (ideally 90°: upright vs flat)."""
+
+
+@dataclass(frozen=True)
+class StillPose:
+    """The summary of one still pose: mean specific force (m/s², sensor frame) and its spread."""
+
+    mean_acc_m_s2: np.ndarray
+    acc_norm_std_m_s2: float
+    gyro_std_rad_s: float
+    n_samples: int
+
+    @property
+    def is_still(self) -> bool:
+        return self.gyro_std_rad_s <= STILL_GYRO_STD_RAD_S and self.acc_norm_std_m_s2 <= STILL_ACC_STD_M_S2
+
+
+def summarize_still_pose(acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> StillPose:
+    """Mean acceleration and stillness of (N, 3) accelerometer and gyroscope samples."""
+    acc = np.asarray(acc_m_s2, dtype=float)
+    gyr = np.asarray(gyr_rad_s, dtype=float)
+    if acc.ndim != 2 or acc.shape[1] != 3 or len(acc) < 10 or gyr.shape != acc.shape:
+        raise PairingError(
+            f"not enough samples for a still pose ({len(acc)})",
+            hint="keep the sensor on and connected, then run `tracker pair` again",
+        )
+    return StillPose(
+        mean_acc_m_s2=acc.mean(axis=0),
+        acc_norm_std_m_s2=float(np.linalg.norm(acc, axis=1).std()),
+        gyro_std_rad_s=float(gyr.std(axis=0).max()),
+        n_samples=len(acc),
+    )
+
+
+def calibration_from_still_poses(standing: StillPose, lying: StillPose) -> MountingCalibration:
+    """The sensor-to-body rotation from a standing and a supine still pose.
+
+    Raises `PairingError` (with what to do) when a pose was not still, gravity looks wrong, or
+    the two poses are too alike to tell the axes apart.
+    """
+    for label, pose, what in (
+        ("standing", standing, "stand upright without moving"),
+        ("lying", lying, "lie on your back on the roller without moving"),
+    ):
+        if not pose.is_still:
+            raise PairingError(
+                f"you moved during the {label} pose (rotation spread {np.degrees(pose.gyro_std_rad_s):.1f} °/s)",
+                hint=f"{what} for the whole countdown, then run `tracker pair` again",
+            )
+        g = float(np.linalg.norm(pose.mean_acc_m_s2))
+        if not 0.8 * STANDARD_GRAVITY_M_S2 <= g <= 1.2 * STANDARD_GRAVITY_M_S2:
+            raise PairingError(
+                f"the {label} pose measured {g:.2f} m/s² of gravity instead of about 9.81",
+                hint="check that the sensor is strapped on firmly and not being moved, then pair again",
+            )
+    z = standing.mean_acc_m_s2 / np.linalg.norm(standing.mean_acc_m_s2)
+    x_raw = lying.mean_acc_m_s2 / np.linalg.norm(lying.mean_acc_m_s2)
+    angle_deg = float(np.degrees(np.arccos(np.clip(z @ x_raw, -1.0, 1.0))))
+    if not MIN_POSE_ANGLE_DEG <= angle_deg <= 180.0 - MIN_POSE_ANGLE_DEG:
+        raise PairingError(
+            f"standing and lying looked almost the same to the sensor ({angle_deg:.0f}° apart)",
+            hint="stand fully upright for the first pose and lie flat on your back for the second",
+        )
+    x = x_raw - (x_raw @ z) * z
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    rotation = np.vstack([x, y, z])
+    return MountingCalibration(
+        sensor_to_body=rotation,
+        source="pairing",
+        quality={
+            "pose_angle_deg": angle_deg,
+            "orthogonality_error_deg": abs(90.0 - angle_deg),
+            "standing_gyro_std_rad_s": standing.gyro_std_rad_s,
+            "lying_gyro_std_rad_s": lying.gyro_std_rad_s,
+        },
+    )
+
+
+def synthetic_still_pose(
+    sensor_to_body: np.ndarray,
+    up_body: np.ndarray,
+    *,
+    n_samples: int,
+    acc_noise_m_s2: float = 0.02,
+    gyro_noise_rad_s: float = 0.003,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accelerometer and gyroscope samples (sensor frame) of a still pose where `up_body` points up.
+
+    For tests and for the emulated person when no scripted source is available: the specific
+    force is g along `up_body`, rotated into the sensor frame (R.T), plus white noise.
+    """
+    rng = np.random.default_rng(seed)
+    up = np.asarray(up_body, float) / np.linalg.norm(up_body)
+    acc_sensor = np.asarray(sensor_to_body, float).T @ (STANDARD_GRAVITY_M_S2 * up)
+    acc = acc_sensor + rng.normal(0.0, acc_noise_m_s2, (n_samples, 3))
+    gyr = rng.normal(0.0, gyro_noise_rad_s, (n_samples, 3))
+    return acc, gyr

@@ -1,0 +1,206 @@
+"""Replay: a capture through the same decode path as live data, then (when present) the analysis.
+
+Without `realtime` the capture is decoded at once (`tracker.capture.load_capture`, vectorised);
+with `realtime` its IMU notifications are fed one by one into a `StreamDecoder` at the pace they
+were received (their recorded host times), exactly as the recorder feeds live data, so a live view
+(`on_block`) sees what it would have seen while recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class ReplayReport:
+    path: Path
+    samples: int
+    duration_s: float
+    sampling_rate_hz: float
+    sensor: dict[str, Any]
+    decode: dict[str, Any]
+    events: list[dict[str, Any]]
+    notes: list[str]
+    complete: bool
+    cut_at_byte: int | None
+    start_utc: datetime | None
+    analysis: Any = None
+    """The analysis result (`tracker.results.SessionAnalysis`) when the analysis layer exists."""
+    analysis_note: str | None = None
+    recording: Any = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": str(self.path),
+            "samples": self.samples,
+            "duration_s": round(self.duration_s, 6),
+            "sampling_rate_hz": self.sampling_rate_hz,
+            "start_utc": self.start_utc.isoformat() if self.start_utc else None,
+            "sensor": self.sensor,
+            "decode": self.decode,
+            "events": self.events,
+            "complete": self.complete,
+            "cut_at_byte": self.cut_at_byte,
+            "notes": self.notes,
+        }
+        if self.analysis is not None and hasattr(self.analysis, "to_json"):
+            out["analysis"] = self.analysis.to_json()
+        elif self.analysis_note:
+            out["analysis"] = None
+            out["analysis_note"] = self.analysis_note
+        return out
+
+    def summary_lines(self) -> list[str]:
+        d = self.decode
+        name = self.sensor.get("name") or self.sensor.get("address") or "unknown sensor"
+        lines = [
+            f"{self.path}: {self.samples} samples, {self.duration_s:.1f} s at {self.sampling_rate_hz:g} Hz from {name}"
+            + (f", started {self.start_utc:%Y-%m-%d %H:%M:%S} UTC" if self.start_utc else ""),
+            f"decode: {d.get('packets', 0)} packets, {d.get('lost_samples', 0)} samples lost in {d.get('gaps', 0)} gap(s), "
+            f"{d.get('malformed_total', 0)} malformed, {d.get('duplicates', 0)} duplicates",
+        ]
+        gaps = [e for e in self.events if e.get("kind") in ("link_lost", "sensor_silent", "reconnected")]
+        if gaps:
+            lines.append(
+                "link: " + ", ".join(f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "") for e in gaps)
+            )
+        if self.analysis is not None:
+            lines.extend(_analysis_lines(self.analysis))
+        elif self.analysis_note:
+            lines.append(self.analysis_note)
+        return lines
+
+
+def _analysis_lines(analysis: Any) -> list[str]:
+    for attr in ("summary_text", "human_summary"):
+        fn = getattr(analysis, attr, None)
+        if callable(fn):
+            text = fn()
+            return text.splitlines() if isinstance(text, str) else list(text)
+    return [str(analysis)]
+
+
+def analyze_recording(recording: Any) -> tuple[Any, str | None]:
+    """INTEGRATION POINT (analysis): the same analysis as `tracker analyze`, on the replayed samples.
+
+    Uses `tracker.analysis.analyze(recording)` when the analysis layer provides it; returns
+    (result, None), or (None, why not).
+    """
+    try:
+        from tracker.analysis import analyze  # type: ignore[attr-defined]
+    except ImportError:
+        return None, "analysis: not available in this installation (tracker.analysis.analyze missing)"
+    from tracker.errors import TrackerError
+
+    try:
+        return analyze(recording), None
+    except TrackerError as exc:
+        return None, f"analysis: {exc.one_line()}"
+
+
+async def replay_capture(
+    path: Path,
+    *,
+    realtime: bool = False,
+    speed: float = 1.0,
+    analyze: bool = True,
+    on_note: Callable[[str], None] | None = None,
+    on_block: Callable[[Any], None] | None = None,
+) -> ReplayReport:
+    """Decode a capture as live data would be decoded and report it; notes (cut, corruption) go
+    to `on_note` as well as into the report. `on_block` receives each `DecodedBlock` when
+    `realtime` (a live view)."""
+    from tracker.capture import load_capture, read_capture
+
+    path = Path(path)
+    contents = read_capture(path)
+    notes = list(contents.warnings)
+    if not contents.complete:
+        where = f" at byte {contents.cut_at_byte}" if contents.cut_at_byte is not None else ""
+        notes.append(
+            f"the capture is cut{where} (the recording was interrupted); every complete record before it was replayed"
+        )
+    if realtime:
+        recording, decoder_stats = await _replay_paced(contents, speed=speed, on_block=on_block)
+    else:
+        recording = load_capture(path)
+        decoder_stats = dict(recording.source.get("decode", {}))
+    for note in dict.fromkeys(notes):
+        if on_note is not None:
+            on_note(note)
+    result, why_not = analyze_recording(recording) if analyze and len(recording) else (None, None)
+    if analyze and not len(recording):
+        why_not = "analysis: no samples to analyse"
+    return ReplayReport(
+        path=path,
+        samples=len(recording),
+        duration_s=recording.duration_s,
+        sampling_rate_hz=recording.sampling_rate_hz,
+        sensor=dict(contents.header.get("sensor") or {}),
+        decode=decoder_stats,
+        events=[e.to_json() for e in contents.events],
+        notes=list(dict.fromkeys(notes)),
+        complete=contents.complete,
+        cut_at_byte=contents.cut_at_byte,
+        start_utc=recording.start_utc,
+        analysis=result,
+        analysis_note=why_not,
+        recording=recording,
+    )
+
+
+async def _replay_paced(contents: Any, *, speed: float, on_block: Callable[[Any], None] | None) -> tuple[Any, dict[str, Any]]:
+    """Feed IMU notifications one by one at their recorded pace into a fresh StreamDecoder."""
+    from tracker.imu import MountingCalibration
+    from tracker.protocol.stream import StreamDecoder
+
+    settings = contents.initial_header.get("settings") or {}
+    decoder = StreamDecoder(
+        float(settings.get("sample_rate_hz", 100)), int(settings.get("accel_range_g", 4)), int(settings.get("gyro_range_dps", 500))
+    )
+    imu = contents.imu
+    updates = sorted((u for u in contents.header_updates if "settings" in u.fields), key=lambda u: u.imu_index)
+    if len(imu):
+        t0_ns = int(imu.host_time_ns[0])
+        wall0 = time.monotonic()
+        u = 0
+        for i, (t_ns, payload) in enumerate(imu):
+            while u < len(updates) and updates[u].imu_index <= i:
+                s = {**settings, **updates[u].fields["settings"]}
+                decoder.configure(float(s["sample_rate_hz"]), int(s["accel_range_g"]), int(s["gyro_range_dps"]))
+                u += 1
+            due = wall0 + (t_ns - t0_ns) / 1e9 / max(speed, 1e-9)
+            delay = due - time.monotonic()
+            if delay > 0.002:
+                await asyncio.sleep(delay)
+            block = decoder.feed(payload, (t_ns - t0_ns) / 1e9)
+            if block is not None and on_block is not None:
+                on_block(block)
+    calibration = None
+    if contents.header.get("calibration"):
+        try:
+            calibration = MountingCalibration.from_json(contents.header["calibration"])
+        except (ValueError, KeyError, TypeError):
+            calibration = None
+    start_utc = None
+    if len(imu) and decoder.samples_kept:
+        try:
+            host_s = float(decoder.host_time_at(0.0))
+            utc_ns = contents.utc_ns(int(imu.host_time_ns[0]) + int(round(host_s * 1e9)))
+            start_utc = datetime.fromtimestamp(utc_ns / 1e9, UTC)
+        except Exception:  # noqa: BLE001  a start time is a nicety; the samples are what matter
+            start_utc = None
+    recording = decoder.to_recording(
+        start_utc=start_utc,
+        calibration=calibration,
+        source={"path": str(contents.path), "sensor": contents.header.get("sensor")},
+        utc_offset_s=contents.header.get("utc_offset_s"),
+        timezone=contents.header.get("timezone"),
+    )
+    return recording, decoder.stats.to_json()

@@ -174,15 +174,28 @@ def _default_capture_path() -> Path:
     return path
 
 
-def store_in_history(capture_path: Path, analysis: Any = None) -> None:
-    """INTEGRATION POINT (history): store the session of this capture exactly once.
+def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = None) -> str:
+    """Store the session of this capture in the history, exactly once; return a line for the user.
 
-    Called by `tracker record` (after the file is closed) and `tracker replay` (with the analysis
-    when there is one). The history layer provides `tracker.history.store`; the lead wires the
-    call here, e.g. `store.import_capture(capture_path, analysis=analysis)` (idempotent by the
-    capture's checksum). Until then captures stay in the captures directory for `tracker import`.
+    `tracker record` passes only the path (the capture is loaded and analysed like `tracker
+    import` would); `tracker replay` passes its analysis and recording. The capture's checksum makes
+    a second store of the same file a no-op. A capture that cannot be analysed (too short, never on
+    the roller) stays in the captures directory and is not stored; the line says why.
     """
-    return None
+    from tracker.history import SessionStore
+    from tracker.history.ingest import FAILED, import_file, store_analysis
+
+    with SessionStore() as store:
+        if analysis is not None and recording is not None:
+            session_id, created = store_analysis(store, analysis, recording, capture_path=capture_path)
+        else:
+            outcome = import_file(store, capture_path)
+            if outcome.status == FAILED:
+                return f"not stored in the history: {outcome.reason}"
+            session_id, created = outcome.session_id, outcome.status != "already imported"
+    if created:
+        return f"stored as session {session_id} (see `tracker show {session_id}`)"
+    return f"already in the history as session {session_id}"
 
 
 @app.command(
@@ -284,10 +297,10 @@ def record_command(
             if battery is not None and registry.get(result.identity.address) is not None:
                 registry.note_battery(result.identity.address, battery)
                 registry.save()
-    store_in_history(path)
     lost = f", {result.lost_samples} lost" if result.lost_samples else ""
     reconnects = f", {result.reconnects} reconnect(s)" if result.reconnects else ""
     typer.echo(f"Saved {result.samples} samples ({result.duration_s:.1f} s{lost}{reconnects}) to {path}")
+    typer.echo(store_in_history(path))
 
 
 # --- replay --------------------------------------------------------------------------------------
@@ -309,12 +322,20 @@ def replay_command(
 
     console = _stderr_console()
     report = _run(replay_capture(capture, realtime=realtime, on_note=lambda text: console.print(f"note: {text}")))
-    store_in_history(capture, report.analysis)
+    stored = store_in_history(capture, report.analysis, report.recording) if report.analysis is not None else None
     if as_json:
         typer.echo(json.dumps(report.to_json(), default=str))
+        if stored:
+            console.print(stored)
         return
     for line in report.summary_lines():
         typer.echo(line)
+    if report.analysis is not None:
+        from tracker.cli.summary import print_session_summary
+
+        print_session_summary(report.analysis, "analysis")
+    if stored:
+        typer.echo(stored)
 
 
 # --- emulate -------------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ class Recorder:
         on_progress: Callable[[RecordProgress], None] | None = None,
         clock_ns: Callable[[], int] = time.monotonic_ns,
         keep_samples: bool = False,
+        max_samples: int | None = None,
     ) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ValueError("duration_s must be positive")
@@ -147,6 +148,9 @@ class Recorder:
         self.on_progress = on_progress
         self._clock_ns = clock_ns
         self.keep_samples = keep_samples
+        self.max_samples = max_samples
+        """Stop once this many samples are decoded (the demo streams faster than real time, so a
+        wall-clock duration cannot say when a simulated session is over)."""
         """Keep decoded samples in `decoder` (tests, benchmarks); the capture file has them anyway."""
 
         self._writer: Any = None
@@ -211,6 +215,9 @@ class Recorder:
             self._last_data_mono = time.monotonic()
             self._silent_episodes = 0
             self._decoder.feed(payload, t_ns / 1e9)
+            if self.max_samples is not None and not self._stop_requested and _stat(self._decoder, "samples") >= self.max_samples:
+                self.stop()
+                self._stopped_by = "samples"
             if self.track_arrivals:
                 self.arrivals.append((bytes(payload[:8]), self._clock_ns() / 1e9))
         try:

@@ -70,32 +70,15 @@ class ReplayReport:
             lines.append(
                 "link: " + ", ".join(f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "") for e in gaps)
             )
-        if self.analysis is not None:
-            lines.extend(_analysis_lines(self.analysis))
-        elif self.analysis_note:
+        if self.analysis is None and self.analysis_note:
             lines.append(self.analysis_note)
         return lines
 
 
-def _analysis_lines(analysis: Any) -> list[str]:
-    for attr in ("summary_text", "human_summary"):
-        fn = getattr(analysis, attr, None)
-        if callable(fn):
-            text = fn()
-            return text.splitlines() if isinstance(text, str) else list(text)
-    return [str(analysis)]
-
-
 def analyze_recording(recording: Any) -> tuple[Any, str | None]:
-    """INTEGRATION POINT (analysis): the same analysis as `tracker analyze`, on the replayed samples.
-
-    Uses `tracker.analysis.analyze(recording)` when the analysis layer provides it; returns
-    (result, None), or (None, why not).
-    """
-    try:
-        from tracker.analysis import analyze  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "analysis: not available in this installation (tracker.analysis.analyze missing)"
+    """The same analysis as `tracker analyze`, on the replayed samples: (result, None), or
+    (None, why not) when the recording cannot be analysed (too short, nothing on the roller...)."""
+    from tracker.analysis import analyze
     from tracker.errors import TrackerError
 
     try:

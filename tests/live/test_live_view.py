@@ -1,0 +1,117 @@
+"""The terminal view, driven by a replay of a simulated session into a captured console."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from _live_helpers import simulate
+from rich.console import Console
+
+from tracker.errors import UsageError
+from tracker.guidance import Guidance
+from tracker.live import LiveSession, LiveState, LiveView
+from tracker.live.feed import LiveFeed, recording_blocks
+
+
+def _console():
+    return Console(file=io.StringIO(), record=True, width=110, force_terminal=True, color_system=None)
+
+
+@pytest.fixture(scope="module")
+def replayed():
+    sim = simulate(4, long_holds=True)
+    rec = sim.recording
+    console = _console()
+    view = LiveView(console, screen=False, refresh_per_second=1e9)  # draw every block's state
+    feed = LiveFeed(LiveSession(sim.truth.guidance, rec.sampling_rate_hz, rec.calibration), view)
+    feed.link("connected", battery_pct=87)
+    frames = []
+    for blk in recording_blocks(rec, 25):
+        feed(blk)
+        frames.append(console.export_text(clear=True))
+    feed.link("disconnected")
+    frames.append(console.export_text(clear=True))
+    return sim, feed, view, console, frames
+
+
+def test_every_element_is_shown(replayed):
+    _sim, feed, view, _console_, frames = replayed
+    text = "\n".join(frames)
+    assert "TOO FAST" in text and "▼" in text  # pace gauge with its marker and band
+    assert "target 2.5 cm/s" in text and "too fast > 5 cm/s" in text
+    assert "Strokes" in text and any(f"Strokes  {feed.session.stroke_count} " in f for f in frames)
+    assert "lumbar (lower back)" in text and "mid thoracic" in text  # current region
+    assert "●" in text and "hips " in text and " neck" in text  # the back bar with the roller
+    assert "(target 20–30 s)  in the 20–30 s target" in text  # hold timer in the target band
+    assert "OVER 60 s: move on now" in text  # and past the limit
+    assert "Session  0" in text and "on the roller" in text
+    assert "connected   battery 87%" in text
+    assert "hold too long:" in text and "too fast:" in text and "lumbar:" in text  # warning lines
+    assert "-1%" not in text
+
+
+def test_bell_rings_for_each_warning(replayed):
+    _sim, feed, view, console, _frames = replayed
+    out = console.file.getvalue()
+    n_warnings = feed.session.warnings and len([e for e in feed.events])
+    assert view.bells == n_warnings > 0
+    assert out.count("\a") == view.bells
+
+
+def test_stale_battery_after_disconnect(replayed):
+    *_rest, frames = replayed
+    assert "disconnected   battery 87% (last known, stale)" in frames[-1]
+
+
+def test_battery_never_minus_one_and_unknown_when_never_read():
+    session = LiveSession(Guidance(), 100.0)
+    session.set_link("connected", battery_pct=-1)
+    console = _console()
+    view = LiveView(console, screen=False)
+    view.update(session.state, force=True)
+    text = console.export_text()
+    assert "battery: unknown" in text and "-1" not in text
+    session.set_link(battery_pct=55)
+    session.set_link(battery_pct=255)  # out of range: keep the last known
+    assert session.state.battery_pct == 55
+
+
+def test_quiet_silences_the_cue():
+    console = _console()
+    view = LiveView(console, screen=False, quiet=True)
+    view.cue()
+    assert view.bells == 0 and "\a" not in console.file.getvalue()
+
+
+def test_full_screen_context_renders():
+    console = _console()
+    with LiveView(console, screen=True) as view:
+        view.update(LiveState(connection="replay"), force=True)
+    assert "replay" in console.export_text()
+
+
+def test_bad_inputs():
+    with pytest.raises(UsageError, match="sampling_rate_hz"):
+        LiveSession(Guidance(), 0.0)
+    s = LiveSession(Guidance(), 100.0)
+    with pytest.raises(ValueError, match="lengths differ"):
+        s.push([0.0, 0.01], [[0, 0, 9.8]], [[0, 0, 0]])
+    # NaNs and time going backwards are dropped, not fed to the filters
+    s.push([0.0, 0.01], [[0, 0, 9.8], [0, 0, 9.8]], [[0, 0, 0], [0, 0, 0]])
+    s.push([0.005, float("nan")], [[0, 0, 9.8], [0, 0, 9.8]], [[0, 0, 0], [0, 0, 0]])
+    assert s.samples_pushed == 2
+
+
+def test_memory_is_bounded():
+    import numpy as np
+
+    s = LiveSession(Guidance(), 100.0, history_s=30.0, axes_max_wait_s=60.0)
+    t = np.arange(0, 200.0, 0.01)
+    acc = np.tile([0.0, 0.0, 9.80665], (len(t), 1))
+    gyr = np.zeros((len(t), 3))
+    for a in range(0, len(t), 1000):
+        s.push(t[a : a + 1000], acc[a : a + 1000], gyr[a : a + 1000])
+    assert s._hist.buf.shape[0] == int(30.0 * s.rate_hz) + 8
+    assert len(s._axes_buf) <= s._axes_buf.maxlen
+    assert s._pend_n < s._factor

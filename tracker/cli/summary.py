@@ -1,0 +1,57 @@
+"""The human summary of one analysed session, shared by `analyze`, `replay` and `show`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tracker.results import SessionAnalysis
+
+
+def print_session_summary(result: SessionAnalysis, title: str, console: Console | None = None) -> None:
+    """Print what a person wants to know about one analysed session."""
+    guidance = result.parameters.get("guidance", {})
+    target = float(guidance.get("target_pace_cm_s", 2.5))
+    console = console or Console(highlight=False)
+    console.print(f"[bold]{title}[/bold]: {result.duration_s / 60:.1f} min recorded")
+    console.print(
+        f"On the roller {result.on_roller_s / 60:.1f} min, rolling {result.rolling_s / 60:.1f} min"
+        + (f" ({result.posture.replace('_', ' ')})" if result.posture else "")
+    )
+    if result.strokes:
+        mean = result.mean_pace_cm_s
+        verdict = (
+            "good" if mean <= 1.6 * target else ("a bit fast" if mean <= 2 * target else "too fast")
+        )
+        console.print(
+            f"{len(result.strokes)} strokes, mean pace {mean:.1f} cm/s (target about {target:g} cm/s: {verdict})"
+        )
+    else:
+        console.print("No strokes found.")
+    if result.holds:
+        table = Table(title="Holds", show_edge=False)
+        for col in ("start", "duration", "position", "region"):
+            table.add_column(col)
+        for h in result.holds:
+            table.add_row(
+                f"{int(h.start_s // 60)}:{h.start_s % 60:04.1f}",
+                f"{h.duration_s:.0f} s",
+                f"~{h.position_cm:.0f} cm from the hips",
+                h.region.replace("_", " "),
+            )
+        console.print(table)
+    if result.region_time_s:
+        console.print(
+            "Time per region: "
+            + ", ".join(
+                f"{k.replace('_', ' ')} {v:.0f} s" for k, v in result.region_time_s.items() if v > 0
+            )
+        )
+    if result.warnings:
+        console.print("[bold]Warnings[/bold]")
+        for w in result.warnings:
+            console.print(f"  - at {int(w.start_s // 60)}:{w.start_s % 60:04.1f}: {w.message}")
+    else:
+        console.print("No warnings.")
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/dim]")

@@ -1,0 +1,1042 @@
+"""The offline analysis in causal form: samples in as they arrive, events and a state out.
+
+    live = LiveSession(guidance, sampling_rate_hz=100, calibration=cal)
+    for block in blocks:                                # any block size, 1 sample upward
+        for event in live.push(block.t_s, block.acc_m_s2, block.gyr_rad_s):
+            ...                                         # LiveEvent: stroke, hold, warning, ...
+        view.update(live.state)
+
+Each step is the causal counterpart of a step of `tracker.analysis.analyze`, with the same
+parameters (read from the offline classes' defaults, so both stay in step):
+
+| offline (`tracker.analysis`)           | live (here)                                            | delay |
+| -------------------------------------- | ------------------------------------------------------ | ----- |
+| `prepare_signals`: VQF, block means    | the same VQF, fed block by block; the same block means | 0     |
+| short gaps interpolated, long gaps cut | the same (interpolated when the next sample arrives)   | 0     |
+| `BodyAxesEstimator` on the recording   | calibration: at once. Else the same estimator on the   | see below |
+|                                        | first `axes_learn_s` of samples (bounded buffer), then |       |
+|                                        | frozen; the buffered samples are replayed through the  |       |
+|                                        | rest of the pipeline, so nothing is lost, only late    |       |
+| `PostureSegmenter` (centred smoothing) | trailing means, the same thresholds and hysteresis     | ~0.25 s |
+| `ContactPositionEstimator`             | hips down: the same formula (pitch from the same VQF). | 0     |
+|                                        | bridge: the same band-pass and gyro-propagated pitch,  |       |
+|                                        | `sosfilt` with state; velocity high-passed instead of   |       |
+|                                        | the offline anchor ZUPT (no future samples)            |       |
+| `StrokeHoldDetector` (zero-phase)      | the same filters causally (`sosfilt` with state), the  | see below |
+|                                        | same turning-point state machine, the same stroke      |       |
+|                                        | measurement (`StrokeHoldDetector._stroke`) on the piece |       |
+| `WarningRules` on the whole session    | the same rules as their conditions become true         | see below |
+
+Documented delays (session time from the physical event to the `LiveEvent`):
+
+* **stroke**: closes at its turn, confirmed when the smoothed position (0.8 Hz low-pass, about
+  0.3 s of group delay) has come back `turn_cm` (1.5 cm): typically 0.4-0.9 s after the turn.
+  A stroke that ends in a stop without a reversal closes when the hold is confirmed or the next
+  stroke leaves (a valley).
+* **hold**: confirmed once the breathing-free position (0.12 Hz low-pass, causal) stays within
+  `still_tol_cm` over `still_window_s`: typically 4-6 s after the roller stops. Its start is
+  back-dated to the end of the stroke that arrived, so the timer and the duration are right.
+* **warnings**: too_fast when the second fast stroke in a row closes; hold_too_long at the hold's
+  (back-dated) start + `hold_too_long_s`; region_overuse and session_too_long when the running
+  on-roller time crosses the budget; lumbar when the smoothed contact has been inside the lumbar
+  region for `lumbar_confirm_s`.
+* **body axes without calibration**: nothing is shown until the axes are learned from the first
+  `axes_learn_s` (default 45 s) with at least `axes_min_lying_s` lying on the roller; then the
+  buffered samples are analysed at once (the events of that stretch arrive late, flagged by
+  their `t_s`). Pair the sensor to avoid this lag.
+
+Memory is bounded: ring buffers of `history_s` at the analysis rate (pieces longer than that are
+measured on their last `history_s`), the axes buffer, and the lists of finished strokes, holds
+and warnings, each capped at `max_events` (the counts and region times keep counting).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections import deque
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from tracker.analysis.body_axes import BodyAxesEstimator
+from tracker.analysis.contact import ContactPositionEstimator
+from tracker.analysis.kinematics import MIN_PITCH_RAD
+from tracker.analysis.pipeline import AnalysisParameters
+from tracker.analysis.posture import PostureSegmenter
+from tracker.analysis.signals import OrientationEstimator, prepare_signals
+from tracker.analysis.strokes import StrokeHoldDetector
+from tracker.errors import UsageError
+from tracker.guidance import REGIONS, Guidance
+from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
+from tracker.live.state import HoldTimer, LiveEvent, LiveState
+from tracker.live.warnings import LiveWarnings
+from tracker.results import Hold, Stroke, Warning
+
+_SIGNAL_DEFAULTS = {
+    k: v.default for k, v in inspect.signature(prepare_signals).parameters.items() if v.default is not inspect._empty
+}
+
+
+class _Ring:
+    """Fixed-capacity ring buffer of float rows with absolute indices (oldest dropped)."""
+
+    def __init__(self, capacity: int, width: int) -> None:
+        self.cap = capacity
+        self.buf = np.full((capacity, width), np.nan)
+        self.n = 0  # total rows ever appended; row k lives at k % cap while k >= n - cap
+
+    def append(self, row: tuple[float, ...]) -> int:
+        self.buf[self.n % self.cap] = row
+        self.n += 1
+        return self.n - 1
+
+    @property
+    def first(self) -> int:
+        return max(0, self.n - self.cap)
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        """Rows with absolute indices a..b-1 (clipped to what is kept), in order."""
+        a = max(a, self.first)
+        b = min(b, self.n)
+        if b <= a:
+            return self.buf[:0]
+        ia, ib = a % self.cap, b % self.cap
+        if ia < ib or (b - a) == 0:
+            return self.buf[ia:ib] if ia < ib else self.buf[:0]
+        return np.concatenate([self.buf[ia:], self.buf[:ib]])
+
+
+class _Sos:
+    """A Butterworth filter in second-order sections with its state (one channel)."""
+
+    def __init__(self, order: int, cutoff: float | tuple[float, float], rate_hz: float, btype: str = "lowpass") -> None:
+        from scipy.signal import butter, sosfilt_zi
+
+        self.sos = butter(order, cutoff, btype=btype, fs=rate_hz, output="sos")
+        self._zi_unit = sosfilt_zi(self.sos)
+        self.zi: np.ndarray | None = None
+        self.lowpass = btype == "lowpass"
+
+    def reset(self, x0: float) -> None:
+        """Start at steady state for a constant input x0 (low-pass) or at rest (others)."""
+        self.zi = self._zi_unit * (x0 if self.lowpass else 0.0)
+
+    def step(self, x: float) -> float:
+        # a direct-form-II transposed biquad cascade; scipy's sosfilt per sample costs ~20 µs,
+        # this loop ~3 µs at 25 Hz, and gives the same numbers
+        if self.zi is None:
+            self.reset(x)
+        zi = self.zi
+        y = x
+        for k, (b0, b1, b2, _a0, a1, a2) in enumerate(self.sos):
+            z0, z1 = zi[k]
+            out = b0 * y + z0
+            zi[k, 0] = b1 * y - a1 * out + z1
+            zi[k, 1] = b2 * y - a2 * out
+            y = out
+        return float(y)
+
+
+class LiveSession:
+    """Streaming analysis of one session; see the module docstring.
+
+    Parameters
+    ----------
+    guidance
+        Thresholds (the same object the offline analysis takes).
+    sampling_rate_hz
+        The sensor's nominal rate; the analysis runs at `analysis_rate_hz` (25 Hz) like offline.
+    calibration
+        The pairing calibration (no learning lag) or None (axes learned online).
+    axes_learn_s, axes_min_lying_s
+        Without calibration: learn the body axes from this much signal, once at least
+        `axes_min_lying_s` of it looks like lying on the roller (retried every 5 s up to
+        `axes_max_wait_s`, after which the best estimate is taken).
+    history_s
+        Ring buffers at the analysis rate (a stroke longer than this is measured on its end).
+    max_events
+        Finished strokes/holds/warnings kept in memory (older ones are dropped; counts go on).
+    lumbar_confirm_s
+        The contact must stay in the lumbar region this long before the lumbar warning fires.
+    warm_bias_s, warm_tau_until_s
+        The causal warm start of VQF's gyro bias (see `_warm_up`).
+    small_stroke_cm, absorb_s
+        Strokes shorter than this wait up to `absorb_s` before they count: while the causal slow
+        filter settles into a hold, breathing can zig-zag the position by 2-3 cm; a hold confirmed
+        in that time absorbs them (offline, the zero-phase filter never sees them).
+    ending_ratio
+        A fast stroke slowing below this share of its peak speed is ending (the too-fast warning
+        may fire then, see `_ending`).
+    """
+
+    def __init__(
+        self,
+        guidance: Guidance | None = None,
+        sampling_rate_hz: float = 100.0,
+        calibration: MountingCalibration | None = None,
+        *,
+        parameters: AnalysisParameters | None = None,
+        axes_learn_s: float = 45.0,
+        axes_min_lying_s: float = 20.0,
+        axes_max_wait_s: float = 180.0,
+        history_s: float = 120.0,
+        max_events: int = 2000,
+        max_recent_warnings: int = 20,
+        lumbar_confirm_s: float = 0.2,
+        warm_bias_s: float = 15.0,
+        warm_tau_until_s: float = 60.0,
+        small_stroke_cm: float = 3.0,
+        absorb_s: float = 8.0,
+        ending_ratio: float = 0.3,
+    ) -> None:
+        if not (isinstance(sampling_rate_hz, (int, float)) and math.isfinite(sampling_rate_hz) and 5.0 <= sampling_rate_hz <= 2000.0):
+            raise UsageError(f"sampling_rate_hz = {sampling_rate_hz!r} is outside 5..2000 Hz", hint="pass the sensor's rate")
+        self.guidance = guidance or Guidance()
+        self.parameters = parameters or AnalysisParameters()
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.calibration = calibration
+        self.axes_learn_s = axes_learn_s
+        self.axes_min_lying_s = axes_min_lying_s
+        self.axes_max_wait_s = axes_max_wait_s
+        self.history_s = history_s
+        self.max_events = max_events
+        self.max_recent_warnings = max_recent_warnings
+        self.lumbar_confirm_s = lumbar_confirm_s
+        self.warm_bias_s = warm_bias_s
+        self.warm_tau_until_s = warm_tau_until_s
+        self.small_stroke_cm = small_stroke_cm
+        self.absorb_s = absorb_s
+        self.ending_ratio = ending_ratio
+        self._small: list[tuple[Stroke, float]] = []
+        self._ending_fired = False
+        self._piece_peak = 0.0
+        self._warm_done = False
+        self._warm_rows: list[np.ndarray] = []
+        self._warm_t0 = 0.0
+        self._vqf_fast = False
+
+        # the offline building blocks, for their parameters (and the stroke measurement)
+        self._orient = OrientationEstimator(tau_acc_s=self.parameters.vqf_tau_acc_s)
+        self._posture = PostureSegmenter()
+        self._contact = ContactPositionEstimator(roller_diameter_cm=self.guidance.roller_diameter_cm)
+        self._detector = StrokeHoldDetector(**self.parameters.detector)
+        self._gap_factor = float(_SIGNAL_DEFAULTS.get("gap_factor", 2.5))
+        self._max_bridged_gap_s = float(self.parameters.max_bridged_gap_s)
+
+        self._factor = max(1, int(round(self.sampling_rate_hz / self.parameters.analysis_rate_hz)))
+        self.rate_hz = self.sampling_rate_hz / self._factor
+        self._dt = 1.0 / self.rate_hz
+        self._period = 1.0 / self.sampling_rate_hz
+
+        # --- raw stage ---
+        self._vqf: Any = None
+        self._bias: np.ndarray | None = None
+        self._t0: float | None = None
+        self._last_raw: tuple[float, np.ndarray, np.ndarray] | None = None
+        self._pend: list[np.ndarray] = []  # rows t, up(3), acc(3), gyr(3), rest, bridged
+        self._pend_n = 0
+        self._segment = 0
+        self.samples_pushed = 0
+
+        # --- axes ---
+        self._rot: np.ndarray | None = None
+        self._axes_source = "learning"
+        self._axes_buf: deque[np.ndarray] = deque(maxlen=int(self.axes_max_wait_s * self.rate_hz) + 1)
+        self._axes_next_try_s = axes_learn_s
+        if calibration is not None:
+            self._rot = np.asarray(calibration.sensor_to_body, dtype=float)
+            self._axes_source = calibration.source or "pairing"
+
+        # --- analysis-rate stage (body frame) ---
+        n_hist = int(history_s * self.rate_hz) + 8
+        self._hist = _Ring(n_hist, 4)  # t, p_f, posture code (1 hd, 2 bridge), p_raw
+        self._sag_win: deque[float] = deque(maxlen=max(1, int(round(self._posture.smooth_s * self.rate_hz))))
+        self._rate_win: deque[float] = deque(maxlen=max(1, int(round(self._posture.smooth_s * self.rate_hz))))
+        self._pitch_win: deque[float] = deque(maxlen=max(1, int(round(0.5 * self._posture.posture_smooth_s * self.rate_hz))))
+        self._hd_recent: deque[tuple[float, float]] = deque(maxlen=int(8 * self.rate_hz))
+        self._flattest_hd_deg = math.degrees(2.0 * math.atan2(0.5 * self.guidance.roller_diameter_cm, self.guidance.hip_to_neck_cm))
+        self._on_raw = False  # hysteresis state (still states)
+        self._on = False  # usable on-roller (after the lying-back turn has settled)
+        self._fast_since: float | None = None
+        self._posture_code = 0
+        self._posture_cand = 0
+        self._posture_cand_since = 0.0
+        self._bridge: _BridgeTrack | None = None
+        d = self._detector
+        self._lp_f = _Sos(2, min(d.smooth_hz, 0.45 * self.rate_hz), self.rate_hz)
+        self._lp_slow = _Sos(2, min(d.slow_hz, 0.45 * self.rate_hz), self.rate_hz)
+        self._w = max(1, int(round(d.still_window_s * self.rate_hz)))
+        self._slow_win: deque[float] = deque(maxlen=self._w)
+
+        # stroke/hold state machine
+        self._piece_start: int | None = None  # absolute index into _hist of the open piece
+        self._dir = 0
+        self._ext_v = 0.0
+        self._ext_i = 0
+        self._start_v = 0.0
+        self._still = False
+        self._hold: dict[str, Any] | None = None  # the open (or departed, unfinalised) hold
+        self._pending_hold: Hold | None = None  # departed hold waiting for the next stroke's start
+        self._valley_peak = 0.0
+        self._valley_min = math.inf
+        self._valley_i = 0
+        self._prev_pf: float | None = None
+
+        # results
+        self.strokes: list[Stroke] = []
+        self.holds: list[Hold] = []
+        self.stroke_count = 0
+        self.hold_count = 0
+        self._rules = LiveWarnings(self.guidance, lumbar_confirm_s=lumbar_confirm_s)
+        self.warnings: list[Warning] = self._rules.warnings
+        self._region_index: int | None = None
+        self._on_roller_s = 0.0
+        self._region_time = dict.fromkeys(REGIONS, 0.0)
+        self._now = 0.0
+        self._position: float | None = None
+        self._pace: float | None = None
+        self._events: list[LiveEvent] = []
+        self._notes: list[str] = []
+        # set by the recorder / replay
+        self.connection = "unknown"
+        self.battery_pct: int | None = None
+        self.battery_stale = False
+        self.lost_samples = 0
+        if self._rot is not None:
+            self._emit(LiveEvent("axes_ready", 0.0))
+
+    # --- input -----------------------------------------------------------------------------------
+    def push(self, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any) -> list[LiveEvent]:
+        """Feed samples: `t_s` (n,) s on the sensor clock, `acc_m_s2` and `gyr_rad_s` (n, 3) in the
+        sensor frame (SI). Returns the events they caused, oldest first. Samples at or before the
+        last one pushed are ignored (a decoder never delivers them; a bad caller must not break
+        the filters)."""
+        t = np.atleast_1d(np.asarray(t_s, dtype=float))
+        acc = np.asarray(acc_m_s2, dtype=float).reshape(-1, 3)
+        gyr = np.asarray(gyr_rad_s, dtype=float).reshape(-1, 3)
+        if not (len(t) == len(acc) == len(gyr)):
+            raise ValueError(f"push: t_s, acc and gyr lengths differ ({len(t)}, {len(acc)}, {len(gyr)})")
+        self._events = []
+        if len(t) == 0:
+            return []
+        if self._t0 is None:
+            self._t0 = float(t[0])
+        t = t - self._t0
+        finite = np.isfinite(t) & np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+        if self._last_raw is not None:
+            finite &= t > self._last_raw[0] + 1e-9
+        if not finite.all():
+            t, acc, gyr = t[finite], acc[finite], gyr[finite]
+            # keep only a strictly increasing run
+            if len(t) > 1:
+                keep = np.concatenate([[True], np.diff(t) > 0])
+                t, acc, gyr = t[keep], acc[keep], gyr[keep]
+        if len(t):
+            self.samples_pushed += len(t)
+            self._raw(t, acc, gyr)
+        return self._events
+
+    def push_block(self, block: Any) -> list[LiveEvent]:
+        """Feed a `tracker.protocol.stream.DecodedBlock` (or anything with `t_sensor_s`,
+        `acc_m_s2`, `gyr_rad_s`)."""
+        if block is None or len(block.t_sensor_s) == 0:
+            return []
+        return self.push(block.t_sensor_s, block.acc_m_s2, block.gyr_rad_s)
+
+    def set_link(self, connection: str | None = None, battery_pct: int | None = None, lost_samples: int | None = None) -> None:
+        """The recorder's view of the link: connection state, last battery reading, losses.
+
+        A battery reading outside 0..100 (a sensor's "unknown") keeps the last known value."""
+        if connection is not None:
+            self.connection = connection
+            self.battery_stale = connection not in ("connected", "replay")
+        if battery_pct is not None and 0 <= int(battery_pct) <= 100:
+            self.battery_pct = int(battery_pct)
+        if lost_samples is not None:
+            self.lost_samples = int(lost_samples)
+
+    # --- raw samples: gaps, VQF, decimation -------------------------------------------------------
+    def _raw(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        if self._last_raw is not None:
+            t_prev, a_prev, g_prev = self._last_raw
+            t_all = np.concatenate([[t_prev], t])
+            dt = np.diff(t_all)
+            gaps = np.flatnonzero(dt > self._gap_factor * self._period)
+            if gaps.size:
+                # handle gap by gap: the pieces between gaps go through as they are
+                start = 0
+                for gi in gaps:
+                    if gi > start:
+                        self._run(t[start:gi], acc[start:gi], gyr[start:gi], None)
+                    t_a = t_prev if gi == 0 else t[gi - 1]
+                    a_a = a_prev if gi == 0 else acc[gi - 1]
+                    g_a = g_prev if gi == 0 else gyr[gi - 1]
+                    t_b = t[gi]
+                    if t_b - t_a <= self._max_bridged_gap_s:
+                        n_fill = int(math.floor((t_b - t_a) / self._period + 1e-9)) - 1
+                        if n_fill > 0:
+                            tt = t_a + self._period * np.arange(1, n_fill + 1)
+                            w = ((tt - t_a) / (t_b - t_a))[:, None]
+                            self._run(tt, a_a + w * (acc[gi] - a_a), g_a + w * (gyr[gi] - g_a), True)
+                    else:
+                        self._long_gap(t_a, t_b)
+                    start = gi
+                self._run(t[start:], acc[start:], gyr[start:], None)
+                self._last_raw = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
+                return
+        self._run(t, acc, gyr, None)
+        self._last_raw = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
+
+    def _long_gap(self, t_a: float, t_b: float) -> None:
+        """A gap too long to bridge: flush, restart VQF (keeping its bias), close what is open."""
+        self._pend, self._pend_n = [], 0
+        if self._vqf is not None:
+            self._bias = np.array(self._vqf.getBiasEstimate()[0])
+        self._vqf = None
+        self._segment += 1
+        self._notes.append(f"gap of {t_b - t_a:.1f} s at {t_a:.1f} s: that time is unknown")
+        if self._rot is not None:
+            self._leave_roller(t_a, reason="gap")
+
+    def _run(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, bridged: bool | None) -> None:
+        if len(t) == 0:
+            return
+        if self._vqf is None:
+            from vqf import VQF
+
+            o = self._orient
+            self._vqf_fast = not self._warm_done or (self._last_raw is not None and self._last_raw[0] < self.warm_tau_until_s)
+            if not self._warm_done:
+                self._warm_t0 = float(t[0])
+                self._warm_rows = []
+            self._vqf = VQF(
+                self._period,
+                tauAcc=3.0 if self._vqf_fast else o.tau_acc_s,
+                restBiasEstEnabled=o.rest_bias_estimation,
+                motionBiasEstEnabled=o.motion_bias_estimation,
+            )
+            if self._bias is not None:
+                self._vqf.setBiasEstimate(self._bias, 0.5 * math.pi / 180)
+        out = self._vqf.updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))
+        q = out["quat6D"]
+        w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+        rows = np.empty((len(t), 15))
+        rows[:, 0] = t
+        rows[:, 1] = 2 * (x * z - w * y)
+        rows[:, 2] = 2 * (y * z + w * x)
+        rows[:, 3] = 1 - 2 * (x * x + y * y)
+        rows[:, 4:7] = acc
+        rows[:, 7:10] = gyr - out["bias"]
+        rows[:, 10] = out["restDetected"]
+        rows[:, 11] = 1.0 if bridged else 0.0
+        rows[:, 12:15] = gyr
+        self._pend.append(rows)
+        self._pend_n += len(rows)
+        if self._pend_n < self._factor:
+            return
+        allrows = np.concatenate(self._pend) if len(self._pend) > 1 else self._pend[0]
+        m = (len(allrows) // self._factor) * self._factor
+        means = allrows[:m].reshape(-1, self._factor, 15).mean(axis=1)
+        rest = allrows[m:]
+        self._pend = [rest] if len(rest) else []
+        self._pend_n = len(rest)
+        self._warm_up(means)
+        for row in means:
+            self._decimated(row)
+
+    def _warm_up(self, means: np.ndarray) -> None:
+        """VQF's gyro bias, learned quickly from the past: the causal form of the offline warm start.
+
+        Offline, a first VQF pass over the whole recording learns the gyro bias before the real
+        pass. Live, the first `warm_bias_s` seconds (at the analysis rate) are run through a
+        separate VQF three times over, and its bias is handed to the running filter; until
+        `warm_tau_until_s` the running filter uses VQF's default 3 s accelerometer time constant,
+        so the orientation catches up, then the offline value. On the simulator this brings the
+        pitch error from several degrees in the first minute to about 0.3 degrees after 15 s.
+        """
+        if self._warm_done:
+            if self._vqf_fast and means[-1, 0] >= self.warm_tau_until_s:
+                self._vqf.setTauAcc(self._orient.tau_acc_s)
+                self._vqf_fast = False
+            return
+        self._warm_rows.append(means[:, [4, 5, 6, 12, 13, 14]].copy())
+        if means[-1, 0] - self._warm_t0 < self.warm_bias_s:
+            return
+        from vqf import VQF
+
+        data = np.concatenate(self._warm_rows)
+        acc, gyr = np.ascontiguousarray(data[:, :3]), np.ascontiguousarray(data[:, 3:])
+        bias = self._bias
+        for _ in range(3):
+            warm = VQF(1.0 / self.rate_hz, tauAcc=self._orient.tau_acc_s, restBiasEstEnabled=False, motionBiasEstEnabled=True)
+            if bias is not None:
+                warm.setBiasEstimate(bias, 0.5 * math.pi / 180)
+            warm.updateBatch(gyr, acc)
+            bias = np.array(warm.getBiasEstimate()[0])
+        self._bias = bias
+        if self._vqf is not None:
+            self._vqf.setBiasEstimate(bias, 0.5 * math.pi / 180)
+        self._warm_done = True
+        self._warm_rows = []
+
+    # --- analysis rate ---------------------------------------------------------------------------
+    def _decimated(self, row: np.ndarray) -> None:
+        up = row[1:4] / max(1e-12, float(np.linalg.norm(row[1:4])))
+        row = row.copy()
+        row[1:4] = up
+        if self._rot is None:
+            self._axes_buf.append(row)
+            self._now = float(row[0])
+            if row[0] >= self._axes_next_try_s:
+                self._try_axes(final=row[0] >= self.axes_max_wait_s)
+            return
+        self._step(row)
+
+    def _try_axes(self, final: bool) -> None:
+        rows = np.array(self._axes_buf)
+        up, gyr = rows[:, 1:4], rows[:, 7:10]
+        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, None)
+        x = est.sensor_to_body_[0]
+        lying = float(np.count_nonzero(up @ x > est.lying_min_cos)) / self.rate_hz
+        good = est.quality_.get("eigen_separation", 0.0) >= est.min_separation and lying >= self.axes_min_lying_s
+        if not (good or final):
+            self._axes_next_try_s = self._now + 5.0
+            return
+        self._rot = est.sensor_to_body_
+        self._axes_source = "inferred"
+        self._notes += est.notes_
+        self._notes.append(
+            f"body axes learned online from the first {rows[-1, 0] - rows[0, 0]:.0f} s "
+            f"({lying:.0f} s lying); the coaching of that stretch arrived late"
+        )
+        self._emit(LiveEvent("axes_ready", float(rows[-1, 0])))
+        self._axes_buf.clear()
+        for r in rows:  # catch up: the buffered stretch through the rest of the pipeline
+            self._step(r)
+
+    def _step(self, row: np.ndarray) -> None:
+        """One analysis-rate sample with known axes: posture, contact, strokes/holds, warnings."""
+        t = float(row[0])
+        self._now = t
+        rot = self._rot
+        up_b = rot @ row[1:4]
+        gyr_b = rot @ row[7:10]
+        acc_b = rot @ row[4:7]
+        bridged = row[11] > 0
+        ps = self._posture
+        # posture: the sagittal angle with hysteresis, trailing means instead of centred ones
+        self._sag_win.append(math.degrees(math.atan2(up_b[2], up_b[0])))
+        self._rate_win.append(math.degrees(math.sqrt(float(gyr_b @ gyr_b))))
+        sag = sum(self._sag_win) / len(self._sag_win)
+        rate = sum(self._rate_win) / len(self._rate_win)
+        fast = rate > ps.transition_rate_deg_s
+        if fast:
+            if self._fast_since is None:
+                self._fast_since = t
+        else:
+            self._fast_since = None
+        self._on_raw = sag < ps.on_roller_exit_deg if self._on_raw else sag < ps.on_roller_max_deg
+        if self._on and not self._on_raw:
+            # the turn that got off the roller started before the threshold: back-date
+            self._leave_roller(self._fast_since if self._fast_since is not None else t, reason="off")
+        elif not self._on and self._on_raw and not fast:
+            self._enter_roller(t)
+        pitch = math.asin(max(-1.0, min(1.0, float(up_b[2]))))
+        self._pitch_win.append(math.degrees(pitch))
+        if not self._on:
+            self._position = None
+            self._pace = None
+            return
+        # hips down or bridge (hysteresis in time: a flip must last 1 s)
+        code = 2 if (sum(self._pitch_win) / len(self._pitch_win)) < ps.bridge_fraction * self._flattest_hd_deg else 1
+        if self._posture_code == 0:
+            self._posture_code = code
+            self._posture_cand = code
+        if code != self._posture_code:
+            if code != self._posture_cand:
+                self._posture_cand, self._posture_cand_since = code, t
+            elif t - self._posture_cand_since >= 1.0:
+                self._switch_posture(code, t)
+        else:
+            self._posture_cand = code
+        # contact position
+        if self._posture_code == 1:
+            p = self._contact_hd(pitch)
+            if math.isfinite(p):
+                self._hd_recent.append((t, p))
+        else:
+            if self._bridge is None:
+                self._bridge = _BridgeTrack(self._contact, self.rate_hz, self._bridge_start(t), pitch)
+            p = self._bridge.step(acc_b, gyr_b)
+        if not math.isfinite(p) or bridged:
+            return
+        self._track(t, p, bridged)
+
+    def _contact_hd(self, pitch_rad: float) -> float:
+        if pitch_rad < MIN_PITCH_RAD:
+            return math.nan
+        return 0.5 * self.guidance.roller_diameter_cm / math.tan(0.5 * pitch_rad)
+
+    def _bridge_start(self, t: float) -> float:
+        # lifting the hips leaves the roller where it was: the hips-down contact just before the
+        # lift (the posture flip is seen ~1-2 s after the pitch started to drop)
+        c = self._contact
+        old = [p for (tt, p) in self._hd_recent if t - c.max_handover_s <= tt <= t - 2.5]
+        if old:
+            return float(np.median(old[-13:]))
+        if self._prev_pf is not None:
+            return self._prev_pf
+        self._notes.append(f"a bridge with no hips-down contact before it starts from an assumed {c.default_start_cm:g} cm")
+        return c.default_start_cm
+
+    def _switch_posture(self, code: int, t: float) -> None:
+        self._posture_code = code
+        self._posture_cand = code
+        if code == 1:
+            self._bridge = None
+        else:
+            self._bridge = None  # created at the next sample with the handover position
+
+    # --- on / off the roller ---------------------------------------------------------------------
+    def _enter_roller(self, t: float) -> None:
+        self._on = True
+        self._posture_code = 0
+        self._bridge = None
+        self._hd_recent.clear()
+        self._lp_f.zi = None
+        self._lp_slow.zi = None
+        self._slow_win.clear()
+        self._piece_start = None
+        self._dir = 0
+        self._still = False
+        self._hold = None
+        self._prev_pf = None
+        self._emit(LiveEvent("on_roller", t))
+
+    def _leave_roller(self, t_end: float, reason: str) -> None:
+        if not self._on:
+            return
+        self._on = False
+        # close what is open at the back-dated end
+        n = self._hist.n
+        if self._piece_start is not None and not self._still:
+            self._close_piece(self._piece_start, self._index_at(t_end) + 1, t_end)
+        self._piece_start = None
+        if self._hold is not None:
+            end = self._hold.get("left_s", t_end) if not self._hold["open"] else t_end
+            self._end_hold(min(end, self._now), final=True)
+        if self._pending_hold is not None:
+            self._finalise_hold(self._pending_hold.end_s)
+        self._rules.roller_left(t_end)
+        del n
+        self._region_index = None
+        self._emit(LiveEvent("off_roller", t_end))
+
+    def _index_at(self, t: float) -> int:
+        rows = self._hist.get(self._hist.first, self._hist.n)
+        if not len(rows):
+            return self._hist.n - 1
+        return self._hist.first + int(np.searchsorted(rows[:, 0], t, side="right")) - 1
+
+    # --- strokes and holds -----------------------------------------------------------------------
+    def _track(self, t: float, p: float, bridged: bool) -> None:
+        d = self._detector
+        g = self.guidance
+        pf = self._lp_f.step(p)
+        ps = self._lp_slow.step(p)
+        i = self._hist.append((t, pf, float(self._posture_code), p))
+        pace = None
+        if self._prev_pf is not None:
+            pace = abs(pf - self._prev_pf) * self.rate_hz
+        self._prev_pf = pf
+        self._position = pf
+        self._pace = pace
+
+        # time on the roller, per region (the offline accounting uses the smoothed position)
+        self._on_roller_s += self._dt
+        ri = g.region_at(pf)
+        self._region_time[ri] += self._dt
+        k = REGIONS.index(ri)
+        if k != self._region_index:
+            self._region_index = k
+            self._emit(LiveEvent("region", t, region=ri))
+        for w in self._rules.tick(t, self._dt, pf, ri, self._on_roller_s, self._region_time):
+            self._add_warning(w)
+
+        # stillness of the breathing-free position over the last window
+        self._slow_win.append(ps)
+        still_now = len(self._slow_win) == self._w and (max(self._slow_win) - min(self._slow_win)) <= d.still_tol_cm
+        if self._hold is not None and self._hold["open"]:
+            self._hold["elapsed"] = t - self._hold["start"]
+            w = self._rules.hold_tick(t, self._hold["start"], self._hold_position())
+            if w is not None:
+                self._add_warning(w)
+        if still_now and not self._still:
+            self._still = True
+            self._begin_still(i, t)
+        elif self._still and not still_now:
+            self._still = False
+            self._depart(i, t)
+        if self._small:
+            self._flush_small(older_than_s=self.absorb_s)
+        if self._still:
+            self._hold_samples_update(ps)
+            return
+        if self._piece_start is None:
+            self._piece_start = i
+            self._dir = 0
+            self._ext_v = pf
+            self._ext_i = i
+            self._start_v = pf
+            self._piece_peak = 0.0
+            self._valley_reset()
+            return
+        # the turning-point zig-zag of the offline detector, one sample at a time
+        turn = d.turn_cm
+        if self._dir >= 0:
+            if pf > self._ext_v:
+                self._ext_v, self._ext_i = pf, i
+            elif self._ext_v - pf > turn:
+                if self._dir > 0:
+                    self._cut(self._ext_i, t)
+                self._dir = -1
+                self._ext_v, self._ext_i = pf, i
+        if self._dir < 0:
+            if pf < self._ext_v:
+                self._ext_v, self._ext_i = pf, i
+            elif pf - self._ext_v > turn:
+                self._cut(self._ext_i, t)
+                self._dir = 1
+                self._ext_v, self._ext_i = pf, i
+        if self._dir == 0 and abs(pf - self._start_v) > turn:
+            self._dir = 1 if pf > self._start_v else -1
+        self._valley(i, pf, pace)
+        self._ending(i, pace)
+
+    # stops without a reversal: a deep dip of speed between two real movements
+    def _valley_reset(self) -> None:
+        self._valley_peak = 0.0
+        self._valley_min = math.inf
+        self._valley_i = -1
+        self._valley_right = 0.0
+
+    def _valley(self, i: int, pf: float, pace: float | None) -> None:
+        if pace is None or self._piece_start is None:
+            return
+        d = self._detector
+        if self._valley_i < 0 or pace < self._valley_min:
+            if pace < self._valley_min and pace < d.valley_ratio * self._valley_peak:
+                self._valley_min, self._valley_i, self._valley_right = pace, i, 0.0
+            if self._valley_i < 0:
+                self._valley_peak = max(self._valley_peak, pace)
+                return
+        self._valley_right = max(self._valley_right, pace)
+        if self._valley_right > self._valley_min / d.valley_ratio and self._valley_right > 0:
+            rows = self._hist.get(self._piece_start, i + 1)
+            vi = self._valley_i - max(self._piece_start, self._hist.first)
+            if 0 < vi < len(rows) - 1:
+                left = abs(rows[vi, 1] - rows[0, 1])
+                right = abs(rows[-1, 1] - rows[vi, 1])
+                if left >= 2 * d.min_stroke_cm and right >= 2 * d.min_stroke_cm:
+                    self._cut(self._valley_i, self._now)
+                    self._dir = 1 if rows[-1, 1] > rows[vi, 1] else -1
+                    self._ext_v, self._ext_i = pf, i
+                    self._valley_reset()
+                    self._valley_peak = self._valley_right
+                    return
+            if self._valley_right > self._valley_peak:
+                self._valley_reset()
+                self._valley_peak = pace
+
+    def _cut(self, at: int, t_known: float) -> None:
+        """Close the piece at absolute index `at` (a turn or a stop) and start the next there."""
+        if self._piece_start is not None:
+            self._close_piece(self._piece_start, at + 1, t_known)
+        self._piece_start = at
+        self._piece_peak = 0.0
+        self._valley_reset()
+
+    def _close_piece(self, a: int, b: int, t_known: float) -> Stroke | None:
+        rows = self._hist.get(a, b)
+        if len(rows) < 3:
+            return None
+        t, pf, code = rows[:, 0], rows[:, 1], rows[:, 2]
+        posture = np.where(code == 2, "bridge", "hips_down").astype(object)
+        stroke = self._detector._stroke(t, pf, posture, 0, len(rows), self.guidance)
+        if stroke is None:
+            return None
+        if stroke.distance_cm < self.small_stroke_cm:
+            # a breathing wobble while the slow filter settles into a hold looks like this: wait
+            # for the hold (which absorbs it) or the next real stroke (which confirms it)
+            self._small.append((stroke, t_known))
+            return stroke
+        self._flush_small()
+        self._accept_stroke(stroke, t_known)
+        return stroke
+
+    def _accept_stroke(self, stroke: Stroke, t_known: float) -> None:
+        if self._hold is not None and not self._hold["open"]:
+            self._end_hold(self._hold["left_s"], final=False)
+            self._finalise_hold(stroke.start_s)
+        self.stroke_count += 1
+        self.strokes.append(stroke)
+        del self.strokes[: -self.max_events]
+        self._emit(LiveEvent("stroke", t_known, stroke=stroke))
+        for w in self._rules.stroke_closed(stroke, t_known, provisional_fired=self._ending_fired):
+            self._add_warning(w)
+        self._ending_fired = False
+
+    def _flush_small(self, older_than_s: float | None = None) -> None:
+        keep = []
+        for stroke, t_known in self._small:
+            if older_than_s is None or self._now - t_known > older_than_s:
+                self._accept_stroke(stroke, t_known)
+            else:
+                keep.append((stroke, t_known))
+        self._small = keep
+
+    def _ending(self, i: int, pace: float | None) -> None:
+        """A fast stroke decelerating to under `ending_ratio` of its peak speed is ending: the
+        too-fast rule may fire now rather than after the turn is confirmed (about 0.5-1 s later)."""
+        if pace is None or self._piece_start is None or self._ending_fired:
+            return
+        self._piece_peak = max(self._piece_peak, pace)
+        g = self.guidance
+        if self._piece_peak < 2.0 * g.too_fast_pace_cm_s or pace > self.ending_ratio * self._piece_peak:
+            return
+        rows = self._hist.get(self._piece_start, i + 1)
+        if len(rows) < 3:
+            return
+        posture = np.where(rows[:, 2] == 2, "bridge", "hips_down").astype(object)
+        stroke = self._detector._stroke(rows[:, 0], rows[:, 1], posture, 0, len(rows), g)
+        if stroke is None or stroke.distance_cm < self.small_stroke_cm:
+            return
+        w = self._rules.stroke_ending(stroke)
+        if w is not None:
+            self._ending_fired = True
+            self._add_warning(w)
+
+    def _begin_still(self, i: int, t: float) -> None:
+        """The breathing-free position has been still for a window: a stop, maybe a hold."""
+        if self._hold is not None and not self._hold["open"]:
+            # still again: if what moved in between was a real stroke, that stroke ended the hold;
+            # otherwise (a wobble) the same hold goes on
+            if self._piece_start is not None:
+                self._close_piece(self._piece_start, i + 1, t)
+            if self._hold is not None and not self._hold["open"]:
+                self._hold["open"] = True
+                self._piece_start = None
+                self._dir = 0
+                self._small = []
+                return
+        start_i = max(self._hist.first, i - self._w + 1)
+        stroke = None
+        if self._piece_start is not None:
+            stroke = self._close_piece(self._piece_start, i + 1, t)
+        self._piece_start = None
+        self._dir = 0
+        rows = self._hist.get(start_i, i + 1)
+        start = float(rows[0, 0]) if len(rows) else t
+        if self._small:
+            # the wobbles since the last real stroke were the hold settling: drop them
+            self._small = []
+            stroke = self.strokes[-1] if self.strokes else None
+            if stroke is not None and start - stroke.end_s > self.absorb_s:
+                stroke = None
+        elif stroke is not None and stroke.distance_cm < self.small_stroke_cm:
+            stroke = None
+        if stroke is not None and stroke.end_s <= t and start - stroke.end_s <= self.absorb_s:
+            # the hold began where the stroke that arrived ended (the offline rule)
+            start = stroke.end_s
+        self._hold = {"start": start, "open": True, "elapsed": t - start, "ps": [], "confirmed": False}
+        self._maybe_confirm_hold(t)
+
+    def _hold_samples_update(self, ps: float) -> None:
+        h = self._hold
+        if h is None:
+            return
+        h["ps"].append(ps)
+        if len(h["ps"]) > 4 * self._w:
+            del h["ps"][: len(h["ps"]) - 4 * self._w]
+        self._maybe_confirm_hold(self._now)
+
+    def _maybe_confirm_hold(self, t: float) -> None:
+        h = self._hold
+        if h is None or h["confirmed"] or t - h["start"] < self.guidance.hold_min_s:
+            return
+        h["confirmed"] = True
+        self._rules.hold_started()
+        pos = self._hold_position()
+        self._emit(
+            LiveEvent(
+                "hold_started",
+                t,
+                hold=Hold(h["start"], t, t - h["start"], pos, self.guidance.region_at(pos)),
+            )
+        )
+
+    def _hold_position(self) -> float:
+        h = self._hold
+        if h and h["ps"]:
+            return float(np.median(h["ps"]))
+        return float(self._position) if self._position is not None else math.nan
+
+    def _depart(self, i: int, t: float) -> None:
+        """The still window broke: the roller moves again. The next stroke's start ends the hold."""
+        if self._hold is not None:
+            if self._hold["confirmed"]:
+                self._hold["open"] = False
+                self._hold["left_s"] = t
+            else:
+                self._hold = None
+        # the next piece starts where the breathing-free position began to leave: the slow filter
+        # lags ~1/(2 pi slow_hz) s, so start a little before that (the measurement finds the
+        # travel's ends inside the piece)
+        back = int(round((1.0 / (2 * math.pi * self._detector.slow_hz) + 1.0) * self.rate_hz))
+        self._piece_start = max(self._hist.first, i - back)
+        rows = self._hist.get(self._piece_start, i + 1)
+        self._dir = 0
+        self._start_v = float(rows[0, 1])
+        self._ext_v = float(rows[-1, 1])
+        self._ext_i = i
+        self._dir = 1 if rows[-1, 1] > rows[0, 1] else -1
+        self._ext_v = float(rows[:, 1].max() if self._dir > 0 else rows[:, 1].min())
+        self._piece_peak = 0.0
+        self._valley_reset()
+
+    def _end_hold(self, t: float, final: bool) -> None:
+        h = self._hold
+        self._hold = None
+        if h is None:
+            return
+        pos = float(np.median(h["ps"])) if h["ps"] else (self._position or math.nan)
+        hold = Hold(h["start"], t, t - h["start"], pos, self.guidance.region_at(pos) if math.isfinite(pos) else "unknown")
+        self._pending_hold = hold
+        if final:
+            self._finalise_hold(t)
+
+    def _finalise_hold(self, end_s: float) -> None:
+        h = self._pending_hold
+        self._pending_hold = None
+        if h is None:
+            return
+        end = max(h.start_s, min(end_s, h.end_s + 10.0))
+        hold = replace(h, end_s=end, duration_s=end - h.start_s)
+        if hold.duration_s < self.guidance.hold_min_s:
+            return
+        self.hold_count += 1
+        self.holds.append(hold)
+        del self.holds[: -self.max_events]
+        self._rules.hold_closed(hold)
+        self._emit(LiveEvent("hold_ended", self._now, hold=hold))
+
+    # --- output ----------------------------------------------------------------------------------
+    def _add_warning(self, w: Warning) -> None:
+        # the rules own the list (they update a warning's span in place); warnings are few
+        self._emit(LiveEvent("warning", self._now, warning=w))
+
+    def _emit(self, event: LiveEvent) -> None:
+        self._events.append(event)
+
+    @property
+    def session_s(self) -> float:
+        return self._last_raw[0] if self._last_raw is not None else 0.0
+
+    @property
+    def state(self) -> LiveState:
+        """A snapshot for the view (a new object each call)."""
+        g = self.guidance
+        pace = self._pace if self._on else None
+        # the gauge shows the pace of the stroke in motion, from the smoothed position
+        moving = self._on and not self._still and pace is not None and pace > 0.5
+        band = "idle"
+        if self._on and pace is not None:
+            if not moving:
+                band = "idle"
+            elif pace > g.too_fast_pace_cm_s:
+                band = "too_fast"
+            elif pace > 1.4 * g.target_pace_cm_s:
+                band = "fast"
+            elif pace >= 0.6 * g.target_pace_cm_s:
+                band = "target"
+            else:
+                band = "slow"
+        timer = HoldTimer(target_min_s=g.hold_target_min_s, target_max_s=g.hold_target_max_s, limit_s=g.hold_too_long_s)
+        h = self._hold
+        if h is not None and h.get("confirmed") and h["open"] and self._on:
+            pos = self._hold_position()
+            timer.active = True
+            timer.start_s = h["start"]
+            timer.elapsed_s = self._now - h["start"]
+            timer.position_cm = pos
+            timer.region = g.region_at(pos) if math.isfinite(pos) else None
+        minutes = self._on_roller_s / 60.0
+        return LiveState(
+            session_s=self.session_s,
+            phase="unknown" if self._rot is None else ("on_roller" if self._on else "off_roller"),
+            posture=({1: "hips_down", 2: "bridge"}.get(self._posture_code) if self._on else None),
+            axes_source=self._axes_source,
+            pace_cm_s=pace,
+            pace_band=band,
+            moving=moving,
+            stroke_count=self.stroke_count,
+            strokes_per_min=self.stroke_count / minutes if minutes > 0.5 else 0.0,
+            last_stroke=self.strokes[-1] if self.strokes else None,
+            position_cm=self._position if self._on else None,
+            region=REGIONS[self._region_index] if (self._on and self._region_index is not None) else None,
+            hold=timer,
+            holds_done=self.hold_count,
+            on_roller_s=self._on_roller_s,
+            region_time_s=dict(self._region_time),
+            warnings=list(self.warnings[-self.max_recent_warnings :]),
+            warning_count=self._rules.fired,
+            connection=self.connection,
+            battery_pct=self.battery_pct,
+            battery_stale=self.battery_stale or self.connection in ("disconnected", "reconnecting"),
+            lost_samples=self.lost_samples,
+            target_pace_cm_s=g.target_pace_cm_s,
+            too_fast_pace_cm_s=g.too_fast_pace_cm_s,
+            hip_to_neck_cm=g.hip_to_neck_cm,
+            region_bounds_cm=g.region_bounds_cm(),
+            notes=list(self._notes[-5:]),
+        )
+
+    def finish(self) -> None:
+        """End of the stream: close the open stroke/hold at the last sample (for comparisons)."""
+        if self._rot is None and len(self._axes_buf):
+            self._try_axes(final=True)
+        if self._on:
+            self._leave_roller(self._now, reason="end")
+        self._rules.finish(self._now)
+
+
+class _BridgeTrack:
+    """Causal bridge contact: the offline band-pass and gyro-propagated pitch, with `sosfilt` state,
+    and a causal high-pass of the velocity in place of the offline anchor ZUPT."""
+
+    def __init__(self, contact: ContactPositionEstimator, rate_hz: float, start_cm: float, pitch_rad: float) -> None:
+        low, high = contact.band_hz
+        high = min(high, 0.45 * rate_hz)
+        self.band = _Sos(2, (low, high), rate_hz, btype="bandpass")
+        self.band.reset(0.0)
+        self.hp = _Sos(2, 2 * low, rate_hz, btype="highpass")
+        self.hp.reset(0.0)
+        self.dt = 1.0 / rate_hz
+        self.theta = pitch_rad
+        self.v = 0.0
+        self.x = 0.0
+        self.start = start_cm
+        self.prev_omega: float | None = None
+
+    def step(self, acc_b: np.ndarray, gyr_b: np.ndarray) -> float:
+        om = float(gyr_b[1])
+        if self.prev_omega is not None:
+            self.theta += 0.5 * (om + self.prev_omega) * self.dt
+        self.prev_omega = om
+        a = float(acc_b[2]) - STANDARD_GRAVITY_M_S2 * math.sin(self.theta)
+        self.v += self.band.step(a) * self.dt
+        v_cm = self.hp.step(self.v) * 100.0
+        self.x += v_cm * self.dt
+        return self.start - 0.5 * self.x

@@ -1,0 +1,285 @@
+"""The live terminal view: pace gauge, stroke count, region and back bar, hold timer, session
+time, link and battery, warnings with a sound cue. Renders a `LiveState`; knows nothing of
+sensors or filters (no scipy here).
+
+    view = LiveView(console=Console(), quiet=False)
+    with view:                                  # full screen (rich Live, alternate screen)
+        view.update(live.state, events)         # after each push; redraws at most 4x a second
+
+Tests drive it with `Console(record=True, width=100, force_terminal=True)` and
+`LiveView(console, screen=False)`; `render(state)` returns the renderable for one frame.
+
+Sound: every warning writes the terminal bell (BEL, "\\a") to the console's file; when the
+optional `simpleaudio` package is installed and a sound device answers, a short tone plays too.
+`quiet=True` (the CLI's `--quiet`) silences both. Nothing here is a dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from tracker.live.state import LiveEvent, LiveState
+
+log = logging.getLogger(__name__)
+
+BELL = "\a"
+_REGION_LABEL = {
+    "lumbar": "lumbar (lower back)",
+    "lower_thoracic": "lower thoracic",
+    "mid_thoracic": "mid thoracic",
+    "upper_thoracic": "upper thoracic",
+}
+_REGION_SHORT = {"lumbar": "L", "lower_thoracic": "T-low", "mid_thoracic": "T-mid", "upper_thoracic": "T-up"}
+
+
+def format_clock(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def pace_gauge(state: LiveState, width: int = 40) -> Text:
+    """A bar from 0 to 2x the too-fast pace: slow | target band | fast | too fast, with a marker."""
+    top = 2.0 * state.too_fast_pace_cm_s
+    target = state.target_pace_cm_s
+    cells = []
+    for k in range(width):
+        v = (k + 0.5) * top / width
+        if v > state.too_fast_pace_cm_s:
+            style = "on red"
+        elif v > 1.4 * target:
+            style = "on yellow"
+        elif v >= 0.6 * target:
+            style = "on green"
+        else:
+            style = "on blue"
+        cells.append(style)
+    text = Text()
+    mark = None
+    if state.pace_cm_s is not None and state.moving:
+        mark = min(width - 1, int(state.pace_cm_s / top * width))
+    for k, style in enumerate(cells):
+        text.append("▼" if k == mark else " ", style=f"bold white {style}")
+    return text
+
+
+def back_bar(state: LiveState, width: int = 40) -> Text:
+    """The back from the hips (left) to the neck (right), regions shaded, the roller marked."""
+    length = max(1.0, state.hip_to_neck_cm)
+    text = Text()
+    pos = state.position_cm
+    mark = None if pos is None else max(0, min(width - 1, int(pos / length * width)))
+    colours = {"lumbar": "on red", "lower_thoracic": "on grey30", "mid_thoracic": "on grey42", "upper_thoracic": "on grey54"}
+    bounds = state.region_bounds_cm or [("upper_thoracic", 0.0, length)]
+    for k in range(width):
+        x = (k + 0.5) * length / width
+        name = next((n for n, a, b in bounds if a <= x < b), bounds[-1][0])
+        text.append("●" if k == mark else "·", style=f"bold white {colours.get(name, '')}")
+    return text
+
+
+class LiveView:
+    """Full-screen live coaching view (rich `Live`); see the module docstring.
+
+    console: where to draw (default: a new stdout Console). screen: use the alternate screen
+    (full screen); tests pass False. quiet: no bell and no audio.
+    """
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        screen: bool = True,
+        quiet: bool = False,
+        refresh_per_second: float = 4.0,
+        title: str = "tracker live",
+    ) -> None:
+        self.console = console or Console()
+        self.screen = screen
+        self.quiet = quiet
+        self.refresh_per_second = refresh_per_second
+        self.title = title
+        self.bells = 0
+        self.recent: list[tuple[float, str, str]] = []  # (session s, kind, message) newest last
+        self._live: Any = None
+        self._last_draw = 0.0
+        self._state = LiveState()
+        self._audio: Any = None
+        self._audio_checked = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> LiveView:
+        from rich.live import Live
+
+        self._live = Live(
+            self.render(self._state),
+            console=self.console,
+            screen=self.screen,
+            auto_refresh=False,
+            transient=False,
+        )
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+    # --- updates ---------------------------------------------------------------------------------
+    def update(self, state: LiveState, events: list[LiveEvent] | None = None, *, force: bool = False) -> None:
+        """Take a new state and the events since the last call; sound new warnings at once, redraw
+        at most `refresh_per_second` (and always when a warning arrives or `force`)."""
+        self._state = state
+        warned = False
+        for ev in events or ():
+            if ev.kind == "warning" and ev.warning is not None:
+                self.recent.append((ev.t_s, ev.warning.kind, ev.warning.message))
+                del self.recent[:-5]
+                warned = True
+        if warned:
+            self.cue()
+        now = time.monotonic()
+        if force or warned or now - self._last_draw >= 1.0 / self.refresh_per_second:
+            self._last_draw = now
+            self.draw()
+
+    def draw(self) -> None:
+        frame = self.render(self._state)
+        if self._live is not None:
+            self._live.update(frame, refresh=True)
+        else:
+            self.console.print(frame)
+
+    def cue(self) -> None:
+        """The sound cue of a warning: the terminal bell, and a tone when audio is available."""
+        if self.quiet:
+            return
+        self.bells += 1
+        try:
+            self.console.file.write(BELL)
+            self.console.file.flush()
+        except (OSError, ValueError):  # a closed or odd terminal must not stop the session
+            pass
+        self._tone()
+
+    def _tone(self) -> None:
+        if not self._audio_checked:
+            self._audio_checked = True
+            try:
+                import simpleaudio  # type: ignore[import-not-found]  # optional, never required
+
+                self._audio = simpleaudio
+            except Exception:  # noqa: BLE001  not installed, or no sound library on this system
+                self._audio = None
+        if self._audio is None:
+            return
+        try:
+            import array
+            import math
+
+            rate, n = 22050, 22050 // 5
+            wave = array.array("h", (int(12000 * math.sin(2 * math.pi * 880 * k / rate)) for k in range(n)))
+            self._audio.play_buffer(wave.tobytes(), 1, 2, rate)
+        except Exception:  # noqa: BLE001  no sound device: the bell was enough
+            log.debug("no audio device; bell only", exc_info=True)
+            self._audio = None
+
+    # --- one frame -------------------------------------------------------------------------------
+    def render(self, state: LiveState) -> Panel:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(justify="right", style="bold")
+        grid.add_column()
+
+        # pace
+        if state.phase == "unknown":
+            pace_line = Text("learning how the sensor sits… (pair the sensor to skip this)", style="italic")
+        elif state.pace_cm_s is None or not state.moving:
+            pace_line = Text("— (not moving)")
+        else:
+            label = {"slow": "slow", "target": "on target", "fast": "a bit fast", "too_fast": "TOO FAST"}.get(state.pace_band, "")
+            style = {"too_fast": "bold red", "fast": "yellow", "target": "green", "slow": "blue"}.get(state.pace_band, "")
+            pace_line = Text(f"{state.pace_cm_s:4.1f} cm/s  {label}", style=style)
+        grid.add_row("Pace", pace_line)
+        gauge = pace_gauge(state)
+        grid.add_row("", gauge)
+        grid.add_row(
+            "",
+            Text(
+                f"slow  | target {state.target_pace_cm_s:g} cm/s |  fast  | too fast > {state.too_fast_pace_cm_s:g} cm/s",
+                style="dim",
+            ),
+        )
+
+        # strokes
+        last = state.last_stroke
+        last_txt = f"   last {last.distance_cm:.0f} cm at {last.pace_cm_s:.1f} cm/s" if last is not None else ""
+        grid.add_row("Strokes", Text(f"{state.stroke_count}  ({state.strokes_per_min:.1f}/min){last_txt}"))
+
+        # region and the back
+        if state.region is not None:
+            where = f"{_REGION_LABEL.get(state.region, state.region)}"
+            if state.position_cm is not None:
+                where += f"  ~{state.position_cm:.0f} cm from the hips"
+            if state.posture:
+                where += f"  ({state.posture.replace('_', ' ')})"
+            grid.add_row("Region", Text(where, style="bold red" if state.region == "lumbar" else ""))
+        else:
+            grid.add_row("Region", Text({"off_roller": "off the roller", "unknown": "—"}.get(state.phase, "—")))
+        grid.add_row("Back", Text("hips ").append(back_bar(state)).append(" neck"))
+        regions = "  ".join(f"{_REGION_SHORT.get(k, k)} {format_clock(v)}" for k, v in state.region_time_s.items())
+        if regions:
+            grid.add_row("", Text(regions, style="dim"))
+
+        # hold timer
+        h = state.hold
+        if h.active:
+            status = {
+                "short": ("holding", "cyan"),
+                "target": ("in the 20–30 s target", "green"),
+                "long": ("past the target: move on", "yellow"),
+                "over_limit": (f"OVER {h.limit_s:.0f} s: move on now", "bold red"),
+            }[h.status]
+            bar_w = 30
+            filled = min(bar_w, int(h.elapsed_s / max(h.limit_s, 1.0) * bar_w))
+            bar = Text("█" * filled + "░" * (bar_w - filled), style=status[1])
+            grid.add_row(
+                "Hold",
+                Text(f"{h.elapsed_s:4.0f} s  (target {h.target_min_s:.0f}–{h.target_max_s:.0f} s)  {status[0]}  ", style=status[1]).append(bar),
+            )
+        else:
+            grid.add_row("Hold", Text(f"—  ({state.holds_done} holds so far; target {h.target_min_s:.0f}–{h.target_max_s:.0f} s)", style="dim"))
+
+        # time, link, battery
+        grid.add_row("Session", Text(f"{format_clock(state.session_s)}   on the roller {format_clock(state.on_roller_s)}"))
+        conn_style = {"connected": "green", "replay": "cyan", "reconnecting": "yellow", "disconnected": "red"}.get(state.connection, "dim")
+        link = Text(state.connection, style=conn_style)
+        if state.battery_pct is None:
+            link.append("   battery: unknown", style="dim")
+        elif state.battery_stale:
+            link.append(f"   battery {state.battery_pct}% (last known, stale)", style="yellow")
+        else:
+            link.append(f"   battery {state.battery_pct}%")
+        if state.lost_samples:
+            link.append(f"   lost {state.lost_samples} samples", style="dim")
+        grid.add_row("Sensor", link)
+
+        # warnings
+        if self.recent:
+            lines = Text()
+            for k, (t, kind, msg) in enumerate(reversed(self.recent[-3:])):
+                if k:
+                    lines.append("\n")
+                lines.append(f"⚠ {format_clock(t)} {kind.replace('_', ' ')}: ", style="bold red" if k == 0 else "red")
+                lines.append(msg, style="" if k == 0 else "dim")
+            grid.add_row("Warnings", lines)
+        else:
+            grid.add_row("Warnings", Text("none", style="dim"))
+        footer = Text("Ctrl-C stops" + ("   (quiet)" if self.quiet else ""), style="dim")
+        return Panel(Group(grid, footer), title=self.title, border_style="red" if self.recent and h.over_limit else "blue")

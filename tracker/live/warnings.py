@@ -1,0 +1,197 @@
+"""The offline `WarningRules`, fired as their conditions become true.
+
+Same thresholds (`Guidance`), same merge rules, same messages: too_fast and hold_too_long
+messages are made by the offline `WarningRules` itself on the finished strokes/hold; the others
+reuse its wording and region names. A warning's span grows while its condition lasts (a too-fast
+set gaining strokes, a lumbar stay); the list entry is replaced in place, and the event fires once.
+
+| kind             | fires when (session time)                                               |
+| ---------------- | ----------------------------------------------------------------------- |
+| too_fast         | the `too_fast_min_strokes`-th fast stroke in a row (no hold between) closes |
+| hold_too_long    | the hold's back-dated start + `hold_too_long_s`                          |
+| region_overuse   | a region's on-roller time crosses `region_budget_s`                      |
+| session_too_long | the on-roller time crosses `session_too_long_s`                          |
+| lumbar           | the contact has been in the lumbar region for `lumbar_confirm_s`; again  |
+|                  | only after `lumbar_merge_s` away from it (the offline merge rule)         |
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tracker.analysis.warnings import _NICE_REGION, WarningRules
+from tracker.guidance import Guidance
+from tracker.results import Hold, Stroke, Warning
+
+
+class LiveWarnings:
+    """Causal warning rules. `warnings` is the session's list (newest last, spans updated)."""
+
+    def __init__(self, guidance: Guidance, lumbar_confirm_s: float = 0.2) -> None:
+        self.guidance = guidance
+        self.offline = WarningRules(guidance)
+        self.lumbar_confirm_s = lumbar_confirm_s
+        self.warnings: list[Warning] = []
+        self.fired = 0
+        self._run: list[Stroke] = []
+        self._run_warning: int | None = None
+        self._hold_warned: float | None = None
+        self._region_warned: set[str] = set()
+        self._session_warned = False
+        self._lumbar_since: float | None = None
+        self._lumbar_span: list[float] | None = None  # [start, end] of the current/last span
+        self._lumbar_warning: int | None = None
+        self._lumbar_end = guidance.region_bounds_cm()[0][2]
+
+    def _fire(self, w: Warning) -> Warning:
+        self.warnings.append(w)
+        self.fired += 1
+        return w
+
+    def _update(self, index: int | None, w: Warning) -> None:
+        # indices stay valid: the list is only appended to (the session caps its own copy)
+        if index is not None and 0 <= index < len(self.warnings):
+            self.warnings[index] = w
+
+    # --- strokes and holds -------------------------------------------------------------------------
+    def stroke_ending(self, stroke: Stroke) -> Warning | None:
+        """A fast stroke is decelerating (not yet closed): fire too_fast now if it completes a run."""
+        g = self.guidance
+        if self._run_warning is not None or stroke.pace_cm_s <= g.too_fast_pace_cm_s:
+            return None
+        if len(self._run) + 1 < g.too_fast_min_strokes:
+            return None
+        ws = [w for w in self.offline._too_fast([*self._run, stroke], []) if w.kind == "too_fast"]
+        if not ws:
+            return None
+        self._run_warning = len(self.warnings)
+        return self._fire(ws[0])
+
+    def stroke_closed(self, stroke: Stroke, t_s: float, provisional_fired: bool = False) -> list[Warning]:
+        g = self.guidance
+        if stroke.pace_cm_s <= g.too_fast_pace_cm_s:
+            # (a warning fired on the stroke's way out stays: it was said; the run ends here)
+            self._run = []
+            self._run_warning = None
+            return []
+        self._run.append(stroke)
+        if len(self._run) < g.too_fast_min_strokes:
+            return []
+        # the offline rule on the run so far makes the warning (and its message)
+        ws = [w for w in self.offline._too_fast(list(self._run), []) if w.kind == "too_fast"]
+        if not ws:
+            return []
+        if self._run_warning is None:
+            self._run_warning = len(self.warnings)
+            return [self._fire(ws[0])]
+        self._update(self._run_warning, ws[0])
+        return []
+
+    def hold_started(self) -> None:
+        """A confirmed hold breaks a too-fast run (the offline rule: a hold between strokes)."""
+        self._run = []
+        self._run_warning = None
+
+    def hold_tick(self, t_s: float, hold_start_s: float, position_cm: float) -> Warning | None:
+        g = self.guidance
+        if t_s - hold_start_s <= g.hold_too_long_s or self._hold_warned == hold_start_s:
+            return None
+        self._hold_warned = hold_start_s
+        region = g.region_at(position_cm) if np.isfinite(position_cm) else "unknown"
+        h = Hold(hold_start_s, t_s, t_s - hold_start_s, position_cm, region)
+        w = self._hold_warning(h)
+        self._hold_index = len(self.warnings)
+        return self._fire(w)
+
+    def hold_closed(self, hold: Hold) -> None:
+        if self._hold_warned == hold.start_s and hold.duration_s > self.guidance.hold_too_long_s:
+            self._update(getattr(self, "_hold_index", None), self._hold_warning(hold))
+
+    def _hold_warning(self, h: Hold) -> Warning:
+        ws = self.offline.evaluate([], [h], np.array([h.start_s]), np.array([np.nan]), np.array([False])).warnings_
+        return next(w for w in ws if w.kind == "hold_too_long")
+
+    # --- time on the roller ------------------------------------------------------------------------
+    def tick(
+        self, t_s: float, dt_s: float, position_cm: float, region: str, on_roller_s: float, region_time_s: dict[str, float]
+    ) -> list[Warning]:
+        g = self.guidance
+        out: list[Warning] = []
+        spent = region_time_s.get(region, 0.0)
+        if spent > g.region_budget_s and region not in self._region_warned:
+            self._region_warned.add(region)
+            out.append(
+                self._fire(
+                    Warning(
+                        "region_overuse",
+                        t_s,
+                        t_s,
+                        f"You spent {spent / 60:.1f} min on your {_NICE_REGION.get(region, region)}; "
+                        f"{g.region_budget_s / 60:.0f} min per region per session is enough.",
+                        float(spent),
+                    )
+                )
+            )
+        if on_roller_s > g.session_too_long_s and not self._session_warned:
+            self._session_warned = True
+            out.append(
+                self._fire(
+                    Warning(
+                        "session_too_long",
+                        t_s,
+                        t_s,
+                        f"{on_roller_s / 60:.0f} min on the roller; more than {g.session_too_long_s / 60:.0f} min "
+                        "in one session brings no extra benefit: spread it over the week.",
+                        float(on_roller_s),
+                    )
+                )
+            )
+        if g.warn_lumbar:
+            w = self._lumbar(t_s, position_cm < self._lumbar_end)
+            if w is not None:
+                out.append(w)
+        return out
+
+    def _lumbar(self, t_s: float, inside: bool) -> Warning | None:
+        merge_s = self.offline.lumbar_merge_s
+        if not inside:
+            self._lumbar_since = None
+            return None
+        if self._lumbar_since is None:
+            self._lumbar_since = t_s
+        span = self._lumbar_span
+        if span is not None and self._lumbar_since - span[1] <= merge_s:
+            # the same stay (the offline merge rule): extend it
+            span[1] = t_s
+            self._update(self._lumbar_warning, self._lumbar_message(span))
+            return None
+        if t_s - self._lumbar_since < self.lumbar_confirm_s:
+            return None
+        self._lumbar_span = [self._lumbar_since, t_s]
+        self._lumbar_warning = len(self.warnings)
+        return self._fire(self._lumbar_message(self._lumbar_span))
+
+    def _lumbar_message(self, span: list[float]) -> Warning:
+        a, b = span
+        return Warning(
+            "lumbar",
+            a,
+            b,
+            "The roller is under your lower back (lumbar spine); a foam roller can strain it: "
+            "use a duo ball there, or stay above the ribs.",
+            b - a,
+        )
+
+    def roller_left(self, t_s: float) -> None:
+        self._lumbar_since = None
+        self._run = []
+        self._run_warning = None
+
+    def finish(self, t_s: float) -> None:
+        self.roller_left(t_s)
+        # spans of region/session warnings run to the end of the session, like offline
+        for i, w in enumerate(self.warnings):
+            if w.kind in ("region_overuse", "session_too_long"):
+                self.warnings[i] = replace(w, end_s=max(w.end_s, t_s))

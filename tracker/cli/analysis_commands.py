@@ -32,7 +32,7 @@ def analyze_command(
 
     from tracker.analysis import analyze, load_recording
     from tracker.errors import UsageError
-    from tracker.guidance import Guidance
+    from tracker.settings import load_guidance
 
     if roller_diameter is not None and not (4.0 <= roller_diameter <= 40.0):
         raise UsageError(
@@ -40,8 +40,8 @@ def analyze_command(
             hint="give the diameter in centimetres, between 4 and 40 (most rollers are 10-15)",
         )
     recording = load_recording(file)
-    guidance = Guidance()
-    result = analyze(recording, guidance, roller_diameter_cm=roller_diameter)
+    guidance = load_guidance(roller_diameter_cm=roller_diameter)
+    result = analyze(recording, guidance)
     if json_out:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return

@@ -31,11 +31,12 @@ def demo_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tracker import paths
-    from tracker.demo import run_demo
+    from tracker.demo import prepare_demo_dir, run_demo
     from tracker.history.timezones import zone
 
     zone(timezone)  # a misspelt zone fails now, with its hint
     target = directory if directory is not None else paths.data_dir() / "demo"
+    prepare_demo_dir(target)  # refuses a directory that is not the demo's before drawing anything
     console = Console(stderr=True, highlight=False)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

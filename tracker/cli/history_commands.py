@@ -68,7 +68,6 @@ def import_command(
     """
     import sys
 
-    from tracker.guidance import Guidance
     from tracker.history.ingest import FAILED, import_file
     from tracker.history.store import SessionStore
     from tracker.history.timezones import parse_start, zone
@@ -80,9 +79,9 @@ def import_command(
             "--start applies to one file", hint="import files with different start times one by one"
         )
     start_utc = parse_start(start, timezone) if start is not None else None
-    guidance = Guidance()
-    if roller_diameter is not None:
-        guidance = guidance.with_overrides(roller_diameter_cm=roller_diameter)
+    from tracker.settings import load_guidance
+
+    guidance = load_guidance(roller_diameter_cm=roller_diameter)
     outcomes = []
     with SessionStore() as store:
         kwargs = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc}
@@ -303,8 +302,9 @@ def report_command(
         ),
     ] = None,
     week_start: Annotated[
-        str, typer.Option("--week-start", help="First day of the week, e.g. monday or sunday.")
-    ] = "monday",
+        str | None,
+        typer.Option("--week-start", help="First day of the week, e.g. monday or sunday (default: the week_start setting, monday)."),
+    ] = None,
     until: Annotated[
         str | None,
         typer.Option(
@@ -321,15 +321,17 @@ def report_command(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from tracker.guidance import Guidance
     from tracker.history.report import write_report
     from tracker.history.weekly import week_start_index
 
-    try:
-        week_start_index(week_start)
-    except ValueError as exc:
-        raise UsageError(str(exc), hint="e.g. --week-start sunday") from None
-    guidance = Guidance().with_overrides(week_start=week_start.lower())
+    from tracker.settings import load_guidance
+
+    if week_start is not None:
+        try:
+            week_start_index(week_start)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="e.g. --week-start sunday") from None
+    guidance = load_guidance(week_start=week_start.lower() if week_start else None)
     end = _parse_date(until, "--until")
     from tracker.history.store import SessionStore
 

@@ -189,7 +189,9 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
         if analysis is not None and recording is not None:
             session_id, created = store_analysis(store, analysis, recording, capture_path=capture_path)
         else:
-            outcome = import_file(store, capture_path)
+            from tracker.settings import load_guidance
+
+            outcome = import_file(store, capture_path, guidance=load_guidance())
             if outcome.status == FAILED:
                 return f"not stored in the history: {outcome.reason}"
             session_id, created = outcome.session_id, outcome.status != "already imported"
@@ -198,11 +200,29 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
     return f"already in the history as session {session_id}"
 
 
+_CONNECTION_OF_STATE = {"streaming": "connected", "stopped": "disconnected", "stopping": "disconnected"}
+
+
+def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str = "connecting") -> Any:
+    """The live coaching view fed block by block (record --live, replay --live)."""
+    from rich.console import Console
+
+    from tracker.live import LiveSession, LiveView
+    from tracker.live.feed import LiveFeed
+    from tracker.settings import load_guidance
+
+    feed = LiveFeed(LiveSession(load_guidance(), float(rate_hz), calibration), LiveView(Console(), quiet=quiet))
+    feed.session.set_link(connection=connection)  # drawn once the view is on screen
+    return feed
+
+
 @app.command(
     "record",
     help=(
-        "Stream the sensor to a capture file with a live progress line; reconnects by itself when the "
-        "link drops; Ctrl-C ends cleanly.\n\nExample: tracker record --emulated --duration 60"
+        "Stream the sensor to a capture file with a live progress line (or, with --live, a full-screen "
+        "coaching view: pace gauge, hold timer, warnings); reconnects by itself when the link drops; "
+        "Ctrl-C ends cleanly. The session is then analysed and stored.\n\n"
+        "Example: tracker record --emulated --live --duration 300"
     ),
 )
 def record_command(
@@ -212,6 +232,8 @@ def record_command(
     sensor: Annotated[str | None, typer.Option("--sensor", help="Sensor name or address (default: the paired default sensor).")] = None,
     rate: Annotated[int, typer.Option("--rate", help="Sample rate, Hz.")] = 100,
     speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
+    live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
 ) -> None:
     import asyncio
     import contextlib
@@ -247,11 +269,17 @@ def record_command(
 
         env_cm = emulated_environment(speed=speed) if emulated else real_environment()
         async with env_cm as env:
-            live = Live(Text("searching for the sensor…"), console=console, transient=False, refresh_per_second=4)
+            feed = _live_feed(rate, calibration, quiet) if live else None
+            display = feed.view if feed is not None else Live(
+                Text("searching for the sensor…"), console=console, transient=False, refresh_per_second=4
+            )
 
             def show(p: Any) -> None:
+                if feed is not None:
+                    feed.link(_CONNECTION_OF_STATE.get(p.state, "reconnecting"), p.battery_pct, p.lost_samples)
+                    return
                 battery = f"{p.battery_pct}%" if p.battery_pct is not None else "unknown"
-                live.update(
+                display.update(
                     Text(
                         f"{p.state:<12} {p.elapsed_s:7.1f} s  {p.samples:>8} samples  {p.rate_hz:6.1f}/s  "
                         f"loss {p.loss_pct:4.1f} %  battery {battery}"
@@ -267,13 +295,14 @@ def record_command(
                 duration_s=duration,
                 calibration=calibration,
                 on_progress=show,
+                on_block=feed,
             )
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGINT, recorder.stop)
                 loop.add_signal_handler(signal.SIGTERM, recorder.stop)
             try:
-                with live:
+                with display:
                     result = await recorder.run()
             except BaseException:
                 if recorder.written:
@@ -307,21 +336,55 @@ def record_command(
 @app.command(
     "replay",
     help=(
-        "Decode a capture through the same path as live data and report what it holds (and its analysis).\n\n"
-        "Example: tracker replay session.capture --realtime"
+        "Decode a capture through the same path as live data, analyse it and store it in the history "
+        "(once); with --live, watch it in the live coaching view at its recorded pace.\n\n"
+        "Example: tracker replay fixtures/hips_down.capture --live --realtime"
     ),
 )
 def replay_command(
     capture: Annotated[Path, typer.Argument(help="A capture file written by `tracker record`.")],
     realtime: Annotated[bool, typer.Option("--realtime", help="Feed notifications at their recorded pace, as live.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Show the live coaching view (implies --realtime).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
+    speed: Annotated[float, typer.Option("--speed", min=0.1, max=100.0, help="With --realtime: play this many times faster.")] = 1.0,
 ) -> None:
+    import contextlib
     import json
 
+    from tracker.errors import UsageError
     from tracker.link.replay import replay_capture
 
+    if live and as_json:
+        raise UsageError("--live and --json do not go together", hint="drop one of them")
     console = _stderr_console()
-    report = _run(replay_capture(capture, realtime=realtime, on_note=lambda text: console.print(f"note: {text}")))
+    feed: Any = None
+
+    def live_consumer(header: dict[str, Any]) -> Any:
+        nonlocal feed
+        from tracker.imu import MountingCalibration
+
+        calibration = None
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            calibration = MountingCalibration.from_json(header["calibration"])
+        rate = float((header.get("settings") or {}).get("sample_rate_hz", 100))
+        feed = _live_feed(rate, calibration, quiet, connection="replay")
+        feed.view.__enter__()
+        return feed
+
+    try:
+        report = _run(
+            replay_capture(
+                capture,
+                realtime=realtime or live,
+                speed=speed,
+                on_note=lambda text: console.print(f"note: {text}"),
+                consumer_for=live_consumer if live else None,
+            )
+        )
+    finally:
+        if feed is not None:
+            feed.view.__exit__(None, None, None)
     stored = store_in_history(capture, report.analysis, report.recording) if report.analysis is not None else None
     if as_json:
         typer.echo(json.dumps(report.to_json(), default=str))

@@ -12,6 +12,7 @@ from tracker.cli import link_commands  # noqa: E402,F401  scan, pair, record, re
 from tracker.cli import analysis_commands  # noqa: E402,F401  analyze
 from tracker.cli import history_commands  # noqa: E402,F401  import, sessions, show, export, report
 from tracker.cli import demo_command  # noqa: E402,F401  demo
+from tracker.cli import settings_commands  # noqa: E402,F401  config
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -129,6 +129,7 @@ class Recorder:
         clock_ns: Callable[[], int] = time.monotonic_ns,
         keep_samples: bool = False,
         max_samples: int | None = None,
+        on_block: Callable[[Any], Any] | None = None,
     ) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ValueError("duration_s must be positive")
@@ -149,6 +150,8 @@ class Recorder:
         self._clock_ns = clock_ns
         self.keep_samples = keep_samples
         self.max_samples = max_samples
+        self.on_block = on_block
+        """Called with each decoded block as it arrives (the live view); must not raise."""
         """Stop once this many samples are decoded (the demo streams faster than real time, so a
         wall-clock duration cannot say when a simulated session is over)."""
         """Keep decoded samples in `decoder` (tests, benchmarks); the capture file has them anyway."""
@@ -214,7 +217,12 @@ class Recorder:
             # capture writer may hold its lock during an fsync); the raw bytes are written next.
             self._last_data_mono = time.monotonic()
             self._silent_episodes = 0
-            self._decoder.feed(payload, t_ns / 1e9)
+            block = self._decoder.feed(payload, t_ns / 1e9)
+            if block is not None and self.on_block is not None:
+                try:
+                    self.on_block(block)
+                except Exception:  # noqa: BLE001  a live-view bug must not stop a recording
+                    logger.exception("live consumer failed")
             if self.max_samples is not None and not self._stop_requested and _stat(self._decoder, "samples") >= self.max_samples:
                 self.stop()
                 self._stopped_by = "samples"

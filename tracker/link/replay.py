@@ -82,7 +82,9 @@ def analyze_recording(recording: Any) -> tuple[Any, str | None]:
     from tracker.errors import TrackerError
 
     try:
-        return analyze(recording), None
+        from tracker.settings import load_guidance
+
+        return analyze(recording, load_guidance()), None
     except TrackerError as exc:
         return None, f"analysis: {exc.one_line()}"
 
@@ -95,14 +97,18 @@ async def replay_capture(
     analyze: bool = True,
     on_note: Callable[[str], None] | None = None,
     on_block: Callable[[Any], None] | None = None,
+    consumer_for: Callable[[dict[str, Any]], Callable[[Any], None]] | None = None,
 ) -> ReplayReport:
     """Decode a capture as live data would be decoded and report it; notes (cut, corruption) go
     to `on_note` as well as into the report. `on_block` receives each `DecodedBlock` when
-    `realtime` (a live view)."""
+    `realtime` (a live view); `consumer_for(header)` builds that consumer from the capture's header
+    (its rate and calibration) when the caller needs them first."""
     from tracker.capture import load_capture, read_capture
 
     path = Path(path)
     contents = read_capture(path)
+    if consumer_for is not None:
+        on_block = consumer_for(dict(contents.header))
     notes = list(contents.warnings)
     if not contents.complete:
         where = f" at byte {contents.cut_at_byte}" if contents.cut_at_byte is not None else ""

@@ -129,8 +129,13 @@ class LiveView:
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
+            self._live.update(self.render(self._state), refresh=True)
             self._live.__exit__(*exc)
             self._live = None
+            if self.screen:
+                # the alternate screen is gone with the view (or never showed: not a terminal):
+                # leave the final frame where the person can read it
+                self.console.print(self.render(self._state))
 
     # --- updates ---------------------------------------------------------------------------------
     def update(self, state: LiveState, events: list[LiveEvent] | None = None, *, force: bool = False) -> None:

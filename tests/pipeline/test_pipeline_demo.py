@@ -1,0 +1,59 @@
+"""`tracker demo`: simulated weeks through the emulated sensor, the analysis and the history."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tracker.cli.main import run
+from tracker.demo import DEMO_MARKER, plan_sessions
+
+
+def test_plan_is_about_three_a_week_with_one_overuse_week():
+    plans = plan_sessions(weeks=6, end=date(2026, 3, 29), timezone="Europe/Berlin", seed=3)
+    assert 10 <= len(plans) <= 30
+    # the second-to-last week carries the load spike: a day with three sessions
+    days = [p.start_utc.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")).date() for p in plans]
+    assert max(days.count(d) for d in set(days)) == 3
+    assert {p.posture for p in plans} >= {"hips_down", "bridge"}
+    assert plans == plan_sessions(weeks=6, end=date(2026, 3, 29), timezone="Europe/Berlin", seed=3)
+
+
+def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
+    target = tmp_path / "demo"
+    assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    report = Path(re.search(r"report: (\S+)", out).group(1))
+    assert report.exists() and report.name == "index.html"
+    sessions = int(re.search(r"(\d+) simulated sessions", out).group(1))
+    assert sessions >= 1
+    captures = sorted((target / "captures").glob("*.capture"))
+    assert len(captures) == sessions
+    assert (target / "sessions.sqlite3").stat().st_mode & 0o077 == 0
+    # the stored sessions are the demo's, listed through the normal command
+    assert run(["--data-dir", str(target), "sessions", "--json"]) == 0
+    listed = __import__("json").loads(capsys.readouterr().out)
+    assert len(listed) == sessions
+    # a second run replaces the demo's own directory, and nothing else
+    assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "5"]) == 0
+    capsys.readouterr()
+    assert len(sorted((target / "captures").glob("*.capture"))) == sessions
+    assert (target / DEMO_MARKER).exists()
+
+
+def test_demo_refuses_a_directory_that_is_not_its_own(tmp_path, capsys):
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    assert run(["demo", "--weeks", "1", "--dir", str(precious)]) == 2
+    err = capsys.readouterr().err
+    assert "not a tracker demo directory" in err and err.count("\n") == 1
+    assert (precious / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("weeks", ["0", "x"])
+def test_demo_bad_weeks(weeks, capsys):
+    assert run(["demo", "--weeks", weeks]) == 2

@@ -1,6 +1,6 @@
 """Accuracy of `tracker.analysis.analyze` against the simulator's exact ground truth.
 
-    /tmp/venv/bin/python benchmarks/analysis_accuracy.py [--sessions 36] [--duration 300]
+    python benchmarks/analysis_accuracy.py [--sessions 36] [--duration 300]
 
 36 simulated sessions (seeds 5000+, never used for tuning): hips down, bridge and mixed; 50, 100
 and 200 Hz; rollers of 10, 12.5 and 15 cm; a uniformly random strap rotation and no calibration;

@@ -1,6 +1,6 @@
 """Speed and memory of `tracker.analysis.analyze`.
 
-    /tmp/venv/bin/python benchmarks/analysis_speed.py
+    python benchmarks/analysis_speed.py
 
 Targets (issue 3): a 30-minute 100 Hz session in <= 0.5 s; a 2-hour 400 Hz session in <= 10 s
 with peak memory under 1 GB. Each case runs in its own subprocess: the session is simulated

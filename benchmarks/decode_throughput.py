@@ -10,7 +10,7 @@ notifications). Measured paths:
 - a whole capture file: write it, then `load_capture` (read + decode + ImuRecording),
 - the live path, one notification per `feed` call (per-call latency).
 
-Run: /tmp/venv/bin/python benchmarks/decode_throughput.py [--minutes M]
+Run: python benchmarks/decode_throughput.py [--minutes M]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Generates ~1,100 synthetic analysed sessions (tracker.history.synthetic: strokes
   2. `tracker report` and `tracker sessions` as commands (a fresh interpreter each, so imports count).
 Targets (issue 4): report <= 3 s, `tracker sessions` <= 0.5 s.
 
-Run: /tmp/venv/bin/python benchmarks/history_report.py
+Run: python benchmarks/history_report.py
 """
 
 from __future__ import annotations

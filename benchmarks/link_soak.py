@@ -1,6 +1,6 @@
 """Soak the emulated link: N minutes at 400 Hz through bleak + Bumble into a capture, zero loss.
 
-    /tmp/venv/bin/python benchmarks/link_soak.py [--minutes 10] [--rate 400] [--speed 1]
+    python benchmarks/link_soak.py [--minutes 10] [--rate 400] [--speed 1]
 
 Streams the emulated sensor in real time (speed 1) through the same `Recorder` as `tracker record`,
 then decodes the capture file from disk and checks it against the emulator's source and send log:

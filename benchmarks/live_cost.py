@@ -1,6 +1,6 @@
 """Live analysis cost: per-sample time and CPU share at 100 Hz and 400 Hz, and warning latency.
 
-    /tmp/venv/bin/python benchmarks/live_cost.py
+    python benchmarks/live_cost.py
 
 Feeds simulated 5-minute sessions (hips down, too-fast sets, long holds) through `LiveSession`
 in blocks the size of a notification (about 10 samples at 100 Hz, 40 at 400 Hz), as fast as it

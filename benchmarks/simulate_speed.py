@@ -1,6 +1,6 @@
 """Simulator speed and memory: a 30-minute session at 100 Hz and a 2-hour session at 400 Hz.
 
-Run: /tmp/venv/bin/python benchmarks/simulate_speed.py
+Run: python benchmarks/simulate_speed.py
 Each case runs in a fresh process so peak memory (ru_maxrss) belongs to that case alone.
 """
 

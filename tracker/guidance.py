@@ -43,7 +43,7 @@ class Guidance:
     region_weekly_budget_s: float = 10 * 60.0
     week_start: str = "monday"
 
-    def with_overrides(self, **changes: Any) -> "Guidance":
+    def with_overrides(self, **changes: Any) -> Guidance:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
@@ -54,7 +54,7 @@ class Guidance:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "Guidance":
+    def from_json(cls, obj: dict[str, Any]) -> Guidance:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in obj.items() if k in known})
 

@@ -52,7 +52,7 @@ class MountingCalibration:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "MountingCalibration":
+    def from_json(cls, obj: dict[str, Any]) -> MountingCalibration:
         matrix = np.asarray(obj["sensor_to_body"], dtype=float)
         if matrix.shape != (3, 3) or not np.allclose(matrix @ matrix.T, np.eye(3), atol=1e-4):
             raise ValueError("sensor_to_body must be a 3x3 rotation matrix")

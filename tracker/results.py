@@ -129,7 +129,7 @@ class SessionAnalysis:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "SessionAnalysis":
+    def from_json(cls, obj: dict[str, Any]) -> SessionAnalysis:
         return cls(
             duration_s=float(obj["duration_s"]),
             on_roller_s=float(obj["on_roller_s"]),

@@ -7,7 +7,7 @@ renders tables and progress; both are well kept and save hand-written argument p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 @app.callback()
 def _global_options(
     data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--data-dir",
             help="Where sessions, captures and settings live (default: $TRACKER_HOME or the user data directory).",

@@ -323,7 +323,6 @@ def report_command(
 
     from tracker.history.report import write_report
     from tracker.history.weekly import week_start_index
-
     from tracker.settings import load_guidance
 
     if week_start is not None:

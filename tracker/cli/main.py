@@ -1,5 +1,7 @@
 """Entry point of the `tracker` console script."""
 
+# ruff: noqa: I001  the command modules are imported in data-flow order: it is the order of `--help`
+
 from __future__ import annotations
 
 import sys

@@ -283,30 +283,28 @@ def plot_session_timeline(
     lc = LineCollection(segments, array=np.asarray(paces, dtype=float), cmap="RdYlGn_r", norm=norm,
                         linewidths=2.2, gid="strokes")  # fmt: skip
     ax.add_collection(lc)
-    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.02)
+    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.1)  # room for the warning lanes
     if analysis.holds:
         ax.hlines([h.position_cm for h in analysis.holds], [h.start_s / 60 for h in analysis.holds],
                   [h.end_s / 60 for h in analysis.holds], colors="black", linewidth=5, gid="holds",
                   label="hold")  # fmt: skip
+    top = length * 1.2
     if analysis.warnings:
-        ys = [length * 1.04 + 1.2 * (i % 4) for i in range(len(analysis.warnings))]
+        # one lane per kind of warning above the back, labelled once, so spans never overprint
+        kinds = list(dict.fromkeys(w.kind for w in analysis.warnings))
+        lane_cm = 3.0
+        base = length + 2.5
+        ys = [base + lane_cm * kinds.index(w.kind) for w in analysis.warnings]
         ax.hlines(ys, [w.start_s / 60 for w in analysis.warnings], [max(w.end_s, w.start_s + 5) / 60 for w in analysis.warnings],
                   colors=OVERUSE_COLOR, linewidth=3, gid="warnings", label="warning")  # fmt: skip
-        labelled: set[str] = set()
-        for y, w in zip(ys, analysis.warnings, strict=True):
-            if w.kind not in labelled:  # one label per kind keeps the strip readable
-                labelled.add(w.kind)
-                ax.text(
-                    w.start_s / 60,
-                    y + 0.4,
-                    w.kind.replace("_", " "),
-                    fontsize=6,
-                    color=OVERUSE_COLOR,
-                    va="bottom",
-                )
+        for i, kind in enumerate(kinds):
+            ax.text(1.005, base + lane_cm * i, kind.replace("_", " "), transform=ax.get_yaxis_transform(),
+                    fontsize=7, color=OVERUSE_COLOR, va="center", ha="left", clip_on=False)  # fmt: skip
+        top = max(top, base + lane_cm * len(kinds) + 1.0)
     end_min = max([analysis.duration_s / 60, *(seg[-1, 0] for seg in segments)])
     ax.set_xlim(0, end_min)
-    ax.set_ylim(0, length * 1.2)
+    ax.set_ylim(0, top)
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= length])
     ax.set_xlabel("minutes from the start")
     ax.set_ylabel("position along the back, cm from the hips (estimate)")
     ax.legend(loc="lower right", fontsize=7, framealpha=0.8, ncols=3)

@@ -89,9 +89,18 @@ class ContactPositionEstimator:
                 if start is None:
                     start = self.default_start_cm
                     guessed = True
-                pos[sa:sb] = start + self._bridge_track(
+                track = start + self._bridge_track(
                     pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
                 )
+                end = self._end_cm(t_s, pos, posture, sb)
+                if end is not None and len(track) > 1:
+                    # lowering the hips leaves the roller where it is, too: the hips-down contact
+                    # just after the bridge pins its end. The integration's error is spread over
+                    # the motion (by travelled distance), so the holds stay flat.
+                    travel = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(track)))])
+                    share = travel / travel[-1] if travel[-1] > 0 else np.linspace(0, 1, len(track))
+                    track = track + share * (end - track[-1])
+                pos[sa:sb] = track
         if guessed:
             self.notes_.append(
                 f"a bridge with no hips-down contact before it: its position along the back starts from "
@@ -108,6 +117,22 @@ class ContactPositionEstimator:
             # lifting the hips leaves the roller where it was; use a short median against noise
             k0 = max(0, j - 12)
             return float(np.nanmedian(pos[k0 : j + 1]))
+        return None
+
+    def _end_cm(self, t_s, pos, posture, i: int) -> float | None:
+        """Hips-down contact just after index `i` (within `max_handover_s`), or None."""
+        j = i
+        n = len(t_s)
+        while (
+            j < n
+            and posture[j] != "hips_down"
+            and t_s[j] - t_s[max(i - 1, 0)] <= self.max_handover_s
+        ):
+            j += 1
+        if j < n and posture[j] == "hips_down" and np.isfinite(pos[j]):
+            k1 = min(n, j + 13)
+            vals = pos[j:k1][posture[j:k1] == "hips_down"]
+            return float(np.nanmedian(vals)) if len(vals) else None
         return None
 
     def _bridge_track(self, pitch_rad, acc_body, gyr_body, rate: float) -> np.ndarray:

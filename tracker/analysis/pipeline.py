@@ -109,6 +109,7 @@ def analyze(
         roller_diameter_cm=guidance.roller_diameter_cm,
         hip_to_neck_cm=guidance.hip_to_neck_cm,
         gaps=sig.gaps,
+        acc_body_m_s2=acc_b,
     )
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
     contact = ContactPositionEstimator(roller_diameter_cm=guidance.roller_diameter_cm).estimate(

@@ -7,9 +7,23 @@ steepest hips-down pitch, with the roller low on the back). Phases come from tha
 hysteresis and minimum durations; a transition is the stretch of fast turning between two
 different still states.
 
-On the roller, hips down and bridge are told apart by pitch: with the hips on the floor the back
-rises from the floor to the roller, so its pitch is at least 2 atan(r / hip_to_neck) (the roller
-at the neck); in a bridge the hips are lifted and the torso lies within a few degrees of level.
+On the roller, hips down and bridge are told apart by how the torso moves during strokes (when
+the body-frame acceleration is given; otherwise by pitch alone, the fallback below):
+
+* hips down, the torso pivots about the hips: a stroke turns it by degrees (14° over 25 cm), and
+  the sensor, on a circle about the hips, barely accelerates along the spine (only through the
+  chest's depth, d * theta'' with d ~ 0.2 m);
+* in a bridge the torso translates along the spine (twice the contact's travel) and turns by
+  little (a degree or so per stroke).
+
+So the ratio of the along-spine acceleration's rms to the pitch rate's rms (both in the stroke
+band, over `ratio_window_s`) is about d ~ 0.2 m hips down and well above 1 m in a bridge; the
+decision uses its log, averaged over the windows with motion (holds carry no evidence and take
+the posture of the motion around them), with a physical bound: a torso pitched above
+`bridge_max_pitch_deg` is not a bridge (the hips lifted keep it near level). Fallback without
+acceleration: with the hips on the floor the back rises from the floor to the roller, so its
+pitch is at least 2 atan(r / hip_to_neck) (the roller at the neck); in a bridge the torso lies
+within a few degrees of level.
 """
 
 from __future__ import annotations
@@ -71,7 +85,21 @@ class PostureSegmenter:
         smooth_s: float = 0.5,
         posture_smooth_s: float = 4.0,
         min_posture_s: float = 5.0,
+        ratio_window_s: float = 6.0,
+        evidence_window_s: float = 10.0,
+        bridge_ratio_m: float = 1.5,
+        bridge_max_pitch_deg: float = 15.0,
+        motion_acc_m_s2: float = 0.008,
+        motion_rate_rad_s: float = 0.008,
+        flat_fraction: float = 0.7,
     ) -> None:
+        self.flat_fraction = flat_fraction
+        self.ratio_window_s = ratio_window_s
+        self.evidence_window_s = evidence_window_s
+        self.bridge_ratio_m = bridge_ratio_m
+        self.bridge_max_pitch_deg = bridge_max_pitch_deg
+        self.motion_acc_m_s2 = motion_acc_m_s2
+        self.motion_rate_rad_s = motion_rate_rad_s
         self.on_roller_max_deg = on_roller_max_deg
         self.on_roller_exit_deg = on_roller_exit_deg
         self.upright_min_deg = upright_min_deg
@@ -92,8 +120,11 @@ class PostureSegmenter:
         roller_diameter_cm: float,
         hip_to_neck_cm: float,
         gaps: list[tuple[float, float]] = (),
+        acc_body_m_s2: np.ndarray | None = None,
     ) -> PostureSegmenter:
-        """Label every sample. `up_body` (M, 3) unit up in the body frame; `segment` (M,) gap-free ids."""
+        """Label every sample. `up_body` (M, 3) unit up in the body frame; `segment` (M,) gap-free
+        ids; `acc_body_m_s2` (M, 3) specific force in the body frame (optional: without it the
+        posture on the roller comes from pitch alone)."""
         rate = 1.0 / float(np.median(np.diff(t_s))) if len(t_s) > 1 else 25.0
         n_s = max(1, int(round(self.smooth_s * rate)))
         sag = np.degrees(np.arctan2(up_body[:, 2], up_body[:, 0]))
@@ -138,7 +169,19 @@ class PostureSegmenter:
         flattest_hips_down = math.degrees(
             2.0 * math.atan2(0.5 * roller_diameter_cm, hip_to_neck_cm)
         )
-        bridge = pitch_s < self.bridge_fraction * flattest_hips_down
+        if acc_body_m_s2 is not None and len(t_s) > 16:
+            # too flat for hips down (the roller would lie beyond the neck): a bridge, whatever
+            # the motion says; too steep for a bridge: hips down
+            surely_bridge = pitch_s < self.flat_fraction * flattest_hips_down
+            bridge = surely_bridge | self._bridge_by_motion(
+                pitch,
+                pitch_s,
+                acc_body_m_s2,
+                rate,
+                self.on_roller_ & (pitch_s < self.bridge_max_pitch_deg),
+            )
+        else:
+            bridge = pitch_s < self.bridge_fraction * flattest_hips_down
         posture = np.where(self.on_roller_, np.where(bridge, "bridge", "hips_down"), "").astype(
             object
         )
@@ -164,6 +207,59 @@ class PostureSegmenter:
         phases.sort(key=lambda p: p.start_s)
         self.phases_ = phases
         return self
+
+    def _bridge_by_motion(
+        self,
+        pitch_deg: np.ndarray,
+        pitch_smooth_deg: np.ndarray,
+        acc_body: np.ndarray,
+        rate: float,
+        candidate: np.ndarray,
+    ) -> np.ndarray:
+        """(M,) bool: bridge, from the along-spine acceleration vs pitch rate (module docstring)."""
+        from scipy.ndimage import uniform_filter1d
+        from scipy.signal import butter, sosfiltfilt
+
+        from tracker.imu import STANDARD_GRAVITY_M_S2
+
+        theta = np.radians(pitch_deg)
+        a_spine = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(theta)
+        # stroke band; the pitch rate stops below breathing (0.2-0.3 Hz), whose chest-wall tilt
+        # would otherwise look like pitching
+        sos_a = butter(2, [0.05, min(1.0, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
+        sos_t = butter(2, [0.02, min(0.15, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
+        w = max(3, int(round(self.ratio_window_s * rate)))
+        q_a = np.sqrt(uniform_filter1d(sosfiltfilt(sos_a, a_spine) ** 2, w))
+        rate_t = np.gradient(sosfiltfilt(sos_t, theta)) * rate
+        q_t = np.sqrt(uniform_filter1d(rate_t**2, w))
+        score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
+        moving = ((q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)) & candidate
+        # a steep torso is hips down whatever the motion says
+        weight = moving.astype(float)
+        ev_w = max(3, int(round(self.evidence_window_s * rate)))
+        num = uniform_filter1d(score * weight, ev_w)
+        den = uniform_filter1d(weight, ev_w)
+        out = np.zeros(len(pitch_deg), dtype=bool)
+        for a, b in _runs(self.on_roller_):
+            d, n_ = den[a:b], num[a:b]
+            known = d > 0.3
+            if not known.any():
+                # no motion at all on this stay: the pitch decides
+                out[a:b] = candidate[a:b]
+                continue
+            # a stretch without motion (a hold) takes the posture of the motion before or after
+            # it, whichever was at the closer pitch (a lift or lowering of the hips changes the
+            # pitch; holding still does not)
+            idx = np.flatnonzero(known)
+            k = np.arange(b - a)
+            pos = np.searchsorted(idx, k)
+            right = idx[np.clip(pos, 0, len(idx) - 1)]
+            left = idx[np.clip(pos - 1, 0, len(idx) - 1)]
+            p = pitch_smooth_deg[a:b]
+            pick = np.where(np.abs(p[left] - p) < np.abs(p[right] - p), left, right)
+            pick = np.where(known, k, pick)
+            out[a:b] = (n_[pick] / d[pick] > 0.0) & candidate[a:b]
+        return out
 
 
 def _label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:

@@ -115,7 +115,15 @@ class StrokeHoldDetector:
         self.holds_: list[Hold] = []
         smooth = np.full(len(t_s), np.nan)
         ok = usable & np.isfinite(position_cm)
+        # a stroke never spans a change of posture (lifting or lowering the hips moves the
+        # torso, not the roller)
+        change = np.zeros(len(t_s), dtype=bool)
+        change[1:] = posture[1:] != posture[:-1]
+        spans = []
         for a, b in _runs(ok):
+            cuts = [a] + [int(c) for c in np.flatnonzero(change[a + 1 : b]) + a + 1] + [b]
+            spans += list(zip(cuts[:-1], cuts[1:], strict=False))
+        for a, b in spans:
             if (b - a) < 2 * rate:
                 continue
             strokes, holds, p_f = self._span(

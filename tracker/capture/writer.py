@@ -5,6 +5,12 @@ appends them as one checksummed block record and fsyncs. A background thread enf
 interval even when no new data arrives, so a `kill -9` loses at most the last `flush_interval_s`
 plus the time of one write. A record is written whole or (on a crash or full disk) cut at the end
 of the file, where a reader reports it and keeps everything before it.
+
+Two locks keep the caller (a BLE notification callback on the asyncio loop) off the disk: `_lock`
+guards the in-memory buffers and is only ever held for an append or a buffer swap (µs); `_io_lock`
+orders the writes and fsyncs, which happen outside `_lock`. With the background thread,
+`write_notification`, `write_event` and `update_header` never wait for a write or an fsync. A disk
+error in the background thread is kept and raised by the next `write_*`, `flush` or `close`.
 """
 
 from __future__ import annotations
@@ -129,13 +135,15 @@ class CaptureWriter:
         self.notifications_written = 0
         self.records_written = 0
         self.bytes_written = 0
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # buffers only: never held during a write or an fsync
+        self._io_lock = threading.Lock()  # orders writes + fsyncs (taken before _lock, never after)
         self._out = bytearray()  # sealed records not yet on disk
         self._block_source: int | None = None
         self._block_times: list[int] = []
         self._block_payloads: list[bytes] = []
         self._block_bytes = 0
         self._error: BaseException | None = None
+        self._error_reported = False
         self._closed = False
         self._last_flush = time.monotonic()
         self._last_time_ns = 0
@@ -157,8 +165,8 @@ class CaptureWriter:
             self._append_record(
                 fmt.encode_json_record(fmt.RecordType.HEADER, first_time, self.header)
             )
-            self._flush_locked()
-            self._fsync_dir()
+        self._flush()
+        self._fsync_dir()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background_flush:
@@ -174,6 +182,7 @@ class CaptureWriter:
         if src is None:
             raise ValueError(f"source must be one of {sorted(fmt.SOURCE_BY_NAME)}; got {source!r}")
         data = bytes(payload)
+        due = False
         with self._lock:
             self._check()
             if self._block_source is not None and (
@@ -187,8 +196,13 @@ class CaptureWriter:
             self._block_bytes += len(data) + 10
             self._last_time_ns = int(host_time_ns)
             self.notifications_written += 1
-            if time.monotonic() - self._last_flush >= self.flush_interval_s:
-                self._flush_locked()
+            # with the background thread the caller never writes; without it, it must
+            due = (
+                self._thread is None
+                and time.monotonic() - self._last_flush >= self.flush_interval_s
+            )
+        if due:
+            self._flush()
 
     def write_event(self, host_time_ns: int, kind: str, **data: Any) -> None:
         """A marker: `link_lost`, `reconnected`, `stream_started`, `note` (text=...), ... Kept in
@@ -213,10 +227,10 @@ class CaptureWriter:
             self.header.update(fields)
 
     def flush(self) -> None:
-        """Write everything pending and fsync it."""
+        """Write everything pending and fsync it (blocks for the write; the other methods don't)."""
         with self._lock:
             self._check()
-            self._flush_locked()
+        self._flush()
 
     def close(self) -> None:
         """Write the end record, flush, fsync, close. Safe to call twice; after a disk error it
@@ -224,9 +238,10 @@ class CaptureWriter:
         if self._closed:
             return
         self._stop_thread()
-        with self._lock:
-            try:
-                if self._error is None:
+        try:
+            with self._lock:
+                ok = self._error is None
+                if ok:
                     self._seal_block()
                     summary = {
                         "notifications": self.notifications_written,
@@ -236,11 +251,18 @@ class CaptureWriter:
                     self._append_record(
                         fmt.encode_json_record(fmt.RecordType.END, self._last_time_ns, summary)
                     )
-                    self._flush_locked()
-            finally:
+            if ok:
+                self._flush()
+        finally:
+            with self._lock:
                 self._closed = True
-                with contextlib.suppress(OSError):
-                    self._fh.close()
+            with contextlib.suppress(OSError):
+                self._fh.close()
+        with self._lock:
+            # a background disk error nobody has heard of yet must not pass silently
+            if self._error is not None and not self._error_reported:
+                self._error_reported = True
+                raise self._error
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -250,7 +272,9 @@ class CaptureWriter:
 
     # --- internals -----------------------------------------------------------------------
     def _check(self) -> None:
+        """Raise a stored disk error (or refuse a closed writer). Call with `_lock` held."""
         if self._error is not None:
+            self._error_reported = True
             raise self._error
         if self._closed:
             raise ValueError(f"capture {self.path} is closed")
@@ -271,12 +295,30 @@ class CaptureWriter:
         self._block_payloads = []
         self._block_bytes = 0
 
-    def _flush_locked(self) -> None:
+    def _take_locked(self) -> bytes:
+        """Seal the open block and take every pending byte (call with `_lock` held)."""
         self._seal_block()
         self._last_flush = time.monotonic()
-        if not self._out:
-            return
-        view = memoryview(self._out)
+        data, self._out = bytes(self._out), bytearray()
+        return data
+
+    def _flush(self) -> None:
+        """Swap the buffer out under `_lock`, then write and fsync it under `_io_lock` only."""
+        with self._io_lock:
+            with self._lock:
+                if self._error is not None:
+                    return
+                data = self._take_locked()
+            if data:
+                try:
+                    self._write(data)
+                except StorageError:
+                    self._error_reported = True  # the caller gets it right now
+                    raise
+
+    def _write(self, data: bytes) -> None:
+        """Append `data` and fsync (call with `_io_lock` held); a failure is kept and raised."""
+        view = memoryview(data)
         written = 0
         try:
             while written < len(view):
@@ -284,16 +326,15 @@ class CaptureWriter:
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as exc:
-            self.bytes_written += written
             try:
                 paths.raise_storage_error(exc, self.path)
             except StorageError as err:
-                self._error = err
+                with self._lock:
+                    self._error = err
                 raise
         finally:
+            self.bytes_written += written
             view.release()
-        self.bytes_written += written
-        self._out = bytearray()
 
     def _fsync_dir(self) -> None:
         # the new file's directory entry must survive a power loss too
@@ -308,16 +349,18 @@ class CaptureWriter:
 
     def _flusher(self) -> None:
         while not self._stop.wait(self.flush_interval_s / 2):
-            with self._lock:
-                if self._closed or self._error is not None:
-                    return
-                if time.monotonic() - self._last_flush >= self.flush_interval_s and (
-                    self._out or self._block_payloads
-                ):
-                    with contextlib.suppress(
-                        StorageError
-                    ):  # kept in self._error, raised to the caller
-                        self._flush_locked()
+            with self._io_lock:
+                with self._lock:
+                    if self._closed or self._error is not None:
+                        return
+                    if time.monotonic() - self._last_flush < self.flush_interval_s or not (
+                        self._out or self._block_payloads
+                    ):
+                        continue
+                    data = self._take_locked()
+                if data:
+                    with contextlib.suppress(StorageError):  # kept in self._error for the caller
+                        self._write(data)
 
     def _stop_thread(self) -> None:
         if self._thread is not None:

@@ -1,23 +1,38 @@
 """From a stream of data notifications to timed IMU samples: the one decode path.
 
 A live link feeds one notification at a time (`StreamDecoder.feed`), a capture replay feeds
-thousands at once (`feed_many`, `feed_array`); both run the same vectorised code, so live and
-replayed data decode identically.
+thousands at once (`feed_many`, `feed_array`). Both follow the same rules and give bit-identical
+results: a batch is decoded by a vectorised pass over its leading stretch of packets that simply
+continue the stream (the common case: thousands at a time), and any packet that does not (a
+duplicate, a late or implausible packet, a resynchronisation) goes through the per-packet state
+machine that `feed` uses for every packet (cheap: `struct` for the header, one `frombuffer` for
+the samples).
 
 What the decoder does with each notification (firmware_protocol.md, "Decoding a stream"):
 
 1. decode it (`tracker.protocol.packets`); a malformed one is counted by reason and logged at
    WARNING with its hex (rate-limited), never raised;
-2. unwrap the 32-bit µs timestamp: consecutive packets differ by a signed 32-bit step, so a wrap
-   (every 71.6 min) and a late packet both come out right; after a silence longer than half the
-   wrap period the host clock picks the number of wraps; a STREAM_START packet whose clock did not
-   move forward marks a sensor reset, and the new stream is placed after the old one by host time;
+2. unwrap the 32-bit µs timestamp against the last delivered packet: the step is a signed 32-bit
+   number, so a wrap (every 71.6 min) and a late packet both come out right; after a silence longer
+   than half the wrap period the host clock picks the number of wraps; a STREAM_START packet whose
+   clock did not move forward marks a sensor reset, and the new stream is placed after the old one
+   by host time;
 3. drop packets whose samples were already delivered: duplicates (same sequence and timestamp as
    a recent packet) and stale out-of-order packets, each counted;
-4. count lost samples in gaps from the timestamps (and lost packets from the sequence counter);
-   a forward jump that neither the sequence counter, the SENSOR_OVERFLOW flag nor STREAM_START
-   explains (beyond `max_unexplained_gap_s`) is implausible: that packet is dropped and counted;
-5. estimate the sensor-to-host clock drift from the lower envelope of (host receive time - sensor
+4. count lost samples in gaps from the timestamps (and lost packets from the sequence counter when
+   it agrees with them; a counter that jumped is counted in `sequence_jumps`); a forward jump that
+   neither the sequence counter, the SENSOR_OVERFLOW flag nor STREAM_START explains (beyond
+   `max_unexplained_gap_s`) is implausible: that packet is dropped and counted;
+5. resynchronise: rejected packets (implausible or out of order, not duplicates) that follow each
+   other (sequence +1.., timestamps one packet apart at the configured rate) form a candidate
+   chain; once `resync_packets` of them agree, the decoder abandons the old chain and continues
+   from the new one, delivering the candidates too. This is how it recovers when the STREAM_START
+   packet of a new stream is lost (reconnect, sensor reboot) or the sensor clock jumps. When the
+   sensor clock ran on (the timestamp gap matches the host-time gap) the new chain is placed by its
+   timestamps and the gap's lost samples are counted from them; otherwise its clock restarted or
+   jumped, and it is placed after the old chain by host time (a clock reset). A single wild packet
+   never takes over: the next good packet continues the old chain and drops the candidates;
+6. estimate the sensor-to-host clock drift from the lower envelope of (host receive time - sensor
    time), because radio latency only ever adds delay.
 
 Times: `t_sensor_s` is the unwrapped sensor clock in seconds since the first delivered sample.
@@ -26,6 +41,9 @@ Times: `t_sensor_s` is the unwrapped sensor clock in seconds since the first del
 from __future__ import annotations
 
 import logging
+import math
+import struct
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -43,6 +61,18 @@ _SEQ_WRAP = spec.SEQUENCE_WRAP
 _START = int(spec.PacketFlag.STREAM_START)
 _OVERFLOW = int(spec.PacketFlag.SENSOR_OVERFLOW)
 _CLIPPED = int(spec.PacketFlag.CLIPPED)
+_HEADER = struct.Struct(spec.HEADER_FORMAT)
+_HEADER_SIZE = spec.HEADER_SIZE
+_SAMPLE_SIZE = spec.SAMPLE_SIZE
+_COUNT_MASK = spec.COUNT_MASK
+_MAX_COUNT = spec.MAX_SAMPLES_PER_PACKET
+_VERSION = spec.PROTOCOL_VERSION
+_RECENT_KEYS = 1024
+"""Delivered (sequence, timestamp) keys remembered for duplicate detection."""
+_MAX_CANDIDATE_SEQ_STEP = 8
+"""Candidates of a new chain may skip up to this many sequence numbers (packets lost meanwhile)."""
+_FIRST_WINDOW = 64
+"""Packets in the first vectorised pass after an irregular packet (doubles while clean)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +100,12 @@ class DecodedBlock:
 
 @dataclass
 class DecodeStats:
-    """Counters of a `StreamDecoder` (all since it was created)."""
+    """Counters of a `StreamDecoder` (all since it was created).
+
+    Every fed notification ends up in exactly one of `malformed`, `packets_delivered`,
+    `duplicates`, `out_of_order`, `implausible` (a rejected packet that later joins a
+    resynchronised chain moves from `implausible`/`out_of_order` to `packets_delivered`).
+    """
 
     packets: int = 0
     """Notifications fed."""
@@ -81,15 +116,25 @@ class DecodeStats:
     """Malformed notifications by `MalformedReason` value."""
     duplicates: int = 0
     out_of_order: int = 0
+    """Packets dropped because their samples lie before the last delivered one (not duplicates),
+    including packets of an abandoned candidate chain that went backwards."""
     implausible: int = 0
-    """Packets dropped for an unexplained forward time jump."""
+    """Packets dropped for an unexplained forward time jump, including packets of a candidate
+    chain that was abandoned (too short to resynchronise)."""
     gaps: int = 0
     lost_samples: int = 0
     """Samples missing in gaps, from the sensor timestamps (includes time the link was down)."""
     lost_packets: int = 0
     """Packets missing according to the sequence counter (within a stream)."""
+    sequence_jumps: int = 0
+    """Delivered packets whose sequence number jumped in a way the timestamps contradict (no lost
+    packets are counted for them)."""
+    resyncs: int = 0
+    """Times the decoder abandoned its chain for a new one (lost STREAM_START, clock jump)."""
     stream_starts: int = 0
     clock_resets: int = 0
+    """New chains placed by host time: STREAM_START without the clock moving forward, and
+    resynchronisations onto a clock that restarted or jumped."""
     timestamp_wraps: int = 0
     sensor_overflows: int = 0
     clipped_packets: int = 0
@@ -138,6 +183,51 @@ class _Growable:
         return self._data[: self.size]
 
 
+class _RecentKeys:
+    """The (sequence << 32 | timestamp) keys of the last `size` delivered packets: O(1) lookups."""
+
+    def __init__(self, size: int = _RECENT_KEYS) -> None:
+        self.size = size
+        self._order: deque[int] = deque()
+        self._count: dict[int, int] = {}
+
+    def add(self, key: int) -> None:
+        self._order.append(key)
+        count = self._count
+        count[key] = count.get(key, 0) + 1
+        if len(self._order) > self.size:
+            old = self._order.popleft()
+            left = count[old] - 1
+            if left:
+                count[old] = left
+            else:
+                del count[old]
+
+    def extend(self, keys: np.ndarray) -> None:
+        for key in keys[-self.size :].tolist():
+            self.add(key)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._count
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A rejected packet that may start (or continue) a new chain."""
+
+    ts: int
+    seq: int
+    cnt: int
+    flags: int
+    host: float
+    t0: int
+    """Unwrapped µs against the last delivered packet (shifted when placed by host time)."""
+    counts: np.ndarray
+    key: int
+    kind: str
+    """"implausible" or "out_of_order": the counter it sits in until it is delivered."""
+
+
 @dataclass
 class _Segment:
     """Settings in force from sample `start` on."""
@@ -146,6 +236,23 @@ class _Segment:
     sample_rate_hz: float
     accel_range_g: int
     gyro_range_dps: int
+
+
+@dataclass
+class _Valid:
+    """The valid packets of a batch, as int64/float64 columns, with their samples."""
+
+    ts: np.ndarray
+    seq: np.ndarray
+    cnt: np.ndarray
+    flags: np.ndarray
+    host: np.ndarray
+    sample_start: np.ndarray
+    samples: np.ndarray
+
+
+_Piece = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+"""(t_s (n,), counts (n, 6), sequence (p,), host (p,), lost samples) of delivered packets."""
 
 
 class StreamDecoder:
@@ -168,9 +275,14 @@ class StreamDecoder:
     max_unexplained_gap_s
         Larger forward jumps must be explained by the sequence counter, SENSOR_OVERFLOW or
         STREAM_START, else the packet is dropped as implausible.
+    resync_packets
+        Consecutive rejected packets that must agree with each other (sequence and timestamps at
+        the configured rate) before the decoder abandons its chain for theirs. 3 is enough that a
+        wild packet (or two) never takes over, and loses at most 3 packets' latency.
     log_first, log_interval_s
-        Malformed-packet logging: the first `log_first` of each reason, then at most one per
-        `log_interval_s` of host time (with the number suppressed).
+        Malformed-packet, implausible-packet and resynchronisation logging: the first `log_first`
+        of each kind, then at most one per `log_interval_s` of host time (with the number
+        suppressed).
     """
 
     def __init__(
@@ -184,42 +296,49 @@ class StreamDecoder:
         drift_window_s: float = 5.0,
         drift_min_span_s: float = 60.0,
         max_unexplained_gap_s: float = 2.0,
+        resync_packets: int = 3,
         log_first: int = 5,
         log_interval_s: float = 10.0,
     ) -> None:
+        if int(resync_packets) < 2:
+            raise ValueError(
+                f"resync_packets must be at least 2 (one packet could hijack the stream); got {resync_packets}"
+            )
         self.keep_samples = keep_samples
         self.max_drift_ppm = float(max_drift_ppm)
         self.drift_window_s = float(drift_window_s)
         self.drift_min_span_s = float(drift_min_span_s)
         self.max_unexplained_gap_s = float(max_unexplained_gap_s)
+        self.resync_packets = int(resync_packets)
         self.log_first = int(log_first)
         self.log_interval_s = float(log_interval_s)
         self.host_reference_ns: int | None = None
         """Set by a replay: host times fed are seconds after this host clock value (ns)."""
         self._stats = DecodeStats()
         self._segments: list[_Segment] = []
+        # kept samples
+        self._t = _Growable((), np.float64)
+        self._counts = _Growable((6,), np.int16)
         self._set_settings(sample_rate_hz, accel_range_g, gyro_range_dps)
-        # chain state: the previous valid packet in arrival order
+        # chain state: the last delivered packet (the reference every new packet is unwrapped and
+        # judged against; rejected packets never move it)
         self._prev_ts_raw: int | None = None
         self._prev_unwrapped_us = 0
         self._prev_count = 0
         self._prev_seq = 0
         self._prev_host_s = 0.0
-        self._last_end_us: float | None = (
-            None  # sensor time of the last delivered sample (unwrapped µs)
-        )
-        self._origin_us: int | None = None
-        self._recent_keys = np.zeros(0, np.int64)
+        self._last_end_us = -math.inf  # sensor time of the last delivered sample (unwrapped µs)
+        self._origin_us = 0
+        self._recent = _RecentKeys()
+        self._cands: list[_Candidate] = []
+        self._rejected_run = 0  # packets rejected (not duplicates) since the last delivery
         # drift: window index -> (min of host - sensor, sensor time at that minimum), seconds
         self._env: dict[int, tuple[float, float]] = {}
         self._drift_cache: tuple[int, float | None, bool, str, float, float] | None = None
-        # malformed logging
+        # rate-limited logging, per kind
         self._log_count: dict[str, int] = {}
         self._log_last: dict[str, float] = {}
         self._log_suppressed: dict[str, int] = {}
-        # kept samples
-        self._t = _Growable((), np.float64)
-        self._counts = _Growable((6,), np.int16)
 
     # --- settings ------------------------------------------------------------------------
     def _set_settings(self, rate: float, acc: int, gyr: int) -> None:
@@ -231,7 +350,9 @@ class StreamDecoder:
         self._period_us = 1e6 / self.sample_rate_hz
         self._acc_scale = spec.accel_scale_m_s2(self.accel_range_g)
         self._gyr_scale = spec.gyro_scale_rad_s(self.gyro_range_dps)
-        start = self._t.size if hasattr(self, "_t") else 0
+        # offsets of a packet's samples from its first, µs (the live path's per-call arange)
+        self._k_period = [np.arange(k) * self._period_us for k in range(_MAX_COUNT + 1)]
+        start = self._t.size
         if self._segments and self._segments[-1].start == start:
             self._segments.pop()
         self._segments.append(
@@ -247,9 +368,25 @@ class StreamDecoder:
         self, payload: bytes | bytearray | memoryview, host_time_s: float
     ) -> DecodedBlock | None:
         """One notification as it arrives; returns the samples it delivered, or None. Never raises
-        on the payload's content."""
-        data = bytes(payload)
-        return self.feed_many([data], np.array([host_time_s], dtype=np.float64))
+        on the payload's content. The live path: a few µs of Python, no batch machinery."""
+        data = payload if type(payload) is bytes else bytes(payload)
+        host = float(host_time_s)
+        self._stats.packets += 1
+        n = len(data)
+        if n >= _HEADER_SIZE:
+            version, count_flags, seq, ts = _HEADER.unpack_from(data)
+            cnt = count_flags & _COUNT_MASK
+            if (
+                version == _VERSION
+                and 1 <= cnt <= _MAX_COUNT
+                and n == _HEADER_SIZE + _SAMPLE_SIZE * cnt
+            ):
+                counts = np.frombuffer(data, "<i2", offset=_HEADER_SIZE).reshape(cnt, 6).copy()
+                pieces: list[_Piece] = []
+                self._one(ts, seq, cnt, count_flags & ~_COUNT_MASK, host, counts, pieces)
+                return self._block(pieces)
+        self._report_malformed(data, host)
+        return None
 
     def feed_many(
         self, payloads: Sequence[bytes], host_times_s: np.ndarray | Sequence[float]
@@ -282,38 +419,80 @@ class StreamDecoder:
             batch, host, lambda i: buf[offsets[i] : offsets[i] + lengths[i]].tobytes()
         )
 
-    # --- the one decode path -------------------------------------------------------------
+    # --- the batch path ------------------------------------------------------------------
     def _process(
         self, batch: packets.PacketBatch, host: np.ndarray, payload_of: Any
     ) -> DecodedBlock | None:
-        st = self._stats
-        st.packets += len(batch)
+        self._stats.packets += len(batch)
         bad = np.flatnonzero(batch.reason != 0)
         for i in bad:  # rare: a per-packet loop only over malformed packets
             self._report_malformed(payload_of(int(i)), float(host[i]))
         valid = np.flatnonzero(batch.reason == 0)
         if not valid.size:
             return None
+        v = _Valid(
+            ts=batch.timestamp_us[valid].astype(np.int64),
+            seq=batch.sequence[valid].astype(np.int64),
+            cnt=batch.count[valid].astype(np.int64),
+            flags=batch.flags[valid].astype(np.int64),
+            host=host[valid],
+            sample_start=batch.sample_start[valid],
+            samples=batch.samples,
+        )
+        pieces: list[_Piece] = []
+        n = int(valid.size)
+        pos = 0
+        window = n
+        while pos < n:
+            stop = min(n, pos + window)
+            pos += self._prefix(v, pos, stop, pieces)
+            if pos < stop:  # packet `pos` does not simply continue the chain: one at a time
+                s = int(v.sample_start[pos])
+                c = int(v.cnt[pos])
+                self._one(
+                    int(v.ts[pos]),
+                    int(v.seq[pos]),
+                    c,
+                    int(v.flags[pos]),
+                    float(v.host[pos]),
+                    v.samples[s : s + c],
+                    pieces,
+                )
+                pos += 1
+                window = _FIRST_WINDOW
+            else:
+                window *= 2
+        return self._block(pieces)
 
+    def _prefix(self, v: _Valid, a: int, b: int, pieces: list[_Piece]) -> int:
+        """Deliver, vectorised, the leading packets of v[a:b] that simply continue the chain
+        (forward in time, no implausible jump); returns how many. The rules are those of `_one`."""
+        st = self._stats
         period = self._period_us
-        ts = batch.timestamp_us[valid].astype(np.int64)
-        seq = batch.sequence[valid].astype(np.int64)
-        cnt = batch.count[valid].astype(np.int64)
-        flg = batch.flags[valid].astype(np.int64)
-        hst = host[valid]
-        starts = (flg & _START) != 0
-        st.stream_starts += int(starts.sum())
-        st.sensor_overflows += int(((flg & _OVERFLOW) != 0).sum())
-        st.clipped_packets += int(((flg & _CLIPPED) != 0).sum())
-
-        # previous valid packet (arrival order) for every packet of the batch
+        n = b - a
+        ts, seq, cnt = v.ts[a:b], v.seq[a:b], v.cnt[a:b]
+        flg, hst = v.flags[a:b], v.host[a:b]
         first = self._prev_ts_raw is None
-        prev_ts = np.concatenate([[self._prev_ts_raw if not first else ts[0]], ts[:-1]])
-        prev_cnt = np.concatenate([[self._prev_count if not first else cnt[0]], cnt[:-1]])
-        prev_seq = np.concatenate([[self._prev_seq if not first else seq[0]], seq[:-1]])
-        prev_host = np.concatenate([[self._prev_host_s if not first else hst[0]], hst[:-1]])
+        # the reference of packet i is packet i-1 (if it is delivered, which is all that matters)
+        prev_ts = np.empty(n, np.int64)
+        prev_seq = np.empty(n, np.int64)
+        prev_cnt = np.empty(n, np.int64)
+        prev_host = np.empty(n, np.float64)
+        prev_ts[1:], prev_seq[1:], prev_cnt[1:], prev_host[1:] = (
+            ts[:-1],
+            seq[:-1],
+            cnt[:-1],
+            hst[:-1],
+        )
+        if first:
+            prev_ts[0], prev_seq[0], prev_cnt[0], prev_host[0] = ts[0], seq[0], cnt[0], hst[0]
+            base = int(ts[0])
+        else:
+            prev_ts[0], prev_seq[0] = self._prev_ts_raw, self._prev_seq
+            prev_cnt[0], prev_host[0] = self._prev_count, self._prev_host_s
+            base = self._prev_unwrapped_us
 
-        # 1. unwrap: signed 32-bit steps along the arrival chain
+        # unwrap: signed 32-bit steps
         raw_step = (ts - prev_ts) % _WRAP
         step = np.where(raw_step >= _HALF_WRAP, raw_step - _WRAP, raw_step)
         host_dt_us = (hst - prev_host) * 1e6
@@ -321,143 +500,388 @@ class StreamDecoder:
         if long_silence.any():  # more than 35 min without packets: the host clock counts the wraps
             k = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
             step = np.where(long_silence, raw_step + k.astype(np.int64) * _WRAP, step)
-        keys = (seq << 32) | (ts & 0xFFFFFFFF)
+        starts = (flg & _START) != 0
+        keys = (seq << 32) | ts
         reset = starts & (step <= 0) & ~long_silence
         if first:
             reset[0] = False
             step[0] = 0
-        for i in np.flatnonzero(
-            reset
-        ):  # a repeated STREAM_START packet is a duplicate, not a reset
-            if keys[i] in self._recent_keys or keys[i] in keys[:i]:
+        for i in np.flatnonzero(reset):  # a repeated STREAM_START packet is a duplicate
+            if int(keys[i]) in self._recent or keys[i] in keys[:i]:
                 reset[i] = False
         if reset.any():  # the sensor's clock restarted: continue after the old stream by host time
-            st.clock_resets += int(reset.sum())
             span = (prev_cnt - 1) * period
-            st_host = np.maximum(host_dt_us, period)
-            step = np.where(reset, np.rint(span + st_host).astype(np.int64), step)
-        st.timestamp_wraps += int(((step > 0) & (ts < prev_ts) & ~reset).sum())
-        if first:
-            base = int(ts[0])
-            self._origin_us = base
-        else:
-            base = self._prev_unwrapped_us
+            step = np.where(
+                reset, np.rint(span + np.maximum(host_dt_us, period)).astype(np.int64), step
+            )
         t0 = base + np.cumsum(step)  # unwrapped µs of each packet's first sample
         end = t0 + (cnt - 1) * period
-
-        # 2. sequence cross-check of forward jumps
+        prev_end = np.empty(n)
+        prev_end[0] = self._last_end_us
+        prev_end[1:] = end[:-1]
+        gap_us = t0 - prev_end
         seq_step = (seq - prev_seq) % _SEQ_WRAP
-        if first:
-            seq_step[0] = 1
-        explained = starts | ((flg & _OVERFLOW) != 0)
-        # time the missing packets would have covered, if they had the previous packet's size
         seq_expect_us = (seq_step - 1) * prev_cnt * period
-        last_end = -np.inf if self._last_end_us is None else self._last_end_us
+        with np.errstate(invalid="ignore"):  # the first packet ever: gap is +inf
+            seq_ok = (
+                np.abs(gap_us - period - seq_expect_us) <= 0.25 * np.maximum(seq_expect_us, 0) + 2e6
+            )
+            good = gap_us > period / 2
+            jump_s = (gap_us - period) / 1e6
+            explained = starts | ((flg & _OVERFLOW) != 0) | reset | seq_ok
+            good &= ~((jump_s > self.max_unexplained_gap_s) & ~explained)
+        if first:
+            good[0] = True
+        k = n if good.all() else int(np.argmin(good))
+        if k == 0:
+            return 0
 
-        # 3. accept packets that move forward; running max over accepted packets only
-        gap_us = np.empty(len(t0))
-        accepted = np.zeros(len(t0), bool)
-        # Vectorised in the common case (every packet moves forward); a per-packet pass only over
-        # the stretch after a packet that does not.
-        prev_max = np.maximum.accumulate(np.concatenate([[last_end], end[:-1]]))
-        fwd = t0 > prev_max + period / 2
-        if fwd.all():
-            gap_us[:] = t0 - prev_max
-            accepted[:] = True
-            running = float(end[-1])
+        # commit packets [a, a + k)
+        if k < n:
+            ts, seq, cnt, flg, hst = ts[:k], seq[:k], cnt[:k], flg[:k], hst[:k]
+            prev_ts, starts, keys, reset = prev_ts[:k], starts[:k], keys[:k], reset[:k]
+            step, t0, end, gap_us = step[:k], t0[:k], end[:k], gap_us[:k]
+            seq_step, seq_ok = seq_step[:k], seq_ok[:k]
+        if first:
+            self._origin_us = int(ts[0])
+        st.stream_starts += int(starts.sum())
+        st.sensor_overflows += int(((flg & _OVERFLOW) != 0).sum())
+        st.clipped_packets += int(((flg & _CLIPPED) != 0).sum())
+        st.clock_resets += int(reset.sum())
+        st.timestamp_wraps += int(((step > 0) & (ts < prev_ts) & ~reset).sum())
+        with np.errstate(invalid="ignore"):
+            gap_samples = np.rint(gap_us / period) - 1
+        counted = ~reset & (gap_samples > 0)
+        seq_gap = ~starts & (seq_step > 1)
+        if first:
+            counted[0] = False
+            seq_gap[0] = False
+        lost = np.where(counted, gap_samples, 0).astype(np.int64)
+        st.gaps += int(counted.sum())
+        n_lost = int(lost.sum())
+        st.lost_samples += n_lost
+        st.lost_packets += int(np.where(seq_gap & seq_ok, seq_step - 1, 0).sum())
+        st.sequence_jumps += int((seq_gap & ~seq_ok).sum())
+        st.packets_delivered += k
+
+        s0 = int(v.sample_start[a])
+        s1 = int(v.sample_start[a + k - 1] + cnt[-1])
+        counts = v.samples[s0:s1]
+        total = s1 - s0
+        rel = t0 - self._origin_us
+        if total == k:  # one sample per packet (MTU 23)
+            t_s = (rel + 0.0) / 1e6
         else:
-            running = last_end
-            for i in range(len(t0)):
-                gap_us[i] = t0[i] - running
-                if gap_us[i] > period / 2:
-                    accepted[i] = True
-                    running = max(running, float(end[i]))
-        gap_samples = np.where(np.isfinite(gap_us), np.rint(gap_us / period) - 1, 0)
-        jump_s = np.where(np.isfinite(gap_us), (gap_us - period) / 1e6, 0.0)
-        seq_ok = (
-            np.abs(gap_us - period - seq_expect_us) <= 0.25 * np.maximum(seq_expect_us, 0) + 2e6
-        )
-        implausible = accepted & (jump_s > self.max_unexplained_gap_s) & ~explained & ~seq_ok
-        if implausible.any():
-            st.implausible += int(implausible.sum())
-            accepted &= ~implausible
-            # recompute the running maximum without the dropped packets
-            running = last_end
-            for i in range(len(t0)):
-                if accepted[i]:
-                    gap_us[i] = t0[i] - running
-                    if gap_us[i] > period / 2:
-                        running = max(running, float(end[i]))
-                    else:
-                        accepted[i] = False
-                elif not implausible[i]:
-                    gap_us[i] = t0[i] - running
-            gap_samples = np.where(np.isfinite(gap_us), np.rint(gap_us / period) - 1, 0)
-
-        rejected = ~accepted & ~implausible
-        if rejected.any():
-            known = np.concatenate([self._recent_keys, keys[accepted]])
-            dup = rejected & np.isin(keys, known)
-            st.duplicates += int(dup.sum())
-            st.out_of_order += int((rejected & ~dup).sum())
-        self._recent_keys = np.concatenate([self._recent_keys, keys[accepted]])[-1024:]
-
-        # chain state moves to the last valid packet whatever happened to it
+            first_of = np.zeros(k, np.int64)
+            np.cumsum(cnt[:-1], out=first_of[1:])
+            within = np.arange(total) - np.repeat(first_of, cnt)
+            t_s = (np.repeat(rel, cnt) + within * period) / 1e6
+        st.samples += total
+        self._update_envelope((end - self._origin_us) / 1e6, hst - (end - self._origin_us) / 1e6)
+        if self.keep_samples:
+            self._t.extend(t_s)
+            self._counts.extend(counts)
+        self._recent.extend(keys)
         self._prev_ts_raw = int(ts[-1])
         self._prev_unwrapped_us = int(t0[-1])
         self._prev_count = int(cnt[-1])
         self._prev_seq = int(seq[-1])
         self._prev_host_s = float(hst[-1])
-        if not accepted.any():
-            return None
-        self._last_end_us = (
-            float(end[accepted].max())
-            if self._last_end_us is None
-            else max(self._last_end_us, float(end[accepted].max()))
-        )
+        self._last_end_us = float(end[-1])
+        self._abandon(float(hst[0]))  # the old chain continues: candidates are dropped for good
+        self._rejected_run = 0
+        pieces.append((t_s, counts, seq.astype(np.uint16), hst, n_lost))
+        return k
 
-        # 4. gaps and losses among delivered packets (resets are not losses we can count)
-        lost = np.where(accepted & ~reset & (gap_samples > 0), gap_samples, 0).astype(np.int64)
-        st.gaps += int((lost > 0).sum())
-        n_lost = int(lost.sum())
-        st.lost_samples += n_lost
-        st.lost_packets += int(np.where(accepted & ~starts & (seq_step > 1), seq_step - 1, 0).sum())
-
-        # 5. samples of the delivered packets
-        acc_idx = valid[accepted]
-        a_cnt = cnt[accepted]
-        total = int(a_cnt.sum())
-        src_start = batch.sample_start[acc_idx]
-        if total == batch.samples.shape[0]:
-            counts = batch.samples
+    # --- the per-packet path (live, and irregular stretches of a batch) ------------------
+    def _one(
+        self,
+        ts: int,
+        seq: int,
+        cnt: int,
+        flags: int,
+        host: float,
+        counts: np.ndarray,
+        pieces: list[_Piece],
+    ) -> None:
+        """Judge one valid packet against the chain; deliver it, drop it, or resynchronise."""
+        st = self._stats
+        start = flags & _START
+        overflow = flags & _OVERFLOW
+        if start:
+            st.stream_starts += 1
+        if overflow:
+            st.sensor_overflows += 1
+        if flags & _CLIPPED:
+            st.clipped_packets += 1
+        key = (seq << 32) | ts
+        if self._prev_ts_raw is None:  # the first packet ever starts the chain
+            self._origin_us = ts
+            self._deliver(ts, ts, seq, cnt, host, counts, key, pieces, first=True)
+            return
+        period = self._period_us
+        prev_ts = self._prev_ts_raw
+        raw = (ts - prev_ts) % _WRAP
+        step = raw - _WRAP if raw >= _HALF_WRAP else raw
+        host_dt_us = (host - self._prev_host_s) * 1e6
+        long_silence = host_dt_us > _HALF_WRAP
+        if long_silence:  # more than 35 min without packets: the host clock counts the wraps
+            step = raw + int(max(0.0, round((host_dt_us - raw) / _WRAP))) * _WRAP
+        reset = bool(start) and step <= 0 and not long_silence and key not in self._recent
+        if reset:  # the sensor's clock restarted: continue after the old stream by host time
+            step = round((self._prev_count - 1) * period + max(host_dt_us, period))
+        t0 = self._prev_unwrapped_us + step
+        gap_us = t0 - self._last_end_us
+        if gap_us > period / 2:
+            if (
+                reset
+                or start
+                or overflow
+                or (gap_us - period) / 1e6 <= self.max_unexplained_gap_s
+                or self._seq_agrees(seq, gap_us)
+            ):
+                self._abandon(host)  # the old chain continues
+                wrapped = step > 0 and ts < prev_ts and not reset
+                self._deliver(
+                    ts,
+                    t0,
+                    seq,
+                    cnt,
+                    host,
+                    counts,
+                    key,
+                    pieces,
+                    start=bool(start),
+                    reset=reset,
+                    wrapped=wrapped,
+                )
+                return
+            st.implausible += 1
+            self._rejected_run += 1
+            kind = "implausible"
         else:
-            rep_start = np.repeat(src_start - np.concatenate([[0], np.cumsum(a_cnt)[:-1]]), a_cnt)
-            counts = batch.samples[rep_start + np.arange(total)]
-        within = np.arange(total) - np.repeat(np.concatenate([[0], np.cumsum(a_cnt)[:-1]]), a_cnt)
-        t_us = np.repeat(t0[accepted], a_cnt) + within * period
-        t_s = (t_us - self._origin_us) / 1e6
-        acc = counts[:, :3] * self._acc_scale
-        gyr = counts[:, 3:] * self._gyr_scale
-        st.packets_delivered += int(accepted.sum())
-        st.samples += total
+            if key in self._recent or any(c.key == key for c in self._cands):
+                st.duplicates += 1
+                return
+            st.out_of_order += 1
+            self._rejected_run += 1
+            if self._is_stale(seq, t0):  # a late packet of the current chain: never a new chain
+                return
+            kind = "out_of_order"
+        self._candidate(_Candidate(ts, seq, cnt, flags, host, t0, counts, key, kind), pieces)
 
-        # 6. drift envelope: host receive time against the packet's last sample
-        x = (end[accepted] - self._origin_us) / 1e6
-        r = hst[accepted] - x
-        self._update_envelope(x, r)
+    def _seq_agrees(self, seq: int, gap_us: float) -> bool:
+        """Whether the sequence step from the last delivered packet explains a time gap."""
+        seq_step = (seq - self._prev_seq) % _SEQ_WRAP
+        expect = (seq_step - 1) * self._prev_count * self._period_us
+        return abs(gap_us - self._period_us - expect) <= 0.25 * max(expect, 0) + 2e6
 
+    def _is_stale(self, seq: int, t0: int) -> bool:
+        """A packet from just before the last delivered one (sequence and time agree with the
+        chain): a reordered packet, not the start of a new chain."""
+        back = (self._prev_seq - seq) % _SEQ_WRAP
+        if not 1 <= back <= _RECENT_KEYS:
+            return False
+        expect = self._prev_unwrapped_us - back * self._prev_count * self._period_us
+        return abs(t0 - expect) <= self._period_us * (0.5 + back * self._prev_count * 1e-3)
+
+    def _deliver(
+        self,
+        ts: int,
+        t0: int,
+        seq: int,
+        cnt: int,
+        host: float,
+        counts: np.ndarray,
+        key: int,
+        pieces: list[_Piece],
+        *,
+        first: bool = False,
+        start: bool = False,
+        reset: bool = False,
+        wrapped: bool = False,
+        new_chain: bool = False,
+    ) -> None:
+        st = self._stats
+        period = self._period_us
+        lost = 0
+        if not first:
+            gap_us = t0 - self._last_end_us
+            gap_samples = round(gap_us / period) - 1
+            if not reset and gap_samples > 0:
+                lost = gap_samples
+                st.gaps += 1
+                st.lost_samples += lost
+            if reset:
+                st.clock_resets += 1
+            if wrapped:
+                st.timestamp_wraps += 1
+            seq_step = (seq - self._prev_seq) % _SEQ_WRAP
+            if not new_chain and not start and seq_step > 1:
+                if self._seq_agrees(seq, gap_us):
+                    st.lost_packets += seq_step - 1
+                else:
+                    st.sequence_jumps += 1
+        end = t0 + (cnt - 1) * period
+        origin = self._origin_us
+        t_s = ((t0 - origin) + self._k_period[cnt]) / 1e6
+        x = (end - origin) / 1e6
+        r = host - x
+        w = math.floor(x / self.drift_window_s)
+        old = self._env.get(w)
+        if old is None or r < old[0]:
+            self._env[w] = (r, x)
         if self.keep_samples:
             self._t.extend(t_s)
             self._counts.extend(counts)
+        self._recent.add(key)
+        st.packets_delivered += 1
+        st.samples += cnt
+        self._prev_ts_raw = ts
+        self._prev_unwrapped_us = t0
+        self._prev_count = cnt
+        self._prev_seq = seq
+        self._prev_host_s = host
+        self._last_end_us = end
+        self._rejected_run = 0
+        pieces.append((t_s, counts, np.array([seq], np.uint16), np.array([host], np.float64), lost))
+
+    # --- resynchronisation ---------------------------------------------------------------
+    def _follows(self, a: _Candidate, b: _Candidate) -> bool:
+        """Whether candidate `b` continues candidate `a`: sequence +1..+8 and a timestamp step of
+        that many packets of `a`'s size at the configured rate (later when SENSOR_OVERFLOW)."""
+        ds = (b.seq - a.seq) % _SEQ_WRAP
+        if not 1 <= ds <= _MAX_CANDIDATE_SEQ_STEP:
+            return False
+        expect = ds * a.cnt * self._period_us
+        tol = self._period_us / 2 + 1e-3 * expect  # rounding to whole µs, and any crystal drift
+        dt = b.t0 - a.t0
+        if b.flags & _OVERFLOW:
+            return dt >= expect - tol
+        return abs(dt - expect) <= tol
+
+    def _candidate(self, cand: _Candidate, pieces: list[_Piece]) -> None:
+        cands = self._cands
+        if cands and not self._follows(cands[-1], cand):
+            self._abandon(cand.host)
+        cands.append(cand)
+        if len(cands) >= self.resync_packets:
+            self._resync(pieces)
+
+    def _abandon(self, host_time_s: float) -> None:
+        """Drop the candidate chain for good (its packets stay counted as implausible or out of
+        order) and say so once for the whole run of packets."""
+        cands = self._cands
+        if cands:
+            c = cands[0]
+            self._log_limited(
+                "abandoned",
+                host_time_s,
+                "dropped %d data packet(s) from sequence %d that did not follow the stream (%s) "
+                "and did not start a new one",
+                len(cands),
+                c.seq,
+                c.kind.replace("_", " "),
+            )
+            cands.clear()
+
+    def _resync(self, pieces: list[_Piece]) -> None:
+        """Abandon the chain for the candidates', place it, and deliver the candidates."""
+        st = self._stats
+        cands, self._cands = self._cands, []
+        period = self._period_us
+        c0 = cands[0]
+        dropped = self._rejected_run - len(cands)
+        last_end = self._last_end_us
+        host_gap_us = (c0.host - self._prev_host_s) * 1e6
+        # both ends are "last sample of a packet", so the two gaps measure the same interval
+        sensor_gap_us = c0.t0 + (c0.cnt - 1) * period - last_end
+        continuous = c0.t0 - last_end > period / 2 and abs(sensor_gap_us - host_gap_us) <= (
+            0.5e6 + 0.05 * abs(host_gap_us)
+        )
+        if continuous:
+            offset = 0
+        else:  # the clock restarted or jumped: the host clock says where the new chain starts
+            target = last_end + max(host_gap_us - (c0.cnt - 1) * period, period)
+            offset = round(target - c0.t0)
+        st.resyncs += 1
+        for i, c in enumerate(cands):
+            if c.kind == "implausible":
+                st.implausible -= 1
+            else:
+                st.out_of_order -= 1
+            self._deliver(
+                c.ts,
+                c.t0 + offset,
+                c.seq,
+                c.cnt,
+                c.host,
+                c.counts,
+                c.key,
+                pieces,
+                start=bool(c.flags & _START),
+                reset=i == 0 and not continuous,
+                new_chain=i == 0,
+            )
+        lost = pieces[-len(cands)][4]
+        if continuous:
+            how = (
+                f"the sensor clock ran on: {sensor_gap_us / 1e6:.3f} s gap from the timestamps, "
+                f"{lost} samples lost"
+            )
+        else:
+            how = (
+                f"the sensor clock jumped {(sensor_gap_us - host_gap_us) / 1e6:+.3f} s against the "
+                f"host clock (restart without STREAM_START?): placed {host_gap_us / 1e6:.3f} s "
+                "later by host time"
+            )
+        self._log_limited(
+            "resync",
+            c0.host,
+            "data stream resynchronised on %d consistent packets from sequence %d after %d "
+            "dropped packets that did not follow the stream; %s",
+            len(cands),
+            c0.seq,
+            dropped,
+            how,
+        )
+
+    # --- results of a call ---------------------------------------------------------------
+    def _block(self, pieces: list[_Piece]) -> DecodedBlock | None:
+        if not pieces:
+            return None
+        if len(pieces) == 1:
+            t_s, counts, seq, host, lost = pieces[0]
+        else:
+            t_s = np.concatenate([p[0] for p in pieces])
+            counts = np.concatenate([p[1] for p in pieces])
+            seq = np.concatenate([p[2] for p in pieces])
+            host = np.concatenate([p[3] for p in pieces])
+            lost = sum(p[4] for p in pieces)
         return DecodedBlock(
             t_sensor_s=t_s,
-            acc_m_s2=acc,
-            gyr_rad_s=gyr,
+            acc_m_s2=counts[:, :3] * self._acc_scale,
+            gyr_rad_s=counts[:, 3:] * self._gyr_scale,
             counts=counts,
-            sequence=seq[accepted].astype(np.uint16),
-            host_time_s=hst[accepted],
-            lost_samples_before=n_lost,
+            sequence=seq,
+            host_time_s=host,
+            lost_samples_before=int(lost),
         )
+
+    # --- logging -------------------------------------------------------------------------
+    def _log_limited(self, kind: str, host_time_s: float, msg: str, *args: Any) -> None:
+        """WARNING for the first `log_first` events of a kind, then at most one per
+        `log_interval_s` of host time, saying how many were suppressed in between."""
+        seen = self._log_count.get(kind, 0) + 1
+        self._log_count[kind] = seen
+        last = self._log_last.get(kind)
+        if seen <= self.log_first or last is None or host_time_s - last >= self.log_interval_s:
+            suppressed = self._log_suppressed.pop(kind, 0)
+            more = f" ({suppressed} more since the last report)" if suppressed else ""
+            log.warning(msg + "%s", *args, more)
+            self._log_last[kind] = host_time_s
+        else:
+            self._log_suppressed[kind] = self._log_suppressed.get(kind, 0) + 1
 
     def _report_malformed(self, payload: bytes, host_time_s: float) -> None:
         result = packets.decode_data_packet(payload)
@@ -466,16 +890,7 @@ class StreamDecoder:
         reason = result.reason.value
         st = self._stats
         st.malformed[reason] = st.malformed.get(reason, 0) + 1
-        seen = self._log_count.get(reason, 0) + 1
-        self._log_count[reason] = seen
-        last = self._log_last.get(reason)
-        if seen <= self.log_first or last is None or host_time_s - last >= self.log_interval_s:
-            suppressed = self._log_suppressed.pop(reason, 0)
-            more = f" ({suppressed} more since the last report)" if suppressed else ""
-            log.warning("malformed data packet skipped: %s%s", result, more)
-            self._log_last[reason] = host_time_s
-        else:
-            self._log_suppressed[reason] = self._log_suppressed.get(reason, 0) + 1
+        self._log_limited(reason, host_time_s, "malformed data packet skipped: %s", result)
 
     # --- clock drift ---------------------------------------------------------------------
     def _update_envelope(self, x: np.ndarray, r: np.ndarray) -> None:

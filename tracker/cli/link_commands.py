@@ -70,10 +70,11 @@ def scan_command(
     from rich.table import Table
 
     table = Table(title=None)
-    for column in ("name", "address", "signal", "battery", ""):
+    for column in ("name", "address", "signal", "battery", "status"):
         table.add_column(column)
     for s in found:
-        table.add_row(s.name, s.address, f"{s.rssi} dBm", s.battery, "default" if s.default else ("paired" if s.paired else ""))
+        status = "default" if s.default else ("paired" if s.paired else "not paired: tracker pair " + s.name)
+        table.add_row(s.name, s.address, f"{s.rssi} dBm", s.battery, status)
     Console().print(table)
 
 

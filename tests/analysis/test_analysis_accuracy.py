@@ -190,3 +190,50 @@ def test_warning_rules_thresholds():
         for w in relaxed.evaluate(strokes, holds, t, pos, np.ones(len(t), dtype=bool)).warnings_
     ]
     assert "too_fast" not in kinds and "hold_too_long" not in kinds and "lumbar" not in kinds
+
+
+def test_hips_down_sessions_reach_the_issue_bar(scored):
+    """Hips down is at or near the issue's bar on the benchmark; here slightly looser, seeded."""
+    hd = [m for (_, _, m), s in zip(scored, SESSIONS, strict=True) if s[1] == "hips_down"]
+    true = sum(m["true_holds"] for m in hd)
+    matched = sum(m["matched_holds"] for m in hd)
+    found = sum(m["found_holds"] for m in hd)
+    assert matched / true >= 0.92 and matched / found >= 0.92
+    assert np.median(sum((m["hold_duration_errors_s"] for m in hd), [])) <= 0.6
+    assert np.median([abs(m["stroke_count_err"]) for m in hd]) <= 0.06
+    for m in hd:
+        assert abs(m["mean_pace_err"]) <= 0.10, m
+    assert np.median(sum((m["pace_errors"] for m in hd), [])) <= 0.11
+
+
+def test_bridge_stroke_distance_from_acceleration_ignores_bias_and_drift():
+    """A raised-cosine movement of the body over D in T accelerates as (2 pi D / T^2) sin; the
+    fitted amplitude gives half of D (the contact) even with a gravity-removal error of
+    -0.02 m/s² (as large as the stroke's own acceleration) that drifts slowly."""
+    from tracker.analysis.contact import ContactPositionEstimator
+
+    rate, body_m, dur = 25.0, 0.12, 6.0
+    t = np.arange(0, 20, 1 / rate)
+    u = np.clip((t - 7.0) / dur, 0, 1)
+    acc = np.where((t >= 7.0) & (t <= 13.0), 2 * np.pi * body_m / dur**2 * np.sin(2 * np.pi * u), 0)
+    est = ContactPositionEstimator()
+    est.spine_acc_m_s2_ = acc - 0.02 - 0.0001 * (t - 10.0)
+    got = est.stroke_distance_cm(t, 7.0, 13.0)
+    assert got == pytest.approx(0.5 * body_m * 100, rel=0.03)
+    est.spine_acc_m_s2_ = np.full(len(t), np.nan)
+    assert est.stroke_distance_cm(t, 7.0, 13.0) is None
+
+
+def test_posture_does_not_change_during_a_hold():
+    """Lifting the hips flattens the torso: a bridge label with the pitch steady is dropped."""
+    from tracker.analysis.posture import PostureSegmenter
+
+    rate = 25.0
+    n = int(60 * rate)
+    seg = PostureSegmenter()
+    seg.on_roller_ = np.ones(n, dtype=bool)
+    posture = np.array(["hips_down"] * (n // 2) + ["bridge"] * (n - n // 2), dtype=object)
+    steady = np.full(n, 14.0)
+    assert set(seg._require_lift(posture, steady, rate)) == {"hips_down"}
+    lifted = np.where(np.arange(n) < n // 2, 14.0, 6.0)
+    assert list(seg._require_lift(posture, lifted, rate)) == list(posture)

@@ -41,6 +41,9 @@ class AnalysisParameters:
     max_bridged_gap_s: float = 1.0
     vqf_tau_acc_s: float = 10.0
     track_rate_hz: float = 2.0
+    bridge_distance_from_acc: bool = True
+    """A bridge stroke's distance from its acceleration's amplitude (drift-free, see
+    `ContactPositionEstimator.stroke_distance_cm`) rather than from the integrated track."""
     detector: dict[str, Any] = field(default_factory=dict)
     """Overrides for `StrokeHoldDetector`'s parameters."""
 
@@ -121,6 +124,10 @@ def analyze(
     detector = StrokeHoldDetector(**detector_params).detect(
         sig.t_s, contact.position_cm_, seg.posture_, usable, guidance
     )
+    strokes = detector.strokes_
+    if params.bridge_distance_from_acc:
+        strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
+        detector.strokes_ = strokes
     smooth = detector.smooth_cm_
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = _fill_nearest(smooth, seg.on_roller_)
@@ -182,6 +189,18 @@ def analyze(
             sensor_to_body=rot,
         )
     return result
+
+
+def _refine_bridge_stroke(stroke, contact: ContactPositionEstimator, t_s: np.ndarray):
+    """A bridge stroke with its distance (and pace) from the acceleration's amplitude."""
+    if stroke.posture != "bridge":
+        return stroke
+    dist = contact.stroke_distance_cm(t_s, stroke.start_s, stroke.end_s)
+    if dist is None or not np.isfinite(dist) or dist <= 0:
+        return stroke
+    from dataclasses import replace
+
+    return replace(stroke, distance_cm=float(dist), pace_cm_s=float(dist / stroke.duration_s))
 
 
 def _fill_nearest(x: np.ndarray, where: np.ndarray) -> np.ndarray:

@@ -72,6 +72,9 @@ class PostureSegmenter:
         Shorter still states are absorbed into their neighbours.
     bridge_fraction
         A bridge is pitched less than this fraction of the flattest hips-down pitch.
+    min_lift_pitch_deg, lift_window_s
+        A change of posture needs the pitch to move by at least this much within this many
+        seconds of it (lifting or lowering the hips; see `_require_lift`).
     """
 
     def __init__(
@@ -92,7 +95,11 @@ class PostureSegmenter:
         motion_acc_m_s2: float = 0.008,
         motion_rate_rad_s: float = 0.008,
         flat_fraction: float = 0.7,
+        min_lift_pitch_deg: float = 2.5,
+        lift_window_s: float = 8.0,
     ) -> None:
+        self.min_lift_pitch_deg = min_lift_pitch_deg
+        self.lift_window_s = lift_window_s
         self.flat_fraction = flat_fraction
         self.ratio_window_s = ratio_window_s
         self.evidence_window_s = evidence_window_s
@@ -193,6 +200,7 @@ class PostureSegmenter:
                 if rb - ra < min_p and len(runs) > 1:
                     neighbour = runs[k - 1][0] if k > 0 else runs[k + 1][0]
                     posture[a + ra : a + rb] = neighbour
+        posture = self._require_lift(posture, pitch, rate)
         self.posture_ = posture
         self.pitch_deg_ = pitch
 
@@ -207,6 +215,30 @@ class PostureSegmenter:
         phases.sort(key=lambda p: p.start_s)
         self.phases_ = phases
         return self
+
+    def _require_lift(self, posture: np.ndarray, pitch_deg: np.ndarray, rate: float) -> np.ndarray:
+        """Drop posture changes that no lift or lowering of the hips explains.
+
+        Lifting the hips into a bridge flattens the torso (the hips rise about as far as the
+        roller is tall), lowering them steepens it again: the pitch steps by several degrees
+        within a second or two. A change of posture with the pitch steady within
+        `lift_window_s` either side (a hold, where breathing alone can look like motion) is
+        not one: the stretch keeps the posture it had before.
+        """
+        from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+        n_s = max(1, int(round(1.0 * rate)))
+        p1 = _smooth(pitch_deg, n_s)
+        w = 2 * max(1, int(round(self.lift_window_s * rate))) + 1
+        swing = maximum_filter1d(p1, w) - minimum_filter1d(p1, w)
+        out = posture.copy()
+        for a, b in _runs(self.on_roller_):
+            runs = _label_runs(out[a:b])
+            for k in range(1, len(runs)):
+                c = a + runs[k][1]
+                if swing[c] < self.min_lift_pitch_deg:
+                    out[c : a + runs[k][2]] = out[c - 1]
+        return out
 
     def _bridge_by_motion(
         self,

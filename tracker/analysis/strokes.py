@@ -74,6 +74,9 @@ class StrokeHoldDetector:
         chest wall by up to about 0.5°, which high on the back is several cm of "position").
     profile_fraction
         Share of a stroke's duration between 10 % and 90 % of its travel.
+    min_inside_pace_cm_s
+        A movement found inside a stretch that the breathing-free track calls still must be at
+        least this fast to break the hold (people roll at 1.5-10 cm/s; slower is creep).
     """
 
     def __init__(
@@ -88,7 +91,9 @@ class StrokeHoldDetector:
         profile_fraction: float = 0.482,
         min_pitch_change_deg: float = 1.2,
         roller_diameter_cm: float | None = None,
+        min_inside_pace_cm_s: float = 1.0,
     ) -> None:
+        self.min_inside_pace_cm_s = min_inside_pace_cm_s
         self.min_pitch_change_deg = min_pitch_change_deg
         self.roller_diameter_cm = roller_diameter_cm
         self.smooth_hz = smooth_hz
@@ -149,6 +154,18 @@ class StrokeHoldDetector:
         still = (
             maximum_filter1d(core.astype(np.int8), w, origin=0).astype(bool) if core.any() else core
         )
+        # slow rolling is not stillness: the breathing-free track is low-passed far below a
+        # stroke's own frequency, so a short stroke between two turns (out and back within a
+        # few seconds) can vanish from it. A still stretch that holds a real stroke in the
+        # 0.8 Hz track (same tests as any stroke: distance, and hips down a pitch swing larger
+        # than a breath's) is moving where that stroke is.
+        for a, b in _runs(still):
+            for s in self._strokes_within(t, p_f, posture, a, b, rate, guidance):
+                if s.posture != "hips_down":
+                    # a bridge's track comes from integrated acceleration: what it shows inside
+                    # a still stretch is as likely drift as a stroke
+                    continue
+                still[np.searchsorted(t, s.start_s) : np.searchsorted(t, s.end_s)] = False
         hold_runs = [
             (a, b) for a, b in _runs(still) if (t[b - 1] - t[a]) >= 0.5 * guidance.hold_min_s
         ]
@@ -199,8 +216,17 @@ class StrokeHoldDetector:
                 continue
             i0 = int(np.searchsorted(t, start))
             i1 = int(np.searchsorted(t, end))
-            if holds and start <= holds[-1].end_s:
-                # two still stretches of one hold (a breath deeper than the rest split it)
+            if holds and (
+                start <= holds[-1].end_s
+                or (
+                    start - holds[-1].end_s <= self.still_window_s
+                    and not any(
+                        holds[-1].end_s <= 0.5 * (s.start_s + s.end_s) <= start for s in strokes
+                    )
+                )
+            ):
+                # two still stretches of one hold (a breath deeper than the rest split it): with
+                # no stroke between them, the person never left the spot
                 start = holds.pop().start_s
                 i0 = int(np.searchsorted(t, start))
             position = float(np.median(p_slow[i0 : max(i1, i0 + 1)]))
@@ -212,6 +238,19 @@ class StrokeHoldDetector:
             if not any(h.start_s - 0.05 <= s.start_s and s.end_s <= h.end_s + 0.05 for h in holds)
         ]
         return strokes, holds, p_f
+
+    def _strokes_within(self, t, p_f, posture, a: int, b: int, rate: float, guidance: Guidance):
+        """Strokes of the 0.8 Hz track inside samples [a, b) (turns and stops as anywhere)."""
+        edges = [0] + self._cuts(p_f[a:b], rate) + [b - a]
+        out = []
+        for x, y in zip(edges[:-1], edges[1:], strict=False):
+            s = self._stroke(t, p_f, posture, a + x, a + y, guidance)
+            # a creep slower than `min_inside_pace_cm_s` over the whole way (breathing about a
+            # spot, or the last few cm of an arriving stroke smeared over the hold by the 90 %
+            # crossing) is not rolling
+            if s is not None and s.pace_cm_s >= self.min_inside_pace_cm_s:
+                out.append(s)
+        return out
 
     def _cuts(self, p: np.ndarray, rate: float) -> list[int]:
         """Indices (into p) that end one stroke and start the next: turns and stops."""

@@ -55,18 +55,27 @@ def test_same_warning_kinds_as_offline_and_truth(sessions):
         assert kinds == sim.truth.expected_warning_kinds(), seed
 
 
+def _ends_the_stay(hold, events) -> bool:
+    """The hold ended by getting off the roller (no stroke follows to mark its end)."""
+    offs = [e.t_s for e in events if e.kind == "off_roller"]
+    return any(-0.5 <= t - hold.end_s <= 5.0 for t in offs)
+
+
 def test_hold_durations_agree(sessions):
-    diffs = []
-    for seed, (_sim, off, live, _ev) in sessions.items():
+    """The issue's bar, +-0.5 s, for every hold that a stroke ends. A hold ended by getting off
+    the roller has no stroke to mark its end: live dates it to when the smoothed position left
+    the hold's spot, offline to where its on-roller span ends; those agree within 1 s (known gap,
+    reported)."""
+    inner, last = [], []
+    for seed, (_sim, off, live, events) in sessions.items():
         pairs = _match([(h.start_s, h.end_s) for h in off.holds], [(h.start_s, h.end_s) for h in live.holds], 0.5)
-        assert len(pairs) >= len(off.holds) - 1, seed  # at most one hold missed per session
-        diffs += [abs(live.holds[j].duration_s - off.holds[i].duration_s) for i, j in pairs]
-    diffs = np.array(diffs)
-    # the issue's bar is +-0.5 s: met by the median and by most holds; a hold right after a short
-    # last stroke can start a few seconds late live (see the report's known gaps)
-    assert np.median(diffs) <= 0.5
-    assert np.mean(diffs <= 0.5) >= 0.6
-    assert diffs.max() <= 4.0
+        assert len(pairs) == len(off.holds) == len(live.holds), seed
+        for i, j in pairs:
+            d = abs(live.holds[j].duration_s - off.holds[i].duration_s)
+            (last if _ends_the_stay(live.holds[j], events) else inner).append((seed, i, d))
+    assert len(inner) >= 10
+    assert all(d <= 0.5 for *_k, d in inner), inner
+    assert all(d <= 1.0 for *_k, d in last), last
 
 
 def test_too_fast_fires_within_1s_of_the_second_fast_stroke_ending(sessions):
@@ -87,7 +96,7 @@ def test_lumbar_fires_within_1s_of_entering_the_lumbar_region(sessions):
             assert any(0.0 <= t - cond <= 1.0 for t in fired), (seed, cond, fired)
 
 
-def test_hold_too_long_fires_about_60s_after_the_hold_started(sessions):
+def test_hold_too_long_fires_within_1s_of_60s_into_the_hold(sessions):
     delays = []
     for _seed, (sim, _off, _live, events) in sessions.items():
         fired = _fired(events, "hold_too_long")
@@ -95,10 +104,8 @@ def test_hold_too_long_fires_about_60s_after_the_hold_started(sessions):
             if h.duration_s > sim.truth.guidance.hold_too_long_s:
                 cond = h.start_s + sim.truth.guidance.hold_too_long_s
                 delays.append(min((t - cond for t in fired), key=abs))
-    assert delays
-    delays = np.abs(delays)
-    # within 1 s when the hold's start is back-dated right; a late-detected start costs seconds
-    assert np.mean(delays <= 1.0) >= 0.5 and delays.max() <= 3.0
+    assert len(delays) >= 2
+    assert np.all(np.abs(delays) <= 1.0), delays
 
 
 def test_time_budget_warnings_fire_when_the_budget_is_crossed():

@@ -115,3 +115,28 @@ def test_memory_is_bounded():
     assert s._hist.buf.shape[0] == int(30.0 * s.rate_hz) + 8
     assert len(s._axes_buf) <= s._axes_buf.maxlen
     assert s._pend_n < s._factor
+
+
+def test_strokes_per_minute_is_the_rate_on_the_roller(replayed):
+    """Regression: "Strokes 5 (0.0/min)" after 50 s on the emulated sensor. The rate is strokes
+    per minute of time on the roller, from the first 10 s on it, against the simulator's truth."""
+    import re
+
+    import numpy as np
+
+    sim, feed, _view, _console_, frames = replayed
+    shown = [re.search(r"Strokes  (\d+)  \(([-0-9.]+)/min\)", f) for f in frames]
+    shown = [(int(m.group(1)), m.group(2)) for m in shown if m]
+    assert shown
+    # never a zero rate next to a positive count, and a dash only before strokes can be rated
+    assert not [c for c, r in shown if c > 0 and r in ("0.0", "0")], shown[:20]
+    assert any(r == "-" for _c, r in shown) and any(r != "-" for _c, r in shown)
+    truth = sim.truth
+    dt = np.diff(truth.t_s, append=truth.t_s[-1])
+    on_min = float(np.sum(np.where(np.isfinite(truth.position_cm), dt, 0.0))) / 60.0
+    true_rate = len(truth.strokes) / on_min
+    state = feed.session.state
+    assert state.strokes_per_min is not None
+    assert abs(state.strokes_per_min - true_rate) <= 1.0, (state.strokes_per_min, true_rate)
+    last_count, last_rate = shown[-1]
+    assert abs(float(last_rate) - true_rate) <= 1.0

@@ -35,6 +35,11 @@ class LiveFeed:
         """Warning events, kept for the benchmark (the rest are dropped after drawing)."""
         self.warning_latency_s: list[float] = []
         """For each warning: clock time when it was displayed minus the arrival time of the block."""
+        self.warning_marks: list[tuple[float, float]] = []
+        """For each warning: (sensor time of the last sample of the block that raised it, s since
+        the stream's first sample; clock time when it was displayed). With the sender's log of
+        when each sample left (the emulator's `send_log`) this gives notification-to-display
+        latency (benchmarks/live_cost.py)."""
 
     def __call__(self, block: Any, arrived_s: float | None = None) -> list[LiveEvent]:
         t_in = self.clock() if arrived_s is None else arrived_s
@@ -47,6 +52,8 @@ class LiveFeed:
                 done = self.clock()
                 self.events += warnings
                 self.warning_latency_s += [done - t_in] * len(warnings)
+                t_last = float(block.t_sensor_s[-1]) if len(block.t_sensor_s) else float("nan")
+                self.warning_marks += [(t_last, done)] * len(warnings)
             return events
         except Exception:  # noqa: BLE001  never raise into the radio stack
             self.errors += 1

@@ -91,7 +91,8 @@ class LiveState:
     """One of `PACE_BANDS`."""
     moving: bool = False
     stroke_count: int = 0
-    strokes_per_min: float = 0.0
+    strokes_per_min: float | None = None
+    """Strokes per minute of time on the roller; None until there is enough of it (10 s)."""
     last_stroke: Stroke | None = None
     position_cm: float | None = None
     region: str | None = None

@@ -35,7 +35,12 @@ Documented delays (session time from the physical event to the `LiveEvent`):
   stroke leaves (a valley).
 * **hold**: confirmed once the breathing-free position (0.12 Hz low-pass, causal) stays within
   `still_tol_cm` over `still_window_s`: typically 4-6 s after the roller stops. Its start is
-  back-dated to the end of the stroke that arrived, so the timer and the duration are right.
+  back-dated to the end of the stroke that arrived, so the timer and the duration are right:
+  the arriving piece is cut where offline's still stretch would start (the causal still window
+  start less the slow filter's group delay, ~1.9 s), so breathing after the arrival is not
+  measured as travel; a breathing "turn" that closed the stroke early gets it re-measured; stroke
+  times are moved back by the 0.8 Hz filter's group delay (~0.28 s). A hold left by getting off
+  the roller ends when the smoothed position last sat within `still_tol_cm` of its spot.
 * **warnings**: too_fast when the second fast stroke in a row closes; hold_too_long at the hold's
   (back-dated) start + `hold_too_long_s`; region_overuse and session_too_long when the running
   on-roller time crosses the budget; lumbar when the smoothed contact has been inside the lumbar
@@ -166,6 +171,8 @@ class LiveSession:
         Strokes shorter than this wait up to `absorb_s` before they count: while the causal slow
         filter settles into a hold, breathing can zig-zag the position by 2-3 cm; a hold confirmed
         in that time absorbs them (offline, the zero-phase filter never sees them).
+    min_rate_s
+        Strokes per minute are shown once this much time on the roller has passed.
     ending_ratio
         A fast stroke slowing below this share of its peak speed is ending (the too-fast warning
         may fire then, see `_ending`).
@@ -190,6 +197,7 @@ class LiveSession:
         small_stroke_cm: float = 3.0,
         absorb_s: float = 8.0,
         ending_ratio: float = 0.3,
+        min_rate_s: float = 10.0,
     ) -> None:
         if not (isinstance(sampling_rate_hz, (int, float)) and math.isfinite(sampling_rate_hz) and 5.0 <= sampling_rate_hz <= 2000.0):
             raise UsageError(f"sampling_rate_hz = {sampling_rate_hz!r} is outside 5..2000 Hz", hint="pass the sensor's rate")
@@ -209,6 +217,7 @@ class LiveSession:
         self.small_stroke_cm = small_stroke_cm
         self.absorb_s = absorb_s
         self.ending_ratio = ending_ratio
+        self.min_rate_s = min_rate_s
         self._small: list[tuple[Stroke, float]] = []
         self._ending_fired = False
         self._piece_peak = 0.0
@@ -267,6 +276,10 @@ class LiveSession:
         d = self._detector
         self._lp_f = _Sos(2, min(d.smooth_hz, 0.45 * self.rate_hz), self.rate_hz)
         self._lp_slow = _Sos(2, min(d.slow_hz, 0.45 * self.rate_hz), self.rate_hz)
+        # low-frequency group delay of a 2nd-order Butterworth low-pass: sqrt(2) / (2 pi fc)
+        self._delay_s = math.sqrt(2.0) / (2.0 * math.pi * min(d.smooth_hz, 0.45 * self.rate_hz))
+        self._slow_delay_s = math.sqrt(2.0) / (2.0 * math.pi * min(d.slow_hz, 0.45 * self.rate_hz))
+        self._last_piece: tuple[int, int, Stroke] | None = None  # the last real stroke's piece
         self._w = max(1, int(round(d.still_window_s * self.rate_hz)))
         self._slow_win: deque[float] = deque(maxlen=self._w)
 
@@ -296,6 +309,7 @@ class LiveSession:
         self._region_time = dict.fromkeys(REGIONS, 0.0)
         self._now = 0.0
         self._position: float | None = None
+        self._on_since_s = math.inf
         self._pace: float | None = None
         self._events: list[LiveEvent] = []
         self._notes: list[str] = []
@@ -602,6 +616,7 @@ class LiveSession:
     # --- on / off the roller ---------------------------------------------------------------------
     def _enter_roller(self, t: float) -> None:
         self._on = True
+        self._on_since_s = t
         self._posture_code = 0
         self._bridge = None
         self._hd_recent.clear()
@@ -625,7 +640,7 @@ class LiveSession:
             self._close_piece(self._piece_start, self._index_at(t_end) + 1, t_end)
         self._piece_start = None
         if self._hold is not None:
-            end = self._hold.get("left_s", t_end) if not self._hold["open"] else t_end
+            end = self._left_band_s(self._hold, t_end)
             self._end_hold(min(end, self._now), final=True)
         if self._pending_hold is not None:
             self._finalise_hold(self._pending_hold.end_s)
@@ -633,6 +648,20 @@ class LiveSession:
         del n
         self._region_index = None
         self._emit(LiveEvent("off_roller", t_end))
+
+    def _left_band_s(self, hold: dict[str, Any], t_end: float) -> float:
+        """A hold left by getting off the roller (no stroke follows to end it): it ended when the
+        smoothed position last sat within `still_tol_cm` of the hold's position (the still window
+        breaks, and the sagittal angle crosses the exit threshold, only seconds later)."""
+        left = min(hold.get("left_s", t_end), t_end)
+        ref = float(np.median(hold["ps"])) if hold["ps"] else math.nan
+        rows = self._hist.get(self._index_at(hold["start"]), self._index_at(left) + 1)
+        if not math.isfinite(ref) or not len(rows):
+            return left
+        inside = np.flatnonzero(np.abs(rows[:, 1] - ref) <= self._detector.still_tol_cm)
+        if not len(inside):
+            return left
+        return max(hold["start"], min(left, float(rows[inside[-1], 0]) - self._delay_s))
 
     def _index_at(self, t: float) -> int:
         rows = self._hist.get(self._hist.first, self._hist.n)
@@ -736,17 +765,19 @@ class LiveSession:
         if self._valley_right > self._valley_min / d.valley_ratio and self._valley_right > 0:
             rows = self._hist.get(self._piece_start, i + 1)
             vi = self._valley_i - max(self._piece_start, self._hist.first)
+            right = math.inf  # a dip that fell out of the piece never qualifies
             if 0 < vi < len(rows) - 1:
                 left = abs(rows[vi, 1] - rows[0, 1])
                 right = abs(rows[-1, 1] - rows[vi, 1])
-                if left >= 2 * d.min_stroke_cm and right >= 2 * d.min_stroke_cm:
+                if left >= d.min_stroke_cm and right >= d.min_stroke_cm:  # the offline rule
                     self._cut(self._valley_i, self._now)
                     self._dir = 1 if rows[-1, 1] > rows[vi, 1] else -1
                     self._ext_v, self._ext_i = pf, i
                     self._valley_reset()
                     self._valley_peak = self._valley_right
                     return
-            if self._valley_right > self._valley_peak:
+            if self._valley_right > self._valley_peak and right >= d.min_stroke_cm:
+                # a real movement after a dip that did not qualify: look for the next dip
                 self._valley_reset()
                 self._valley_peak = pace
 
@@ -767,6 +798,7 @@ class LiveSession:
         stroke = self._detector._stroke(t, pf, posture, 0, len(rows), self.guidance)
         if stroke is None:
             return None
+        stroke = self._undelay(stroke)
         if stroke.distance_cm < self.small_stroke_cm:
             # a breathing wobble while the slow filter settles into a hold looks like this: wait
             # for the hold (which absorbs it) or the next real stroke (which confirms it)
@@ -774,7 +806,13 @@ class LiveSession:
             return stroke
         self._flush_small()
         self._accept_stroke(stroke, t_known)
+        self._last_piece = (a, b, stroke)
         return stroke
+
+    def _undelay(self, stroke: Stroke) -> Stroke:
+        """The stroke's times on the physical clock: the causal 0.8 Hz low-pass delays the
+        position by its group delay (about 0.28 s), the zero-phase one offline by nothing."""
+        return replace(stroke, start_s=stroke.start_s - self._delay_s, end_s=stroke.end_s - self._delay_s)
 
     def _accept_stroke(self, stroke: Stroke, t_known: float) -> None:
         if self._hold is not None and not self._hold["open"]:
@@ -832,26 +870,62 @@ class LiveSession:
                 self._small = []
                 return
         start_i = max(self._hist.first, i - self._w + 1)
+        # offline, the still stretch starts where the zero-phase slow track settles; the causal
+        # one settles its group delay later. Pieces end there, so the breathing after the
+        # arrival (which can swing the 0.8 Hz track by 1-2 cm) is not measured as the stroke's end
+        cut_i = max(self._hist.first, start_i - int(round(self._slow_delay_s * self.rate_hz)))
         stroke = None
-        if self._piece_start is not None:
-            stroke = self._close_piece(self._piece_start, i + 1, t)
+        if self._piece_start is not None and self._piece_start + 3 <= cut_i:
+            stroke = self._close_piece(self._piece_start, cut_i + 1, t)
+        else:
+            # no piece, or one that began after the cut (a breathing wobble past the arrival)
+            self._remeasure_arrival(cut_i)
         self._piece_start = None
         self._dir = 0
         rows = self._hist.get(start_i, i + 1)
         start = float(rows[0, 0]) if len(rows) else t
-        if self._small:
-            # the wobbles since the last real stroke were the hold settling: drop them
+        if self._small or stroke is None or stroke.distance_cm < self.small_stroke_cm:
+            # nothing real closed here: what moved since the last real stroke (a breathing
+            # wobble that the 0.8 Hz track turned into a "turn" and a piece under
+            # `min_stroke_cm`) was the hold settling. The hold began where that stroke ended, as
+            # offline (where the zero-phase slow track never sees the wobble)
             self._small = []
-            stroke = self.strokes[-1] if self.strokes else None
-            if stroke is not None and start - stroke.end_s > self.absorb_s:
-                stroke = None
-        elif stroke is not None and stroke.distance_cm < self.small_stroke_cm:
-            stroke = None
+            stroke = self._arrived_stroke(start)
         if stroke is not None and stroke.end_s <= t and start - stroke.end_s <= self.absorb_s:
             # the hold began where the stroke that arrived ended (the offline rule)
             start = stroke.end_s
         self._hold = {"start": start, "open": True, "elapsed": t - start, "ps": [], "confirmed": False}
         self._maybe_confirm_hold(t)
+
+    def _remeasure_arrival(self, cut_i: int) -> None:
+        """The last stroke was closed by a breathing "turn" after its arrival: measure it again on
+        its piece up to `cut_i` (where offline's still stretch would start)."""
+        if self._last_piece is None or not self.strokes:
+            return
+        a, b, stroke = self._last_piece
+        if stroke is not self.strokes[-1] or not (a + 3 <= cut_i < b - 1):
+            return
+        rows = self._hist.get(a, cut_i + 1)
+        if len(rows) < 3 or a < self._hist.first:
+            return
+        posture = np.where(rows[:, 2] == 2, "bridge", "hips_down").astype(object)
+        again = self._detector._stroke(rows[:, 0], rows[:, 1], posture, 0, len(rows), self.guidance)
+        if again is None or again.distance_cm < self.small_stroke_cm:
+            return
+        self.strokes[-1] = self._undelay(again)
+        self._last_piece = (a, cut_i + 1, self.strokes[-1])
+
+    def _arrived_stroke(self, still_start_s: float) -> Stroke | None:
+        """The last real stroke of this stay on the roller if nothing (a hold) came after it and
+        it ended at most `absorb_s` before the still window: the stroke that arrived."""
+        if not self.strokes:
+            return None
+        stroke = self.strokes[-1]
+        if stroke.end_s < self._on_since_s or still_start_s - stroke.end_s > self.absorb_s:
+            return None
+        if self.holds and self.holds[-1].end_s > stroke.start_s:
+            return None
+        return stroke
 
     def _hold_samples_update(self, ps: float) -> None:
         h = self._hold
@@ -982,7 +1056,9 @@ class LiveSession:
             pace_band=band,
             moving=moving,
             stroke_count=self.stroke_count,
-            strokes_per_min=self.stroke_count / minutes if minutes > 0.5 else 0.0,
+            # per minute of rolling (time on the roller), once there is enough of it to mean
+            # something; before that None (the view shows a dash), never a false 0.0/min
+            strokes_per_min=self.stroke_count / minutes if self._on_roller_s >= self.min_rate_s else None,
             last_stroke=self.strokes[-1] if self.strokes else None,
             position_cm=self._position if self._on else None,
             region=REGIONS[self._region_index] if (self._on and self._region_index is not None) else None,

@@ -225,7 +225,8 @@ class LiveView:
         # strokes
         last = state.last_stroke
         last_txt = f"   last {last.distance_cm:.0f} cm at {last.pace_cm_s:.1f} cm/s" if last is not None else ""
-        grid.add_row("Strokes", Text(f"{state.stroke_count}  ({state.strokes_per_min:.1f}/min){last_txt}"))
+        rate_txt = "-" if state.strokes_per_min is None else f"{state.strokes_per_min:.1f}"
+        grid.add_row("Strokes", Text(f"{state.stroke_count}  ({rate_txt}/min){last_txt}"))
 
         # region and the back
         if state.region is not None:

@@ -196,7 +196,7 @@ def run_demo(
                 continue
             store_analysis(store, analysis, recording, capture_path=capture, start_utc=plan.start_utc, tz_name=plan.timezone)
         tick("drawing the report", len(plans))
-        report = write_report(store, demo_dir / "report", weeks=weeks + 1)
+        report = write_report(store, demo_dir / "report", weeks=weeks)
     tick("done", total)
     return DemoResult(
         data_dir=demo_dir,

@@ -19,7 +19,7 @@ from tracker.cli.app import app
     ),
 )
 def demo_command(
-    weeks: Annotated[int, typer.Option("--weeks", min=1, max=26, help="Weeks of simulated sessions.")] = 4,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=26, help="Weeks of simulated sessions (6 give the 28-day load ratio something to compare).")] = 6,
     directory: Annotated[
         Path | None,
         typer.Option("--dir", help="Demo data directory (default: demo/ in the data directory; your own sessions are never touched)."),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracker.analysis.body_axes import calibration_from_still_poses as from_mean_poses
 from tracker.errors import PairingError
 from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
 
@@ -24,8 +25,6 @@ STILL_GYRO_STD_RAD_S = 0.05
 """Largest rotation-rate spread (per axis std) accepted as "still" (about 3 °/s)."""
 STILL_ACC_STD_M_S2 = 0.3
 """Largest spread of the acceleration norm accepted as "still"."""
-MIN_POSE_ANGLE_DEG = 45.0
-"""Standing and lying must differ by at least this much (ideally 90°: upright vs flat)."""
 
 
 @dataclass(frozen=True)
@@ -74,26 +73,12 @@ def calibration_from_still_poses(standing: StillPose, lying: StillPose) -> Mount
                 f"you moved during the {label} pose (rotation spread {np.degrees(pose.gyro_std_rad_s):.1f} °/s)",
                 hint=f"{what} for the whole countdown, then run `tracker pair` again",
             )
-        g = float(np.linalg.norm(pose.mean_acc_m_s2))
-        if not 0.8 * STANDARD_GRAVITY_M_S2 <= g <= 1.2 * STANDARD_GRAVITY_M_S2:
-            raise PairingError(
-                f"the {label} pose measured {g:.2f} m/s² of gravity instead of about 9.81",
-                hint="check that the sensor is strapped on firmly and not being moved, then pair again",
-            )
-    z = standing.mean_acc_m_s2 / np.linalg.norm(standing.mean_acc_m_s2)
-    x_raw = lying.mean_acc_m_s2 / np.linalg.norm(lying.mean_acc_m_s2)
-    angle_deg = float(np.degrees(np.arccos(np.clip(z @ x_raw, -1.0, 1.0))))
-    if not MIN_POSE_ANGLE_DEG <= angle_deg <= 180.0 - MIN_POSE_ANGLE_DEG:
-        raise PairingError(
-            f"standing and lying looked almost the same to the sensor ({angle_deg:.0f}° apart)",
-            hint="stand fully upright for the first pose and lie flat on your back for the second",
-        )
-    x = x_raw - (x_raw @ z) * z
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    rotation = np.vstack([x, y, z])
+    # The geometry (gravity checks, Gram-Schmidt) is the analysis layer's, shared with the body
+    # axes it infers from recordings.
+    calibration = from_mean_poses(standing.mean_acc_m_s2, lying.mean_acc_m_s2)
+    angle_deg = calibration.quality["pose_angle_deg"]
     return MountingCalibration(
-        sensor_to_body=rotation,
+        sensor_to_body=calibration.sensor_to_body,
         source="pairing",
         quality={
             "pose_angle_deg": angle_deg,

@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from tracker.errors import PairingError, SensorError, SensorSilentError
 from tracker.imu import MountingCalibration
 from tracker.link.calibration import StillPose, calibration_from_still_poses, summarize_still_pose
@@ -247,7 +245,7 @@ async def pair_sensor(
     standing = summarize_still_pose(acc[n_signal : n_signal + n_stand], gyr[n_signal : n_signal + n_stand])
     lie_start = lie_from + n_settle
     lying = summarize_still_pose(acc[lie_start : lie_start + n_lie], gyr[lie_start : lie_start + n_lie])
-    calibration = _calibrate(standing, lying, acc, gyr, (n_signal, n_signal + n_stand), (lie_start, lie_start + n_lie))
+    calibration = calibration_from_still_poses(standing, lying)
 
     registry = registry or SensorRegistry()
     battery = collector.battery if collector.battery is not None else identity.battery_pct
@@ -277,24 +275,3 @@ async def pair_sensor(
     )
 
 
-def _calibrate(
-    standing: StillPose,
-    lying: StillPose,
-    acc: np.ndarray,
-    gyr: np.ndarray,
-    stand_range: tuple[int, int],
-    lie_range: tuple[int, int],
-) -> MountingCalibration:
-    """This package's calibration (it also checks stillness and pose difference with hints); the
-    analysis layer's `calibration_from_still_poses` replaces the matrix when it exists, so the
-    project has one definition of the body axes."""
-    ours = calibration_from_still_poses(standing, lying)
-    try:
-        from tracker.analysis.body_axes import calibration_from_still_poses as analysis_calibration
-    except ImportError:
-        return ours
-    try:
-        theirs = analysis_calibration(acc[stand_range[0] : stand_range[1]], acc[lie_range[0] : lie_range[1]])
-    except (TypeError, ValueError):
-        return ours
-    return theirs if isinstance(theirs, MountingCalibration) else ours

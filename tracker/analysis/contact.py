@@ -56,7 +56,11 @@ class ContactPositionEstimator:
         default_start_cm: float = 36.0,
         max_handover_s: float = 5.0,
         iterations: int = 2,
+        segment_moves: bool = True,
+        segmenter: dict | None = None,
     ) -> None:
+        self.segment_moves = segment_moves
+        self.segmenter = segmenter or {}
         self.iterations = iterations
         self.roller_diameter_cm = roller_diameter_cm
         self.band_hz = band_hz
@@ -76,6 +80,7 @@ class ContactPositionEstimator:
     ) -> ContactPositionEstimator:
         """`posture` (M,) "hips_down" / "bridge" / "" per sample; `segment` (M,) gap-free ids."""
         self.notes_: list[str] = []
+        self.bridge_moves_: list = []
         pos = np.full(len(t_s), np.nan)
         hd = posture == "hips_down"
         pos[hd] = hips_down_position_cm(pitch_rad[hd], self.roller_diameter_cm)
@@ -90,9 +95,14 @@ class ContactPositionEstimator:
                 if start is None:
                     start = self.default_start_cm
                     guessed = True
-                track = start + self._bridge_track(
-                    pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
-                )
+                if self.segment_moves:
+                    track = start + self._bridge_moves_track(
+                        t_s[sa:sb], pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
+                    )
+                else:
+                    track = start + self._bridge_track(
+                        pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
+                    )
                 end = self._end_cm(t_s, pos, posture, sb)
                 if end is not None and len(track) > 1:
                     # lowering the hips leaves the roller where it is, too: the hips-down contact
@@ -137,6 +147,23 @@ class ContactPositionEstimator:
         coef, *_ = np.linalg.lstsq(design, acc[i0:i1], rcond=None)
         body_m = abs(float(coef[0])) * duration**2 / (2.0 * np.pi)
         return 0.5 * body_m * 100.0
+
+    def _bridge_moves_track(self, t_s, pitch_rad, acc_body, gyr_body, rate: float) -> np.ndarray:
+        """Contact displacement (cm) from the span's start, (n,), from the movements found by
+        `BridgeSegmenter` (kept in `bridge_moves_`): flat between movements, so holds are
+        still and drift never makes a stroke."""
+        from tracker.analysis.bridge import BridgeSegmenter
+
+        n = len(t_s)
+        self._last_acc_bp = np.full(n, np.nan)
+        if n < int(3 * rate):
+            return np.zeros(n)
+        acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
+        # the pitch turns about the left (y) axis
+        seg = BridgeSegmenter(**self.segmenter).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
+        self._last_acc_bp = acc - float(np.median(acc))
+        self.bridge_moves_ += seg.moves_
+        return seg.contact_cm_
 
     def _start_cm(self, t_s, pos, posture, i: int) -> float | None:
         j = i - 1

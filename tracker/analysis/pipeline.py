@@ -122,10 +122,15 @@ def analyze(
     usable = seg.on_roller_ & ~sig.bridged
     detector_params = {"roller_diameter_cm": guidance.roller_diameter_cm, **params.detector}
     detector = StrokeHoldDetector(**detector_params).detect(
-        sig.t_s, contact.position_cm_, seg.posture_, usable, guidance
+        sig.t_s,
+        contact.position_cm_,
+        seg.posture_,
+        usable,
+        guidance,
+        bridge_moves=contact.bridge_moves_ if contact.segment_moves else None,
     )
     strokes = detector.strokes_
-    if params.bridge_distance_from_acc:
+    if params.bridge_distance_from_acc and not contact.segment_moves:
         strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
         detector.strokes_ = strokes
     smooth = detector.smooth_cm_

@@ -77,6 +77,8 @@ class StrokeHoldDetector:
     min_inside_pace_cm_s
         A movement found inside a stretch that the breathing-free track calls still must be at
         least this fast to break the hold (people roll at 1.5-10 cm/s; slower is creep).
+    max_pace_cm_s
+        Faster "strokes" (and ones longer than the back) are posture changes, not rolling.
     """
 
     def __init__(
@@ -92,7 +94,9 @@ class StrokeHoldDetector:
         min_pitch_change_deg: float = 1.2,
         roller_diameter_cm: float | None = None,
         min_inside_pace_cm_s: float = 1.0,
+        max_pace_cm_s: float = 25.0,
     ) -> None:
+        self.max_pace_cm_s = max_pace_cm_s
         self.min_inside_pace_cm_s = min_inside_pace_cm_s
         self.min_pitch_change_deg = min_pitch_change_deg
         self.roller_diameter_cm = roller_diameter_cm
@@ -112,9 +116,13 @@ class StrokeHoldDetector:
         posture: np.ndarray,
         usable: np.ndarray,
         guidance: Guidance = DEFAULT_GUIDANCE,
+        bridge_moves: list | None = None,
     ) -> StrokeHoldDetector:
         """`position_cm` (M,) NaN off the roller; `posture` (M,) per sample; `usable` (M,) bool
-        (on the roller, not in a bridged gap). Results: `strokes_`, `holds_`, `smooth_cm_`."""
+        (on the roller, not in a bridged gap). `bridge_moves`: the movements a
+        `BridgeSegmenter` found in the bridge spans (`ContactPositionEstimator.bridge_moves_`);
+        given, a bridge span's strokes are those movements and its holds the still time between
+        them. Results: `strokes_`, `holds_`, `smooth_cm_`."""
         rate = 1.0 / float(np.median(np.diff(t_s)))
         self.strokes_: list[Stroke] = []
         self.holds_: list[Hold] = []
@@ -131,14 +139,69 @@ class StrokeHoldDetector:
         for a, b in spans:
             if (b - a) < 2 * rate:
                 continue
-            strokes, holds, p_f = self._span(
-                t_s[a:b], position_cm[a:b], posture[a:b], rate, guidance
-            )
+            if bridge_moves is not None and np.all(posture[a:b] == "bridge"):
+                strokes, holds, p_f = self._bridge_span(
+                    t_s[a:b], position_cm[a:b], bridge_moves, rate, guidance
+                )
+            else:
+                strokes, holds, p_f = self._span(
+                    t_s[a:b], position_cm[a:b], posture[a:b], rate, guidance
+                )
             self.strokes_ += strokes
             self.holds_ += holds
             smooth[a:b] = p_f
+        # a posture change seen as a hips-down "stroke" (the pitch sweeping through the flat
+        # angles where r cot(theta / 2) runs off) covers more than a back or moves faster than
+        # anyone rolls: not a stroke
+        self.strokes_ = [
+            s
+            for s in self.strokes_
+            if s.distance_cm <= guidance.hip_to_neck_cm and s.pace_cm_s <= self.max_pace_cm_s
+        ]
         self.smooth_cm_ = smooth
         return self
+
+    # --- one bridge stretch, from its segmented movements ------------------------------------
+    def _bridge_span(self, t, p, moves, rate, guidance):
+        """Strokes are the movements inside the stretch (shorter than `min_stroke_cm` are not);
+        holds are the still time between them lasting at least `hold_min_s` (a turn's stop is
+        well under a second; the model has no pauses of 1-3 s to confuse with a hold)."""
+        t0, t1 = float(t[0]), float(t[-1])
+        p_f = _lowpass(p, self.smooth_hz, rate)
+        inside = [m for m in moves if m.end_s > t0 and m.start_s < t1]
+        strokes: list[Stroke] = []
+        for m in inside:
+            start, end = max(m.start_s, t0), min(m.end_s, t1)
+            dist = abs(m.contact_cm)
+            if dist < self.min_stroke_cm or end - start <= 0:
+                continue
+            i0 = min(len(t) - 1, int(np.searchsorted(t, start)))
+            i1 = min(len(t) - 1, int(np.searchsorted(t, end)))
+            start_cm, end_cm = float(p[i0]), float(p[i1])
+            strokes.append(
+                Stroke(
+                    start_s=float(m.start_s),
+                    end_s=float(m.end_s),
+                    distance_cm=float(dist),
+                    pace_cm_s=float(dist / m.duration_s),
+                    region=guidance.region_at(0.5 * (start_cm + end_cm)),
+                    direction="toward_head" if m.contact_cm > 0 else "toward_hips",
+                    posture="bridge",
+                    start_cm=start_cm,
+                    end_cm=end_cm,
+                )
+            )
+        holds: list[Hold] = []
+        edges = [t0] + [x for s in strokes for x in (s.start_s, s.end_s)] + [t1]
+        for start, end in zip(edges[::2], edges[1::2], strict=False):
+            if end - start < guidance.hold_min_s:
+                continue
+            i0, i1 = int(np.searchsorted(t, start)), int(np.searchsorted(t, end))
+            position = float(np.median(p[i0 : max(i1, i0 + 1)]))
+            holds.append(
+                Hold(float(start), float(end), float(end - start), position, guidance.region_at(position))
+            )
+        return strokes, holds, p_f
 
     # --- one continuous stretch on the roller ---------------------------------------------------
     def _span(self, t, p, posture, rate, guidance):

@@ -1,0 +1,293 @@
+"""Bridge strokes and holds by a global segmentation of the along-spine acceleration.
+
+In a bridge the body translates along the spine and the only measure of it is the gravity-free
+acceleration along the spine, a few hundredths of a m/s² for a slow stroke: as large as the
+slowly varying error of the gravity removal. Integrating it drifts; short-window stillness tests
+cannot tell a 1.5 cm/s stroke from a hold. Instead the whole bout is explained at once:
+
+* **Model.** A person moves the body in point-to-point movements: from rest to rest, with a
+  smooth speed profile. For a raised-cosine profile over distance D in time T the acceleration is
+  one period of a sine, a(t) = (2 pi D / T^2) sin(2 pi t / T) (minimum jerk is within a few %).
+  Between movements the body is still (a hold, or the brief stop of a turn), and the acceleration
+  is only the error b(t): a slowly varying bias (tens of seconds and longer) plus noise.
+* **Segmentation.** After a low-pass below `lowpass_hz` and decimation to `step_s`, the bout is
+  split into still samples and movement segments of `min_move_s`..`max_move_s`, each fitted by
+  "sine period + a small constant" (the constant shrunk toward the bias estimate), minimising the
+  total squared residual plus `move_penalty` per movement. Dynamic programming over all
+  boundaries, with cumulative sums of x sin(2 pi k / L) and x cos(2 pi k / L) per length L, is
+  O(N * maxlen) and exact.
+* **Physical bounds** (assumptions for real people, documented): a movement slower than
+  `min_pace_cm_s` of contact over its whole duration, or shorter than `min_distance_cm`, is not
+  a stroke (creep, breathing, sway). Breathing moves the chest mostly along its normal, not along
+  the spine; what leaks along the spine is a few mm, far below a stroke.
+* **Bias.** First estimated as a long moving mean of the acceleration (a stroke's sine has zero
+  mean), then re-estimated with the fitted movements removed; the segmentation runs again.
+
+The fitted amplitude gives each movement's distance and direction (body toward the head for a
+positive first lobe); the contact moves half as far the other way (`kinematics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BridgeMove:
+    """One movement found in a bridge: times in s, contact displacement in cm (signed, toward
+    the head positive)."""
+
+    start_s: float
+    end_s: float
+    contact_cm: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    if n <= 1 or len(x) == 0:
+        return x.copy()
+    n = min(n, len(x))
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(len(x))
+    lo = np.clip(i - n // 2, 0, len(x))
+    hi = np.clip(i - n // 2 + n, 0, len(x))
+    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+class BridgeSegmenter:
+    """Movements and still spans of one bridge bout from its along-spine acceleration.
+
+    Parameters
+    ----------
+    step_s
+        Grid of candidate boundaries (s).
+    lowpass_hz
+        Low-pass of the acceleration before decimation (a 1 s stroke's sine is at 1 Hz).
+    min_move_s, max_move_s
+        Durations a movement may take.
+    move_penalty
+        Cost of one movement, in units of the noise variance times samples (a BIC-like term).
+    constant_shrink
+        Shrinkage of a movement's constant toward the bias (ratio of prior to data weight).
+    min_pace_cm_s, min_distance_cm
+        Contact pace and distance a movement must reach (slower or shorter is not rolling).
+    max_distance_cm
+        Longest contact movement: a bridge rolls the roller between the sacrum and the neck,
+        about 40 cm of back.
+    max_pitch_change_deg
+        A bridge stroke turns the torso by a degree or two; lifting or lowering the hips by ten
+        or more. A movement whose pitch changes by more is not a stroke.
+    min_wander_z
+        A movement's amplitude squared must exceed this many times q T, the share of the tilt's
+        random walk in one sine period of T seconds (q from the gyro's noise, see `fit`).
+    bias_window_s
+        Window of the moving mean that estimates the slowly varying bias.
+    iterations
+        Bias re-estimations after the first segmentation.
+    """
+
+    def __init__(
+        self,
+        step_s: float = 0.2,
+        lowpass_hz: float = 1.5,
+        min_move_s: float = 0.8,
+        max_move_s: float = 25.0,
+        move_penalty: float = 60.0,
+        constant_shrink: float = 4.0,
+        min_pace_cm_s: float = 1.0,
+        min_distance_cm: float = 2.0,
+        max_distance_cm: float = 40.0,
+        max_pitch_change_deg: float = 4.0,
+        bias_window_s: float = 40.0,
+        still_bias_window_s: float = 40.0,
+        min_wander_z: float = 1.08,
+        iterations: int = 1,
+    ) -> None:
+        self.still_bias_window_s = still_bias_window_s
+        self.min_wander_z = min_wander_z
+        self.step_s = step_s
+        self.lowpass_hz = lowpass_hz
+        self.min_move_s = min_move_s
+        self.max_move_s = max_move_s
+        self.move_penalty = move_penalty
+        self.constant_shrink = constant_shrink
+        self.min_pace_cm_s = min_pace_cm_s
+        self.min_distance_cm = min_distance_cm
+        self.max_distance_cm = max_distance_cm
+        self.max_pitch_change_deg = max_pitch_change_deg
+        self.bias_window_s = bias_window_s
+        self.iterations = iterations
+
+    def fit(
+        self,
+        t_s: np.ndarray,
+        acc_m_s2: np.ndarray,
+        pitch_rate_rad_s: np.ndarray | None = None,
+        pitch_rad: np.ndarray | None = None,
+    ) -> BridgeSegmenter:
+        """`t_s` (n,) uniform; `acc_m_s2` (n,) along-spine gravity-free acceleration (toward the
+        head); `pitch_rate_rad_s` (n,) the rate about the left axis (its noise sets the tilt's
+        random walk); `pitch_rad` (n,) the torso's pitch (a movement that changes it by more than
+        `max_pitch_change_deg` is lifting or lowering the hips, not a stroke). Results: `moves_` (list of BridgeMove), `contact_cm_` (n,) contact displacement
+        from the bout's start, `noise_m_s2_`."""
+        from scipy.signal import butter, sosfiltfilt
+
+        n = len(t_s)
+        self.moves_: list[BridgeMove] = []
+        self.contact_cm_ = np.zeros(n)
+        self.noise_m_s2_ = float("nan")
+        if n < 8:
+            return self
+        rate = 1.0 / float(np.median(np.diff(t_s)))
+        k = max(1, int(round(self.step_s * rate)))
+        if self.lowpass_hz < 0.45 * rate and n > 16:
+            sos = butter(2, self.lowpass_hz, fs=rate, output="sos")
+            acc = sosfiltfilt(sos, acc_m_s2, padlen=min(n - 1, int(3 * rate / self.lowpass_hz)))
+        else:
+            acc = np.asarray(acc_m_s2, dtype=float)
+        x = acc[::k]
+        tx = t_s[::k]
+        self._pitch = None if pitch_rad is None else np.asarray(pitch_rad, dtype=float)[::k]
+        dt = k / rate
+        # noise of the low-passed, decimated signal: from the sample-to-sample differences of
+        # what the low-pass removes is not usable (it is gone), so use a robust spread of the
+        # detrended signal where it is quiet (the lower half of the local 2 s rms)
+        bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
+        sigma = self._noise(x - bias, dt)
+        self.noise_m_s2_ = sigma
+        # the tilt's random walk: the gyro's white noise (from sample-to-sample differences of
+        # the pitch rate, which slow motion does not reach) integrated, times g
+        q = 0.0
+        if pitch_rate_rad_s is not None and len(pitch_rate_rad_s) > 8:
+            d = np.diff(np.asarray(pitch_rate_rad_s, dtype=float))
+            sd = float(np.median(np.abs(d - np.median(d)))) / 0.6745 / np.sqrt(2.0)
+            density = sd / np.sqrt(rate / 2.0)  # rad/s/sqrt(Hz)
+            q = (9.80665 * density) ** 2  # (m/s^2)^2 per s
+        self.wander_q_ = q
+        segs: list[tuple[int, int, float, float]] = []
+        for _ in range(self.iterations + 1):
+            segs = self._segment(x - bias, dt, sigma, q)
+            still = np.ones(len(x))
+            for i, j, _amp, _c in segs:
+                still[i:j] = 0.0
+            # the bias wanders (tilt error): follow it where the body is still, bridge it
+            # linearly across the movements
+            w = max(1, int(round(self.still_bias_window_s / dt)))
+            num = _moving_mean(x * still, w)
+            den = _moving_mean(still, w)
+            good = den > 0.3
+            if good.sum() >= 2:
+                bias = np.interp(np.arange(len(x)), np.flatnonzero(good), (num / np.maximum(den, 1e-9))[good])
+            else:
+                bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
+        moves = []
+        for i, j, amp, _c in segs:
+            dur = (j - i) * dt
+            body_m = amp * dur**2 / (2 * np.pi)
+            t0 = float(tx[i] - 0.5 * dt)
+            moves.append(BridgeMove(t0, t0 + dur, -0.5 * body_m * 100.0))
+        self.moves_ = moves
+        self.contact_cm_ = self.track(t_s, moves)
+        return self
+
+    @staticmethod
+    def track(t_s: np.ndarray, moves: list[BridgeMove]) -> np.ndarray:
+        """Contact displacement (cm) from the start at times `t_s`: raised-cosine profiles."""
+        out = np.zeros(len(t_s))
+        for m in moves:
+            u = np.clip((t_s - m.start_s) / m.duration_s, 0.0, 1.0)
+            out += m.contact_cm * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+        return out
+
+    def _noise(self, r: np.ndarray, dt: float) -> float:
+        w = max(2, int(round(2.0 / dt)))
+        local = np.sqrt(np.maximum(_moving_mean(r * r, w), 0.0))
+        q = float(np.quantile(local, 0.25)) if len(local) else 0.0
+        return max(q, 1e-4)
+
+    def _segment(self, x: np.ndarray, dt: float, sigma: float, wander_q: float):
+        """Optimal segmentation of `x` (bias removed): list of (i, j, amplitude, constant)."""
+        n = len(x)
+        lmin = max(3, int(round(self.min_move_s / dt)))
+        lmax = max(lmin, min(n, int(round(self.max_move_s / dt))))
+        var = sigma * sigma
+        kappa = self.constant_shrink
+        c1 = np.concatenate([[0.0], np.cumsum(x)])
+        c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+        idx = np.arange(n, dtype=float)
+        # gain of the best move on [j - L, j) over leaving it still, per (L, j)
+        best_gain = np.full(n + 1, -np.inf)
+        gains = np.full((lmax - lmin + 1, n + 1), -np.inf, dtype=np.float32)
+        amps = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
+        consts = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
+        min_pace_body = 2 * self.min_pace_cm_s / 100.0  # m/s
+        min_dist_body = 2 * self.min_distance_cm / 100.0
+        max_dist_body = 2 * self.max_distance_cm / 100.0
+        max_pitch = np.radians(self.max_pitch_change_deg)
+        for row, L in enumerate(range(lmin, lmax + 1)):
+            ph = 2 * np.pi * (idx + 0.5) / L
+            cs = np.concatenate([[0.0], np.cumsum(x * np.sin(ph))])
+            cc = np.concatenate([[0.0], np.cumsum(x * np.cos(ph))])
+            j = np.arange(L, n + 1)
+            i = j - L
+            a_ = 2 * np.pi * i / L
+            ssum = (cs[j] - cs[i]) * np.cos(a_) - (cc[j] - cc[i]) * np.sin(a_)
+            s1 = c1[j] - c1[i]
+            amp = ssum / (L / 2.0)
+            const = s1 / (L * (1.0 + kappa))
+            # RSS(still: zero) - RSS(move: sine + shrunk constant)
+            dur = L * dt
+            # z^2 of the sine's amplitude against what a still span gives: white noise plus the
+            # tilt's random walk (gyro angle random walk seen through gravity), whose share in
+            # one sine period over T grows as q T
+            gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / var
+            body = np.abs(amp) * dur * dur / (2 * np.pi)
+            ok = (body >= min_dist_body) & (body / dur >= min_pace_body) & (body <= max_dist_body)
+            if self._pitch is not None:
+                ok &= np.abs(self._pitch[np.minimum(j, n - 1)] - self._pitch[i]) <= max_pitch
+            if wander_q > 0:
+                # the tilt's random walk (gyro angle random walk seen through gravity) puts an
+                # amplitude of about sqrt(q T) into one sine period over T: a movement must
+                # stand above it
+                ok &= amp * amp >= self.min_wander_z * wander_q * dur
+            g = np.where(ok, gain - self.move_penalty, -np.inf)
+            gains[row, L:] = g
+            amps[row, L:] = amp
+            consts[row, L:] = const
+        del best_gain
+        # DP over the end j: cost[j] = min(cost[j-1] (a still sample), min_L cost[j-L] - gain(L, j));
+        # the still model's own cost is common to every segmentation and drops out
+        gains_t = np.ascontiguousarray(gains.T)  # (n + 1, lengths): one row per end
+        cost = np.zeros(n + 1)
+        back = np.zeros(n + 1, dtype=np.int32)  # 0: still sample, else the movement's length
+        for j in range(1, n + 1):
+            c = cost[j - 1]
+            b = 0
+            if j >= lmin:
+                m = min(lmax, j) - lmin + 1
+                cand = cost[j - lmin : j - lmin - m : -1] - gains_t[j, :m] if j - lmin - m >= 0 else (
+                    cost[j - lmin :: -1][:m] - gains_t[j, :m]
+                )
+                r = int(np.argmin(cand))
+                if cand[r] < c:
+                    c = float(cand[r])
+                    b = r + lmin
+            cost[j] = c
+            back[j] = b
+        segs = []
+        j = n
+        while j > 0:
+            b = int(back[j])
+            if b == 0:
+                j -= 1
+            else:
+                r = b - lmin
+                segs.append((j - b, j, float(amps[r, j]), float(consts[r, j])))
+                j -= b
+        segs.reverse()
+        return segs

@@ -48,6 +48,33 @@ class BridgeMove:
         return self.end_s - self.start_s
 
 
+_TILT_RATIOS = np.linspace(0.0, 4.0, 81)
+_tilt_gains: np.ndarray | None = None
+
+
+def tilt_filter_gain(duration_over_tau: float) -> float:
+    """Fitted-sine amplitude of one raised-cosine movement's acceleration after VQF's tilt
+    correction, relative to the true amplitude, for a movement of duration T = ratio * tau
+    (see `BridgeSegmenter`'s `tilt_tau_s`): 1 + 3 T^2 / (2 pi^2 tau^2) for short movements."""
+    global _tilt_gains
+    if _tilt_gains is None:
+        from scipy.signal import butter, lfilter
+
+        gains = [1.0]
+        n = 400  # samples per movement
+        for r in _TILT_RATIOS[1:]:
+            # tau = 1 s, T = r s; the body at rest long enough before for the filter to settle
+            fs = n / r
+            fc = np.sqrt(2.0) / (2.0 * np.pi)
+            b, a = butter(2, min(fc, 0.45 * fs), fs=fs)
+            u = (np.arange(n) + 0.5) / n
+            acc = np.sin(2.0 * np.pi * u)
+            measured = acc - lfilter(b, a, acc)
+            gains.append(float(2.0 * np.mean(measured * acc)))
+        _tilt_gains = np.array(gains)
+    return float(np.interp(duration_over_tau, _TILT_RATIOS, _tilt_gains))
+
+
 def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     if n <= 1 or len(x) == 0:
         return x.copy()
@@ -89,6 +116,26 @@ class BridgeSegmenter:
         Window of the moving mean that estimates the slowly varying bias.
     iterations
         Bias re-estimations after the first segmentation.
+    gap_check_s, gap_cover_fraction, gap_min_gain
+        A still gap of at least `gap_check_s` is a hold to the detector, so it is checked on its
+        own: the best single movement covering at least `gap_cover_fraction` of it that passes
+        every physical bound above (wander included) and gains at least `gap_min_gain` (instead
+        of `move_penalty`, which prices a movement anywhere in the bout) is taken. A slow
+        10-15 s stroke is only a few hundredths of a m/s²; the global penalty and the bias
+        re-estimation (which follows the still-looking stretch) can miss it, and the
+        missing stroke would be reported as a hold.
+    refine_s, refine_rate_hz
+        Each movement's start and end, found on the `step_s` grid, are then moved by up to
+        `refine_s` on a `refine_rate_hz` grid to the best fit (duration enters the distance
+        squared, D = a T^2 / 2 pi; 0 turns this off).
+    tilt_tau_s
+        The accelerometer time constant of the orientation filter (VQF's `tauAcc`) the gravity
+        was removed with, or None. VQF low-passes the acceleration (second-order Butterworth,
+        cut-off sqrt(2) / (2 pi tau)) and tilts its gravity estimate toward it, so the
+        gravity-free acceleration is a (1 - H): for a movement much shorter than tau about
+        a - (2 / tau^2) x, an error that grows with the displacement x and adds to the fitted
+        sine (+10 % at T = 8 s, +25 % at 12 s with tau = 10 s on the simulator). Given, each
+        amplitude is divided by that filter's gain on one sine period of the movement's T.
     """
 
     def __init__(
@@ -107,7 +154,19 @@ class BridgeSegmenter:
         still_bias_window_s: float = 40.0,
         min_wander_z: float = 1.08,
         iterations: int = 1,
+        gap_check_s: float = 3.0,
+        gap_cover_fraction: float = 0.6,
+        gap_min_gain: float = 15.0,
+        refine_s: float = 0.3,
+        refine_rate_hz: float = 25.0,
+        tilt_tau_s: float | None = None,
     ) -> None:
+        self.tilt_tau_s = tilt_tau_s
+        self.refine_s = refine_s
+        self.refine_rate_hz = refine_rate_hz
+        self.gap_check_s = gap_check_s
+        self.gap_cover_fraction = gap_cover_fraction
+        self.gap_min_gain = gap_min_gain
         self.still_bias_window_s = still_bias_window_s
         self.min_wander_z = min_wander_z
         self.step_s = step_s
@@ -182,14 +241,21 @@ class BridgeSegmenter:
             den = _moving_mean(still, w)
             good = den > 0.3
             if good.sum() >= 2:
-                bias = np.interp(np.arange(len(x)), np.flatnonzero(good), (num / np.maximum(den, 1e-9))[good])
+                bias = np.interp(
+                    np.arange(len(x)), np.flatnonzero(good), (num / np.maximum(den, 1e-9))[good]
+                )
             else:
                 bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
+        if self.gap_check_s > 0:
+            segs = self._fill_gaps(x - bias, dt, sigma, q, segs)
+        fits = [(float(tx[i] - 0.5 * dt), (j - i) * dt, amp) for i, j, amp, _c in segs]
+        if self.refine_s > 0 and fits:
+            fits = self._refine(t_s, acc, tx, bias, fits)
         moves = []
-        for i, j, amp, _c in segs:
-            dur = (j - i) * dt
+        for t0, dur, amp in fits:
+            if self.tilt_tau_s:
+                amp = amp / tilt_filter_gain(dur / self.tilt_tau_s)
             body_m = amp * dur**2 / (2 * np.pi)
-            t0 = float(tx[i] - 0.5 * dt)
             moves.append(BridgeMove(t0, t0 + dur, -0.5 * body_m * 100.0))
         self.moves_ = moves
         self.contact_cm_ = self.track(t_s, moves)
@@ -210,6 +276,136 @@ class BridgeSegmenter:
         q = float(np.quantile(local, 0.25)) if len(local) else 0.0
         return max(q, 1e-4)
 
+    def _refine(self, t_s, acc, tx, bias, fits):
+        """Start, duration and amplitude of each movement on a finer grid: every start and end
+        within `refine_s` of the coarse ones (neighbours never overlap), best gain."""
+        rate = 1.0 / float(np.median(np.diff(t_s)))
+        kf = max(1, int(round(rate / self.refine_rate_hz)))
+        tf = t_s[::kf]
+        xf = acc[::kf] - np.interp(tf, tx, bias)
+        dtf = kf / rate
+        r = max(1, int(round(self.refine_s / dtf)))
+        lmin = max(3, int(round(self.min_move_s / dtf)))
+        out = []
+        prev_end = 0  # fine index: the previous movement ends before it
+        for m, (t0, dur, amp) in enumerate(fits):
+            p0 = int(round((t0 - tf[0]) / dtf + 0.5))
+            q0 = p0 + int(round(dur / dtf))
+            nxt = (
+                int(round((fits[m + 1][0] - tf[0]) / dtf + 0.5)) - r
+                if m + 1 < len(fits)
+                else len(xf)
+            )
+            lo_p, hi_p = max(prev_end, p0 - r), min(p0 + r, len(xf))
+            lo_q, hi_q = max(q0 - r, lo_p + lmin), min(q0 + r, nxt, len(xf))
+            if hi_p < lo_p or hi_q < lo_q or p0 < 0 or q0 > len(xf):
+                out.append((t0, dur, amp))
+                prev_end = max(prev_end, q0)
+                continue
+            # one step of coordinate ascent (the start with the end fixed, then the end): the
+            # gain is smooth in both, and a full grid costs (2 r + 1)^2 windows per movement
+            p, q = p0, q0
+            best = None
+            got = self._window_gains(xf, np.arange(lo_p, hi_p + 1), np.array([q]), lmin)
+            if got is not None:
+                best, p = got, got[0]
+            got = self._window_gains(xf, np.array([p]), np.arange(lo_q, hi_q + 1), lmin)
+            if got is not None:
+                best, q = got, got[1]
+            if best is None:
+                out.append((t0, dur, amp))
+                prev_end = max(prev_end, q0)
+                continue
+            out.append((float(tf[p] - 0.5 * dtf), (q - p) * dtf, best[2]))
+            prev_end = q
+        return out
+
+    def _window_gains(self, xf, ps, qs, lmin):
+        """Best (start, end, amplitude) over candidate windows [p, q) of `xf`, or None."""
+        starts, ends = np.meshgrid(ps, qs, indexing="ij")
+        starts, ends = starts.ravel(), ends.ravel()
+        keep = (ends - starts) >= lmin
+        if not keep.any():
+            return None
+        starts, ends = starts[keep], ends[keep]
+        lens = (ends - starts).astype(float)
+        w = np.arange(int(starts.min()), int(ends.max()))
+        u = (w[None, :] - starts[:, None] + 0.5) / lens[:, None]
+        inside = (u > 0) & (u < 1)
+        seg = xf[w]
+        ssum = np.where(inside, np.sin(2 * np.pi * u), 0.0) @ seg
+        s1 = inside.astype(float) @ seg
+        gain = ssum * ssum / (lens / 2.0) + s1 * s1 / (lens * (1.0 + self.constant_shrink))
+        k = int(np.argmax(gain))
+        return int(starts[k]), int(ends[k]), float(ssum[k] / (lens[k] / 2.0))
+
+    def _fill_gaps(self, x: np.ndarray, dt: float, sigma: float, wander_q: float, segs: list):
+        """`segs` with a movement added in every still gap of `gap_check_s` or more that one
+        explains (see the class docstring)."""
+        n = len(x)
+        lmin = max(3, int(round(self.min_move_s / dt)))
+        lmax = max(lmin, int(round(self.max_move_s / dt)))
+        var = sigma * sigma
+        min_pace_body = 2 * self.min_pace_cm_s / 100.0
+        min_dist_body = 2 * self.min_distance_cm / 100.0
+        max_dist_body = 2 * self.max_distance_cm / 100.0
+        max_pitch = np.radians(self.max_pitch_change_deg)
+        edges = [0] + [e for s in segs for e in (s[0], s[1])] + [n]
+        added = []
+        for g0, g1 in zip(edges[::2], edges[1::2], strict=False):
+            n_gap = g1 - g0
+            if n_gap * dt < self.gap_check_s:
+                continue
+            xs = x[g0:g1]
+            c1 = np.concatenate([[0.0], np.cumsum(xs)])
+            idx = np.arange(n_gap, dtype=float)
+            best = None
+            l_lo = max(lmin, int(np.ceil(self.gap_cover_fraction * n_gap)))
+            l_hi = min(lmax, n_gap)
+            # a dozen lengths are enough: this asks whether one movement explains the gap,
+            # the fine timing comes from `_refine`
+            for L in range(l_lo, l_hi + 1, max(1, (l_hi - l_lo) // 12)):
+                ph = 2 * np.pi * (idx + 0.5) / L
+                cs = np.concatenate([[0.0], np.cumsum(xs * np.sin(ph))])
+                cc = np.concatenate([[0.0], np.cumsum(xs * np.cos(ph))])
+                i = np.arange(0, n_gap - L + 1)
+                j = i + L
+                a_ = 2 * np.pi * i / L
+                ssum = (cs[j] - cs[i]) * np.cos(a_) - (cc[j] - cc[i]) * np.sin(a_)
+                amp = ssum / (L / 2.0)
+                s1 = c1[j] - c1[i]
+                gain = (
+                    ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + self.constant_shrink))
+                ) / var
+                dur = L * dt
+                body = np.abs(amp) * dur * dur / (2 * np.pi)
+                ok = (
+                    (body >= min_dist_body)
+                    & (body / dur >= min_pace_body)
+                    & (body <= max_dist_body)
+                )
+                ok &= gain >= self.gap_min_gain
+                if self._pitch is not None:
+                    ok &= (
+                        np.abs(self._pitch[np.minimum(g0 + j, n - 1)] - self._pitch[g0 + i])
+                        <= max_pitch
+                    )
+                if wander_q > 0:
+                    ok &= amp * amp >= self.min_wander_z * wander_q * dur
+                if ok.any():
+                    k = int(np.argmax(np.where(ok, gain, -np.inf)))
+                    if best is None or gain[k] > best[0]:
+                        best = (
+                            float(gain[k]),
+                            g0 + int(i[k]),
+                            g0 + int(j[k]),
+                            float(amp[k]),
+                            float(s1[k]) / (L * (1.0 + self.constant_shrink)),
+                        )
+            if best is not None:
+                added.append(best[1:])
+        return sorted(list(segs) + added)
+
     def _segment(self, x: np.ndarray, dt: float, sigma: float, wander_q: float):
         """Optimal segmentation of `x` (bias removed): list of (i, j, amplitude, constant)."""
         n = len(x)
@@ -218,7 +414,6 @@ class BridgeSegmenter:
         var = sigma * sigma
         kappa = self.constant_shrink
         c1 = np.concatenate([[0.0], np.cumsum(x)])
-        c2 = np.concatenate([[0.0], np.cumsum(x * x)])
         idx = np.arange(n, dtype=float)
         # gain of the best move on [j - L, j) over leaving it still, per (L, j)
         best_gain = np.full(n + 1, -np.inf)
@@ -270,8 +465,10 @@ class BridgeSegmenter:
             b = 0
             if j >= lmin:
                 m = min(lmax, j) - lmin + 1
-                cand = cost[j - lmin : j - lmin - m : -1] - gains_t[j, :m] if j - lmin - m >= 0 else (
-                    cost[j - lmin :: -1][:m] - gains_t[j, :m]
+                cand = (
+                    cost[j - lmin : j - lmin - m : -1] - gains_t[j, :m]
+                    if j - lmin - m >= 0
+                    else (cost[j - lmin :: -1][:m] - gains_t[j, :m])
                 )
                 r = int(np.argmin(cand))
                 if cand[r] < c:

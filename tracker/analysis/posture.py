@@ -75,6 +75,11 @@ class PostureSegmenter:
     min_lift_pitch_deg, lift_window_s
         A change of posture needs the pitch to move by at least this much within this many
         seconds of it (lifting or lowering the hips; see `_require_lift`).
+    min_posture_s
+        Shorter runs of one posture inside a stay on the roller take their neighbour's. 8 s:
+        hips down with the roller at the neck (a small roller, a slow stroke's turn) the torso
+        is as flat as a bridge and the turn's deceleration reads as translation for a few
+        seconds; lifting the hips, rolling and lowering them takes longer than that.
     """
 
     def __init__(
@@ -87,7 +92,7 @@ class PostureSegmenter:
         bridge_fraction: float = 0.85,
         smooth_s: float = 0.5,
         posture_smooth_s: float = 4.0,
-        min_posture_s: float = 5.0,
+        min_posture_s: float = 8.0,
         ratio_window_s: float = 6.0,
         evidence_window_s: float = 10.0,
         bridge_ratio_m: float = 1.5,

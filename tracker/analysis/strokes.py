@@ -79,6 +79,10 @@ class StrokeHoldDetector:
         least this fast to break the hold (people roll at 1.5-10 cm/s; slower is creep).
     max_pace_cm_s
         Faster "strokes" (and ones longer than the back) are posture changes, not rolling.
+    hold_pitch_tol_deg
+        In a bridge, a hold is the time the torso's pitch (1 s mean) stays within this of its
+        median over the still stretch (a bridge stroke turns it by a degree or so, a breath by
+        under 0.5°; lifting the hips by 10° or more).
     """
 
     def __init__(
@@ -95,7 +99,9 @@ class StrokeHoldDetector:
         roller_diameter_cm: float | None = None,
         min_inside_pace_cm_s: float = 1.0,
         max_pace_cm_s: float = 25.0,
+        hold_pitch_tol_deg: float = 3.0,
     ) -> None:
+        self.hold_pitch_tol_deg = hold_pitch_tol_deg
         self.max_pace_cm_s = max_pace_cm_s
         self.min_inside_pace_cm_s = min_inside_pace_cm_s
         self.min_pitch_change_deg = min_pitch_change_deg
@@ -117,12 +123,16 @@ class StrokeHoldDetector:
         usable: np.ndarray,
         guidance: Guidance = DEFAULT_GUIDANCE,
         bridge_moves: list | None = None,
+        pitch_deg: np.ndarray | None = None,
     ) -> StrokeHoldDetector:
         """`position_cm` (M,) NaN off the roller; `posture` (M,) per sample; `usable` (M,) bool
         (on the roller, not in a bridged gap). `bridge_moves`: the movements a
         `BridgeSegmenter` found in the bridge spans (`ContactPositionEstimator.bridge_moves_`);
         given, a bridge span's strokes are those movements and its holds the still time between
-        them. Results: `strokes_`, `holds_`, `smooth_cm_`."""
+        them. `pitch_deg` (M,) the torso's pitch, optional: given, a bridge hold excludes the
+        time the torso is still turning by more than `hold_pitch_tol_deg` from its settled
+        pitch (lifting or lowering the hips is movement, not a hold). Results: `strokes_`,
+        `holds_`, `smooth_cm_`."""
         rate = 1.0 / float(np.median(np.diff(t_s)))
         self.strokes_: list[Stroke] = []
         self.holds_: list[Hold] = []
@@ -141,7 +151,12 @@ class StrokeHoldDetector:
                 continue
             if bridge_moves is not None and np.all(posture[a:b] == "bridge"):
                 strokes, holds, p_f = self._bridge_span(
-                    t_s[a:b], position_cm[a:b], bridge_moves, rate, guidance
+                    t_s[a:b],
+                    position_cm[a:b],
+                    bridge_moves,
+                    rate,
+                    guidance,
+                    None if pitch_deg is None else pitch_deg[a:b],
                 )
             else:
                 strokes, holds, p_f = self._span(
@@ -162,7 +177,7 @@ class StrokeHoldDetector:
         return self
 
     # --- one bridge stretch, from its segmented movements ------------------------------------
-    def _bridge_span(self, t, p, moves, rate, guidance):
+    def _bridge_span(self, t, p, moves, rate, guidance, pitch=None):
         """Strokes are the movements inside the stretch (shorter than `min_stroke_cm` are not);
         holds are the still time between them lasting at least `hold_min_s` (a turn's stop is
         well under a second; the model has no pauses of 1-3 s to confuse with a hold)."""
@@ -197,9 +212,28 @@ class StrokeHoldDetector:
             if end - start < guidance.hold_min_s:
                 continue
             i0, i1 = int(np.searchsorted(t, start)), int(np.searchsorted(t, end))
+            if pitch is not None and i1 - i0 > 2:
+                # lifting the hips into the bridge (or lowering them) turns the torso by several
+                # degrees, which the segmentation leaves out of the strokes: not stillness
+                n_s = max(1, int(round(rate)))
+                ps = np.convolve(pitch[i0:i1], np.ones(n_s) / n_s, mode="same")
+                settled = np.abs(ps - np.median(ps)) <= self.hold_pitch_tol_deg
+                if settled.any():
+                    k0 = int(np.argmax(settled))
+                    k1 = len(settled) - int(np.argmax(settled[::-1]))
+                    start, end = float(t[i0 + k0]), float(t[min(i0 + k1, len(t) - 1)])
+                    i0, i1 = i0 + k0, i0 + k1
+                if end - start < guidance.hold_min_s:
+                    continue
             position = float(np.median(p[i0 : max(i1, i0 + 1)]))
             holds.append(
-                Hold(float(start), float(end), float(end - start), position, guidance.region_at(position))
+                Hold(
+                    float(start),
+                    float(end),
+                    float(end - start),
+                    position,
+                    guidance.region_at(position),
+                )
             )
         return strokes, holds, p_f
 
@@ -275,6 +309,14 @@ class StrokeHoldDetector:
                 start = max(before[-1].end_s, float(t[0]))
             if after:
                 end = min(after[0].start_s, float(t[-1]))
+            # a stroke that began before the still stretch and runs into it (its slow first
+            # part, high on the back, can look still) ends before the hold starts; likewise
+            # at the end
+            for s in strokes:
+                if s.start_s < start < s.end_s and s.end_s < end:
+                    start = s.end_s
+                if s.start_s < end < s.end_s and s.start_s > start:
+                    end = s.start_s
             if end - start < guidance.hold_min_s:
                 continue
             i0 = int(np.searchsorted(t, start))

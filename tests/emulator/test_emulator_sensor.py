@@ -639,3 +639,26 @@ def test_streams_the_simulated_session_bit_for_bit():
     decoded = run(main()).decoded()
     samples = np.array([s for d in decoded for s in d[4]], np.int16)
     np.testing.assert_array_equal(samples, np.asarray(source.session(100).counts)[: len(samples)])
+
+
+def test_bounded_send_log_keeps_the_newest_packets():
+    """A long-running emulator (`tracker emulate`) must not grow its send log without bound."""
+
+    async def main():
+        link = LocalLink()
+        async with EmulatedSensor(link, speed=0, send_log_limit=25) as sensor:
+            session = await (
+                await open_session(await Central(link).power_on(), sensor.address)
+            ).subscribe()
+            await session.command(bytes([1]))
+            await wait_until(lambda: len(session.packets) >= 80)
+            await session.command(bytes([2]))
+            await asyncio.sleep(0.05)
+            return sensor, session
+
+    sensor, session = run(main())
+    log = list(sensor.send_log)
+    assert len(log) == 25
+    # the newest ones: consecutive, ending at the last packet the central received
+    assert [p.packet_index for p in log] == list(range(log[0].packet_index, log[0].packet_index + 25))
+    assert log[-1].sequence == session.decoded()[-1][2]

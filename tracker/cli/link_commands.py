@@ -242,7 +242,7 @@ def record_command(
 
     from tracker.errors import SensorError, StorageError
     from tracker.link.driver import StreamSettings
-    from tracker.link.environment import emulated_environment, real_environment
+    from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
     from tracker.link.recorder import Recorder
     from tracker.link.registry import SensorRegistry
 
@@ -268,7 +268,12 @@ def record_command(
         from rich.live import Live
         from rich.text import Text
 
-        env_cm = emulated_environment(speed=speed) if emulated else real_environment()
+        # a recording may last an hour: the emulator keeps a bounded log of what it sent
+        env_cm = (
+            emulated_environment(speed=speed, send_log_limit=SEND_LOG_LIMIT)
+            if emulated
+            else real_environment()
+        )
         async with env_cm as env:
             feed = _live_feed(rate, calibration, quiet) if live else None
             display = feed.view if feed is not None else Live(

@@ -45,6 +45,7 @@ import logging
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,8 @@ class EmulatedSensor:
         later); random when None (from `seed`).
       bond_store: a `BondStore`, or a path to persist one (0600 JSON); in memory when None.
       seed: makes the random parts (initial clock, packet loss) reproducible.
+      send_log_limit: keep only the newest this many packets in `send_log` (None: all of them;
+        long-running emulators should set it).
       max_packet_age_ms: keep the oldest sample of a packet younger than this when it leaves
         (§4: shorter packets at low rates: 10 samples at 100 Hz, 3 at 25 Hz); None: always full
         packets (`spec.samples_per_packet(mtu)`).
@@ -240,6 +243,7 @@ class EmulatedSensor:
         seed: int = 0,
         max_packet_age_ms: float | None = 100.0,
         battery_notify_interval_s: float = 60.0,
+        send_log_limit: int | None = None,
     ) -> None:
         if sampling_rate_hz not in spec.SAMPLE_RATES_HZ:
             raise ValueError(
@@ -297,7 +301,11 @@ class EmulatedSensor:
         self._battery_notified_us: int | None = None
         self.max_packet_age_ms = max_packet_age_ms
 
-        self.send_log: list[SentPacket] = []
+        # Tests read the whole log; a sensor left running for hours (`tracker emulate`, a long
+        # emulated recording) keeps only the newest `send_log_limit` packets, so memory stays flat.
+        self.send_log: list[SentPacket] | deque[SentPacket] = (
+            [] if send_log_limit is None else deque(maxlen=int(send_log_limit))
+        )
         self.disconnections: list[Disconnection] = []
         self.identify_requests: list[int] = []
         """Seconds of every accepted IDENTIFY command, in order."""

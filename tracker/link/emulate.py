@@ -27,6 +27,7 @@ async def run_emulator(
     """Run until SIGINT/SIGTERM (or `stop` is set)."""
     from tracker.ble.virtual import VirtualRadio
     from tracker.emulator import EmulatedSensor
+    from tracker.link.environment import SEND_LOG_LIMIT
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -34,7 +35,14 @@ async def run_emulator(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     radio = VirtualRadio()
-    sensor = EmulatedSensor(radio.link, controller_factory=radio.create_controller, seed=seed, sampling_rate_hz=rate_hz)
+    # it runs until interrupted, maybe for hours: keep the send log (a test aid) bounded
+    sensor = EmulatedSensor(
+        radio.link,
+        controller_factory=radio.create_controller,
+        seed=seed,
+        sampling_rate_hz=rate_hz,
+        send_log_limit=SEND_LOG_LIMIT,
+    )
     try:
         await sensor.start()
         if expose:

@@ -67,6 +67,11 @@ def bluetooth_unavailable(exc: BaseException) -> NoBluetoothError | None:
     return None
 
 
+SEND_LOG_LIMIT = 50_000
+"""Packets an emulator that runs for long keeps in its send log: over an hour at 100 Hz, about
+20 MB at most (the log is for tests and the latency benchmark; nothing else reads it)."""
+
+
 @contextlib.asynccontextmanager
 async def real_environment() -> AsyncIterator[LinkEnvironment]:
     """The machine's own Bluetooth through bleak's platform backend."""

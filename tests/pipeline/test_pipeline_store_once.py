@@ -36,3 +36,7 @@ def test_recorded_session_is_stored_and_importing_its_capture_changes_nothing(ca
     assert "already imported" in capsys.readouterr().out
     with SessionStore() as store:
         assert store.count() == 1
+        stored = store.session(1)
+    # the summary printed after recording is of the session that was stored
+    assert "this session:" in out
+    assert stored.analysis.strokes and f"{len(stored.analysis.strokes)} strokes" in out

@@ -335,7 +335,27 @@ def record_command(
     lost = f", {result.lost_samples} lost" if result.lost_samples else ""
     reconnects = f", {result.reconnects} reconnect(s)" if result.reconnects else ""
     typer.echo(f"Saved {result.samples} samples ({result.duration_s:.1f} s{lost}{reconnects}) to {path}")
-    typer.echo(store_in_history(path))
+    analysis, recording = _analyse_for_summary(path)
+    if analysis is not None:
+        from tracker.cli.summary import print_session_summary
+
+        print_session_summary(analysis, "this session")
+    typer.echo(store_in_history(path, analysis, recording))
+
+
+def _analyse_for_summary(path: Path) -> tuple[Any, Any]:
+    """The just-recorded session analysed for its summary, or (None, None) when it cannot be (too
+    short, never on the roller): then `store_in_history` says why, the capture is kept either way."""
+    from tracker.analysis import analyze
+    from tracker.analysis.io import load_recording
+    from tracker.errors import TrackerError
+    from tracker.settings import load_guidance
+
+    try:
+        recording = load_recording(path)
+        return analyze(recording, guidance=load_guidance()), recording
+    except (TrackerError, ValueError, MemoryError):
+        return None, None
 
 
 # --- replay --------------------------------------------------------------------------------------

@@ -124,10 +124,8 @@ def test_bridge_holds(bridge_scored):
     found = sum(m["found_holds"] for _, _, m in bridge_scored)
     assert true >= 6
     assert matched / true >= 0.9
-    # 8 of 10 found holds are true here: seed 1007 keeps two extra ones, both missed slow
-    # strokes (the first right after lifting into the bridge, while the inclination is still
-    # settling). On the 36-session benchmark bridge precision is 0.93.
-    assert matched / found >= 0.8
+    # seed 1007 keeps one extra hold: a slow stroke (about 1.5 cm/s) the segmentation misses
+    assert matched / found >= 0.85
     errors = sum((m["hold_duration_errors_s"] for _, _, m in bridge_scored), [])
     assert np.median(errors) <= 0.75
 
@@ -271,3 +269,44 @@ def test_posture_does_not_change_during_a_hold():
     assert set(seg._require_lift(posture, steady, rate)) == {"hips_down"}
     lifted = np.where(np.arange(n) < n // 2, 14.0, 6.0)
     assert list(seg._require_lift(posture, lifted, rate)) == list(posture)
+
+
+def test_bridge_found_although_the_hips_lift_late_in_the_evidence():
+    """Seed 7207 (a tuning seed that was broken): lying back, then lifting into a bridge on a
+    10 cm roller. The motion evidence flips to bridge seconds after the lift; the change must
+    move onto the lift, not be dropped (the whole session was read as hips down, with paces
+    three times too high and a false too-fast warning)."""
+    _sim, result, m = _run(7207, "bridge", True, 100, 10.0, False, duration_s=300.0)
+    assert {s.posture for s in result.strokes} == {"bridge"}
+    assert not m["too_fast_false_alarm"]
+    assert abs(m["mean_pace_err"]) <= 0.12, m
+    assert m["found_holds"] == m["matched_holds"] == m["true_holds"]
+
+
+def test_long_bridge_holds_stay_still():
+    """Seed 7313 (a tuning seed that was broken): long bridge holds (up to 95 s). The
+    orientation filter's inclination wanders there by tenths of a degree over 10-30 s, which
+    read as slow strokes (11 holds found for 4, mean pace 20 % low) before the gravity removal
+    used the gyro's integrated pitch at those time scales."""
+    _sim, _result, m = _run(7313, "bridge", False, 50, 10.0, False, duration_s=300.0)
+    assert m["matched_holds"] == m["true_holds"] >= 3
+    assert m["found_holds"] <= m["true_holds"] + 1
+    assert abs(m["stroke_count_err"]) <= 0.1, m
+    assert abs(m["mean_pace_err"]) <= 0.12, m
+
+
+def test_posture_change_moves_onto_the_lift_that_explains_it():
+    """A change to bridge found 9 s after the pitch stepped down (the lift) lands on the lift."""
+    from tracker.analysis.posture import PostureSegmenter
+
+    rate = 25.0
+    n = int(60 * rate)
+    t = np.arange(n) / rate
+    seg = PostureSegmenter()
+    seg.on_roller_ = np.ones(n, dtype=bool)
+    pitch = np.where(t < 20.0, 14.0, np.where(t < 21.5, 14.0 - 6.0 * (t - 20.0) / 1.5, 8.0))
+    posture = np.where(t < 30.0, "hips_down", "bridge").astype(object)
+    out = seg._require_lift(posture, pitch, rate)
+    change = t[np.flatnonzero(out[1:] != out[:-1])[0] + 1]
+    assert 19.5 <= change <= 22.0
+    assert out[-1] == "bridge"

@@ -45,6 +45,11 @@ class ContactPositionEstimator:
         `anchor_speed_cm_s` is a stop (zero-velocity anchor).
     default_start_cm
         Contact at the start of a bridge with no hips-down contact just before it.
+    gyro_pitch_window_s
+        A bridge's gravity is removed with the gyro's integrated pitch, pinned to the
+        orientation filter's only over this window (see `_gyro_pitch`); None uses the filter's
+        pitch directly (and corrects the amplitudes for its lag, `BridgeSegmenter.tilt_tau_s`).
+        40 s, the window over which the segmentation follows the remaining bias.
     """
 
     def __init__(
@@ -58,7 +63,9 @@ class ContactPositionEstimator:
         iterations: int = 2,
         segment_moves: bool = True,
         segmenter: dict | None = None,
+        gyro_pitch_window_s: float | None = 40.0,
     ) -> None:
+        self.gyro_pitch_window_s = gyro_pitch_window_s
         self.segment_moves = segment_moves
         self.segmenter = segmenter or {}
         self.iterations = iterations
@@ -97,7 +104,11 @@ class ContactPositionEstimator:
                     guessed = True
                 if self.segment_moves:
                     track = start + self._bridge_moves_track(
-                        t_s[sa:sb], pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
+                        t_s[sa:sb],
+                        pitch_rad[sa:sb],
+                        acc_body_m_s2[sa:sb],
+                        gyr_body_rad_s[sa:sb],
+                        rate,
                     )
                 else:
                     track = start + self._bridge_track(
@@ -158,9 +169,14 @@ class ContactPositionEstimator:
         self._last_acc_bp = np.full(n, np.nan)
         if n < int(3 * rate):
             return np.zeros(n)
+        seg_params = dict(self.segmenter)
+        if self.gyro_pitch_window_s:
+            pitch_rad = _gyro_pitch(pitch_rad, gyr_body[:, 1], rate, self.gyro_pitch_window_s)
+            # the orientation filter's lag no longer reaches the gravity removal
+            seg_params["tilt_tau_s"] = None
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
         # the pitch turns about the left (y) axis
-        seg = BridgeSegmenter(**self.segmenter).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
+        seg = BridgeSegmenter(**seg_params).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
         self._last_acc_bp = acc - float(np.median(acc))
         self.bridge_moves_ += seg.moves_
         return seg.contact_cm_
@@ -242,6 +258,33 @@ class ContactPositionEstimator:
         idx = np.union1d(cand, np.flatnonzero(quiet)[:: max(1, w)])
         idx = np.union1d(idx, [0, n - 1]).astype(int)
         return idx
+
+
+def _gyro_pitch(
+    pitch_rad: np.ndarray, rate_y_rad_s: np.ndarray, rate: float, window_s: float
+) -> np.ndarray:
+    """The pitch for a bridge's gravity removal: the gyro's pitch rate integrated with one
+    constant bias, pinned to the orientation filter's pitch only over `window_s`.
+
+    The filter's inclination wanders by a few tenths of a degree over 10-30 s (its gyro-bias
+    estimate moves, and it leans toward the stroke's own acceleration): g times that is a few
+    hundredths of a m/s², as large as a slow stroke, and at a slow stroke's time scale, so
+    inside a long hold it fits as one. The integrated rate does not wander at those scales
+    (a constant bias left over only adds a ramp, which the segmentation's bias follows).
+    """
+    n = len(pitch_rad)
+    if n < 3:
+        return pitch_rad
+    dth = np.gradient(pitch_rad) * rate
+    bias = float(np.median(rate_y_rad_s - dth))
+    w = rate_y_rad_s - bias
+    th_g = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]))]) / rate
+    diff = pitch_rad - th_g
+    k = np.arange(n, dtype=float)
+    line = np.polyval(np.polyfit(k, diff, 1), k)
+    from tracker.analysis.bridge import _moving_mean
+
+    return th_g + line + _moving_mean(diff - line, max(1, int(round(window_s * rate))))
 
 
 def _split_by(segment: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:

@@ -236,13 +236,31 @@ class PostureSegmenter:
         p1 = _smooth(pitch_deg, n_s)
         w = 2 * max(1, int(round(self.lift_window_s * rate))) + 1
         swing = maximum_filter1d(p1, w) - minimum_filter1d(p1, w)
+        # the motion evidence is averaged over `evidence_window_s` (and the lift itself, a
+        # rotation without translation, votes hips down), so a change can be found that much
+        # after the lift that explains it: look for the lift there and move the change onto it
+        # rather than keeping the wrong posture for the whole stay
+        h = max(1, int(round(1.0 * rate)))
+        step = np.zeros(len(p1))
+        step[h:-h] = p1[2 * h :] - p1[: -2 * h]  # pitch change across each sample, over 2 s
+        reach = int(round(self.evidence_window_s * rate))
         out = posture.copy()
         for a, b in _runs(self.on_roller_):
             runs = _label_runs(out[a:b])
             for k in range(1, len(runs)):
                 c = a + runs[k][1]
-                if swing[c] < self.min_lift_pitch_deg:
-                    out[c : a + runs[k][2]] = out[c - 1]
+                end = a + runs[k][2]
+                if swing[c] >= self.min_lift_pitch_deg:
+                    continue
+                # lifting the hips flattens the torso (the pitch falls), lowering steepens it
+                sign = -1.0 if runs[k][0] == "bridge" else 1.0
+                lo = max(a + runs[k - 1][1] + 1, c - reach)
+                cand = sign * step[lo:c]
+                if cand.size and cand.max() >= self.min_lift_pitch_deg:
+                    m = lo + int(np.argmax(cand))
+                    out[m:c] = runs[k][0]
+                else:
+                    out[c:end] = out[c - 1]
         return out
 
     def _bridge_by_motion(

@@ -54,6 +54,15 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert "Example" in capsys.readouterr().out
 
 
+def test_version_matches_the_package_metadata(capsys):
+    from importlib.metadata import version
+
+    from tracker.cli.main import run
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"tracker {version('tracker')}"
+
+
 def test_unknown_command_and_option_exit_2(capsys):
     from tracker.cli.main import run
 

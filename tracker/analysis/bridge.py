@@ -111,7 +111,12 @@ class BridgeSegmenter:
         or more. A movement whose pitch changes by more is not a stroke.
     min_wander_z
         A movement's amplitude squared must exceed this many times q T, the share of the tilt's
-        random walk in one sine period of T seconds (q from the gyro's noise, see `fit`).
+        random walk in one sine period of T seconds (q from the gyro's noise, see `fit`). A free
+        random walk puts a sine amplitude of variance 0.147 q T into one period (with a
+        constant fitted beside it), so 0.8 asks for 2.3 of its standard deviations. (It was
+        1.08 while the gravity removal followed the orientation filter's inclination, which
+        wanders more than the gyro's walk; with the gyro pitch pinned to the accelerometer
+        (`contact._gyro_pitch`) the slowest strokes, 20 cm in 13 s, pass.)
     bias_window_s
         Window of the moving mean that estimates the slowly varying bias.
     iterations
@@ -128,6 +133,14 @@ class BridgeSegmenter:
         Each movement's start and end, found on the `step_s` grid, are then moved by up to
         `refine_s` on a `refine_rate_hz` grid to the best fit (duration enters the distance
         squared, D = a T^2 / 2 pi; 0 turns this off).
+    max_range_cm, range_tolerance, max_repairs
+        The roller stays on the back: the contact's positions over one bout cannot span more
+        than the back's length (`max_range_cm`, the hip-to-neck length; None: no check). A
+        segmentation whose track spans more than `range_tolerance` times that has read some
+        movement with the wrong sign (typically the end of one slow stroke and the start of
+        the next in the same direction, whose accelerations form one sine period of the
+        opposite sign): the movement whose removal shrinks the span most is ruled out and the
+        bout segmented again, up to `max_repairs` times.
     tilt_tau_s
         The accelerometer time constant of the orientation filter (VQF's `tauAcc`) the gravity
         was removed with, or None. VQF low-passes the acceleration (second-order Butterworth,
@@ -152,7 +165,7 @@ class BridgeSegmenter:
         max_pitch_change_deg: float = 4.0,
         bias_window_s: float = 40.0,
         still_bias_window_s: float = 40.0,
-        min_wander_z: float = 1.08,
+        min_wander_z: float = 0.8,
         iterations: int = 1,
         gap_check_s: float = 3.0,
         gap_cover_fraction: float = 0.6,
@@ -160,7 +173,13 @@ class BridgeSegmenter:
         refine_s: float = 0.3,
         refine_rate_hz: float = 25.0,
         tilt_tau_s: float | None = None,
+        max_range_cm: float | None = None,
+        range_tolerance: float = 1.1,
+        max_repairs: int = 3,
     ) -> None:
+        self.max_range_cm = max_range_cm
+        self.range_tolerance = range_tolerance
+        self.max_repairs = max_repairs
         self.tilt_tau_s = tilt_tau_s
         self.refine_s = refine_s
         self.refine_rate_hz = refine_rate_hz
@@ -200,6 +219,7 @@ class BridgeSegmenter:
         self.moves_: list[BridgeMove] = []
         self.contact_cm_ = np.zeros(n)
         self.noise_m_s2_ = float("nan")
+        self._forbidden: list[tuple[int, int, float]] = []
         if n < 8:
             return self
         rate = 1.0 / float(np.median(np.diff(t_s)))
@@ -248,6 +268,15 @@ class BridgeSegmenter:
                 bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
         if self.gap_check_s > 0:
             segs = self._fill_gaps(x - bias, dt, sigma, q, segs)
+        if self.max_range_cm:
+            for _ in range(self.max_repairs):
+                culprit = self._range_culprit(segs, dt)
+                if culprit is None:
+                    break
+                self._forbidden.append(culprit)
+                segs = self._segment(x - bias, dt, sigma, q)
+                if self.gap_check_s > 0:
+                    segs = self._fill_gaps(x - bias, dt, sigma, q, segs)
         fits = [(float(tx[i] - 0.5 * dt), (j - i) * dt, amp) for i, j, amp, _c in segs]
         if self.refine_s > 0 and fits:
             fits = self._refine(t_s, acc, tx, bias, fits)
@@ -339,6 +368,42 @@ class BridgeSegmenter:
         k = int(np.argmax(gain))
         return int(starts[k]), int(ends[k]), float(ssum[k] / (lens[k] / 2.0))
 
+    def _range_culprit(self, segs: list, dt: float) -> tuple[int, int, float] | None:
+        """(start, end, sign) of the movement to rule out when the track of `segs` spans more
+        of the back than there is, or None when it fits."""
+        if not segs:
+            return None
+        contact = np.array(
+            [-0.5 * amp * ((j - i) * dt) ** 2 / (2 * np.pi) * 100.0 for i, j, amp, _c in segs]
+        )
+
+        def span(c: np.ndarray) -> float:
+            p = np.concatenate([[0.0], np.cumsum(c)])
+            return float(p.max() - p.min())
+
+        if span(contact) <= self.range_tolerance * self.max_range_cm:
+            return None
+        best_k, best_span = None, span(contact)
+        for k in range(len(segs)):
+            c2 = contact.copy()
+            c2[k] = 0.0
+            sp = span(c2)
+            if sp < best_span:
+                best_k, best_span = k, sp
+        if best_k is None:
+            return None
+        i, j, amp, _c = segs[best_k]
+        return int(i), int(j), float(np.sign(amp))
+
+    def _is_forbidden(self, i: np.ndarray, j: np.ndarray, amp: np.ndarray, dt: float) -> np.ndarray:
+        """(k,) bool: candidate movements [i, j) with amplitude `amp` that were ruled out
+        (the same sign, both ends within a second of a ruled-out one's)."""
+        out = np.zeros(np.shape(i), dtype=bool)
+        f = max(1, int(round(1.0 / dt)))
+        for fi, fj, sign in self._forbidden:
+            out |= (np.abs(i - fi) <= f) & (np.abs(j - fj) <= f) & (np.sign(amp) == sign)
+        return out
+
     def _fill_gaps(self, x: np.ndarray, dt: float, sigma: float, wander_q: float, segs: list):
         """`segs` with a movement added in every still gap of `gap_check_s` or more that one
         explains (see the class docstring)."""
@@ -385,6 +450,8 @@ class BridgeSegmenter:
                     & (body <= max_dist_body)
                 )
                 ok &= gain >= self.gap_min_gain
+                if getattr(self, "_forbidden", None):
+                    ok &= ~self._is_forbidden(g0 + i, g0 + j, amp, dt)
                 if self._pitch is not None:
                     ok &= (
                         np.abs(self._pitch[np.minimum(g0 + j, n - 1)] - self._pitch[g0 + i])
@@ -450,6 +517,8 @@ class BridgeSegmenter:
                 # amplitude of about sqrt(q T) into one sine period over T: a movement must
                 # stand above it
                 ok &= amp * amp >= self.min_wander_z * wander_q * dur
+            if getattr(self, "_forbidden", None):
+                ok &= ~self._is_forbidden(i, j, amp, dt)
             g = np.where(ok, gain - self.move_penalty, -np.inf)
             gains[row, L:] = g
             amps[row, L:] = amp

@@ -4,15 +4,18 @@
   axis), see `tracker.analysis.kinematics`.
 * **Bridge:** the pitch barely changes; the body translates along the spine and the contact moves
   half as far the other way. The acceleration along the spine is the specific force along the
-  superior axis minus gravity's share g sin(theta) (VQF with a 10 s accelerometer time constant
-  and a warm-started gyro bias, so a slow stroke's few hundredths of a m/s² stay out of the
-  tilt). It is band-passed to the stroke band (zero-phase),
+  superior axis minus gravity's share g sin(theta), theta the gyro's integrated pitch pinned to
+  the accelerometer's own inclination over 40 s (`_gyro_pitch`: no filter lag, and a slow
+  stroke's few hundredths of a m/s² average out of the reference). The movements are found by
+  `BridgeSegmenter` (the default); the older path band-passes it to the stroke band (zero-phase),
   integrated once, and the velocity is pinned to zero at anchors - stops where the first-pass
   velocity dips to nearly nothing (holds and the turns between strokes) - with the error between
   anchors removed linearly (ZUPT). Integrated once more, half of it is the contact's displacement.
   The absolute start comes from the hips-down contact just before (lifting the hips does not move
   the roller), or, for a recording that starts in a bridge, `default_start_cm` (an estimate,
-  noted).
+  noted); a stay that begins by lying back and lifting the hips at once is pinned by the brief
+  hips-down pose between the two (`_pose_next_to`, likewise lowering them before sitting up);
+  the track is then kept on the back (`back_length_cm`, `_into_bounds`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ class ContactPositionEstimator:
         orientation filter's only over this window (see `_gyro_pitch`); None uses the filter's
         pitch directly (and corrects the amplitudes for its lag, `BridgeSegmenter.tilt_tau_s`).
         40 s, the window over which the segmentation follows the remaining bias.
+    back_length_cm
+        The hip-to-neck length: a bridge's track is kept on the back (`_into_bounds`). The
+        track is a sum of movements, each with a distance error, so its absolute position
+        drifts between the hips-down contacts that pin it (and with none, its start is a
+        guess); a track that leaves the back is bent back onto it, as little as possible and
+        never at a pinned end. None: no check.
     """
 
     def __init__(
@@ -64,7 +73,9 @@ class ContactPositionEstimator:
         segment_moves: bool = True,
         segmenter: dict | None = None,
         gyro_pitch_window_s: float | None = 40.0,
+        back_length_cm: float | None = None,
     ) -> None:
+        self.back_length_cm = back_length_cm
         self.gyro_pitch_window_s = gyro_pitch_window_s
         self.segment_moves = segment_moves
         self.segmenter = segmenter or {}
@@ -84,8 +95,12 @@ class ContactPositionEstimator:
         gyr_body_rad_s: np.ndarray,
         posture: np.ndarray,
         segment: np.ndarray,
+        exclude: np.ndarray | None = None,
     ) -> ContactPositionEstimator:
-        """`posture` (M,) "hips_down" / "bridge" / "" per sample; `segment` (M,) gap-free ids."""
+        """`posture` (M,) "hips_down" / "bridge" / "" per sample; `segment` (M,) gap-free ids;
+        `exclude` (M,) bool, optional: samples that are no position (lifting or lowering the
+        hips, `PostureSegmenter.lift_mask_`: the torso turns and translates there with the roller
+        where it was, so a bridge's segmentation must not see that motion)."""
         self.notes_: list[str] = []
         self.bridge_moves_: list = []
         pos = np.full(len(t_s), np.nan)
@@ -93,12 +108,17 @@ class ContactPositionEstimator:
         pos[hd] = hips_down_position_cm(pitch_rad[hd], self.roller_diameter_cm)
         rate = 1.0 / float(np.median(np.diff(t_s)))
         br = posture == "bridge"
+        if exclude is not None:
+            br = br & ~exclude
         spine = np.full(len(t_s), np.nan)
         guessed = False
         for a, b in _runs(br):
             # split further at gap-segment boundaries
             for sa, sb in _split_by(segment, a, b):
                 start = self._start_cm(t_s, pos, posture, sa)
+                if start is None and exclude is not None:
+                    start = self._pose_next_to(t_s, pitch_rad, exclude, sa, before=True)
+                guessed_here = start is None
                 if start is None:
                     start = self.default_start_cm
                     guessed = True
@@ -115,6 +135,9 @@ class ContactPositionEstimator:
                         pitch_rad[sa:sb], acc_body_m_s2[sa:sb], gyr_body_rad_s[sa:sb], rate
                     )
                 end = self._end_cm(t_s, pos, posture, sb)
+                if end is None and exclude is not None:
+                    end = self._pose_next_to(t_s, pitch_rad, exclude, sb, before=False)
+                anchored = (not guessed_here, end is not None)
                 if end is not None and len(track) > 1:
                     # lowering the hips leaves the roller where it is, too: the hips-down contact
                     # just after the bridge pins its end. The integration's error is spread over
@@ -122,6 +145,8 @@ class ContactPositionEstimator:
                     travel = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(track)))])
                     share = travel / travel[-1] if travel[-1] > 0 else np.linspace(0, 1, len(track))
                     track = track + share * (end - track[-1])
+                if self.back_length_cm and len(track) > 1:
+                    track = _into_bounds(track, 0.0, self.back_length_cm, *anchored)
                 pos[sa:sb] = track
                 spine[sa:sb] = self._last_acc_bp
         if guessed:
@@ -171,7 +196,9 @@ class ContactPositionEstimator:
             return np.zeros(n)
         seg_params = dict(self.segmenter)
         if self.gyro_pitch_window_s:
-            pitch_rad = _gyro_pitch(pitch_rad, gyr_body[:, 1], rate, self.gyro_pitch_window_s)
+            pitch_rad = _gyro_pitch(
+                accel_pitch_rad(acc_body), gyr_body[:, 1], rate, self.gyro_pitch_window_s
+            )
             # the orientation filter's lag no longer reaches the gravity removal
             seg_params["tilt_tau_s"] = None
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
@@ -190,6 +217,34 @@ class ContactPositionEstimator:
             k0 = max(0, j - 12)
             return float(np.nanmedian(pos[k0 : j + 1]))
         return None
+
+    def _pose_next_to(self, t_s, pitch_rad, exclude, i: int, *, before: bool) -> float | None:
+        """The hips-down contact in the lift of the hips just before sample `i` (or the lowering
+        just after it), or None. A stay on the roller that starts with lying back and lifting
+        the hips at once (or ends with lowering them and sitting up) has too brief a hips-down
+        pose between the two to count as a posture, but the torso stops there: the stillest
+        moment of the excluded stretch is that pose, and its pitch places the roller."""
+        n = len(t_s)
+        if before:
+            b = i
+            a = b
+            while a > 0 and exclude[a - 1] and t_s[i] - t_s[a - 1] <= 2 * self.max_handover_s:
+                a -= 1
+        else:
+            a = i
+            b = a
+            while b < n and exclude[b] and t_s[b] - t_s[i] <= 2 * self.max_handover_s:
+                b += 1
+        if b - a < 5:
+            return None
+        rate = 1.0 / float(np.median(np.diff(t_s[a:b])))
+        w = max(1, int(round(0.3 * rate)))
+        p = np.convolve(pitch_rad[a:b], np.ones(w) / w, mode="same")
+        speed = np.abs(np.gradient(p))
+        k = int(np.argmin(speed[w:-w])) + w if b - a > 2 * w + 1 else int(np.argmin(speed))
+        s = float(hips_down_position_cm(np.array([pitch_rad[a + k]]), self.roller_diameter_cm)[0])
+        limit = self.back_length_cm or 2.0 * self.default_start_cm
+        return s if 0.0 < s <= limit else None
 
     def _end_cm(self, t_s, pos, posture, i: int) -> float | None:
         """Hips-down contact just after index `i` (within `max_handover_s`), or None."""
@@ -260,17 +315,31 @@ class ContactPositionEstimator:
         return idx
 
 
+def accel_pitch_rad(acc_body_m_s2: np.ndarray) -> np.ndarray:
+    """The torso's pitch from the specific force alone (the superior axis's elevation if the
+    body were not accelerating). Noisy and disturbed by the body's own acceleration, but
+    without lag or drift: over any span that starts and ends at rest the body's acceleration
+    averages to zero, so its mean over tens of seconds is the true mean pitch plus a constant
+    from the accelerometer's bias."""
+    a = np.asarray(acc_body_m_s2, dtype=float)
+    norm = np.maximum(np.linalg.norm(a, axis=1), 1e-9)
+    return np.arcsin(np.clip(a[:, 2] / norm, -1.0, 1.0))
+
+
 def _gyro_pitch(
     pitch_rad: np.ndarray, rate_y_rad_s: np.ndarray, rate: float, window_s: float
 ) -> np.ndarray:
     """The pitch for a bridge's gravity removal: the gyro's pitch rate integrated with one
-    constant bias, pinned to the orientation filter's pitch only over `window_s`.
+    constant bias, pinned to a reference pitch `pitch_rad` only over `window_s`.
 
-    The filter's inclination wanders by a few tenths of a degree over 10-30 s (its gyro-bias
-    estimate moves, and it leans toward the stroke's own acceleration): g times that is a few
-    hundredths of a m/s², as large as a slow stroke, and at a slow stroke's time scale, so
-    inside a long hold it fits as one. The integrated rate does not wander at those scales
-    (a constant bias left over only adds a ramp, which the segmentation's bias follows).
+    The reference is the accelerometer's own inclination (`accel_pitch_rad`): the orientation
+    filter's inclination wanders by a few tenths of a degree over 10-30 s (its gyro-bias
+    estimate moves, and it leans toward the stroke's own acceleration), and after getting onto
+    the roller it is off by a degree or more for minutes while its bias estimate converges
+    (the residual bias times its 25 s accelerometer time constant): g times that is a few
+    hundredths of a m/s² to 0.2 m/s², as large as a slow stroke, and at a slow stroke's time
+    scale, so inside a long hold it fits as one. The integrated rate does not wander at those
+    scales (a constant bias left over only adds a ramp, which the segmentation's bias follows).
     """
     n = len(pitch_rad)
     if n < 3:
@@ -285,6 +354,48 @@ def _gyro_pitch(
     from tracker.analysis.bridge import _moving_mean
 
     return th_g + line + _moving_mean(diff - line, max(1, int(round(window_s * rate))))
+
+
+def _into_bounds(
+    track: np.ndarray, lo: float, hi: float, start_pinned: bool, end_pinned: bool
+) -> np.ndarray:
+    """`track` plus the smallest correction that keeps it within [lo, hi] (least squares of the
+    excursions, then the smallest correction among the best): a constant when neither end is
+    pinned, else a ramp in travelled distance from zero at each pinned end (the error of a sum
+    of movements grows with the movements, and holds stay flat)."""
+    if track.min() >= lo and track.max() <= hi:
+        return track
+    travel = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(track)))])
+    u = travel / travel[-1] if travel[-1] > 0 else np.linspace(0.0, 1.0, len(track))
+    if start_pinned and end_pinned:
+        shape = 4.0 * u * (1.0 - u)
+    elif start_pinned:
+        shape = u
+    elif end_pinned:
+        shape = 1.0 - u
+    else:
+        shape = np.ones(len(track))
+    # the track's lowest and highest points per short chunk carry every excursion (the shapes
+    # vary slowly): evaluate the corrections there only
+    chunk = 16
+    m = (len(track) // chunk) * chunk
+    idx = np.arange(len(track))
+    if m >= chunk:
+        blocks = track[:m].reshape(-1, chunk)
+        base = idx[:m].reshape(-1, chunk)[:, 0]
+        pick = np.concatenate(
+            [base + blocks.argmin(axis=1), base + blocks.argmax(axis=1), idx[m:], [len(track) - 1]]
+        )
+        track_s, shape_s = track[pick], shape[pick]
+    else:
+        track_s, shape_s = track, shape
+    ks = np.arange(-(hi - lo), (hi - lo) + 1e-9, 0.25)
+    moved = track_s[None, :] + ks[:, None] * shape_s[None, :]
+    excess = np.maximum(lo - moved, 0.0) + np.maximum(moved - hi, 0.0)
+    cost = np.einsum("ij,ij->i", excess, excess)
+    best = cost.min()
+    k = ks[np.flatnonzero(cost <= best + 1e-9)]
+    return track + float(k[np.argmin(np.abs(k))]) * shape
 
 
 def _split_by(segment: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:

@@ -10,6 +10,9 @@ Used by the accuracy benchmark and the tests, so both measure the same thing:
 * mean pace is the stroke-time-weighted mean of both.
 * too fast: every true too-fast set must overlap a `too_fast` warning; a session with no true set
   must have none.
+* region time: the total absolute error of the time per region (`region_time_s`, on-roller time
+  by the contact's region), as a share of the true on-roller time (0: every second in the right
+  region; 2: none).
 """
 
 from __future__ import annotations
@@ -63,7 +66,18 @@ def score_session(
     sets_warned = sum(
         1 for a, b in truth.too_fast_spans if any(min(b, y) - max(a, x) > 0 for x, y in warned)
     )
+    true_regions = getattr(truth, "region_time_s", None) or {}
+    on_roller = float(getattr(truth, "on_roller_s", 0.0) or 0.0)
+    region_err = (
+        sum(
+            abs(float(result.region_time_s.get(k, 0.0)) - float(v)) for k, v in true_regions.items()
+        )
+        / on_roller
+        if true_regions and on_roller > 0
+        else 0.0
+    )
     return {
+        "region_time_err": region_err,
         "true_holds": len(th),
         "found_holds": len(fh),
         "matched_holds": len(hm),

@@ -3,8 +3,10 @@
 1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`),
    decimation to the analysis rate.
 2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording.
-3. `PostureSegmenter`: upright / sitting / transition / on_roller, hips down or bridge.
-4. `ContactPositionEstimator`: where the roller touches the back.
+3. `PostureSegmenter`: upright / sitting / transition / on_roller, hips down or bridge, and
+   the lifts of the hips (no position there).
+4. `ContactPositionEstimator`: where the roller touches the back, from the pitch on the roller
+   (the gyro's, pinned to the accelerometer: `_roller_pitch`).
 5. `StrokeHoldDetector`: strokes (distance, pace) and holds.
 6. Regions and `WarningRules`.
 """
@@ -50,6 +52,12 @@ class AnalysisParameters:
     bridge_distance_from_acc: bool = True
     """A bridge stroke's distance from its acceleration's amplitude (drift-free, see
     `ContactPositionEstimator.stroke_distance_cm`) rather than from the integrated track."""
+    gyro_pitch_window_s: float | None = 40.0
+    """On the roller, the pitch is the gyro's integrated rate pinned to the accelerometer's own
+    inclination over this window (`contact._gyro_pitch`), not the orientation filter's: the
+    filter's inclination lags by its residual gyro bias times its 25 s time constant (up to a
+    degree for minutes after lying down, a few cm of position high on the back). None keeps
+    the filter's pitch."""
     detector: dict[str, Any] = field(default_factory=dict)
     """Overrides for `StrokeHoldDetector`'s parameters."""
 
@@ -121,12 +129,24 @@ def analyze(
         acc_body_m_s2=acc_b,
     )
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
+    if params.gyro_pitch_window_s:
+        pitch_rad = _roller_pitch(
+            pitch_rad,
+            acc_b,
+            gyr_b,
+            seg.on_roller_,
+            sig.segment,
+            sig.rate_hz,
+            params.gyro_pitch_window_s,
+        )
     contact = ContactPositionEstimator(
         roller_diameter_cm=guidance.roller_diameter_cm,
-        segmenter={"tilt_tau_s": params.vqf_tau_acc_s},
-    ).estimate(sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment)
+        back_length_cm=guidance.hip_to_neck_cm,
+        segmenter={"tilt_tau_s": params.vqf_tau_acc_s, "max_range_cm": guidance.hip_to_neck_cm},
+    ).estimate(sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_)
     notes += contact.notes_
-    usable = seg.on_roller_ & ~sig.bridged
+    # lifting or lowering the hips turns the torso with the roller where it is: no stroke
+    usable = seg.on_roller_ & ~sig.bridged & ~seg.lift_mask_
     detector_params = {"roller_diameter_cm": guidance.roller_diameter_cm, **params.detector}
     detector = StrokeHoldDetector(**detector_params).detect(
         sig.t_s,
@@ -214,6 +234,30 @@ def _refine_bridge_stroke(stroke, contact: ContactPositionEstimator, t_s: np.nda
     from dataclasses import replace
 
     return replace(stroke, distance_cm=float(dist), pace_cm_s=float(dist / stroke.duration_s))
+
+
+def _roller_pitch(
+    pitch_rad: np.ndarray,
+    acc_b: np.ndarray,
+    gyr_b: np.ndarray,
+    on_roller: np.ndarray,
+    segment: np.ndarray,
+    rate_hz: float,
+    window_s: float,
+) -> np.ndarray:
+    """`pitch_rad` with each stay on the roller (per gap-free segment) replaced by the gyro's
+    pitch pinned to the accelerometer's inclination over `window_s`."""
+    from tracker.analysis.contact import _gyro_pitch, _split_by, accel_pitch_rad
+    from tracker.analysis.strokes import _runs
+
+    out = pitch_rad.copy()
+    for a, b in _runs(on_roller):
+        for sa, sb in _split_by(segment, a, b):
+            if sb - sa >= int(2 * window_s * rate_hz):
+                out[sa:sb] = _gyro_pitch(
+                    accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
+                )
+    return out
 
 
 def _fill_nearest(x: np.ndarray, where: np.ndarray) -> np.ndarray:

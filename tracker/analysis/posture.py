@@ -24,6 +24,10 @@ the posture of the motion around them), with a physical bound: a torso pitched a
 acceleration: with the hips on the floor the back rises from the floor to the roller, so its
 pitch is at least 2 atan(r / hip_to_neck) (the roller at the neck); in a bridge the torso lies
 within a few degrees of level.
+
+Each change of posture is then moved onto the lift (or lowering) of the hips that makes it, and
+the lift's own samples are marked (`lift_mask_`): the torso turns by several degrees there with
+the roller where it was, which is neither a stroke nor a hold (`_place_lifts`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,12 @@ class PostureSegmenter:
     min_lift_pitch_deg, lift_window_s
         A change of posture needs the pitch to move by at least this much within this many
         seconds of it (lifting or lowering the hips; see `_require_lift`).
+    max_hold_before_lift_s
+        How far after a change of posture its lift may be (a hold before the lift can take the
+        new posture; holds last up to 2 min).
+    lift_search_s, lift_rate_fraction, lift_pad_s
+        Placing the lift near a change of posture (`_place_lifts`): how far to look, where the
+        lift ends (its pitch rate below this fraction of its peak), and a margin around it.
     min_posture_s
         Shorter runs of one posture inside a stay on the roller take their neighbour's. 8 s:
         hips down with the roller at the neck (a small roller, a slow stroke's turn) the torso
@@ -102,7 +112,15 @@ class PostureSegmenter:
         flat_fraction: float = 0.7,
         min_lift_pitch_deg: float = 2.5,
         lift_window_s: float = 8.0,
+        max_hold_before_lift_s: float = 120.0,
+        lift_search_s: float = 4.0,
+        lift_rate_fraction: float = 0.2,
+        lift_pad_s: float = 0.3,
     ) -> None:
+        self.lift_search_s = lift_search_s
+        self.lift_rate_fraction = lift_rate_fraction
+        self.lift_pad_s = lift_pad_s
+        self.max_hold_before_lift_s = max_hold_before_lift_s
         self.min_lift_pitch_deg = min_lift_pitch_deg
         self.lift_window_s = lift_window_s
         self.flat_fraction = flat_fraction
@@ -206,6 +224,7 @@ class PostureSegmenter:
                     neighbour = runs[k - 1][0] if k > 0 else runs[k + 1][0]
                     posture[a + ra : a + rb] = neighbour
         posture = self._require_lift(posture, pitch, rate)
+        posture, self.lift_mask_ = self._place_lifts(posture, pitch, rate)
         self.posture_ = posture
         self.pitch_deg_ = pitch
 
@@ -259,9 +278,108 @@ class PostureSegmenter:
                 if cand.size and cand.max() >= self.min_lift_pitch_deg:
                     m = lo + int(np.argmax(cand))
                     out[m:c] = runs[k][0]
+                    continue
+                # a hold just before the lift takes the posture of the motion after it (it is
+                # at the pitch of neither, and the evidence window reaches across it), so the
+                # change can also come up to a hold's length before its lift: the first step
+                # of the right sign after the change, where the hold ends, is the lift
+                hi = min(end, c + int(round(self.max_hold_before_lift_s * rate)))
+                ahead = np.flatnonzero(sign * step[c:hi] >= self.min_lift_pitch_deg)
+                if ahead.size:
+                    first = c + int(ahead[0])
+                    m = first + int(np.argmax(sign * step[first : min(hi, first + 2 * h)]))
+                    out[c:m] = out[c - 1]
                 else:
                     out[c:end] = out[c - 1]
         return out
+
+    def _place_lifts(
+        self, posture: np.ndarray, pitch_deg: np.ndarray, rate: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each change of posture moved onto the lift (or lowering) of the hips that makes it,
+        and the lift's own samples marked (M,) bool: the torso turns by several degrees there
+        with the roller where it was, which is neither a stroke nor a hold.
+
+        The motion evidence places a change up to a few seconds off the lift; the lift is the
+        steepest pitch step of the right sign near it, and it lasts while the pitch keeps
+        turning that way faster than `lift_rate_fraction` of that step's peak rate.
+        """
+        n_s = max(1, int(round(0.5 * rate)))
+        p1 = _smooth(pitch_deg, n_s)
+        d = np.gradient(p1) * rate  # deg/s
+        mask = np.zeros(len(p1), dtype=bool)
+        out = posture.copy()
+        reach = max(1, int(round(self.lift_search_s * rate)))
+        pad = int(round(self.lift_pad_s * rate))
+        for a, b in _runs(self.on_roller_):
+            runs = _label_runs(out[a:b])
+            for k in range(1, len(runs)):
+                before, c, end = runs[k - 1][0], a + runs[k][1], a + runs[k][2]
+                start_prev = a + runs[k - 1][1]
+                sign = -1.0 if runs[k][0] == "bridge" else 1.0
+                lo, hi = max(start_prev, c - reach), min(end, c + reach)
+                got = self._lift_extent(p1, d, lo, hi, sign, start_prev, end)
+                if got is None:
+                    continue
+                l0, m, l1 = got
+                out[min(c, m) : m] = before
+                out[m : max(c, m)] = runs[k][0]
+                mask[max(a, l0 - pad) : min(b, l1 + pad)] = True
+            # a stay that starts in a bridge began with lying back and lifting the hips (too
+            # brief hips down to count), one that ends in a bridge with lowering them before
+            # sitting up: that lift is inside the stay, with no change of posture to find it by
+            if runs and runs[0][0] == "bridge":
+                # the end of lying back (still turning flatter when the stay begins) and the
+                # lift after it are two steps: take the last one within reach of the other
+                first_end = a + runs[0][2]
+                lo, last = a, None
+                while lo < first_end:
+                    got = self._lift_extent(
+                        p1, d, lo, min(first_end, lo + reach), -1.0, lo, first_end
+                    )
+                    if got is None:
+                        break
+                    last = got[2]
+                    lo = got[2] + 1
+                if last is not None:
+                    mask[a : min(b, last + pad)] = True
+            if runs and runs[-1][0] == "bridge":
+                lo = max(a + runs[-1][1], b - reach)
+                got = self._lift_extent(p1, d, lo, b, 1.0, a + runs[-1][1], b)
+                if got is not None:
+                    mask[max(a, got[0] - pad) : b] = True
+        return out, mask
+
+    def _lift_extent(
+        self,
+        p1: np.ndarray,
+        d: np.ndarray,
+        lo: int,
+        hi: int,
+        sign: float,
+        floor: int,
+        ceil: int,
+    ) -> tuple[int, int, int] | None:
+        """(start, peak, end) of the steepest pitch step of `sign` in [lo, hi) of the pitch
+        rate `d` (deg/s; `p1` the pitch), extended within [floor, ceil) while it turns faster
+        than `lift_rate_fraction` of its peak; None when it changes the pitch by less than a
+        lift does."""
+        if hi - lo < 3:
+            return None
+        m = lo + int(np.argmax(sign * d[lo:hi]))
+        peak = sign * d[m]
+        if peak <= 0:
+            return None
+        thr = self.lift_rate_fraction * peak
+        l0 = m
+        while l0 > floor and sign * d[l0 - 1] > thr:
+            l0 -= 1
+        l1 = m + 1
+        while l1 < ceil and sign * d[l1] > thr:
+            l1 += 1
+        if sign * (p1[min(l1, len(p1) - 1)] - p1[l0]) < self.min_lift_pitch_deg:
+            return None
+        return l0, m, l1
 
     def _bridge_by_motion(
         self,

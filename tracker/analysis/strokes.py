@@ -14,7 +14,18 @@ as quiet as a hold to an accelerometer, but it moves the contact 4.5 cm in 3 s.
   its duration is measured between 10 % and 90 % of that travel and scaled by
   `profile_fraction`, the share of a smooth point-to-point movement's time spent there (0.482
   for a raised-cosine speed profile, 0.51 for minimum jerk), which is robust to the slow start
-  and end of each movement and to breathing.
+  and end of each movement.
+* **Hips down, the strokes are then fitted** (`fit_ramps`, `_fit_strokes`): the whole track
+  as a chain of raised-cosine movements, each movement's start, end and distance by least
+  squares over every sample from the middle of the movement before to the middle of the one
+  after, the neighbours' fitted shapes subtracted (two passes). High on the back a breath tilts
+  the chest by as much "position" as a slow stroke covers in seconds (0.4° is 1.5 cm at 45 cm),
+  which moves a 10 %/90 % crossing by a second or more: the turn between two slow strokes
+  became a 3-4 s "hold", or one stroke two. A least-squares fit averages the breath out.
+  Movements in one direction whose fits overlap by more than `merge_overlap_s` are one movement
+  (nobody starts the next before the last has ended; the brief stops between legs of one long
+  way are 0.15-0.8 s) and are merged and fitted again. The holds lie between the fitted
+  strokes, so a turn's stop is a hold only if it lasts `Guidance.hold_min_s`.
 
 Causal form (for the live view): the turning-point rule is a state machine that confirms a turn
 once the position has come back `turn_cm`; holds are confirmed `still_window_s` after they
@@ -83,6 +94,16 @@ class StrokeHoldDetector:
         In a bridge, a hold is the time the torso's pitch (1 s mean) stays within this of its
         median over the still stretch (a bridge stroke turns it by a degree or so, a breath by
         under 0.5°; lifting the hips by 10° or more).
+    fit_ramps, fit_rate_hz, fit_iterations, fit_margin_s, fit_search, min_fit_s
+        The hips-down fit (module docstring): on or off; the rate the track is fitted at; the
+        passes; how far beyond a movement its window may reach (besides the neighbours'
+        middles); how far its start and end are searched, as a share of its first duration
+        (at least 1 s); the shortest movement.
+    merge_overlap_s
+        Fitted movements in one direction that overlap by more than this are one.
+    bridge_inside_fraction
+        A bridge movement belongs to a stretch on the roller when at least this share of it
+        lies inside (one fitted across the lift of the hips before it does not).
     """
 
     def __init__(
@@ -100,7 +121,23 @@ class StrokeHoldDetector:
         min_inside_pace_cm_s: float = 1.0,
         max_pace_cm_s: float = 25.0,
         hold_pitch_tol_deg: float = 3.0,
+        fit_ramps: bool = True,
+        fit_rate_hz: float = 5.0,
+        fit_iterations: int = 2,
+        fit_margin_s: float = 4.0,
+        fit_search: float = 0.4,
+        min_fit_s: float = 0.8,
+        merge_overlap_s: float = 1.0,
+        bridge_inside_fraction: float = 0.75,
     ) -> None:
+        self.bridge_inside_fraction = bridge_inside_fraction
+        self.merge_overlap_s = merge_overlap_s
+        self.fit_ramps = fit_ramps
+        self.fit_rate_hz = fit_rate_hz
+        self.fit_iterations = fit_iterations
+        self.fit_margin_s = fit_margin_s
+        self.fit_search = fit_search
+        self.min_fit_s = min_fit_s
         self.hold_pitch_tol_deg = hold_pitch_tol_deg
         self.max_pace_cm_s = max_pace_cm_s
         self.min_inside_pace_cm_s = min_inside_pace_cm_s
@@ -183,7 +220,13 @@ class StrokeHoldDetector:
         well under a second; the model has no pauses of 1-3 s to confuse with a hold)."""
         t0, t1 = float(t[0]), float(t[-1])
         p_f = _lowpass(p, self.smooth_hz, rate)
-        inside = [m for m in moves if m.end_s > t0 and m.start_s < t1]
+        # a movement that is mostly outside the stretch (one fitted across the lift of the
+        # hips just before it) belongs to what is there
+        inside = [
+            m
+            for m in moves
+            if min(m.end_s, t1) - max(m.start_s, t0) >= self.bridge_inside_fraction * m.duration_s
+        ]
         strokes: list[Stroke] = []
         for m in inside:
             start, end = max(m.start_s, t0), min(m.end_s, t1)
@@ -292,6 +335,8 @@ class StrokeHoldDetector:
             if s is not None:
                 strokes.append(s)
         strokes.sort(key=lambda s: s.start_s)
+        if self.fit_ramps:
+            strokes = self._fit_strokes(t, p, strokes, guidance)
 
         holds: list[Hold] = []
         for a, b in hold_runs:
@@ -343,6 +388,127 @@ class StrokeHoldDetector:
             if not any(h.start_s - 0.05 <= s.start_s and s.end_s <= h.end_s + 0.05 for h in holds)
         ]
         return strokes, holds, p_f
+
+    def _fit_strokes(self, t, p_f, strokes: list[Stroke], guidance: Guidance) -> list[Stroke]:
+        """Hips-down strokes re-timed by a least-squares fit of the whole track as a chain of
+        raised-cosine movements (backfitting: each movement in turn, the others held).
+
+        The 10 %/90 % crossings use two samples of a track that, high on the back, carries the
+        breathing tilt as a few cm of "position" (a 0.4° tilt at 45 cm is 1.5 cm): a breath at
+        the end of a slow stroke moves its crossing by a second or more, which turns the brief
+        stop at a turn into a 3 s "hold", or splits one stroke in two. The fit uses every sample
+        of the movement and the still time around it, where breathing averages out. Each
+        movement's window runs from the middle of the one before to the middle of the one
+        after; the neighbours' own fitted shapes are subtracted first."""
+        hd = [k for k, s in enumerate(strokes) if s.posture == "hips_down"]
+        if not hd:
+            return strokes
+        rate = 1.0 / float(np.median(np.diff(t)))
+        k_dec = max(1, int(round(rate / self.fit_rate_hz)))
+        td, yd = t[::k_dec], p_f[::k_dec]
+        starts = np.array([s.start_s for s in strokes])
+        ends = np.array([s.end_s for s in strokes])
+        signed = np.array(
+            [
+                (s.end_cm - s.start_cm)
+                if s.start_cm is not None and s.end_cm is not None
+                else (s.distance_cm if s.direction == "toward_head" else -s.distance_cm)
+                for s in strokes
+            ]
+        )
+        strokes = list(strokes)
+        passes = self.fit_iterations
+        for _ in range(4):
+            for _ in range(passes):
+                self._backfit_pass(td, yd, strokes, hd, starts, ends, signed)
+            passes = 1  # after a merge, one more pass settles the merged movement
+            # two movements in one direction that overlap are one movement that a breath split
+            # (nobody starts the next before the last has ended): merge, and fit again
+            keep = np.ones(len(strokes), dtype=bool)
+            last = -1  # the movement the next may merge into
+            for k in range(len(strokes)):
+                if (
+                    last >= 0
+                    and strokes[last].posture == "hips_down"
+                    and strokes[k].posture == "hips_down"
+                    and signed[last] * signed[k] > 0
+                    and starts[k] < ends[last] - self.merge_overlap_s
+                ):
+                    starts[last] = min(starts[last], starts[k])
+                    ends[last] = max(ends[last], ends[k])
+                    signed[last] += signed[k]
+                    keep[k] = False
+                else:
+                    last = k
+            if keep.all():
+                break
+            strokes = [s for s, kp in zip(strokes, keep, strict=True) if kp]
+            starts, ends, signed = starts[keep], ends[keep], signed[keep]
+            hd = [k for k, s in enumerate(strokes) if s.posture == "hips_down"]
+        out = []
+        for k, s in enumerate(strokes):
+            if k not in hd:
+                out.append(s)
+                continue
+            dist = float(abs(signed[k]))
+            dur = float(ends[k] - starts[k])
+            start_cm = s.start_cm if s.start_cm is not None else 0.0
+            end_cm = start_cm + float(signed[k])
+            out.append(
+                Stroke(
+                    start_s=float(starts[k]),
+                    end_s=float(ends[k]),
+                    distance_cm=dist,
+                    pace_cm_s=dist / dur,
+                    region=guidance.region_at(start_cm + 0.5 * float(signed[k])),
+                    direction=s.direction,
+                    posture=s.posture,
+                    start_cm=s.start_cm,
+                    end_cm=end_cm,
+                )
+            )
+        return out
+
+    def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed) -> None:
+        """One pass of `_fit_strokes` over the hips-down movements (arrays updated in place).
+        A movement is fitted inside the gap-free stretch of the track it lies in (across a
+        link gap there is no data to place its start or end)."""
+        step = float(np.median(np.diff(td))) if len(td) > 1 else 1.0
+        breaks = np.flatnonzero(np.diff(td) > 2.5 * step)
+        run_lo = np.concatenate([[td[0]], td[breaks + 1]])
+        run_hi = np.concatenate([td[breaks], [td[-1]]])
+        for k in hd:
+            mids = 0.5 * (starts + ends)
+            r = int(np.clip(np.searchsorted(run_lo, mids[k], side="right") - 1, 0, len(run_lo) - 1))
+            lo = mids[k - 1] if k > 0 else td[0]
+            hi = mids[k + 1] if k + 1 < len(strokes) else td[-1]
+            dur = ends[k] - starts[k]
+            lo = max(lo, starts[k] - dur - self.fit_margin_s, run_lo[r])
+            hi = min(hi, ends[k] + dur + self.fit_margin_s, run_hi[r])
+            i0, i1 = np.searchsorted(td, [lo, hi])
+            if i1 - i0 < 6:
+                continue
+            tw = td[i0:i1]
+            others = np.zeros(len(tw))
+            for j in range(max(0, k - 2), min(len(strokes), k + 3)):
+                if j != k:
+                    others += signed[j] * _ramp(tw, starts[j], ends[j])
+            got = _fit_ramp(
+                tw, yd[i0:i1] - others, starts[k], ends[k], self.min_fit_s, self.fit_search
+            )
+            if got is None:
+                continue
+            s_k, e_k, d_k = got
+            # a fit that flips the direction, loses the movement or leaves the data keeps the
+            # first estimate
+            if (
+                d_k * signed[k] <= 0
+                or abs(d_k) < 0.5 * self.min_stroke_cm
+                or s_k < run_lo[r] - step
+                or e_k > run_hi[r] + step
+            ):
+                continue
+            starts[k], ends[k], signed[k] = s_k, e_k, d_k
 
     def _strokes_within(self, t, p_f, posture, a: int, b: int, rate: float, guidance: Guidance):
         """Strokes of the 0.8 Hz track inside samples [a, b) (turns and stops as anywhere)."""
@@ -466,6 +632,46 @@ class StrokeHoldDetector:
             start_cm=start_cm,
             end_cm=end_cm,
         )
+
+
+def _ramp(t: np.ndarray, start: float, end: float) -> np.ndarray:
+    """A raised-cosine movement's share of its distance covered at times `t` (0 before `start`,
+    1 after `end`)."""
+    u = np.clip((t - start) / max(end - start, 1e-9), 0.0, 1.0)
+    return u - np.sin(2.0 * np.pi * u) / (2.0 * np.pi)
+
+
+def _fit_ramp(
+    t: np.ndarray, y: np.ndarray, start: float, end: float, min_s: float, search: float
+) -> tuple[float, float, float] | None:
+    """(start, end, signed distance) of the raised-cosine movement plus a constant that best
+    fits `y` at `t` (least squares), searched around the given start and end: a coarse grid,
+    then a finer one around its best."""
+    dur = end - start
+    half = max(1.0, search * dur)
+    best = None
+    for step, span in ((half / 6.0, half), (half / 24.0, half / 6.0)):
+        s_c, e_c = (start, end) if best is None else (best[0], best[1])
+        offs = np.arange(-span, span + 1e-9, step)
+        ss, ee = np.meshgrid(s_c + offs, e_c + offs, indexing="ij")
+        ss, ee = ss.ravel(), ee.ravel()
+        keep = ee - ss >= min_s
+        if not keep.any():
+            return None
+        ss, ee = ss[keep], ee[keep]
+        u = np.clip((t[None, :] - ss[:, None]) / (ee - ss)[:, None], 0.0, 1.0)
+        g = u - np.sin(2.0 * np.pi * u) / (2.0 * np.pi)
+        gc = g - g.mean(axis=1, keepdims=True)
+        yc = y - y.mean()
+        cov = gc @ yc
+        var = np.einsum("ij,ij->i", gc, gc)
+        ok = var > 1e-9
+        if not ok.any():
+            return None
+        gain = np.where(ok, cov * cov / np.maximum(var, 1e-12), -np.inf)
+        k = int(np.argmax(gain))
+        best = (float(ss[k]), float(ee[k]), float(cov[k] / var[k]))
+    return best
 
 
 def _crossing(t: np.ndarray, frac: np.ndarray, level: float, *, first: bool) -> float:

@@ -173,3 +173,18 @@ def test_the_hold_across_a_link_gap_is_one_hold():
         or true_hold["start_s"] + 0.5 < s.end_s < true_hold["end_s"] - 0.5
     ]
     assert not inside
+
+
+@pytest.mark.parametrize("seed", [5003, 5021, 9023])
+def test_strokes_never_overlap_in_time_and_pace_is_distance_over_time(seed):
+    """Nobody rolls both ways at once: each stroke starts at or after the previous one ended
+    (the fit on a low-passed track widens movements, so quick turns used to overlap), and the
+    pace reported is the stroke's own distance over its own duration."""
+    g = Guidance()
+    sim = simulate_session(random_script(seed, guidance=g, posture="hips_down"), seed=seed, guidance=g)
+    result = analyze(sim.recording, g)
+    assert len(result.strokes) >= 5
+    for a, b in zip(result.strokes, result.strokes[1:], strict=False):
+        assert b.start_s >= a.end_s - 1e-9, (a, b)
+    for s in result.strokes:
+        assert s.pace_cm_s == pytest.approx(s.distance_cm / (s.end_s - s.start_s), rel=1e-6)

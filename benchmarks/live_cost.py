@@ -2,9 +2,11 @@
 
     python benchmarks/live_cost.py
 
-Feeds simulated 5-minute sessions (hips down, too-fast sets, long holds) through `LiveSession`
-in blocks the size of a notification (about 10 samples at 100 Hz, 40 at 400 Hz), as fast as it
-goes, and reports the CPU time per sample and the share of one core it would take in real time.
+Feeds simulated 5-minute sessions through `LiveSession` in blocks the size of a notification
+(about 10 samples at 100 Hz, 40 at 400 Hz), as fast as it goes, and reports the CPU time per
+sample and the share of one core it would take in real time: hips down (too-fast sets, long
+holds), and bridge and mixed sessions, where the bridge's segmentation is fitted on a trailing
+window every `bridge_refit_s` (tracker/live/bridge.py) and dominates the cost.
 
 Latency, two ways:
 
@@ -40,24 +42,28 @@ def main() -> None:
     from tracker.live.view import LiveView
     from tracker.simulate import random_script, simulate_session
 
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
-    for rate, block in ((100.0, 10), (400.0, 40)):
-        per_sample = []
-        for seed in (4, 5):
-            g = Guidance()
-            sim = simulate_session(random_script(seed, fast=True, long_holds=True, guidance=g), seed=seed,
-                                   sampling_rate_hz=rate, guidance=g, attach_calibration=True)
-            rec = sim.recording
-            live = LiveSession(g, rate, rec.calibration)
-            blocks = list(recording_blocks(rec, block))
-            t0 = time.process_time()
-            for b in blocks:
-                live.push_block(b)
-            cpu = time.process_time() - t0
-            per_sample.append(cpu / len(rec.t_s))
-        us = 1e6 * float(np.median(per_sample))
-        print(f"{rate:5.0f} Hz: {us:6.1f} µs/sample (CPU), {us * rate / 1e4:5.2f} % of one core in real time"
-              f"  [analysis only, blocks of {block}]")
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    for posture, seeds in (("hips_down", (4, 5)), ("bridge", (31, 33)), ("mixed", (32, 36))):
+        for rate, block in ((100.0, 10), (400.0, 40)):
+            per_sample = []
+            worst = 0.0
+            for seed in seeds:
+                g = Guidance()
+                script = random_script(seed, posture=posture, fast=True, long_holds=True, guidance=g)
+                sim = simulate_session(script, seed=seed, sampling_rate_hz=rate, guidance=g, attach_calibration=True)
+                rec = sim.recording
+                live = LiveSession(g, rate, rec.calibration)
+                blocks = list(recording_blocks(rec, block))
+                t0 = time.process_time()
+                for b in blocks:
+                    t1 = time.process_time()
+                    live.push_block(b)
+                    worst = max(worst, time.process_time() - t1)
+                cpu = time.process_time() - t0
+                per_sample.append(cpu / len(rec.t_s))
+            us = 1e6 * float(np.median(per_sample))
+            print(f"{posture:9s} {rate:5.0f} Hz: {us:6.1f} µs/sample (CPU), {us * rate / 1e4:5.2f} % of one core in real time"
+                  f"  [analysis only, blocks of {block}; slowest block {1e3 * worst:.0f} ms]")
 
     # with the view drawing at 4 Hz (what the CLI does), and the warning latency
     g = Guidance()

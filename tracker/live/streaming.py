@@ -12,19 +12,33 @@ parameters (read from the offline classes' defaults, so both stay in step):
 | offline (`tracker.analysis`)           | live (here)                                            | delay |
 | -------------------------------------- | ------------------------------------------------------ | ----- |
 | `prepare_signals`: VQF, block means    | the same VQF, fed block by block; the same block means | 0     |
-| short gaps interpolated, long gaps cut | the same (interpolated when the next sample arrives)   | 0     |
+|                                        | (a second VQF at the analysis rate with the offline    |       |
+|                                        | accelerometer time constant throughout, run again from |       |
+|                                        | the start with the warm-up bias: the offline pitch)    |       |
+| short gaps interpolated, long gaps:    | the same: short gaps interpolated when the next sample | 0     |
+| VQF restarts, the segments analysed as | arrives; a long gap restarts VQF (keeping its bias)    |       |
+| one sequence (a hold spans the gap),   | and the analysis goes on with the next sample (no      |       |
+| bridges segmented per segment          | "off the roller"); a bridge bout ends at the gap       |       |
 | `BodyAxesEstimator` on the recording   | calibration: at once. Else the same estimator on the   | see below |
 |                                        | first `axes_learn_s` of samples (bounded buffer), then |       |
 |                                        | frozen; the buffered samples are replayed through the  |       |
 |                                        | rest of the pipeline, so nothing is lost, only late    |       |
-| `PostureSegmenter` (centred smoothing) | trailing means, the same thresholds and hysteresis     | ~0.25 s |
+| `PostureSegmenter` (centred smoothing) | on/off the roller: trailing means, the same thresholds | ~0.25 s |
+|                                        | and hysteresis. Hips down / bridge: `LivePosture`, the | 3-8 s |
+|                                        | same pitch bounds and motion ratio on trailing windows |       |
+|                                        | (tracker/live/posture.py); the change is dated back to |       |
+|                                        | the lift that explains it and the stretch since is run |       |
+|                                        | again in the new posture                               |       |
 | `ContactPositionEstimator`             | hips down: the same formula (pitch from the same VQF). | 0     |
-|                                        | bridge: the same band-pass and gyro-propagated pitch,  |       |
-|                                        | `sosfilt` with state; velocity high-passed instead of   |       |
-|                                        | the offline anchor ZUPT (no future samples)            |       |
-| `StrokeHoldDetector` (zero-phase)      | the same filters causally (`sosfilt` with state), the  | see below |
-|                                        | same turning-point state machine, the same stroke      |       |
-|                                        | measurement (`StrokeHoldDetector._stroke`) on the piece |       |
+|                                        | bridge: the offline bridge step (gravity removal,      | see below |
+|                                        | `BridgeSegmenter`) on a trailing window of the bout,   |       |
+|                                        | refitted every `bridge_refit_s`; moves committed once  |       |
+|                                        | stable (tracker/live/bridge.py)                        |       |
+| `StrokeHoldDetector` (zero-phase)      | hips down: the same filters causally (`sosfilt` with   | see below |
+|                                        | state), the same turning-point state machine, the same |       |
+|                                        | stroke measurement (`StrokeHoldDetector._stroke`) on   |       |
+|                                        | the piece. Bridge: strokes are the committed moves and |       |
+|                                        | holds the still time between them, as `_bridge_span`   |       |
 | `WarningRules` on the whole session    | the same rules as their conditions become true         | see below |
 
 Documented delays (session time from the physical event to the `LiveEvent`):
@@ -44,15 +58,33 @@ Documented delays (session time from the physical event to the `LiveEvent`):
 * **warnings**: too_fast when the second fast stroke in a row closes; hold_too_long at the hold's
   (back-dated) start + `hold_too_long_s`; region_overuse and session_too_long when the running
   on-roller time crosses the budget; lumbar when the smoothed contact has been inside the lumbar
-  region for `lumbar_confirm_s`.
+  region for `lumbar_confirm_s`; while the torso turns up as fast as sitting up off the roller,
+  it waits until that is ruled out (the angle falls back or slows well below the exit angle) or
+  the exit comes (no warning), see `_getting_up`.
+* **bridge**: a move is committed `bridge_commit_lag_s` (6 s) plus half its duration after it
+  ended, on a fit every `bridge_refit_s` (2 s) that agrees with the fit before: strokes (and a
+  too_fast they complete) come 7-12 s after the stroke's end. The contact position, and with it
+  the time per region and the lumbar rule, is final up to the commit horizon only; the view
+  shows the latest fit's provisional track. The hold timer starts once the fits show
+  `bridge_hold_confirm_s` (10 s) of still time after the last stroke, back-dated to its end (a
+  stroke in progress is invisible to the fit until it has ended); hold_too_long fires at the
+  back-dated start + `hold_too_long_s`. The pace gauge uses a cheap per-sample band-passed
+  speed. A bridge's absolute position has no hips-down contact after it to be pinned to
+  (offline spreads that error over the bout), so lumbar and region warnings in a bridge can
+  differ from offline's.
+* **posture change**: seen 3-8 s after the lift of the hips (the motion evidence is averaged over
+  `evidence_window_s`); a hips-down "stroke" that was the lift itself is withdrawn then (its
+  event is out already).
 * **body axes without calibration**: nothing is shown until the axes are learned from the first
   `axes_learn_s` (default 45 s) with at least `axes_min_lying_s` lying on the roller; then the
   buffered samples are analysed at once (the events of that stretch arrive late, flagged by
   their `t_s`). Pair the sensor to avoid this lag.
 
 Memory is bounded: ring buffers of `history_s` at the analysis rate (pieces longer than that are
-measured on their last `history_s`), the axes buffer, and the lists of finished strokes, holds
-and warnings, each capped at `max_events` (the counts and region times keep counting).
+measured on their last `history_s`), the bridge's window of `bridge_window_s`, the last ~20 s of
+rows for re-running a posture change, the axes and warm-up buffers (the first `slow_warm_s`),
+and the lists of finished strokes, holds and warnings, each capped at `max_events` (the counts
+and region times keep counting).
 """
 
 from __future__ import annotations
@@ -75,6 +107,8 @@ from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.errors import UsageError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
+from tracker.live.bridge import BridgeCommit, LiveBridge
+from tracker.live.posture import LivePosture
 from tracker.live.state import HoldTimer, LiveEvent, LiveState
 from tracker.live.warnings import LiveWarnings
 from tracker.results import Hold, Stroke, Warning
@@ -173,9 +207,28 @@ class LiveSession:
         in that time absorbs them (offline, the zero-phase filter never sees them).
     min_rate_s
         Strokes per minute are shown once this much time on the roller has passed.
+    slow_warm_s
+        The bridge's orientation (the offline accelerometer time constant throughout) is run
+        again from the start with the gyro bias learned from this much signal (bounded buffer).
+    bridge_window_s, bridge_refit_s, bridge_commit_lag_s
+        The bridge segmentation's trailing window, how often it is fitted, and how long after
+        its end a move is committed (`tracker.live.bridge.LiveBridge`).
+    bridge_hold_confirm_s
+        In a bridge, the hold timer starts (back-dated) once the fits have shown this much
+        still time after the last stroke: a stroke in progress is invisible to the fit until it
+        has ended, and strokes last up to 8-10 s.
     ending_ratio
         A fast stroke slowing below this share of its peak speed is ending (the too-fast warning
         may fire then, see `_ending`).
+    getting_up_rate_deg_s, getting_up_slow_ratio, getting_up_margin_deg
+        The torso's sagittal angle rising faster than `getting_up_rate_deg_s` (0.5 s mean) may
+        be sitting up off the roller, which sweeps the hips-down contact through the lumbar
+        range in about a second (30-60 deg/s on the simulator; a stroke into the lumbar region
+        at 2-7 cm/s turns the torso by 5-30 deg/s): a lumbar stay confirmed then waits until it
+        is clear which (see `_getting_up` and `LiveWarnings`).
+    merge_gap_s
+        A movement shorter than `small_stroke_cm` that starts within this of the last stroke's
+        end and goes on in its direction is that stroke's end (see `_merge_split`).
     """
 
     def __init__(
@@ -198,6 +251,15 @@ class LiveSession:
         absorb_s: float = 8.0,
         ending_ratio: float = 0.3,
         min_rate_s: float = 10.0,
+        merge_gap_s: float = 1.0,
+        getting_up_rate_deg_s: float = 20.0,
+        getting_up_slow_ratio: float = 0.5,
+        getting_up_margin_deg: float = 4.0,
+        bridge_window_s: float = 90.0,
+        bridge_refit_s: float = 2.0,
+        bridge_commit_lag_s: float = 6.0,
+        bridge_hold_confirm_s: float = 10.0,
+        slow_warm_s: float = 45.0,
     ) -> None:
         if not (isinstance(sampling_rate_hz, (int, float)) and math.isfinite(sampling_rate_hz) and 5.0 <= sampling_rate_hz <= 2000.0):
             raise UsageError(f"sampling_rate_hz = {sampling_rate_hz!r} is outside 5..2000 Hz", hint="pass the sensor's rate")
@@ -218,6 +280,14 @@ class LiveSession:
         self.absorb_s = absorb_s
         self.ending_ratio = ending_ratio
         self.min_rate_s = min_rate_s
+        self.merge_gap_s = merge_gap_s
+        self.getting_up_rate_deg_s = getting_up_rate_deg_s
+        self.getting_up_slow_ratio = getting_up_slow_ratio
+        self.getting_up_margin_deg = getting_up_margin_deg
+        self.bridge_window_s = bridge_window_s
+        self.bridge_refit_s = bridge_refit_s
+        self.bridge_commit_lag_s = bridge_commit_lag_s
+        self.bridge_hold_confirm_s = bridge_hold_confirm_s
         self._small: list[tuple[Stroke, float]] = []
         self._ending_fired = False
         self._piece_peak = 0.0
@@ -225,11 +295,22 @@ class LiveSession:
         self._warm_rows: list[np.ndarray] = []
         self._warm_t0 = 0.0
         self._vqf_fast = False
+        # the offline orientation (VQF with the offline accelerometer time constant from the
+        # start, at the analysis rate): the pitch the offline posture rules and bridge holds
+        # use (the fast warm-up filter above tilts with a slow stroke's own acceleration)
+        self._vqf_slow: Any = None
+        self._slow_bias: np.ndarray | None = None
+        self._slow_rows: list[np.ndarray] = []
+        self.slow_warm_s = slow_warm_s
 
         # the offline building blocks, for their parameters (and the stroke measurement)
         self._orient = OrientationEstimator(tau_acc_s=self.parameters.vqf_tau_acc_s)
         self._posture = PostureSegmenter()
         self._contact = ContactPositionEstimator(roller_diameter_cm=self.guidance.roller_diameter_cm)
+        # built as `analyze` builds it (at HEAD), for the bridge segmentation
+        self._bridge_contact = ContactPositionEstimator(
+            roller_diameter_cm=self.guidance.roller_diameter_cm, segmenter={"tilt_tau_s": self.parameters.vqf_tau_acc_s}
+        )
         self._detector = StrokeHoldDetector(**self.parameters.detector)
         self._gap_factor = float(_SIGNAL_DEFAULTS.get("gap_factor", 2.5))
         self._max_bridged_gap_s = float(self.parameters.max_bridged_gap_s)
@@ -263,16 +344,33 @@ class LiveSession:
         self._hist = _Ring(n_hist, 4)  # t, p_f, posture code (1 hd, 2 bridge), p_raw
         self._sag_win: deque[float] = deque(maxlen=max(1, int(round(self._posture.smooth_s * self.rate_hz))))
         self._rate_win: deque[float] = deque(maxlen=max(1, int(round(self._posture.smooth_s * self.rate_hz))))
-        self._pitch_win: deque[float] = deque(maxlen=max(1, int(round(0.5 * self._posture.posture_smooth_s * self.rate_hz))))
+        self._lpost = LivePosture(self.rate_hz, self.guidance.roller_diameter_cm, self.guidance.hip_to_neck_cm, self._posture)
+        # the last analysis-rate rows on the roller, to re-run a stretch when the posture change
+        # is dated back to the lift that explains it
+        self._recent: deque[np.ndarray] = deque(
+            maxlen=int((self._posture.lift_window_s + self._posture.evidence_window_s + 2.0) * self.rate_hz)
+        )
+        self._replay_until = -math.inf
+        self._ticked_until = -math.inf
         self._hd_recent: deque[tuple[float, float]] = deque(maxlen=int(8 * self.rate_hz))
-        self._flattest_hd_deg = math.degrees(2.0 * math.atan2(0.5 * self.guidance.roller_diameter_cm, self.guidance.hip_to_neck_cm))
         self._on_raw = False  # hysteresis state (still states)
         self._on = False  # usable on-roller (after the lying-back turn has settled)
         self._fast_since: float | None = None
+        self._prev_sag: float | None = None
+        self._rising = False
+        self._gu_since: float | None = None
+        self._gu_peak = 0.0
+        self._gu_peak_rate = 0.0
         self._posture_code = 0
         self._posture_cand = 0
         self._posture_cand_since = 0.0
-        self._bridge: _BridgeTrack | None = None
+        self._bridge: _BridgeTrack | None = None  # the per-sample pace gauge in a bridge
+        self._lb: LiveBridge | None = None  # the bridge bout, segmented on a trailing window
+        self._bh_since = 0.0  # start of the bridge's current still stretch
+        self._bh_shown = -math.inf  # the still stretch whose timer was shown
+        self._bh_next_check = 0.0
+        self._btick: deque[float] = deque()  # bridge samples waiting for a final contact
+        self._bridge_after_gap = False
         d = self._detector
         self._lp_f = _Sos(2, min(d.smooth_hz, 0.45 * self.rate_hz), self.rate_hz)
         self._lp_slow = _Sos(2, min(d.slow_hz, 0.45 * self.rate_hz), self.rate_hz)
@@ -409,10 +507,18 @@ class LiveSession:
         if self._vqf is not None:
             self._bias = np.array(self._vqf.getBiasEstimate()[0])
         self._vqf = None
+        if self._vqf_slow is not None:
+            self._slow_bias = np.array(self._vqf_slow.getBiasEstimate()[0])
+        self._vqf_slow = None
         self._segment += 1
         self._notes.append(f"gap of {t_b - t_a:.1f} s at {t_a:.1f} s: that time is unknown")
+        # offline, the segments either side of a long gap are analysed as one sequence (only the
+        # orientation filter restarts): a stay on the roller, a hold or a stroke goes on across
+        # the gap if the samples after it say so. Live does the same: the analysis-rate stage
+        # simply continues with the next sample; a bridge bout is closed (offline segments the
+        # bridge per gap-free segment)
         if self._rot is not None:
-            self._leave_roller(t_a, reason="gap")
+            self._bridge_gap()
 
     def _run(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, bridged: bool | None) -> None:
         if len(t) == 0:
@@ -456,11 +562,54 @@ class LiveSession:
         rest = allrows[m:]
         self._pend = [rest] if len(rest) else []
         self._pend_n = len(rest)
-        self._warm_up(means)
+        means = np.concatenate([means, np.zeros((len(means), 3))], axis=1)
+        if not self._warm_up(means):
+            means[:, 15:18] = self._slow_up(means)
         for row in means:
             self._decimated(row)
 
-    def _warm_up(self, means: np.ndarray) -> None:
+    def _new_slow_vqf(self, bias: np.ndarray | None) -> Any:
+        from vqf import VQF
+
+        o = self._orient
+        vqf = VQF(1.0 / self.rate_hz, tauAcc=o.tau_acc_s, restBiasEstEnabled=o.rest_bias_estimation,
+                  motionBiasEstEnabled=o.motion_bias_estimation)
+        if bias is not None:
+            vqf.setBiasEstimate(bias, 0.5 * math.pi / 180)
+        return vqf
+
+    def _slow_up(self, means: np.ndarray) -> np.ndarray:
+        """Up in the sensor frame from the offline-tau VQF, one row per analysis-rate sample."""
+        if self._vqf_slow is None:
+            self._vqf_slow = self._new_slow_vqf(self._slow_bias if self._slow_bias is not None else self._bias)
+        out = self._vqf_slow.updateBatch(np.ascontiguousarray(means[:, 12:15]), np.ascontiguousarray(means[:, 4:7]))
+        return _up_from_quat(out["quat6D"])
+
+    def _redo_slow(self, data: np.ndarray, bias: np.ndarray, means: np.ndarray) -> None:
+        """The warm-up learned the gyro bias: run the offline-tau filter again from the start with
+        it (offline's warm start, `warm_bias_s` late) and correct what already went downstream
+        (the axes buffer, a bridge bout's window)."""
+        self._vqf_slow = self._new_slow_vqf(bias)
+        out = self._vqf_slow.updateBatch(np.ascontiguousarray(data[:, 1:4]), np.ascontiguousarray(data[:, 4:7]))
+        up = _up_from_quat(out["quat6D"])
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        t = data[:, 0]
+        means[:, 15:18] = up[-len(means) :]
+        for row in self._axes_buf:
+            k = int(np.searchsorted(t, row[0]))
+            if k < len(t) and abs(t[k] - row[0]) < 1e-9:
+                row[15:18] = up[k]
+        lb = self._lb
+        if lb is not None and self._rot is not None:
+            rows = lb.buf[: min(lb.n, lb.cap)]
+            k = np.searchsorted(t, rows[:, 0])
+            ok = (k < len(t)) & (np.abs(t[np.minimum(k, len(t) - 1)] - rows[:, 0]) < 1e-9)
+            kk = k[ok]
+            up_b = up[kk] @ self._rot.T
+            pitch = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
+            rows[ok, 7] = pitch
+
+    def _warm_up(self, means: np.ndarray) -> bool:
         """VQF's gyro bias, learned quickly from the past: the causal form of the offline warm start.
 
         Offline, a first VQF pass over the whole recording learns the gyro bias before the real
@@ -474,32 +623,52 @@ class LiveSession:
             if self._vqf_fast and means[-1, 0] >= self.warm_tau_until_s:
                 self._vqf.setTauAcc(self._orient.tau_acc_s)
                 self._vqf_fast = False
-            return
-        self._warm_rows.append(means[:, [4, 5, 6, 12, 13, 14]].copy())
+            if not self._slow_rows:
+                return False
+            # the offline-tau filter once more, with the bias learned from `slow_warm_s` (a slow
+            # bridge stroke's few hundredths of a m/s^2 need the inclination to a few tenths of a
+            # degree: 15 s of warm-up leave it ~0.5 degrees off for a minute)
+            self._slow_rows.append(means[:, [0, 12, 13, 14, 4, 5, 6, 4, 5, 6]].copy())
+            if means[-1, 0] - self._warm_t0 < self.slow_warm_s:
+                return False
+            data = np.concatenate(self._slow_rows)
+            self._slow_rows = []
+            self._redo_slow(data, self._learn_bias(data, self._bias), means)
+            return True
+        # t, gyr (raw), acc, acc again (kept for correcting the bridge window)
+        self._warm_rows.append(means[:, [0, 12, 13, 14, 4, 5, 6, 4, 5, 6]].copy())
         if means[-1, 0] - self._warm_t0 < self.warm_bias_s:
-            return
-        from vqf import VQF
+            return False
 
         data = np.concatenate(self._warm_rows)
-        acc, gyr = np.ascontiguousarray(data[:, :3]), np.ascontiguousarray(data[:, 3:])
-        bias = self._bias
+        bias = self._learn_bias(data, self._bias)
+        self._bias = bias
+        if self._vqf is not None:
+            self._vqf.setBiasEstimate(bias, 0.5 * math.pi / 180)
+        self._warm_done = True
+        self._redo_slow(data, bias, means)
+        self._slow_rows = [data] if self.slow_warm_s > self.warm_bias_s else []
+        self._warm_rows = []
+        return True
+
+    def _learn_bias(self, data: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        from vqf import VQF
+
+        acc, gyr = np.ascontiguousarray(data[:, 4:7]), np.ascontiguousarray(data[:, 1:4])
         for _ in range(3):
             warm = VQF(1.0 / self.rate_hz, tauAcc=self._orient.tau_acc_s, restBiasEstEnabled=False, motionBiasEstEnabled=True)
             if bias is not None:
                 warm.setBiasEstimate(bias, 0.5 * math.pi / 180)
             warm.updateBatch(gyr, acc)
             bias = np.array(warm.getBiasEstimate()[0])
-        self._bias = bias
-        if self._vqf is not None:
-            self._vqf.setBiasEstimate(bias, 0.5 * math.pi / 180)
-        self._warm_done = True
-        self._warm_rows = []
+        return bias
 
     # --- analysis rate ---------------------------------------------------------------------------
     def _decimated(self, row: np.ndarray) -> None:
         up = row[1:4] / max(1e-12, float(np.linalg.norm(row[1:4])))
         row = row.copy()
         row[1:4] = up
+        row[15:18] /= max(1e-12, float(np.linalg.norm(row[15:18])))
         if self._rot is None:
             self._axes_buf.append(row)
             self._now = float(row[0])
@@ -544,6 +713,8 @@ class LiveSession:
         self._sag_win.append(math.degrees(math.atan2(up_b[2], up_b[0])))
         self._rate_win.append(math.degrees(math.sqrt(float(gyr_b @ gyr_b))))
         sag = sum(self._sag_win) / len(self._sag_win)
+        self._getting_up(t, sag)
+        self._prev_sag = sag
         rate = sum(self._rate_win) / len(self._rate_win)
         fast = rate > ps.transition_rate_deg_s
         if fast:
@@ -557,14 +728,17 @@ class LiveSession:
             self._leave_roller(self._fast_since if self._fast_since is not None else t, reason="off")
         elif not self._on and self._on_raw and not fast:
             self._enter_roller(t)
-        pitch = math.asin(max(-1.0, min(1.0, float(up_b[2]))))
-        self._pitch_win.append(math.degrees(pitch))
         if not self._on:
             self._position = None
             self._pace = None
             return
-        # hips down or bridge (hysteresis in time: a flip must last 1 s)
-        code = 2 if (sum(self._pitch_win) / len(self._pitch_win)) < ps.bridge_fraction * self._flattest_hd_deg else 1
+        if not bridged:
+            self._on_roller_s += self._dt
+        self._recent.append(row)
+        # hips down or bridge: the offline rules on trailing windows (tracker.live.posture), and
+        # a flip must last 1 s
+        up_s = rot @ row[15:18]
+        code = self._lpost.step(t, math.asin(max(-1.0, min(1.0, float(up_s[2])))), float(acc_b[2]))
         if self._posture_code == 0:
             self._posture_code = code
             self._posture_cand = code
@@ -573,17 +747,45 @@ class LiveSession:
                 self._posture_cand, self._posture_cand_since = code, t
             elif t - self._posture_cand_since >= 1.0:
                 self._switch_posture(code, t)
+                return
         else:
             self._posture_cand = code
-        # contact position
-        if self._posture_code == 1:
-            p = self._contact_hd(pitch)
-            if math.isfinite(p):
-                self._hd_recent.append((t, p))
-        else:
-            if self._bridge is None:
-                self._bridge = _BridgeTrack(self._contact, self.rate_hz, self._bridge_start(t), pitch)
-            p = self._bridge.step(acc_b, gyr_b)
+        self._posture_sample(row)
+
+    def _getting_up(self, t: float, sag: float) -> None:
+        """Maybe sitting up off the roller: the (smoothed) sagittal angle rose faster than
+        `getting_up_rate_deg_s`. Sitting up keeps rising until it crosses the exit angle (which
+        ends the stay on the roller), slowing only near sitting; so this ends when the angle
+        falls back by a degree (a stroke that turned back up the back) or slows to under
+        `getting_up_slow_ratio` of its peak rate more than `getting_up_margin_deg` below the exit
+        angle (a stroke arriving in a hold low on the back)."""
+        rate = 0.0 if self._prev_sag is None else (sag - self._prev_sag) * self.rate_hz
+        if rate > self.getting_up_rate_deg_s and self._gu_since is None:
+            self._gu_since, self._gu_peak, self._gu_peak_rate = t, sag, rate
+        if self._gu_since is not None:
+            self._gu_peak = max(self._gu_peak, sag)
+            self._gu_peak_rate = max(self._gu_peak_rate, rate)
+            below = sag < self._posture.on_roller_exit_deg - self.getting_up_margin_deg
+            if sag < self._gu_peak - 1.0 or (below and rate < self.getting_up_slow_ratio * self._gu_peak_rate):
+                self._gu_since = None
+        self._rising = self._gu_since is not None
+
+    def _posture_sample(self, row: np.ndarray) -> None:
+        """The contact and what follows from it, in the current posture."""
+        t = float(row[0])
+        rot = self._rot
+        bridged = row[11] > 0
+        if self._posture_code == 2:
+            up_s = rot @ row[15:18]
+            # the raw rate: its bias is constant, which the bridge step removes itself per window (a
+            # bias estimate that moves under it, as the orientation filter's does early on, does not)
+            self._bridge_step(t, rot @ row[4:7], rot @ row[12:15], math.asin(max(-1.0, min(1.0, float(up_s[2])))), bridged)
+            return
+        up_b = rot @ row[1:4]
+        pitch = math.asin(max(-1.0, min(1.0, float(up_b[2]))))
+        p = self._contact_hd(pitch)
+        if math.isfinite(p):
+            self._hd_recent.append((t, p))
         if not math.isfinite(p) or bridged:
             return
         self._track(t, p, bridged)
@@ -600,26 +802,260 @@ class LiveSession:
         old = [p for (tt, p) in self._hd_recent if t - c.max_handover_s <= tt <= t - 2.5]
         if old:
             return float(np.median(old[-13:]))
-        if self._prev_pf is not None:
+        if self._prev_pf is not None and not self._bridge_after_gap:
             return self._prev_pf
+        self._bridge_after_gap = False
         self._notes.append(f"a bridge with no hips-down contact before it starts from an assumed {c.default_start_cm:g} cm")
         return c.default_start_cm
 
     def _switch_posture(self, code: int, t: float) -> None:
+        """Hips down <-> bridge: offline, no stroke or hold spans a change of posture. The change
+        is dated to the lift (or lowering) of the hips that explains it, seconds back; the
+        samples since then go through the new posture's path again (already counted time is not
+        counted twice; events already out stay out)."""
+        t_c = self._lpost.change_time(code)
+        rows = list(self._recent)
+        if t_c is None or not rows or t_c < rows[0][0]:
+            t_c = t
+        if self._posture_code == 2:
+            self._end_bridge(t_c)
+        else:
+            self._close_hd(t_c)
+            self._withdraw_strokes_after(t_c)
+        self._reset_hd()
         self._posture_code = code
         self._posture_cand = code
-        if code == 1:
-            self._bridge = None
-        else:
-            self._bridge = None  # created at the next sample with the handover position
+        self._replay_until = t
+        for r in rows:
+            if r[0] > t_c:
+                self._now = float(r[0])
+                self._posture_sample(r)
+        self._now = t
+        self._replay_until = -math.inf
+
+    # --- bridge: the offline segmentation on a trailing window (tracker.live.bridge) ----------------
+    def _bridge_step(self, t: float, acc_b: np.ndarray, gyr_b: np.ndarray, pitch: float, bridged: bool) -> None:
+        if self._lb is None:
+            start = self._bridge_start(t)
+            self._lb = LiveBridge(self.rate_hz, start, t, self._bridge_contact, **self._bridge_options)
+            self._bridge = _BridgeTrack(self._contact, self.rate_hz)
+            self._bh_since = t
+            self._bh_next_check = t
+            self._hold = None
+            self._still = False
+            self._btick.clear()
+        lb = self._lb
+        # offline, the segmentation sees every sample of the bout (bridged ones too)
+        for c in lb.step(t, acc_b, gyr_b, pitch):
+            self._bridge_commit(c)
+        # the gauge: the cheap per-sample band-passed speed (display only; strokes come from the fits)
+        self._bridge.step(acc_b, pitch)
+        if bridged:
+            return
+        if t > self._replay_until:  # (replayed samples were counted as hips down already)
+            self._btick.append(t)
+        self._bridge_ticks(lb.horizon_s)
+        self._pace = abs(self._bridge.speed_cm_s)
+        self._position = lb.position_cm(t)
+        self._prev_pf = self._position
+        self._bridge_hold(t)
+
+    @property
+    def _bridge_options(self) -> dict[str, float]:
+        return {
+            "window_s": self.bridge_window_s,
+            "refit_s": self.bridge_refit_s,
+            "commit_lag_s": self.bridge_commit_lag_s,
+        }
+
+    def _bridge_ticks(self, horizon: float) -> None:
+        """Time per region and the lumbar/budget rules for the bridge samples whose contact is
+        final (up to the commit horizon): the offline track, `commit_lag_s` or more late."""
+        lb = self._lb
+        g = self.guidance
+        while self._btick and self._btick[0] <= horizon:
+            tt = self._btick.popleft()
+            self._ticked_until = tt
+            p = lb.committed_position_cm(tt)
+            ri = g.region_at(p)
+            self._region_time[ri] += self._dt
+            k = REGIONS.index(ri)
+            if k != self._region_index:
+                self._region_index = k
+                self._emit(LiveEvent("region", tt, region=ri))
+            for w in self._rules.tick(tt, self._dt, p, ri, self._on_roller_s, self._region_time):
+                self._add_warning(w)
+
+    def _bridge_stroke_moves(self) -> list:
+        d = self._detector
+        return [m for m in self._lb.provisional if abs(m.contact_cm) >= d.min_stroke_cm]
+
+    def _bridge_hold(self, t: float) -> None:
+        """The hold timer (and the hold_too_long warning) from the latest fit: offline, a bridge
+        hold is the still time between strokes (at least `hold_min_s`), trimmed to where the
+        torso's pitch has settled. The timer runs from the end of the last stroke the fits show,
+        committed or not (the hold itself is booked when the next stroke is committed)."""
+        g = self.guidance
+        since = self._bh_since
+        for m in self._bridge_stroke_moves():
+            since = max(since, m.end_s)
+        h = self._hold
+        if h is not None and since > h["since"] + 1e-6:
+            # a stroke after the displayed hold's start is in sight: that hold is over
+            self._hold = h = None
+            self._still = False
+        if h is not None:
+            h["ps"] = [self._position]
+            w = self._rules.hold_tick(t, h["start"], self._position)
+            if w is not None:
+                self._add_warning(w)
+            return
+        if t - since < max(g.hold_min_s, self.bridge_hold_confirm_s) or t < self._bh_next_check:
+            return
+        self._bh_next_check = t + 0.5
+        start, _end = self._bridge_trim(since, t)
+        if t - start < g.hold_min_s:
+            return
+        self._still = True
+        pos = self._position
+        self._hold = {"start": start, "since": since, "open": True, "elapsed": t - start, "ps": [pos], "confirmed": True}
+        self._bh_shown = since
+        self._emit(LiveEvent("hold_started", t, hold=Hold(start, t, t - start, pos, g.region_at(pos))))
+
+    def _bridge_trim(self, start: float, end: float) -> tuple[float, float]:
+        """The offline trim of a bridge hold: the stretch where the pitch's 1 s mean lies within
+        `hold_pitch_tol_deg` of its median (lifting or lowering the hips is not stillness)."""
+        rows = self._lb.window()
+        sel = rows[(rows[:, 0] >= start) & (rows[:, 0] <= end)]
+        if len(sel) <= 2:
+            return start, end
+        n_s = max(1, int(round(self.rate_hz)))
+        pitch = np.degrees(sel[:, 7])
+        ps = np.convolve(pitch, np.ones(n_s) / n_s, mode="same")
+        settled = np.abs(ps - np.median(ps)) <= self._detector.hold_pitch_tol_deg
+        if not settled.any():
+            return start, end
+        k0 = int(np.argmax(settled))
+        k1 = len(settled) - int(np.argmax(settled[::-1]))
+        # a start older than the window keeps its time (the window shows only its settled end)
+        new_start = float(sel[k0, 0]) if (k0 > 0 or sel[0, 0] <= start + 1.5 * self._dt) else start
+        return new_start, float(sel[min(k1, len(sel) - 1), 0])
+
+    def _bridge_close_hold(self, end: float, seen_until: float | None = None) -> None:
+        """The still stretch since the last committed stroke ends at `end`: a hold if long
+        enough (booked as offline's `_bridge_span` would). `seen_until`: the pitch trim looks at
+        the samples up to here (a bout ended by lowering the hips: offline's stretch runs through
+        the lowering, which its trim cuts off)."""
+        g = self.guidance
+        h = self._hold
+        if h is not None and h["since"] <= self._bh_since + 0.5:
+            # the timer shown was this stretch's
+            self._hold = None
+            self._still = False
+        start = self._bh_since
+        if end - start < g.hold_min_s:
+            return
+        start, trimmed = self._bridge_trim(start, max(end, seen_until or end))
+        end = min(end, trimmed)
+        if end - start < g.hold_min_s:
+            return
+        pos = self._lb.committed_position_cm(start)
+        hold = Hold(start, end, end - start, pos, g.region_at(pos))
+        # a hold between two fast strokes ends the too-fast run (offline's rule)
+        self._rules.hold_started()
+        if abs(self._bh_shown - self._bh_since) > 0.5:
+            self._emit(LiveEvent("hold_started", self._now, hold=hold))
+        warned = self._rules._hold_warned
+        if warned is not None and abs(warned - start) <= 2.0:
+            self._rules._hold_warned = start  # the warning's span follows the booked hold
+        self.hold_count += 1
+        self.holds.append(hold)
+        del self.holds[: -self.max_events]
+        self._rules.hold_closed(hold)
+        self._emit(LiveEvent("hold_ended", self._now, hold=hold))
+
+    def _bridge_commit(self, c: BridgeCommit) -> None:
+        """A committed move: a stroke as offline (`StrokeHoldDetector._bridge_span`), or still."""
+        m = c.move
+        d = self._detector
+        g = self.guidance
+        dist = abs(m.contact_cm)
+        if dist < d.min_stroke_cm or m.duration_s <= 0:
+            return  # offline: not a stroke, and not an edge of the still time either
+        self._bridge_close_hold(m.start_s)
+        self._bh_since = m.end_s
+        self._bh_next_check = m.end_s
+        stroke = Stroke(
+            start_s=float(m.start_s),
+            end_s=float(m.end_s),
+            distance_cm=float(dist),
+            pace_cm_s=float(dist / m.duration_s),
+            region=g.region_at(0.5 * (c.start_cm + c.end_cm)),
+            direction="toward_head" if m.contact_cm > 0 else "toward_hips",
+            posture="bridge",
+            start_cm=float(c.start_cm),
+            end_cm=float(c.end_cm),
+        )
+        # offline drops "strokes" longer than the back or faster than anyone rolls (posture
+        # changes), after the holds were cut by them
+        if dist <= g.hip_to_neck_cm and stroke.pace_cm_s <= d.max_pace_cm_s:
+            self._accept_stroke(stroke, self._now)
+
+    def _end_bridge(self, t_end: float) -> None:
+        """The bridge bout ends (posture change, off the roller, a long gap, end of stream)."""
+        lb = self._lb
+        if lb is None:
+            return
+        for c in lb.finish(t_end):
+            self._bridge_commit(c)
+        self._bridge_close_hold(min(t_end, lb.now_s), seen_until=lb.now_s)
+        self._bridge_ticks(t_end)
+        self._btick.clear()  # after the bout's end: counted by the next posture's path
+        self._lb = None
+        self._bridge = None
+        self._hold = None
+
+    def _bridge_gap(self) -> None:
+        """A long gap: offline segments each gap-free piece of a bridge on its own."""
+        if self._on and self._posture_code == 2 and self._lb is not None:
+            self._end_bridge(self._lb.now_s)
+            self._bridge_after_gap = True
+
+    def _withdraw_strokes_after(self, t_c: float) -> None:
+        """Hips-down strokes running past the lift dated at `t_c` were the lift (the pitch
+        falls by ten degrees, which the hips-down geometry reads as a fast stroke): offline no
+        stroke spans a change of posture. They leave the list and the count (their events are
+        out already)."""
+        keep = [s for s in self.strokes if not (s.posture == "hips_down" and s.end_s > t_c + 0.5)]
+        dropped = self.strokes[len(keep) :] if self.strokes[: len(keep)] == keep else []
+        if not dropped:
+            return
+        self.strokes[:] = keep
+        self.stroke_count -= len(dropped)
+        self._notes.append(f"{len(dropped)} stroke(s) at {t_c:.0f} s withdrawn: lifting the hips, not rolling")
+        if self.holds and dropped[0].start_s - 0.5 <= self.holds[-1].end_s <= dropped[0].start_s + 0.5:
+            # the hold before was ended by the lift's "stroke": it ended when the smoothed position
+            # last sat on its spot (as when a hold is left by getting off the roller)
+            h = self.holds[-1]
+            end = self._left_band_s({"start": h.start_s, "ps": [h.position_cm], "left_s": h.end_s}, h.end_s)
+            if self.guidance.hold_min_s <= end - h.start_s:
+                self.holds[-1] = replace(h, end_s=end, duration_s=end - h.start_s)
 
     # --- on / off the roller ---------------------------------------------------------------------
     def _enter_roller(self, t: float) -> None:
         self._on = True
         self._on_since_s = t
         self._posture_code = 0
-        self._bridge = None
         self._hd_recent.clear()
+        self._lpost.reset()
+        self._recent.clear()
+        self._reset_hd()
+        self._emit(LiveEvent("on_roller", t))
+
+    def _reset_hd(self) -> None:
+        """A new hips-down span: the filters and the stroke/hold state machine start afresh."""
+        self._bridge = None
+        self._lb = None
         self._lp_f.zi = None
         self._lp_slow.zi = None
         self._slow_win.clear()
@@ -628,14 +1064,21 @@ class LiveSession:
         self._still = False
         self._hold = None
         self._prev_pf = None
-        self._emit(LiveEvent("on_roller", t))
 
     def _leave_roller(self, t_end: float, reason: str) -> None:
         if not self._on:
             return
         self._on = False
-        # close what is open at the back-dated end
-        n = self._hist.n
+        if self._posture_code == 2:
+            self._end_bridge(t_end)
+        else:
+            self._close_hd(t_end)
+        self._rules.roller_left(t_end)
+        self._region_index = None
+        self._emit(LiveEvent("off_roller", t_end))
+
+    def _close_hd(self, t_end: float) -> None:
+        """Close the hips-down span's open stroke and hold at the (back-dated) end."""
         if self._piece_start is not None and not self._still:
             self._close_piece(self._piece_start, self._index_at(t_end) + 1, t_end)
         self._piece_start = None
@@ -644,10 +1087,6 @@ class LiveSession:
             self._end_hold(min(end, self._now), final=True)
         if self._pending_hold is not None:
             self._finalise_hold(self._pending_hold.end_s)
-        self._rules.roller_left(t_end)
-        del n
-        self._region_index = None
-        self._emit(LiveEvent("off_roller", t_end))
 
     def _left_band_s(self, hold: dict[str, Any], t_end: float) -> float:
         """A hold left by getting off the roller (no stroke follows to end it): it ended when the
@@ -683,16 +1122,17 @@ class LiveSession:
         self._position = pf
         self._pace = pace
 
-        # time on the roller, per region (the offline accounting uses the smoothed position)
-        self._on_roller_s += self._dt
-        ri = g.region_at(pf)
-        self._region_time[ri] += self._dt
-        k = REGIONS.index(ri)
-        if k != self._region_index:
-            self._region_index = k
-            self._emit(LiveEvent("region", t, region=ri))
-        for w in self._rules.tick(t, self._dt, pf, ri, self._on_roller_s, self._region_time):
-            self._add_warning(w)
+        # time per region (the offline accounting uses the smoothed position); a stretch re-run
+        # after a posture change was counted by the bridge's ticks already
+        if t > self._ticked_until:
+            ri = g.region_at(pf)
+            self._region_time[ri] += self._dt
+            k = REGIONS.index(ri)
+            if k != self._region_index:
+                self._region_index = k
+                self._emit(LiveEvent("region", t, region=ri))
+            for w in self._rules.tick(t, self._dt, pf, ri, self._on_roller_s, self._region_time, turning=self._rising):
+                self._add_warning(w)
 
         # stillness of the breathing-free position over the last window
         self._slow_win.append(ps)
@@ -796,7 +1236,7 @@ class LiveSession:
         t, pf, code = rows[:, 0], rows[:, 1], rows[:, 2]
         posture = np.where(code == 2, "bridge", "hips_down").astype(object)
         stroke = self._detector._stroke(t, pf, posture, 0, len(rows), self.guidance)
-        if stroke is None:
+        if stroke is None or not self._plausible(stroke):
             return None
         stroke = self._undelay(stroke)
         if stroke.distance_cm < self.small_stroke_cm:
@@ -808,6 +1248,42 @@ class LiveSession:
         self._accept_stroke(stroke, t_known)
         self._last_piece = (a, b, stroke)
         return stroke
+
+    def _plausible(self, stroke: Stroke) -> bool:
+        """Offline's last filter: longer than the back or faster than anyone rolls is a change
+        of posture (the pitch sweeping through the flat angles), not a stroke."""
+        return stroke.distance_cm <= self.guidance.hip_to_neck_cm and stroke.pace_cm_s <= self._detector.max_pace_cm_s
+
+    def _merge_split(self, small: Stroke) -> bool:
+        """A short movement (under `small_stroke_cm`, not absorbed by a hold) that carries on
+        the last stroke's direction right after it ended is that stroke's end, split off at a
+        dip of speed (a breath high on the back slows the track for a moment): offline merges
+        such pieces. The last stroke is extended (its count stays)."""
+        if not self.strokes:
+            return False
+        last = self.strokes[-1]
+        if (
+            last.direction != small.direction
+            or last.posture != small.posture
+            or small.start_s - last.end_s > self.merge_gap_s
+            or (self.holds and self.holds[-1].start_s >= last.end_s - 1e-9)
+            or last.start_cm is None
+            or small.end_cm is None
+        ):
+            return False
+        dist = abs(small.end_cm - last.start_cm)
+        duration = max(small.end_s, last.end_s) - last.start_s
+        if duration <= 0 or dist < last.distance_cm:
+            return False
+        self.strokes[-1] = replace(
+            last,
+            end_s=last.start_s + duration,
+            distance_cm=dist,
+            pace_cm_s=dist / duration,
+            end_cm=small.end_cm,
+            region=self.guidance.region_at(0.5 * (last.start_cm + small.end_cm)),
+        )
+        return True
 
     def _undelay(self, stroke: Stroke) -> Stroke:
         """The stroke's times on the physical clock: the causal 0.8 Hz low-pass delays the
@@ -828,9 +1304,11 @@ class LiveSession:
 
     def _flush_small(self, older_than_s: float | None = None) -> None:
         keep = []
-        for stroke, t_known in self._small:
+        small, self._small = self._small, []
+        for stroke, t_known in small:
             if older_than_s is None or self._now - t_known > older_than_s:
-                self._accept_stroke(stroke, t_known)
+                if not self._merge_split(stroke):
+                    self._accept_stroke(stroke, t_known)
             else:
                 keep.append((stroke, t_known))
         self._small = keep
@@ -1088,11 +1566,18 @@ class LiveSession:
         self._rules.finish(self._now)
 
 
-class _BridgeTrack:
-    """Causal bridge contact: the offline band-pass and gyro-propagated pitch, with `sosfilt` state,
-    and a causal high-pass of the velocity in place of the offline anchor ZUPT."""
+def _up_from_quat(q: np.ndarray) -> np.ndarray:
+    """Earth "up" in the sensor frame from VQF's (n, 4) quaternions (as `OrientationEstimator`)."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
 
-    def __init__(self, contact: ContactPositionEstimator, rate_hz: float, start_cm: float, pitch_rad: float) -> None:
+
+class _BridgeTrack:
+    """The bridge's instantaneous speed for the pace gauge (display only): the along-spine
+    acceleration band-passed and integrated, the velocity high-passed (it drifts; the strokes,
+    holds and positions come from `LiveBridge`'s fits)."""
+
+    def __init__(self, contact: ContactPositionEstimator, rate_hz: float) -> None:
         low, high = contact.band_hz
         high = min(high, 0.45 * rate_hz)
         self.band = _Sos(2, (low, high), rate_hz, btype="bandpass")
@@ -1100,19 +1585,11 @@ class _BridgeTrack:
         self.hp = _Sos(2, 2 * low, rate_hz, btype="highpass")
         self.hp.reset(0.0)
         self.dt = 1.0 / rate_hz
-        self.theta = pitch_rad
         self.v = 0.0
-        self.x = 0.0
-        self.start = start_cm
-        self.prev_omega: float | None = None
+        self.speed_cm_s = 0.0
 
-    def step(self, acc_b: np.ndarray, gyr_b: np.ndarray) -> float:
-        om = float(gyr_b[1])
-        if self.prev_omega is not None:
-            self.theta += 0.5 * (om + self.prev_omega) * self.dt
-        self.prev_omega = om
-        a = float(acc_b[2]) - STANDARD_GRAVITY_M_S2 * math.sin(self.theta)
+    def step(self, acc_b: np.ndarray, pitch_rad: float) -> None:
+        a = float(acc_b[2]) - STANDARD_GRAVITY_M_S2 * math.sin(pitch_rad)
         self.v += self.band.step(a) * self.dt
-        v_cm = self.hp.step(self.v) * 100.0
-        self.x += v_cm * self.dt
-        return self.start - 0.5 * self.x
+        # the contact moves half as fast as the body
+        self.speed_cm_s = 0.5 * self.hp.step(self.v) * 100.0

@@ -12,7 +12,9 @@ set gaining strokes, a lumbar stay); the list entry is replaced in place, and th
 | region_overuse   | a region's on-roller time crosses `region_budget_s`                      |
 | session_too_long | the on-roller time crosses `session_too_long_s`                          |
 | lumbar           | the contact has been in the lumbar region for `lumbar_confirm_s`; again  |
-|                  | only after `lumbar_merge_s` away from it (the offline merge rule)         |
+|                  | only after `lumbar_merge_s` away from it (the offline merge rule). While |
+|                  | the torso turns as fast as getting up, it waits for the turning to end   |
+|                  | on the roller (getting up sweeps the contact through the lumbar range)   |
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tracker.results import Hold, Stroke, Warning
 class LiveWarnings:
     """Causal warning rules. `warnings` is the session's list (newest last, spans updated)."""
 
-    def __init__(self, guidance: Guidance, lumbar_confirm_s: float = 0.2) -> None:
+    def __init__(self, guidance: Guidance, lumbar_confirm_s: float = 0.2, lumbar_exit_wait_s: float = 3.0) -> None:
         self.guidance = guidance
         self.offline = WarningRules(guidance)
         self.lumbar_confirm_s = lumbar_confirm_s
@@ -43,6 +45,9 @@ class LiveWarnings:
         self._lumbar_since: float | None = None
         self._lumbar_span: list[float] | None = None  # [start, end] of the current/last span
         self._lumbar_warning: int | None = None
+        self._lumbar_pending: float | None = None  # a stay confirmed while turning fast
+        self._lumbar_pending_at = 0.0
+        self.lumbar_exit_wait_s = lumbar_exit_wait_s
         self._lumbar_end = guidance.region_bounds_cm()[0][2]
 
     def _fire(self, w: Warning) -> Warning:
@@ -115,8 +120,20 @@ class LiveWarnings:
 
     # --- time on the roller ------------------------------------------------------------------------
     def tick(
-        self, t_s: float, dt_s: float, position_cm: float, region: str, on_roller_s: float, region_time_s: dict[str, float]
+        self,
+        t_s: float,
+        dt_s: float,
+        position_cm: float,
+        region: str,
+        on_roller_s: float,
+        region_time_s: dict[str, float],
+        turning: bool = False,
     ) -> list[Warning]:
+        """One on-roller sample. `turning`: the torso turns as fast as when getting on or off the
+        roller; offline calls such a stretch a transition (not on the roller) if a change of
+        state follows it, so a lumbar stay confirmed while turning waits for the turning to end
+        on the roller (`roller_left` drops it: sitting up sweeps the contact through the lumbar
+        range)."""
         g = self.guidance
         out: list[Warning] = []
         spent = region_time_s.get(region, 0.0)
@@ -149,13 +166,19 @@ class LiveWarnings:
                 )
             )
         if g.warn_lumbar:
-            w = self._lumbar(t_s, position_cm < self._lumbar_end)
+            w = self._lumbar(t_s, position_cm < self._lumbar_end, turning)
             if w is not None:
                 out.append(w)
         return out
 
-    def _lumbar(self, t_s: float, inside: bool) -> Warning | None:
+    def _lumbar(self, t_s: float, inside: bool, turning: bool = False) -> Warning | None:
         merge_s = self.offline.lumbar_merge_s
+        if self._lumbar_pending is not None and (not turning or t_s - self._lumbar_pending_at >= self.lumbar_exit_wait_s):
+            # the turning ended on the roller (or went on far too long for sitting up): real
+            since, self._lumbar_pending = self._lumbar_pending, None
+            self._lumbar_span = [since, t_s]
+            self._lumbar_warning = len(self.warnings)
+            return self._fire(self._lumbar_message(self._lumbar_span))
         if not inside:
             self._lumbar_since = None
             return None
@@ -167,7 +190,11 @@ class LiveWarnings:
             span[1] = t_s
             self._update(self._lumbar_warning, self._lumbar_message(span))
             return None
-        if t_s - self._lumbar_since < self.lumbar_confirm_s:
+        if t_s - self._lumbar_since < self.lumbar_confirm_s or self._lumbar_pending is not None:
+            return None
+        if turning:
+            self._lumbar_pending = self._lumbar_since
+            self._lumbar_pending_at = t_s
             return None
         self._lumbar_span = [self._lumbar_since, t_s]
         self._lumbar_warning = len(self.warnings)
@@ -186,6 +213,7 @@ class LiveWarnings:
 
     def roller_left(self, t_s: float) -> None:
         self._lumbar_since = None
+        self._lumbar_pending = None
         self._run = []
         self._run_warning = None
 

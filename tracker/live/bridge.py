@@ -1,0 +1,235 @@
+"""Bridge bouts in causal form: the offline global segmentation on a trailing window.
+
+Offline (`tracker.analysis.bridge.BridgeSegmenter`), a whole bridge bout is explained at once as
+point-to-point moves (one sine period of acceleration each) and still spans, by a dynamic
+programme. A move can only be fitted once it is complete, and the segmentation of a stretch can
+change as later samples arrive (the bias estimate follows the still time on both sides). The
+causal form here:
+
+* the bout's body-frame specific force, rate and pitch are kept in a ring of `window_s` seconds
+  at the analysis rate (bounded memory);
+* every `refit_s` seconds the offline bridge step (`ContactPositionEstimator`'s gravity removal
+  and `BridgeSegmenter`, the same parameters) is run on that window;
+* a move is **committed** (becomes a stroke, or is dropped as too short, exactly as offline) once
+  it ended at least `commit_lag_s` plus `lag_per_move_s` times its duration before the window's
+  end and the previous fit had the same move (both ends within `match_s`). Commits go in time
+  order and are never taken back;
+* a fit that contradicts what was committed (a move straddling the last committed end) commits
+  nothing: the next fits usually agree again once more of the signal is in;
+* at the bout's end (posture change, leaving the roller, a long gap, end of stream) one last fit
+  commits every move after the last committed one, with no lag.
+
+Delays: a move is known `commit_lag_s` + `lag_per_move_s` x its duration + up to `refit_s` (+ one
+`refit_s` for the agreement) after it ended: about 7-12 s with the defaults. The windowed fit
+needs the still time after a move (the segmentation's bias follows the still stretches on both
+sides); with less lag, a slow drift at the window's end passes for a long slow move. The contact position of the committed stretch is
+the offline one (`BridgeSegmenter.track`: raised-cosine profiles from the bout's start); between
+the commit horizon and now, the latest fit's moves are shown provisionally; a move still in
+progress is not visible to the fit until it has ended.
+
+Cost: one fit of a 90 s window takes about 15-20 ms (O(n x longest move) with n the 0.2 s grid;
+the dynamic programme's loop is Python): about 0.9 % of one core at one fit every 2 s
+(benchmarks/live_cost.py). The per-sample work is appending to the ring.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.analysis.bridge import BridgeMove
+from tracker.analysis.contact import ContactPositionEstimator
+
+
+@dataclass
+class BridgeCommit:
+    """A move committed by `LiveBridge`: the move and the contact (cm) at its start and end."""
+
+    move: BridgeMove
+    start_cm: float
+    end_cm: float
+
+
+class LiveBridge:
+    """One bridge bout, segmented causally (see the module docstring).
+
+    Parameters
+    ----------
+    rate_hz
+        The analysis rate of the samples pushed.
+    start_cm
+        Contact at the bout's start (from the hips-down contact before it, or a default).
+    contact
+        The offline `ContactPositionEstimator` (same parameters as `analyze` builds it): its
+        bridge step (gravity removal along the spine, `BridgeSegmenter`) is run on the window.
+    window_s, refit_s, commit_lag_s, match_s
+        Trailing window fitted, how often, how long after its end a move is committed, and how
+        close two fits' moves must be to be the same move.
+    lag_per_move_s
+        A further commit lag per second of the move's duration: the bias estimate near the
+        window's end sees one side only, and a slow drift there can pass for a long slow move
+        until more still time follows it.
+    min_fit_s
+        No fit before the bout holds this much signal.
+    """
+
+    def __init__(
+        self,
+        rate_hz: float,
+        start_cm: float,
+        t0_s: float,
+        contact: ContactPositionEstimator,
+        *,
+        window_s: float = 90.0,
+        refit_s: float = 2.0,
+        commit_lag_s: float = 6.0,
+        match_s: float = 0.6,
+        min_fit_s: float = 3.0,
+        lag_per_move_s: float = 0.5,
+    ) -> None:
+        self.rate_hz = rate_hz
+        self.start_cm = float(start_cm)
+        self.t0_s = float(t0_s)
+        self.contact = contact
+        self.window_s = window_s
+        self.refit_s = refit_s
+        self.commit_lag_s = commit_lag_s
+        self.match_s = match_s
+        self.lag_per_move_s = lag_per_move_s
+        self.cap = int(window_s * rate_hz) + 2
+        self.buf = np.zeros((self.cap, 8))  # t, specific force (3), rate (3), pitch (rad); body frame
+        self.n = 0
+        self.now_s = float(t0_s)
+        self._next_fit_s = self.t0_s + min_fit_s
+        self.committed: list[BridgeCommit] = []
+        self.last_end_s = self.t0_s
+        """End of the last committed move (the bout's start before any)."""
+        self.contact_cm = self.start_cm
+        """Contact after the last committed move."""
+        self.provisional: list[BridgeMove] = []
+        """The latest fit's moves after the last committed one (not yet committed)."""
+        self._prev: list[BridgeMove] = []
+        self._end_s: float | None = None
+        self.fits = 0
+
+    # --- input -------------------------------------------------------------------------------------
+    def step(self, t_s: float, acc_body_m_s2: np.ndarray, gyr_body_rad_s: np.ndarray, pitch_rad: float) -> list[BridgeCommit]:
+        """One analysis-rate sample in the body frame (specific force, rate, the orientation
+        filter's pitch); returns the moves committed by it (usually none)."""
+        row = self.buf[self.n % self.cap]
+        row[0] = t_s
+        row[1:4] = acc_body_m_s2
+        row[4:7] = gyr_body_rad_s
+        row[7] = pitch_rad
+        self.n += 1
+        self.now_s = t_s
+        if t_s < self._next_fit_s:
+            return []
+        self._next_fit_s = t_s + self.refit_s
+        return self._fit(final=False)
+
+    def finish(self, end_s: float | None = None) -> list[BridgeCommit]:
+        """The bout has ended (at `end_s`, default the last sample): commit every move after the
+        last committed one that ends by then (the samples after `end_s` belong to what came next,
+        e.g. lowering the hips)."""
+        if self.n < 8:
+            return []
+        self._end_s = end_s
+        return self._fit(final=True)
+
+    # --- state -------------------------------------------------------------------------------------
+    def window(self) -> np.ndarray:
+        """The kept samples, oldest first (rows t, acc (3), gyr (3), pitch)."""
+        if self.n <= self.cap:
+            return self.buf[: self.n]
+        k = self.n % self.cap
+        return np.concatenate([self.buf[k:], self.buf[:k]])
+
+    def position_cm(self, t_s: float, provisional: bool = True) -> float:
+        """Contact at `t_s` (at or after the last committed end): the committed contact plus, if
+        asked, the latest fit's moves not yet committed."""
+        p = self.contact_cm
+        if provisional:
+            for m in self.provisional:
+                u = min(1.0, max(0.0, (t_s - m.start_s) / m.duration_s))
+                p += m.contact_cm * (u - math.sin(2 * math.pi * u) / (2 * math.pi))
+        return p
+
+    def committed_position_cm(self, t_s: float) -> float:
+        """Contact at `t_s` from the committed moves (the offline track's form)."""
+        p = self.committed[0].start_cm if self.committed else self.start_cm
+        for c in reversed(self.committed):
+            m = c.move
+            if t_s >= m.end_s:
+                return c.end_cm
+            if t_s > m.start_s:
+                u = (t_s - m.start_s) / m.duration_s
+                return c.start_cm + m.contact_cm * (u - math.sin(2 * math.pi * u) / (2 * math.pi))
+        return p
+
+    @property
+    def horizon_s(self) -> float:
+        """Up to here the contact track is final: the last committed end, or later if the latest
+        fit saw nothing moving up to the commit lag."""
+        h = self.now_s - self.commit_lag_s
+        if self.provisional:
+            h = min(h, self.provisional[0].start_s)
+        return max(self.last_end_s, min(h, self.now_s))
+
+    # --- fitting -----------------------------------------------------------------------------------
+    def _fit(self, final: bool) -> list[BridgeCommit]:
+        rows = self.window()
+        if len(rows) < 8:
+            return []
+        est = self.contact
+        est.bridge_moves_ = []
+        # the reference pitch that the gyro's integrated pitch is pinned to (over tens of
+        # seconds) is the accelerometer's own inclination: no lag and no drift, from the first
+        # sample on (the orientation filter's is off by up to a degree until its gyro bias is
+        # learned, which a window that starts then cannot average out)
+        acc = rows[:, 1:4]
+        ref = np.arcsin(np.clip(acc[:, 2] / np.maximum(np.linalg.norm(acc, axis=1), 1e-9), -1.0, 1.0))
+        est._bridge_moves_track(rows[:, 0], ref, acc, rows[:, 4:7], self.rate_hz)
+        self.fits += 1
+        moves = list(est.bridge_moves_)
+        w0 = float(rows[0, 0])
+        truncated = self.n > self.cap
+        after: list[BridgeMove] = []
+        consistent = True
+        for m in moves:
+            if m.end_s <= self.last_end_s + self.match_s:
+                continue  # committed already (or before it)
+            if m.start_s < self.last_end_s - self.match_s:
+                # straddles the last commit: this fit contradicts what was said
+                consistent = False
+                break
+            if truncated and m.start_s < w0 + self.match_s and self.last_end_s < w0:
+                continue  # cut by the window's start: not seen whole
+            after.append(m)
+        out: list[BridgeCommit] = []
+        if consistent:
+            horizon = self.now_s - self.commit_lag_s
+            for m in after:
+                if final and self._end_s is not None and m.end_s > self._end_s + self.match_s:
+                    break
+                same = any(abs(p.start_s - m.start_s) <= self.match_s and abs(p.end_s - m.end_s) <= self.match_s for p in self._prev)
+                lag = self.lag_per_move_s * m.duration_s
+                if not final and (m.end_s > horizon - lag or not same):
+                    break
+                out.append(self._commit(m))
+            self.provisional = [m for m in after if m.end_s > self.last_end_s + self.match_s]
+        self._prev = moves
+        return out
+
+    def _commit(self, m: BridgeMove) -> BridgeCommit:
+        start = max(m.start_s, self.last_end_s)
+        if start != m.start_s:
+            m = BridgeMove(start, m.end_s, m.contact_cm)
+        c = BridgeCommit(m, self.contact_cm, self.contact_cm + m.contact_cm)
+        self.committed.append(c)
+        del self.committed[:-64]  # the position lookup needs only the recent ones
+        self.contact_cm = c.end_cm
+        self.last_end_s = m.end_s
+        return c

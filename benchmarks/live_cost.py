@@ -6,7 +6,8 @@ Feeds simulated 5-minute sessions through `LiveSession` in blocks the size of a 
 (about 10 samples at 100 Hz, 40 at 400 Hz), as fast as it goes, and reports the CPU time per
 sample and the share of one core it would take in real time: hips down (too-fast sets, long
 holds), and bridge and mixed sessions, where the bridge's segmentation is fitted on a trailing
-window every `bridge_refit_s` (tracker/live/bridge.py) and dominates the cost.
+window every `bridge_refit_s` (tracker/live/bridge.py) and dominates the cost (the fast-move
+matched filter beside it, tracker/live/fast_moves.py, is a few µs per analysis sample).
 
 Latency, two ways:
 

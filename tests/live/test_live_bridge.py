@@ -2,14 +2,15 @@
 
 Live segments a bridge bout with the offline `BridgeSegmenter` on a trailing window and commits
 moves `bridge_commit_lag_s` (plus half the move's duration) after they end
-(tracker/live/bridge.py): strokes and holds agree with offline; warnings that follow from
-strokes come that much later than the physical condition (documented delay, tested here).
+(tracker/live/bridge.py): strokes and holds agree with offline. Too-fast strokes are seen at
+once by a matched filter (tracker/live/fast_moves.py): too_fast fires within 1 s of the truth's
+condition, and the committed strokes confirm it.
 """
 
 from __future__ import annotations
 
 import pytest
-from _live_helpers import run_live, second_fast_stroke_ends
+from _live_helpers import run_live, second_fast_stroke_ends, simulate
 
 from tracker.analysis import analyze
 from tracker.analysis.evaluation import _match
@@ -58,20 +59,46 @@ def test_bridge_hold_durations_agree(sessions):
     assert n >= 4
 
 
-def test_bridge_too_fast_fires_within_the_documented_delay(sessions):
-    """A bridge stroke is known once its move is committed: `bridge_commit_lag_s` + half its
-    duration after it ends, on the next fit (every `bridge_refit_s`), confirmed by one more."""
-    live = LiveSession(Guidance())
+@pytest.fixture(scope="module")
+def live_only():
+    """Slow bridge sessions (fast=False: every stroke under the too-fast pace), live only."""
+    out = {}
+    for seed, fast in ((41, False), (43, False)):
+        sim = simulate(seed, posture="bridge", fast=fast, duration_s=120.0)
+        out[seed] = (sim, *run_live(sim.recording, sim.truth.guidance, sim.recording.calibration))
+    return out
+
+
+def _too_fast_times(events):
+    return [e.t_s for e in events if e.kind == "warning" and e.warning.kind == "too_fast"]
+
+
+def test_bridge_too_fast_fires_within_1s_of_the_second_fast_stroke_ending(sessions, live_only):
+    """The issue's bar: the fast-move detector (tracker/live/fast_moves.py) sees a fast stroke
+    end within a fraction of a second; the committed strokes (7-12 s later) confirm the warning
+    rather than firing another."""
     g = Guidance()
     checked = 0
-    for seed, (sim, _off, _live, events) in sessions.items():
-        fired = [e.t_s for e in events if e.kind == "warning" and e.warning.kind == "too_fast"]
-        for cond in second_fast_stroke_ends(sim.truth, g):
-            strokes = [s for s in sim.truth.strokes if abs(s.end_s - cond) < 1e-6]
-            bound = live.bridge_commit_lag_s + 0.5 * strokes[0].duration_s + 2 * live.bridge_refit_s + 1.0
-            assert any(0.0 <= t - cond <= bound for t in fired), (seed, cond, fired, bound)
+    runs = [(sim, live, events) for (sim, _off, live, events) in sessions.values()]
+    runs += [(sim, live, events) for (sim, live, events) in live_only.values() if sim.truth.too_fast_spans]
+    for sim, live, events in runs:
+        fired = _too_fast_times(events)
+        conds = second_fast_stroke_ends(sim.truth, g)
+        for cond in conds:
+            assert any(abs(t - cond) <= 1.0 for t in fired), (cond, fired)
             checked += 1
+        # one warning per set, in the events and in the final list (confirmed, not doubled)
+        assert len(fired) == len(conds), (conds, fired)
+        assert len([w for w in live.warnings if w.kind == "too_fast"]) == len(sim.truth.too_fast_spans)
     assert checked >= 2
+
+
+def test_slow_bridge_sessions_never_warn_too_fast(live_only):
+    slow = [(sim, events) for (sim, _live, events) in live_only.values() if not sim.truth.too_fast_spans]
+    assert len(slow) >= 2
+    for sim, events in slow:
+        assert max(s.pace_cm_s for s in sim.truth.strokes) <= sim.truth.guidance.too_fast_pace_cm_s
+        assert not _too_fast_times(events)
 
 
 def test_bridge_memory_is_bounded():
@@ -87,3 +114,33 @@ def test_bridge_memory_is_bounded():
     assert lb.buf.shape[0] == int(20.0 * 25.0) + 2
     assert len(lb.window()) == lb.buf.shape[0]
     assert lb.fits >= 20 and not lb.committed  # noise alone moves nothing
+
+
+def test_live_runs_the_bridge_step_offline_builds():
+    """The live session's contact estimator is `analyze`'s (pipeline.contact_estimator): the same
+    back length and segmentation parameters (the range check on the back included), and its
+    public bridge step leaves the estimator's own results alone."""
+    import numpy as np
+
+    from tracker.analysis.pipeline import AnalysisParameters, contact_estimator
+
+    g = Guidance(hip_to_neck_cm=46.0, roller_diameter_cm=12.5)
+    mine = LiveSession(g)._contact
+    ref = contact_estimator(g, AnalysisParameters())
+    assert vars(mine) == vars(ref)
+    assert ref.back_length_cm == 46.0 and ref.segmenter["max_range_cm"] == 46.0
+    # one fast move (20 cm of contact in 3 s) between still stretches: found, signed, sized
+    rate = 25.0
+    t = np.arange(0.0, 20.0, 1.0 / rate)
+    u = np.clip((t - 8.0) / 3.0, 0.0, 1.0)
+    inside = (t > 8.0) & (t < 11.0)
+    body_m = -0.40  # the body moves 40 cm toward the hips: the contact 20 cm toward the head
+    acc_spine = np.where(inside, 2 * np.pi * body_m / 9.0 * np.sin(2 * np.pi * u), 0.0)
+    pitch = np.full(len(t), 0.1)
+    acc = np.column_stack([9.80665 * np.cos(pitch), np.zeros(len(t)), 9.80665 * np.sin(pitch) + acc_spine])
+    acc += 0.005 * np.random.default_rng(3).standard_normal(acc.shape)
+    gyr = 0.001 * np.random.default_rng(4).standard_normal((len(t), 3))
+    moves, track = ref.bridge_moves(t, pitch, acc, gyr, rate)
+    assert len(moves) == 1 and abs(moves[0].start_s - 8.0) < 0.3 and abs(moves[0].end_s - 11.0) < 0.3
+    assert abs(moves[0].contact_cm - 20.0) < 2.0 and abs(track[-1] - moves[0].contact_cm) < 1e-6
+    assert not hasattr(ref, "bridge_moves_")

@@ -184,16 +184,39 @@ class ContactPositionEstimator:
         body_m = abs(float(coef[0])) * duration**2 / (2.0 * np.pi)
         return 0.5 * body_m * 100.0
 
+    def bridge_moves(
+        self,
+        t_s: np.ndarray,
+        pitch_rad: np.ndarray,
+        acc_body_m_s2: np.ndarray,
+        gyr_body_rad_s: np.ndarray,
+        rate_hz: float,
+    ) -> tuple[list, np.ndarray]:
+        """The bridge step on its own, for one gap-free stretch of a bridge (the live analysis
+        runs it on a trailing window): the gravity removal along the spine and `BridgeSegmenter`,
+        with this estimator's parameters. `t_s` (n,) uniform at `rate_hz`; `pitch_rad` (n,) the
+        reference pitch (see `gyro_pitch_window_s`); `acc_body_m_s2`, `gyr_body_rad_s` (n, 3) in
+        the body frame. Returns the movements (`BridgeMove`, times in s, contact displacement
+        signed) and the contact displacement (cm, (n,)) from the stretch's start. Leaves the
+        results of `estimate` alone."""
+        moves, track, _acc = self._bridge_fit(t_s, pitch_rad, acc_body_m_s2, gyr_body_rad_s, rate_hz)
+        return moves, track
+
     def _bridge_moves_track(self, t_s, pitch_rad, acc_body, gyr_body, rate: float) -> np.ndarray:
         """Contact displacement (cm) from the span's start, (n,), from the movements found by
         `BridgeSegmenter` (kept in `bridge_moves_`): flat between movements, so holds are
         still and drift never makes a stroke."""
+        moves, track, self._last_acc_bp = self._bridge_fit(t_s, pitch_rad, acc_body, gyr_body, rate)
+        self.bridge_moves_ += moves
+        return track
+
+    def _bridge_fit(self, t_s, pitch_rad, acc_body, gyr_body, rate: float) -> tuple[list, np.ndarray, np.ndarray]:
+        """(moves, contact displacement, gravity-free along-spine acceleration less its median)."""
         from tracker.analysis.bridge import BridgeSegmenter
 
         n = len(t_s)
-        self._last_acc_bp = np.full(n, np.nan)
         if n < int(3 * rate):
-            return np.zeros(n)
+            return [], np.zeros(n), np.full(n, np.nan)
         seg_params = dict(self.segmenter)
         if self.gyro_pitch_window_s:
             pitch_rad = _gyro_pitch(
@@ -204,9 +227,7 @@ class ContactPositionEstimator:
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
         # the pitch turns about the left (y) axis
         seg = BridgeSegmenter(**seg_params).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
-        self._last_acc_bp = acc - float(np.median(acc))
-        self.bridge_moves_ += seg.moves_
-        return seg.contact_cm_
+        return list(seg.moves_), seg.contact_cm_, acc - float(np.median(acc))
 
     def _start_cm(self, t_s, pos, posture, i: int) -> float | None:
         j = i - 1

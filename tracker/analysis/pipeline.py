@@ -139,11 +139,9 @@ def analyze(
             sig.rate_hz,
             params.gyro_pitch_window_s,
         )
-    contact = ContactPositionEstimator(
-        roller_diameter_cm=guidance.roller_diameter_cm,
-        back_length_cm=guidance.hip_to_neck_cm,
-        segmenter={"tilt_tau_s": params.vqf_tau_acc_s, "max_range_cm": guidance.hip_to_neck_cm},
-    ).estimate(sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_)
+    contact = contact_estimator(guidance, params).estimate(
+        sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_
+    )
     notes += contact.notes_
     # lifting or lowering the hips turns the torso with the roller where it is: no stroke
     usable = seg.on_roller_ & ~sig.bridged & ~seg.lift_mask_
@@ -222,6 +220,21 @@ def analyze(
             sensor_to_body=rot,
         )
     return result
+
+
+def contact_estimator(
+    guidance: Guidance = DEFAULT_GUIDANCE, parameters: AnalysisParameters | None = None
+) -> ContactPositionEstimator:
+    """The `ContactPositionEstimator` as `analyze` builds it from the guidance (roller, back
+    length: a bridge's track and segmentation stay on the back) and the parameters (the
+    orientation filter's accelerometer time constant, for the bridge's amplitudes). The live
+    analysis builds its own from here, so both run the same bridge step."""
+    params = parameters or AnalysisParameters()
+    return ContactPositionEstimator(
+        roller_diameter_cm=guidance.roller_diameter_cm,
+        back_length_cm=guidance.hip_to_neck_cm,
+        segmenter={"tilt_tau_s": params.vqf_tau_acc_s, "max_range_cm": guidance.hip_to_neck_cm},
+    )
 
 
 def _refine_bridge_stroke(stroke, contact: ContactPositionEstimator, t_s: np.ndarray):

@@ -8,28 +8,39 @@ causal form here:
 
 * the bout's body-frame specific force, rate and pitch are kept in a ring of `window_s` seconds
   at the analysis rate (bounded memory);
-* every `refit_s` seconds the offline bridge step (`ContactPositionEstimator`'s gravity removal
-  and `BridgeSegmenter`, the same parameters) is run on that window;
+* every `refit_s` seconds the offline bridge step (`ContactPositionEstimator.bridge_moves`:
+  gravity removal and `BridgeSegmenter`, the estimator built as `analyze` builds it) is run on
+  that window;
 * a move is **committed** (becomes a stroke, or is dropped as too short, exactly as offline) once
   it ended at least `commit_lag_s` plus `lag_per_move_s` times its duration before the window's
   end and the previous fit had the same move (both ends within `match_s`). Commits go in time
   order and are never taken back;
 * a fit that contradicts what was committed (a move straddling the last committed end) commits
-  nothing: the next fits usually agree again once more of the signal is in;
+  nothing: the next fits usually agree again once more of the signal is in. After
+  `max_contradictions` such fits in a row the straddling move is cut at the commit, so the
+  commits never stall (a stall of a minute hid slow strokes from the hold timer, which then
+  warned hold_too_long over strokes);
+* a move that would take the contact off the back by more than `back_margin_cm` waits (up to
+  `max_postpone_s` after its end) for a fit that reads it otherwise; a committed end is kept on
+  the back (the track is a running sum of moves: offline bends it back onto the back with the
+  hips-down contact after the bout, which live does not have yet);
 * at the bout's end (posture change, leaving the roller, a long gap, end of stream) one last fit
   commits every move after the last committed one, with no lag.
 
 Delays: a move is known `commit_lag_s` + `lag_per_move_s` x its duration + up to `refit_s` (+ one
 `refit_s` for the agreement) after it ended: about 7-12 s with the defaults. The windowed fit
 needs the still time after a move (the segmentation's bias follows the still stretches on both
-sides); with less lag, a slow drift at the window's end passes for a long slow move. The contact position of the committed stretch is
-the offline one (`BridgeSegmenter.track`: raised-cosine profiles from the bout's start); between
-the commit horizon and now, the latest fit's moves are shown provisionally; a move still in
-progress is not visible to the fit until it has ended.
+sides); with less lag, a slow drift at the window's end passes for a long slow move. The
+contact position of the committed stretch is the offline one (`BridgeSegmenter.track`:
+raised-cosine profiles from the bout's start); between the commit horizon and now, the latest
+fit's moves are shown provisionally; a move still in progress is not visible to the fit until it
+has ended. Too-fast strokes are not left to this lag: tracker/live/fast_moves.py sees them end
+within a fraction of a second.
 
-Cost: one fit of a 90 s window takes about 15-20 ms (O(n x longest move) with n the 0.2 s grid;
-the dynamic programme's loop is Python): about 0.9 % of one core at one fit every 2 s
-(benchmarks/live_cost.py). The per-sample work is appending to the ring.
+Cost: one fit of a 90 s window takes about 12-20 ms, more when the range check on the back
+re-segments it (O(n x longest move) with n the 0.2 s grid; the dynamic programme's loop is
+Python): about 0.9 % of one core at one fit every 2 s (benchmarks/live_cost.py). The per-sample
+work is appending to the ring.
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.analysis.bridge import BridgeMove
-from tracker.analysis.contact import ContactPositionEstimator
+from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad
 
 
 @dataclass
@@ -73,6 +84,14 @@ class LiveBridge:
         until more still time follows it.
     min_fit_s
         No fit before the bout holds this much signal.
+    max_contradictions
+        Fits in a row that may contradict the last commit (a move straddling it) and commit
+        nothing; after that a straddling move is cut at the commit (or dropped if it lies
+        mostly before it), so the commits never stall.
+    back_margin_cm, max_postpone_s
+        A move that would take the contact further than `back_margin_cm` off the back
+        (`contact.back_length_cm`) is not committed until `max_postpone_s` after its end, while
+        later fits may read it differently.
     """
 
     def __init__(
@@ -88,6 +107,9 @@ class LiveBridge:
         match_s: float = 0.6,
         min_fit_s: float = 3.0,
         lag_per_move_s: float = 0.5,
+        max_contradictions: int = 3,
+        back_margin_cm: float = 5.0,
+        max_postpone_s: float = 30.0,
     ) -> None:
         self.rate_hz = rate_hz
         self.start_cm = float(start_cm)
@@ -113,6 +135,10 @@ class LiveBridge:
         self._prev: list[BridgeMove] = []
         self._end_s: float | None = None
         self.fits = 0
+        self.max_contradictions = max_contradictions
+        self.back_margin_cm = back_margin_cm
+        self.max_postpone_s = max_postpone_s
+        self._contradictions = 0
 
     # --- input -------------------------------------------------------------------------------------
     def step(self, t_s: float, acc_body_m_s2: np.ndarray, gyr_body_rad_s: np.ndarray, pitch_rad: float) -> list[BridgeCommit]:
@@ -166,7 +192,7 @@ class LiveBridge:
                 return c.end_cm
             if t_s > m.start_s:
                 u = (t_s - m.start_s) / m.duration_s
-                return c.start_cm + m.contact_cm * (u - math.sin(2 * math.pi * u) / (2 * math.pi))
+                return c.start_cm + (c.end_cm - c.start_cm) * (u - math.sin(2 * math.pi * u) / (2 * math.pi))
         return p
 
     @property
@@ -183,17 +209,13 @@ class LiveBridge:
         rows = self.window()
         if len(rows) < 8:
             return []
-        est = self.contact
-        est.bridge_moves_ = []
         # the reference pitch that the gyro's integrated pitch is pinned to (over tens of
         # seconds) is the accelerometer's own inclination: no lag and no drift, from the first
         # sample on (the orientation filter's is off by up to a degree until its gyro bias is
         # learned, which a window that starts then cannot average out)
         acc = rows[:, 1:4]
-        ref = np.arcsin(np.clip(acc[:, 2] / np.maximum(np.linalg.norm(acc, axis=1), 1e-9), -1.0, 1.0))
-        est._bridge_moves_track(rows[:, 0], ref, acc, rows[:, 4:7], self.rate_hz)
+        moves, _track = self.contact.bridge_moves(rows[:, 0], accel_pitch_rad(acc), acc, rows[:, 4:7], self.rate_hz)
         self.fits += 1
-        moves = list(est.bridge_moves_)
         w0 = float(rows[0, 0])
         truncated = self.n > self.cap
         after: list[BridgeMove] = []
@@ -202,13 +224,23 @@ class LiveBridge:
             if m.end_s <= self.last_end_s + self.match_s:
                 continue  # committed already (or before it)
             if m.start_s < self.last_end_s - self.match_s:
-                # straddles the last commit: this fit contradicts what was said
-                consistent = False
-                break
+                # straddles the last commit: this fit contradicts what was said. Usually the
+                # next fits agree again; if they keep contradicting it, the part after the
+                # commit is taken (a move mostly before it was that commit)
+                if self._contradictions < self.max_contradictions:
+                    consistent = False
+                    break
+                if m.end_s - self.last_end_s < 0.5 * m.duration_s:
+                    continue
+                m = BridgeMove(self.last_end_s, m.end_s, m.contact_cm)
             if truncated and m.start_s < w0 + self.match_s and self.last_end_s < w0:
                 continue  # cut by the window's start: not seen whole
             after.append(m)
+        self._contradictions = 0 if consistent else self._contradictions + 1
         out: list[BridgeCommit] = []
+        if not consistent:
+            # still the best view of what moves after the commit (the hold timer uses it)
+            self.provisional = [m for m in moves if m.end_s > self.last_end_s + self.match_s and m.start_s >= self.last_end_s - self.match_s]
         if consistent:
             horizon = self.now_s - self.commit_lag_s
             for m in after:
@@ -218,16 +250,35 @@ class LiveBridge:
                 lag = self.lag_per_move_s * m.duration_s
                 if not final and (m.end_s > horizon - lag or not same):
                     break
+                if not final and self._off_the_back(m) and self.now_s - m.end_s < self.max_postpone_s:
+                    break
                 out.append(self._commit(m))
             self.provisional = [m for m in after if m.end_s > self.last_end_s + self.match_s]
         self._prev = moves
         return out
 
+    def _off_the_back(self, m: BridgeMove) -> bool:
+        """The move would take the contact off the back (by more than `back_margin_cm`): the
+        window's fit has likely misread it (a slow drift near the window's end, two moves read
+        as one); later fits, with more still time after it, often read it right."""
+        back = self.contact.back_length_cm
+        if not back:
+            return False
+        end = self.contact_cm + m.contact_cm
+        return end < -self.back_margin_cm or end > back + self.back_margin_cm
+
     def _commit(self, m: BridgeMove) -> BridgeCommit:
         start = max(m.start_s, self.last_end_s)
         if start != m.start_s:
             m = BridgeMove(start, m.end_s, m.contact_cm)
-        c = BridgeCommit(m, self.contact_cm, self.contact_cm + m.contact_cm)
+        end = self.contact_cm + m.contact_cm
+        back = self.contact.back_length_cm
+        if back:
+            # the roller stays on the back: a track that leaves it has summed the moves' errors
+            # (offline bends it back between the hips-down contacts that pin it, `_into_bounds`;
+            # causally the error is the move's that crossed the edge)
+            end = min(max(end, 0.0), float(back))
+        c = BridgeCommit(m, self.contact_cm, end)
         self.committed.append(c)
         del self.committed[:-64]  # the position lookup needs only the recent ones
         self.contact_cm = c.end_cm

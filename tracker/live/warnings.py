@@ -8,6 +8,8 @@ set gaining strokes, a lumbar stay); the list entry is replaced in place, and th
 | kind             | fires when (session time)                                               |
 | ---------------- | ----------------------------------------------------------------------- |
 | too_fast         | the `too_fast_min_strokes`-th fast stroke in a row (no hold between) closes |
+|                  | (in a bridge: provisionally when the fast-move detector sees it end, then |
+|                  | confirmed by the committed strokes, or withdrawn from the list)          |
 | hold_too_long    | the hold's back-dated start + `hold_too_long_s`                          |
 | region_overuse   | a region's on-roller time crosses `region_budget_s`                      |
 | session_too_long | the on-roller time crosses `session_too_long_s`                          |
@@ -49,6 +51,9 @@ class LiveWarnings:
         self._lumbar_pending_at = 0.0
         self.lumbar_exit_wait_s = lumbar_exit_wait_s
         self._lumbar_end = guidance.region_bounds_cm()[0][2]
+        # provisional too_fast warnings (a bridge's fast-move detector): [index, start, end]
+        # until the committed strokes make the same run (adopted) or show there was none
+        self._provisional: list[list] = []
 
     def _fire(self, w: Warning) -> Warning:
         self.warnings.append(w)
@@ -89,10 +94,64 @@ class LiveWarnings:
         if not ws:
             return []
         if self._run_warning is None:
+            adopted = self._adopt(self._run[0].start_s, self._run[-1].end_s)
+            if adopted is not None:
+                # said already, provisionally: the committed run confirms it (span and message
+                # from the committed strokes)
+                self._run_warning = adopted
+                self._update(adopted, ws[0])
+                return []
             self._run_warning = len(self.warnings)
             return [self._fire(ws[0])]
         self._update(self._run_warning, ws[0])
         return []
+
+    # --- provisional too_fast (bridge) -------------------------------------------------------------
+    def provisional_too_fast(self, run: list[Stroke]) -> Warning | None:
+        """A run of fast movements seen by a bridge's fast-move detector, ahead of the committed
+        strokes: fire too_fast now (once per run; a longer run updates the span). It stays a
+        provisional warning until `stroke_closed` adopts it or `withdraw_provisional` drops it."""
+        if len(run) < self.guidance.too_fast_min_strokes:
+            return None
+        ws = [w for w in self.offline._too_fast(list(run), []) if w.kind == "too_fast"]
+        if not ws:
+            return None
+        a, b = run[0].start_s, run[-1].end_s
+        for p in self._provisional:
+            if p[1] <= b + 1.0 and p[2] >= a - 1.0:
+                p[1], p[2] = min(p[1], a), max(p[2], b)
+                self._update(p[0], replace(ws[0], start_s=p[1], end_s=p[2]))
+                return None
+        if self._run_warning is not None and 0 <= self._run_warning < len(self.warnings):
+            w = self.warnings[self._run_warning]
+            if w.start_s <= b + 1.0 and w.end_s >= a - 1.0:
+                return None  # the committed strokes have said it already
+        self._provisional.append([len(self.warnings), a, b])
+        return self._fire(ws[0])
+
+    def _adopt(self, a: float, b: float) -> int | None:
+        for k, p in enumerate(self._provisional):
+            if p[1] <= b + 1.0 and p[2] >= a - 1.0:
+                del self._provisional[k]
+                return p[0]
+        return None
+
+    def withdraw_provisional(self, before_s: float) -> int:
+        """Provisional too_fast warnings that ended before `before_s` and that no committed run
+        confirmed leave the list (the event was out; the session's result follows the committed
+        strokes). Returns how many."""
+        gone = sorted((p[0] for p in self._provisional if p[2] < before_s), reverse=True)
+        self._provisional = [p for p in self._provisional if p[2] >= before_s]
+        for index in gone:
+            del self.warnings[index]
+            # the indices kept past it move down by one
+            self._run_warning = _shifted(self._run_warning, index)
+            self._lumbar_warning = _shifted(self._lumbar_warning, index)
+            if hasattr(self, "_hold_index"):
+                self._hold_index = _shifted(self._hold_index, index)
+            for p in self._provisional:
+                p[0] = _shifted(p[0], index)
+        return len(gone)
 
     def hold_started(self) -> None:
         """A confirmed hold breaks a too-fast run (the offline rule: a hold between strokes)."""
@@ -223,3 +282,8 @@ class LiveWarnings:
         for i, w in enumerate(self.warnings):
             if w.kind in ("region_overuse", "session_too_long"):
                 self.warnings[i] = replace(w, end_s=max(w.end_s, t_s))
+
+
+def _shifted(i: int | None, removed: int) -> int | None:
+    """A list index after the entry at `removed` was deleted."""
+    return i - 1 if i is not None and i > removed else i

@@ -1,12 +1,17 @@
 """Input at the edge: capture files and CSV to an `ImuRecording`, validated once.
 
-`load_recording(path)` tells a capture from a CSV by the file's first bytes (never by its
-extension), then checks everything a person can get wrong, each with a one-line message that says
-what to do:
+`load_recording(path)` tells a capture from a CSV by the file's first bytes (a CSV named
+`.capture` is still a CSV): a file that starts with the capture magic, or that is all a beginning of
+the capture signature (a capture cut within its first 20 bytes), is a capture; so is a binary file
+named `.capture`. Then it checks everything a person can get wrong, each with a one-line message
+that says what to do:
 
 | problem                               | handling                                                     |
 | ------------------------------------- | ------------------------------------------------------------ |
 | empty file / no data rows             | `CsvFormatError` / `RecordingTooShortError`                   |
+| a capture cut before its samples      | `RecordingTooShortError`: "... is a capture cut after N bytes: nothing to analyse" |
+| damaged or cut capture                | analysed; each damaged span (with the seconds lost) and the cut are noted |
+| ';' between columns, ',' as decimals  | `CsvFormatError`: use ',' between columns and '.' as the decimal mark |
 | missing columns                       | `CsvFormatError` naming the missing column, the expected set and units |
 | a cell that is not a number           | `CsvFormatError` with the line number and column             |
 | time going backwards                  | `CsvFormatError` with the line number                        |
@@ -25,6 +30,7 @@ analysis copies them into `SessionAnalysis.notes`.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +79,7 @@ def load_recording(path: str | Path) -> ImuRecording:
             path=str(path),
             hint=f"give a capture file or a CSV with the header {','.join(CSV_COLUMNS)} ({EXPECTED})",
         )
-    if _is_capture(head):
+    if _is_capture(head) or (path.suffix.lower() == ".capture" and not _looks_like_text(head)):
         return _load_capture(path)
     if not _looks_like_text(head):
         raise InputFileError(
@@ -85,15 +91,18 @@ def load_recording(path: str | Path) -> ImuRecording:
 
 
 def _is_capture(head: bytes) -> bool:
-    return head.startswith(_capture_magic())
+    magic, signature = _capture_magic()
+    # a file that is nothing but the start of the signature is a capture cut within it
+    return head.startswith(magic) or (len(head) < len(signature) and signature.startswith(head))
 
 
-def _capture_magic() -> bytes:
+def _capture_magic() -> tuple[bytes, bytes]:
+    """(magic, whole signature line) of a capture file."""
     try:
-        from tracker.capture.format import MAGIC
-    except ImportError:  # the capture layer not installed: its documented signature prefix
-        return b"tracker-capture "
-    return bytes(MAGIC)
+        from tracker.capture.format import MAGIC, SIGNATURE
+    except ImportError:  # the capture layer not installed: its documented signature
+        return b"tracker-capture ", b"tracker-capture 1.0\n"
+    return bytes(MAGIC), bytes(SIGNATURE)
 
 
 def _load_capture(path: Path) -> ImuRecording:
@@ -101,11 +110,27 @@ def _load_capture(path: Path) -> ImuRecording:
 
     recording = load_capture(path)
     t, acc, gyr = recording.t_s, recording.acc_m_s2, recording.gyr_rad_s
-    if len(t) < MIN_SAMPLES or (t[-1] - t[0]) < MIN_DURATION_S:
+    cut = recording.source.get("cut_at_byte")
+    if not len(t) and cut is not None:
+        size = recording.source.get("file_size", cut)
         raise RecordingTooShortError(
-            f"{path} holds {t[-1] - t[0] if len(t) else 0.0:.1f} s of samples; at least {MIN_DURATION_S:.0f} s are needed",
+            f"{path} is a capture cut after {size} bytes: nothing to analyse",
             path=str(path),
-            hint="record a longer session",
+            hint="the recording stopped (or the copy broke off) before any sample was stored; "
+            "copy the file again from where it was recorded",
+        )
+    if len(t) < MIN_SAMPLES or (t[-1] - t[0]) < MIN_DURATION_S:
+        cut_note = (
+            f" (the capture is cut after {recording.source.get('file_size', cut)} bytes)"
+            if cut is not None
+            else ""
+        )
+        raise RecordingTooShortError(
+            f"{path} holds {t[-1] - t[0] if len(t) else 0.0:.1f} s of samples{cut_note}; at least {MIN_DURATION_S:.0f} s are needed",
+            path=str(path),
+            hint="copy the whole file again, or record a longer session"
+            if cut is not None
+            else "record a longer session",
         )
     notes = list(recording.source.get("notes", []))
     if not (np.all(np.isfinite(acc)) and np.all(np.isfinite(gyr))):
@@ -198,6 +223,8 @@ def load_csv(path: str | Path) -> ImuRecording:
         raise RecordingTooShortError(
             f"{where} has a header but no samples", path=where, hint="record a longer session"
         )
+    if delimiter == ";":
+        _check_decimal_commas(data_lines, columns, where)
     values = _parse_numbers(data_lines, columns, delimiter, where)
     line_numbers = np.fromiter((n for n, _ in data_lines), dtype=np.int64, count=len(data_lines))
     t, acc, gyr, notes = validate_samples(values, line_numbers, where)
@@ -210,6 +237,25 @@ def load_csv(path: str | Path) -> ImuRecording:
         sampling_rate_hz=rate,
         source={"kind": "csv", "path": str(path), "notes": notes, "t0_s": float(t[0])},
     )
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*\"?[-+]?\d*,\d+(?:[eE][-+]?\d+)?\"?\s*$")
+
+
+def _check_decimal_commas(
+    data_lines: list[tuple[int, str]], columns: list[int], where: str
+) -> None:
+    """A spreadsheet in a comma-decimal locale writes `0,5;9,81`: say so once, not per cell."""
+    for number, line in data_lines[:20]:
+        cells = line.split(";")
+        for c in columns:
+            if c < len(cells) and _DECIMAL_COMMA.match(cells[c]):
+                raise CsvFormatError(
+                    f"{where} uses decimal commas (line {number}: {cells[c].strip()!r})",
+                    path=where,
+                    hint="use ',' between columns and '.' as the decimal mark (found ';' and ','): "
+                    "export the CSV with an English number format",
+                )
 
 
 def _is_number(text: str) -> bool:

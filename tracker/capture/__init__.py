@@ -2,7 +2,8 @@
 
 CaptureWriter(path, header) -> .write_notification / .write_event / .update_header / .close
 read_capture(path) -> CaptureContents        every intact record, cut and damage reported
-load_capture(path) -> ImuRecording           through the live StreamDecoder
+load_capture(path) -> ImuRecording           through the live StreamDecoder; source["notes"] say
+                                             what damage and cuts cost
 write_capture_from_counts(path, counts, ...) a synthetic capture for tests and fixtures
 """
 
@@ -10,8 +11,10 @@ from tracker.capture.format import FORMAT_VERSION, SIGNATURE, RecordType, Source
 from tracker.capture.reader import (
     CaptureContents,
     CaptureEvent,
+    DamagedSpan,
     HeaderUpdate,
     Notifications,
+    capture_notes,
     decode_capture,
     load_capture,
     read_capture,
@@ -26,11 +29,13 @@ __all__ = [
     "CaptureEvent",
     "CaptureHeader",
     "CaptureWriter",
+    "DamagedSpan",
     "HeaderUpdate",
     "Notifications",
     "RecordType",
     "Source",
     "SyntheticCapture",
+    "capture_notes",
     "clock_anchor",
     "decode_capture",
     "host_time_ns",

@@ -99,6 +99,20 @@ class HeaderUpdate:
     imu_index: int
 
 
+@dataclass(frozen=True)
+class DamagedSpan:
+    """Bytes [start, end) skipped because they failed the checks."""
+
+    start: int
+    end: int
+    imu_index: int
+    """IMU notifications read before the damage (where in the stream the lost ones were)."""
+    warning: int
+    """Index of the note about it in `CaptureContents.warnings`."""
+    at_end: bool = False
+    """The damage runs to the end of the file (the capture ends there)."""
+
+
 @dataclass
 class CaptureContents:
     """Everything intact in a capture file, and what was not."""
@@ -123,6 +137,10 @@ class CaptureContents:
     """[start, end) byte ranges skipped because they failed the checks."""
     warnings: list[str] = field(default_factory=list)
     """Human-readable notes on cuts, corruption and unknown records."""
+    damage: list[DamagedSpan] = field(default_factory=list)
+    """`corrupt_spans` with where they sit in the IMU stream (for the seconds they cost)."""
+    cut_warning: int | None = None
+    """Index of the note about the cut in `warnings` (None for a complete file)."""
 
     @property
     def imu(self) -> Notifications:
@@ -256,8 +274,9 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
             f"the file ends at byte {size}, inside the capture signature: it holds no records"
         )
         return CaptureContents(
-            p, fmt.FORMAT_VERSION, {}, {}, [], {}, [], size, 0, False, 0, [], warnings
-        )
+            p, fmt.FORMAT_VERSION, {}, {}, [], {}, [], size, 0, False, 0, [], warnings,
+            cut_warning=0,
+        )  # fmt: skip
     version, pos = sig
 
     header: dict[str, Any] = {}
@@ -269,31 +288,42 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
     records = 0
     complete = False
     cut: int | None = None
+    cut_warning: int | None = None
     spans: list[tuple[int, int]] = []
+    damage: list[DamagedSpan] = []
     unknown: dict[int, int] = {}
+
+    def damaged(start: int, end: int, note: str, at_end: bool = False) -> None:
+        spans.append((start, end))
+        damage.append(DamagedSpan(start, end, imu_count, len(warnings), at_end))
+        warnings.append(note)
 
     while pos < size:
         end = _record_ok(data, pos, size)
         if end < 0:
             nxt = _next_record(data, pos + 1, size)
             if nxt >= 0:
-                spans.append((pos, nxt))
-                warnings.append(
-                    f"bytes {pos}..{nxt} are damaged ({nxt - pos} bytes skipped); reading resumed at the next intact record"
+                damaged(
+                    pos,
+                    nxt,
+                    f"bytes {pos}..{nxt} are damaged ({nxt - pos} bytes skipped); reading resumed at the next intact record",
                 )
                 pos = nxt
                 continue
             if end == -2:
                 cut = pos
+                cut_warning = len(warnings)
                 warnings.append(
                     f"the file is cut at byte {size}: the record starting at byte {pos} is incomplete "
                     f"({size - pos} bytes); everything before it was read"
                 )
             else:
-                spans.append((pos, size))
                 cut = pos
-                warnings.append(
-                    f"bytes {pos}..{size} at the end of the file are damaged and were skipped"
+                damaged(
+                    pos,
+                    size,
+                    f"bytes {pos}..{size} at the end of the file are damaged and were skipped",
+                    at_end=True,
                 )
             break
         _, rtype, length, t_ns = fmt.RECORD_HEAD.unpack_from(data, pos)
@@ -346,9 +376,10 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
                 unknown[rtype] = unknown.get(rtype, 0) + 1
         except (ValueError, struct.error, UnicodeDecodeError) as exc:
             # CRC-valid but not what its type says: written by a buggy or newer writer
-            spans.append((pos, end))
-            warnings.append(
-                f"record at byte {pos} (type 0x{rtype:02x}) is unreadable and was skipped: {exc}"
+            damaged(
+                pos,
+                end,
+                f"record at byte {pos} (type 0x{rtype:02x}) is unreadable and was skipped: {exc}",
             )
         pos = end
         if complete and pos < size:
@@ -364,6 +395,7 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
         warnings.append("the capture has no readable header: sensor settings are unknown")
     if not complete and cut is None:
         cut = size
+        cut_warning = len(warnings)
         warnings.append(
             f"the file ends at byte {size} without its end record: the recording was interrupted; "
             "every record before was read"
@@ -395,6 +427,8 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
         cut_at_byte=None if complete else cut,
         corrupt_spans=spans,
         warnings=warnings,
+        damage=damage,
+        cut_warning=None if complete else cut_warning,
     )
 
 
@@ -413,9 +447,14 @@ def _settings_of(obj: dict[str, Any], path: Path) -> tuple[float, int, int]:
 CHUNK_PACKETS = 1 << 16
 
 
-def decode_capture(contents: CaptureContents, **decoder_options: Any):
+def decode_capture(
+    contents: CaptureContents, *, samples_at: dict[int, int] | None = None, **decoder_options: Any
+):
     """Run a capture's IMU notifications through a `StreamDecoder` (the live decode path), in
-    chunks, applying settings changes where the file records them. Returns the decoder."""
+    chunks, applying settings changes where the file records them. Returns the decoder.
+
+    `samples_at`, when given, is filled with {IMU notification index of each damaged span:
+    samples decoded before it}, which `capture_notes` turns into the seconds the damage cost."""
     from tracker.protocol import spec
     from tracker.protocol.stream import StreamDecoder
 
@@ -434,13 +473,18 @@ def decode_capture(contents: CaptureContents, **decoder_options: Any):
         return decoder
     ref_ns = int(imu.host_time_ns[0])
     bounds = [u for u in contents.header_updates if "settings" in u.fields]
+    marks = sorted({d.imu_index for d in contents.damage}) if samples_at is not None else []
     pos = 0
     for update in [*bounds, None]:
         stop = len(imu) if update is None else update.imu_index
-        for a in range(pos, stop, CHUNK_PACKETS):
-            b = min(stop, a + CHUNK_PACKETS)
-            host_s = (imu.host_time_ns[a:b] - ref_ns) / 1e9
-            decoder.feed_array(imu.buffer, imu.offsets[a:b], imu.lengths[a:b], host_s)
+        cuts = [m for m in marks if pos <= m < stop]
+        for lo, hi in zip([pos, *cuts], [*cuts, stop], strict=True):
+            if samples_at is not None and lo in cuts:
+                samples_at[lo] = decoder.samples_kept
+            for a in range(lo, hi, CHUNK_PACKETS):
+                b = min(hi, a + CHUNK_PACKETS)
+                host_s = (imu.host_time_ns[a:b] - ref_ns) / 1e9
+                decoder.feed_array(imu.buffer, imu.offsets[a:b], imu.lengths[a:b], host_s)
         pos = max(pos, stop)
         if update is not None:
             decoder.configure(
@@ -454,8 +498,65 @@ def decode_capture(contents: CaptureContents, **decoder_options: Any):
                     contents.path,
                 )
             )
+    if samples_at is not None:
+        for m in marks:
+            samples_at.setdefault(m, decoder.samples_kept)
     decoder.host_reference_ns = ref_ns
     return decoder
+
+
+def _clock(t_s: float) -> str:
+    return f"{int(t_s // 60)}:{t_s % 60:04.1f}"
+
+
+def capture_notes(
+    contents: CaptureContents, t_s: np.ndarray, samples_at: dict[int, int]
+) -> list[str]:
+    """The reader's warnings as notes for a person: each damaged span with the seconds of samples
+    it cost and where in the session (from the decoded times `t_s` around it; `samples_at` from
+    `decode_capture`), and a cut with the byte it happened at."""
+    t_s = np.asarray(t_s, dtype=np.float64)
+    n = len(t_s)
+    step = float(np.median(np.diff(t_s))) if n > 1 else 0.0
+    rewritten: dict[int, str] = {}
+    seen: set[int] = set()
+    for d in contents.damage:
+        what = (
+            f"bytes {d.start}..{d.end} of the capture are damaged ({d.end - d.start} bytes skipped)"
+        )
+        k = samples_at.get(d.imu_index)
+        if d.at_end:
+            where = f" after {_clock(float(t_s[-1]))}" if n else ""
+            rewritten[d.warning] = f"{what}: the capture ends there; what followed{where} is lost"
+        elif k is None or d.imu_index in seen:
+            rewritten[d.warning] = f"{what}: no further samples lost"
+        elif 0 < k < n:
+            lost = max(0.0, float(t_s[k] - t_s[k - 1]) - step)
+            rewritten[d.warning] = (
+                f"{what}: {lost:.1f} s of samples lost at {_clock(float(t_s[k - 1]))}"
+                if lost >= 0.05
+                else f"{what}: no samples lost (the damage hit an event or header record)"
+            )
+        elif k == 0 and n:
+            rewritten[d.warning] = (
+                f"{what}: samples before the first intact one (the start of the recording) are lost"
+            )
+        else:
+            rewritten[d.warning] = (
+                f"{what}: the end of the recording after {_clock(float(t_s[-1])) if n else '0:00.0'} may be lost"
+            )
+        seen.add(d.imu_index)
+    if contents.cut_warning is not None and contents.cut_at_byte == 0:
+        rewritten[contents.cut_warning] = (
+            f"the capture is cut after {contents.file_size} bytes, inside its first line: it holds nothing"
+        )
+    elif contents.cut_warning is not None and contents.cut_at_byte is not None:
+        kept = f"; the {float(t_s[-1] - t_s[0]):.1f} s before it were used" if n > 1 else ""
+        rewritten[contents.cut_warning] = (
+            f"the capture is cut at byte {contents.cut_at_byte} of {contents.file_size} "
+            f"(no end record: the recording was interrupted or the file was not copied whole){kept}"
+        )
+    return [rewritten.get(i, w) for i, w in enumerate(contents.warnings)]
 
 
 def load_capture(path: str | os.PathLike[str]):
@@ -468,15 +569,18 @@ def load_capture(path: str | os.PathLike[str]):
     from tracker.imu import MountingCalibration
 
     contents = read_capture(path)
-    decoder = decode_capture(contents)
+    samples_at: dict[int, int] = {}
+    decoder = decode_capture(contents, samples_at=samples_at)
     header = contents.header
     warnings = list(contents.warnings)
+    notes = capture_notes(contents, decoder.t_sensor_s(), samples_at)
     calibration = None
     if header.get("calibration"):
         try:
             calibration = MountingCalibration.from_json(header["calibration"])
         except (ValueError, KeyError, TypeError) as exc:
             warnings.append(f"the stored calibration is unusable ({exc}); it was ignored")
+            notes.append(warnings[-1])
     start_utc = None
     ref_ns = decoder.host_reference_ns
     if ref_ns is not None and decoder.samples_kept:
@@ -486,6 +590,7 @@ def load_capture(path: str | os.PathLike[str]):
             start_utc = datetime.fromtimestamp(utc_ns / 1e9, UTC)
         except CaptureFormatError as exc:
             warnings.append(exc.message)
+            notes.append(exc.message)
     source = {
         "kind": "capture",
         "path": str(contents.path),
@@ -493,7 +598,9 @@ def load_capture(path: str | os.PathLike[str]):
         "complete": contents.complete,
         "cut_at_byte": contents.cut_at_byte,
         "corrupt_spans": [list(s) for s in contents.corrupt_spans],
+        "file_size": contents.file_size,
         "capture_warnings": warnings,
+        "notes": notes,
         "sensor": header.get("sensor", {}),
         "settings": header.get("settings", {}),
         "recorded_with": header.get("tracker_version"),

@@ -1,7 +1,10 @@
 """Writing capture files: append-only, crash-safe, private (docs/capture-format.md).
 
 The writer keeps notifications in memory for at most `flush_interval_s` (0.5 s by default), then
-appends them as one checksummed block record and fsyncs. A background thread enforces the
+appends them as one checksummed block record and fsyncs. A block is also sealed once it holds about
+`flush_interval_s` of samples at the header's sample rate (`block_bytes_for`): a capture written
+faster than real time (fixtures, demos) would otherwise pack a minute of session into one block, and
+a few damaged bytes would cost that whole minute. A background thread enforces the
 interval even when no new data arrives, so a `kill -9` loses at most the last `flush_interval_s`
 plus the time of one write. A record is written whole or (on a crash or full disk) cut at the end
 of the file, where a reader reports it and keeps everything before it.
@@ -27,8 +30,25 @@ from typing import Any
 from tracker import __version__, paths
 from tracker.capture import format as fmt
 from tracker.errors import StorageError
+from tracker.protocol.spec import SAMPLE_SIZE
 
 REQUIRED_SETTINGS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
+MIN_BLOCK_BYTES = 256
+MAX_BLOCK_BYTES = 64 * 1024
+
+
+def block_bytes_for(settings: dict[str, Any] | None, span_s: float) -> int:
+    """Block size (stored bytes) that holds at most about `span_s` of samples at the settings'
+    sample rate: every sample takes at least `SAMPLE_SIZE` bytes of a notification, so a block of
+    rate x span x SAMPLE_SIZE bytes never holds more than `span_s` of the session, however fast it
+    was written."""
+    try:
+        rate = float((settings or {})["sample_rate_hz"])
+    except (KeyError, TypeError, ValueError):
+        return MAX_BLOCK_BYTES
+    if not rate > 0:
+        return MAX_BLOCK_BYTES
+    return int(min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, rate * span_s * SAMPLE_SIZE)))
 
 
 def host_time_ns() -> int:
@@ -114,7 +134,8 @@ class CaptureWriter:
 
     Use as a context manager. `host_time_ns` values are on the clock named in the header
     (`host_time_ns()` by default). Methods raise `DiskFullError`/`StorageError` when the disk
-    refuses; everything flushed before stays readable.
+    refuses; everything flushed before stays readable. `max_block_bytes` (default: from the
+    header's sample rate, see `block_bytes_for`) caps one block whatever the pace of writing.
     """
 
     def __init__(
@@ -125,13 +146,19 @@ class CaptureWriter:
         flush_interval_s: float = 0.5,
         background_flush: bool = True,
         fsync: bool = True,
-        max_block_bytes: int = 64 * 1024,
+        max_block_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.header = _header_json(header)
         self.flush_interval_s = float(flush_interval_s)
         self.fsync = fsync
-        self.max_block_bytes = int(max_block_bytes)
+        self._settings = dict(self.header.get("settings") or {})  # as they stand, updates merged
+        self._fixed_block_bytes = max_block_bytes is not None
+        self.max_block_bytes = (
+            int(max_block_bytes)
+            if max_block_bytes is not None
+            else block_bytes_for(self._settings, self.flush_interval_s)
+        )
         self.notifications_written = 0
         self.records_written = 0
         self.bytes_written = 0
@@ -224,6 +251,11 @@ class CaptureWriter:
             self._append_record(
                 fmt.encode_json_record(fmt.RecordType.HEADER_UPDATE, int(host_time_ns), fields)
             )
+            if isinstance(fields.get("settings"), dict) and not self._fixed_block_bytes:
+                # a new rate: blocks keep holding the same span of the session (a settings update
+                # may name only what changed; readers merge it over the first header's settings)
+                self._settings = {**self._settings, **fields["settings"]}
+                self.max_block_bytes = block_bytes_for(self._settings, self.flush_interval_s)
             self.header.update(fields)
 
     def flush(self) -> None:

@@ -1,9 +1,13 @@
 """Replay: a capture through the same decode path as live data, then (when present) the analysis.
 
 Without `realtime` the capture is decoded at once (`tracker.capture.load_capture`, vectorised);
-with `realtime` its IMU notifications are fed one by one into a `StreamDecoder` at the pace they
-were received (their recorded host times), exactly as the recorder feeds live data, so a live view
-(`on_block`) sees what it would have seen while recording.
+with `realtime` its IMU notifications are fed one by one into a `StreamDecoder`, exactly as the
+recorder feeds live data, and each decoded block reaches the live view (`on_block`) when the
+session's own clock says so: the sensor timestamps of its samples, divided by `speed`. For a capture
+recorded live that is the pace the notifications arrived at; a capture written faster than real
+time (fixtures, demos: 155 s of session received within a second) still plays as the session
+happened. Link gaps play as long as they lasted in the session, up to `MAX_PACED_JUMP_S` beyond
+the gap in receive times (a sensor clock that jumped must not freeze the replay).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+MAX_PACED_JUMP_S = 60.0
 
 
 @dataclass
@@ -65,10 +71,16 @@ class ReplayReport:
             f"decode: {d.get('packets', 0)} packets, {d.get('lost_samples', 0)} samples lost in {d.get('gaps', 0)} gap(s), "
             f"{d.get('malformed_total', 0)} malformed, {d.get('duplicates', 0)} duplicates",
         ]
-        gaps = [e for e in self.events if e.get("kind") in ("link_lost", "sensor_silent", "reconnected")]
+        gaps = [
+            e for e in self.events if e.get("kind") in ("link_lost", "sensor_silent", "reconnected")
+        ]
         if gaps:
             lines.append(
-                "link: " + ", ".join(f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "") for e in gaps)
+                "link: "
+                + ", ".join(
+                    f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "")
+                    for e in gaps
+                )
             )
         if self.analysis is None and self.analysis_note:
             lines.append(self.analysis_note)
@@ -109,17 +121,13 @@ async def replay_capture(
     contents = read_capture(path)
     if consumer_for is not None:
         on_block = consumer_for(dict(contents.header))
-    notes = list(contents.warnings)
-    if not contents.complete:
-        where = f" at byte {contents.cut_at_byte}" if contents.cut_at_byte is not None else ""
-        notes.append(
-            f"the capture is cut{where} (the recording was interrupted); every complete record before it was replayed"
-        )
     if realtime:
         recording, decoder_stats = await _replay_paced(contents, speed=speed, on_block=on_block)
     else:
         recording = load_capture(path)
         decoder_stats = dict(recording.source.get("decode", {}))
+    # the same notes as `tracker analyze` gives (damage with the seconds it cost, the cut)
+    notes = list(recording.source.get("notes", contents.warnings))
     for note in dict.fromkeys(notes):
         if on_note is not None:
             on_note(note)
@@ -144,33 +152,60 @@ async def replay_capture(
     )
 
 
-async def _replay_paced(contents: Any, *, speed: float, on_block: Callable[[Any], None] | None) -> tuple[Any, dict[str, Any]]:
-    """Feed IMU notifications one by one at their recorded pace into a fresh StreamDecoder."""
+async def _replay_paced(
+    contents: Any, *, speed: float, on_block: Callable[[Any], None] | None
+) -> tuple[Any, dict[str, Any]]:
+    """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
+    on when the session's clock (its samples' sensor times / `speed`) reaches its last sample."""
+    from tracker.capture.reader import capture_notes
     from tracker.imu import MountingCalibration
     from tracker.protocol.stream import StreamDecoder
 
     settings = contents.initial_header.get("settings") or {}
     decoder = StreamDecoder(
-        float(settings.get("sample_rate_hz", 100)), int(settings.get("accel_range_g", 4)), int(settings.get("gyro_range_dps", 500))
+        float(settings.get("sample_rate_hz", 100)),
+        int(settings.get("accel_range_g", 4)),
+        int(settings.get("gyro_range_dps", 500)),
     )
     imu = contents.imu
-    updates = sorted((u for u in contents.header_updates if "settings" in u.fields), key=lambda u: u.imu_index)
+    updates = sorted(
+        (u for u in contents.header_updates if "settings" in u.fields), key=lambda u: u.imu_index
+    )
+    marks = {d.imu_index for d in contents.damage}
+    samples_at: dict[int, int] = {}
     if len(imu):
         t0_ns = int(imu.host_time_ns[0])
         wall0 = time.monotonic()
+        rate = max(speed, 1e-9)
+        session_s = 0.0  # session time handed on so far (sensor clock, s)
+        paced_s = 0.0  # the same on the replay's clock, before dividing by speed
+        host_prev_s = 0.0
         u = 0
         for i, (t_ns, payload) in enumerate(imu):
             while u < len(updates) and updates[u].imu_index <= i:
                 s = {**settings, **updates[u].fields["settings"]}
-                decoder.configure(float(s["sample_rate_hz"]), int(s["accel_range_g"]), int(s["gyro_range_dps"]))
+                decoder.configure(
+                    float(s["sample_rate_hz"]), int(s["accel_range_g"]), int(s["gyro_range_dps"])
+                )
                 u += 1
-            due = wall0 + (t_ns - t0_ns) / 1e9 / max(speed, 1e-9)
-            delay = due - time.monotonic()
+            if i in marks:
+                samples_at[i] = decoder.samples_kept
+            host_s = (t_ns - t0_ns) / 1e9
+            block = decoder.feed(payload, host_s)
+            if block is None or not len(block):
+                continue
+            step = float(block.t_sensor_s[-1]) - session_s
+            if step > 0:
+                paced_s += min(step, max(host_s - host_prev_s, MAX_PACED_JUMP_S))
+                session_s += step
+            host_prev_s = host_s
+            delay = wall0 + paced_s / rate - time.monotonic()
             if delay > 0.002:
                 await asyncio.sleep(delay)
-            block = decoder.feed(payload, (t_ns - t0_ns) / 1e9)
-            if block is not None and on_block is not None:
+            if on_block is not None:
                 on_block(block)
+        for m in marks:
+            samples_at.setdefault(m, decoder.samples_kept)
     calibration = None
     if contents.header.get("calibration"):
         try:
@@ -188,7 +223,15 @@ async def _replay_paced(contents: Any, *, speed: float, on_block: Callable[[Any]
     recording = decoder.to_recording(
         start_utc=start_utc,
         calibration=calibration,
-        source={"path": str(contents.path), "sensor": contents.header.get("sensor")},
+        source={
+            "kind": "capture",
+            "path": str(contents.path),
+            "sensor": contents.header.get("sensor"),
+            "complete": contents.complete,
+            "cut_at_byte": contents.cut_at_byte,
+            "file_size": contents.file_size,
+            "notes": capture_notes(contents, decoder.t_sensor_s(), samples_at),
+        },
         utc_offset_s=contents.header.get("utc_offset_s"),
         timezone=contents.header.get("timezone"),
     )

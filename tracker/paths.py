@@ -2,12 +2,20 @@
 
 Resolution order for the data directory: the global `--data-dir` option, then the environment
 variable `TRACKER_HOME`, then the platform's user data directory (platformdirs). Everything in it
-is health data: directories are created 0700 and files 0600.
+is health data: directories tracker creates are created 0700 and files 0600.
+
+Folders the user chose (a `--data-dir` or `TRACKER_HOME` that already exists, the parent of an
+`--out` file, a report directory) are never chmod-ed: they may be shared on purpose (`/tmp` is
+1777 and must stay so); the files tracker writes into them are 0600 all the same. Only tracker's
+own default data directory and its `captures` folder are tightened when found too open, and only
+as a best effort. An existing directory is never created or changed otherwise, so a read-only
+data directory does not stop commands that only read it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tracker.errors import DiskFullError, StorageError
+
+log = logging.getLogger(__name__)
 
 ENV_HOME = "TRACKER_HOME"
 APP_NAME = "tracker"
@@ -29,23 +39,27 @@ def set_data_dir(path: str | os.PathLike[str] | None) -> None:
 
 
 def data_dir(create: bool = True) -> Path:
-    """The data directory, created private (0700) unless `create` is false."""
+    """The data directory, created private (0700) if missing unless `create` is false.
+
+    A directory the user named (`--data-dir`, `TRACKER_HOME`) that already exists is used as it
+    is; the platform default is tightened to 0700 when found more open (best effort).
+    """
     if _override is not None:
-        path = _override
+        path, own = _override, False
     elif os.environ.get(ENV_HOME):
-        path = Path(os.environ[ENV_HOME]).expanduser()
+        path, own = Path(os.environ[ENV_HOME]).expanduser(), False
     else:
         import platformdirs
 
-        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        path, own = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)), True
     if create:
-        ensure_private_dir(path)
+        ensure_private_dir(path, tighten=own)
     return path
 
 
 def captures_dir() -> Path:
-    """Where recordings go by default."""
-    return ensure_private_dir(data_dir() / "captures")
+    """Where recordings go by default (tracker's own folder: tightened to 0700 if too open)."""
+    return ensure_private_dir(data_dir() / "captures", tighten=True)
 
 
 def database_path() -> Path:
@@ -56,18 +70,51 @@ def config_path() -> Path:
     return data_dir() / "config.json"
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the user only; tighten an existing one."""
+def ensure_private_dir(path: Path, *, tighten: bool = False) -> Path:
+    """Make sure directory `path` exists; every folder created on the way is 0700.
+
+    An existing directory is left as it is (not even touched, so a read-only one is fine), unless
+    `tighten` is true (only for tracker's own folders, never for one the user chose): then a
+    mode open to others becomes 0700, and a failure to change it is logged, not raised.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if tighten and os.name == "posix":
+            _tighten(path)
+        return path
+    # Create the missing folders from the top down, each 0700: `mkdir(parents=True)` would
+    # make the intermediate ones with the default (umask) mode, readable by everyone.
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if os.name == "posix" and (path.stat().st_mode & 0o077):
-            path.chmod(0o700)
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                if not folder.is_dir():
+                    raise
+                continue  # made by another process meanwhile: theirs, leave it
+            if os.name == "posix":
+                folder.chmod(0o700)  # ours: exactly 0700 whatever the umask
+        if not path.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
     except OSError as exc:
         raise StorageError(
-            f"cannot create data directory {path}: {exc.strerror}",
-            hint="choose a writable place with --data-dir or TRACKER_HOME",
+            f"cannot create directory {path}: {exc.strerror or exc}",
+            hint="choose a writable place (e.g. with --data-dir or TRACKER_HOME, or another --out)",
         ) from exc
     return path
+
+
+def _tighten(path: Path) -> None:
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as exc:
+        log.warning("could not make %s private (0700): %s", path, exc.strerror or exc)
 
 
 def open_private(path: Path, *, append: bool = False) -> BinaryIO:

@@ -34,6 +34,7 @@ MINUTES_COLOR = "#F58518"
 OVERUSE_COLOR = "#D62728"
 GOAL_COLOR = "#2CA02C"
 REGION_LABELS = {r: r.replace("_", " ") for r in REGIONS}
+_LABEL_BOX = {"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.75, "edgecolor": "none"}
 
 
 def new_figure(
@@ -85,15 +86,26 @@ def plot_weekly_consistency(
 ) -> Axes:
     """Sessions per week (bars, gid "sessions"), minutes on the roller per week (line on a twin
     axis, gid "minutes"), the weekly goal (dashed line, gid "goal") and overuse weeks (red edge
-    and a marker above the bar, gid "overuse"). `summary` is `weekly_summary(...)`."""
+    and a marker above the bar, gid "overuse"). The week in progress (`in_progress`) is a hatched
+    bar (gid "this-week") and a hollow point off the line ("this week so far", gid
+    "this-week-minutes"). `summary` is `weekly_summary(...)`."""
     title = "Weekly consistency"
     if summary.empty or summary["sessions"].sum() == 0:
         return empty_state(ax, title)
     x = np.arange(len(summary))
     sessions = summary["sessions"].to_numpy(dtype=float)
     overuse = summary["overuse"].to_numpy(dtype=bool)
+    if "in_progress" in summary:
+        current = summary["in_progress"].to_numpy(dtype=bool)
+    else:
+        current = np.zeros(len(summary), dtype=bool)
     bars = ax.bar(x, sessions, width=0.75, color=SESSIONS_COLOR, label="sessions", gid="sessions")
-    for bar, flagged in zip(bars, overuse, strict=True):
+    for bar, flagged, now in zip(bars, overuse, current, strict=True):
+        if now:  # not over yet: lighter and hatched, so it does not read as a poor week
+            bar.set_facecolor("white")
+            bar.set_edgecolor(SESSIONS_COLOR)
+            bar.set_hatch("///")
+            bar.set_gid("this-week")
         if flagged and len(summary) <= 52:  # beyond a year, red edges would paint every bar
             bar.set_edgecolor(OVERUSE_COLOR)
             bar.set_linewidth(1.5)
@@ -107,8 +119,14 @@ def plot_weekly_consistency(
     ax.set_ylabel("sessions per week")
     ax.yaxis.get_major_locator().set_params(integer=True)
     twin = ax.twinx()
-    twin.plot(x, summary["rolling_min"].to_numpy(dtype=float), color=MINUTES_COLOR, marker="o",
-              markersize=3, linewidth=1.2, label="minutes on the roller", gid="minutes")  # fmt: skip
+    minutes = summary["rolling_min"].to_numpy(dtype=float)
+    # The line joins complete weeks only: the week in progress would drag it towards zero.
+    twin.plot(x[~current], minutes[~current], color=MINUTES_COLOR, marker="o", markersize=3,
+              linewidth=1.2, label="minutes on the roller", gid="minutes")  # fmt: skip
+    if current.any():
+        twin.plot(x[current], minutes[current], linestyle="none", marker="o", markersize=5,
+                  markerfacecolor="white", markeredgecolor=MINUTES_COLOR, gid="this-week-minutes",
+                  label="this week so far")  # fmt: skip
     twin.set_ylim(0, max(1.0, float(summary["rolling_min"].max())) * 1.15)
     twin.set_ylabel("minutes on the roller", color=MINUTES_COLOR)
     twin.tick_params(axis="y", colors=MINUTES_COLOR)
@@ -253,8 +271,9 @@ def plot_session_timeline(
     shades = ("#F3E5E5", "#EEF2F7", "#E4EBF3", "#EEF2F7")
     for (name, lo, hi), shade in zip(guidance.region_bounds_cm(), shades, strict=True):
         ax.axhspan(lo, hi, color=shade, zorder=0, gid=f"region-{name}")
-        ax.text(0.005, (lo + hi) / 2 / (length * 1.2), REGION_LABELS[name], transform=ax.transAxes,
-                fontsize=7, va="center", ha="left", color="0.45", zorder=1)  # fmt: skip
+        # Above the track (zorder) on a white box: the line never runs through the words.
+        ax.text(0.005, (lo + hi) / 2, REGION_LABELS[name], transform=ax.get_yaxis_transform(), fontsize=7,
+                va="center", ha="left", color="0.35", zorder=5, gid="label-region", bbox=_LABEL_BOX)  # fmt: skip
     track = np.asarray(analysis.position_track, dtype=float).reshape(-1, 2)
     if len(track):
         ax.plot(
@@ -283,7 +302,7 @@ def plot_session_timeline(
     lc = LineCollection(segments, array=np.asarray(paces, dtype=float), cmap="RdYlGn_r", norm=norm,
                         linewidths=2.2, gid="strokes")  # fmt: skip
     ax.add_collection(lc)
-    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.1)  # room for the warning lanes
+    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.01)
     if analysis.holds:
         ax.hlines([h.position_cm for h in analysis.holds], [h.start_s / 60 for h in analysis.holds],
                   [h.end_s / 60 for h in analysis.holds], colors="black", linewidth=5, gid="holds",
@@ -297,9 +316,10 @@ def plot_session_timeline(
         ys = [base + lane_cm * kinds.index(w.kind) for w in analysis.warnings]
         ax.hlines(ys, [w.start_s / 60 for w in analysis.warnings], [max(w.end_s, w.start_s + 5) / 60 for w in analysis.warnings],
                   colors=OVERUSE_COLOR, linewidth=3, gid="warnings", label="warning")  # fmt: skip
-        for i, kind in enumerate(kinds):
-            ax.text(1.005, base + lane_cm * i, kind.replace("_", " "), transform=ax.get_yaxis_transform(),
-                    fontsize=7, color=OVERUSE_COLOR, va="center", ha="left", clip_on=False)  # fmt: skip
+        for i, kind in enumerate(kinds):  # inside the axes, left, over the lane's start
+            ax.text(0.005, base + lane_cm * i, kind.replace("_", " "), transform=ax.get_yaxis_transform(),
+                    fontsize=7, color=OVERUSE_COLOR, va="center", ha="left", zorder=5, gid="warning-lane-label",
+                    bbox=_LABEL_BOX)  # fmt: skip
         top = max(top, base + lane_cm * len(kinds) + 1.0)
     end_min = max([analysis.duration_s / 60, *(seg[-1, 0] for seg in segments)])
     ax.set_xlim(0, end_min)

@@ -4,6 +4,17 @@ Idempotence comes from the capture's checksum (sha256 of the file's bytes): a fi
 is already in the store is reported as "already imported" without analysing it again, and the
 store's unique constraint settles races between processes.
 
+One recording, one session: a capture whose sensor address and start (within half a second) match a
+stored session is that recording again (a copy, a cut copy, a damaged copy) and is reported as
+"already imported as session N" without analysing it. The rule is the simplest safe one: the
+session stored first is kept, never replaced; if the new copy is longer, the outcome says so (a
+user who wants the longer one can import it into a fresh data directory). CSV files carry no
+sensor, so for them only the checksum counts.
+
+A recording that never got on the roller (less than `MIN_ON_ROLLER_S` on it, no strokes, no
+holds: e.g. Ctrl-C while still standing) is "skipped": it is not stored, so it counts toward no
+goal and no overuse check; its capture stays where it is.
+
 Start times: a capture knows when it started (and the UTC offset and zone then). A CSV file does
 not: its session is taken to have started at the file's modification time minus the recording's
 duration (the file was last written when the recording ended), unless `start` is given.
@@ -35,7 +46,22 @@ log = logging.getLogger(__name__)
 
 IMPORTED = "imported"
 ALREADY = "already imported"
+SKIPPED = "skipped"
 FAILED = "failed"
+
+MIN_ON_ROLLER_S = 5.0
+"""Below this much time on the roller, with no stroke and no hold, a recording is not a session."""
+
+NEVER_ON_ROLLER = "never on the roller"
+
+
+def never_on_roller(analysis: SessionAnalysis) -> bool:
+    """True for a recording that is not a session: (almost) no time on the roller, nothing done."""
+    return analysis.on_roller_s < MIN_ON_ROLLER_S and not analysis.strokes and not analysis.holds
+
+
+class NotStoredError(InputFileError):
+    """`store_analysis` was given a recording that is not a session (never on the roller)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +69,7 @@ class ImportOutcome:
     """What happened to one file."""
 
     path: Path
-    status: str  # IMPORTED, ALREADY or FAILED
+    status: str  # IMPORTED, ALREADY, SKIPPED or FAILED
     session_id: int | None = None
     reason: str | None = None
     start_utc: datetime | None = None
@@ -60,7 +86,10 @@ class ImportOutcome:
         if self.status == FAILED:
             return f"failed            {self.path}: {self.reason}"
         if self.status == ALREADY:
-            return f"already imported  {self.path} (session {self.session_id})"
+            note = f"; {self.reason}" if self.reason else ""
+            return f"already imported  {self.path} (session {self.session_id}{note})"
+        if self.status == SKIPPED:
+            return f"skipped           {self.path}: {self.reason}; not stored (the file is kept)"
         when = ""
         if self.start_utc is not None and self.utc_offset_s is not None:
             local = self.start_utc.astimezone(timezone(timedelta(seconds=self.utc_offset_s)))
@@ -127,14 +156,41 @@ def store_analysis(
     """Store a fresh analysis of `recording` (what `record`, `replay` and `demo` call).
 
     The start time and zone come from the recording (see `session_start`); `checksum` defaults to
-    the sha256 of `capture_path` so the same capture is never stored twice.
+    the sha256 of `capture_path` so the same capture is never stored twice. A recording that never
+    got on the roller raises `NotStoredError` (see `store_recording` for an outcome instead).
     """
+    outcome = store_recording(
+        store, analysis, recording, capture_path=capture_path, checksum=checksum, tz_name=tz_name,
+        start_utc=start_utc,
+    )  # fmt: skip
+    if outcome.status == SKIPPED:
+        where = f"; the capture is kept at {capture_path}" if capture_path is not None else ""
+        raise NotStoredError(f"not stored in the history: {outcome.reason}{where}")
+    assert outcome.session_id is not None
+    return outcome.session_id, outcome.status == IMPORTED
+
+
+def store_recording(
+    store: SessionStore,
+    analysis: SessionAnalysis,
+    recording: ImuRecording,
+    *,
+    capture_path: Path | None = None,
+    checksum: str | None = None,
+    tz_name: str | None = None,
+    start_utc: datetime | None = None,
+) -> ImportOutcome:
+    """`store_analysis` that says what happened: IMPORTED, ALREADY (same capture or the same
+    recording) or SKIPPED (never on the roller: nothing stored); `outcome.line()` for a person."""
+    path = Path(capture_path) if capture_path is not None else Path("<recording>")
+    if never_on_roller(analysis):
+        return ImportOutcome(path, SKIPPED, reason=NEVER_ON_ROLLER, on_roller_s=analysis.on_roller_s)
     if checksum is None and capture_path is not None:
         checksum = file_sha256(Path(capture_path))
     start, offset, name = session_start(
         recording, capture_path, start_utc=start_utc, tz_name=tz_name
     )
-    return store.add_session(
+    sid, created = store.add_session(
         analysis,
         start_utc=start,
         utc_offset_s=offset,
@@ -143,6 +199,26 @@ def store_analysis(
         capture_path=str(Path(capture_path).resolve()) if capture_path is not None else None,
         checksum=checksum,
     )
+    if not created:
+        return ImportOutcome(path, ALREADY, sid)
+    return ImportOutcome(
+        path, IMPORTED, sid, start_utc=start, utc_offset_s=offset, on_roller_s=analysis.on_roller_s,
+        strokes=len(analysis.strokes),
+    )  # fmt: skip
+
+
+def _same_recording_note(store: SessionStore, recording: ImuRecording, start: datetime) -> tuple[int, str | None] | None:
+    """(session id, note) when `store` holds this recording already (same sensor and start)."""
+    same = store.session_for_recording(sensor_of(recording).get("address"), start)
+    if same is None:
+        return None
+    sid, stored_s = same
+    longer = recording.duration_s - stored_s
+    note = None
+    if longer > 1.0:
+        note = (f"same recording; this copy is {longer / 60:.1f} min longer, "
+                "the stored session was kept")  # fmt: skip
+    return sid, note
 
 
 def _default_load(path: Path) -> ImuRecording:
@@ -190,8 +266,13 @@ def import_file(
         if existing is not None:
             return ImportOutcome(path, ALREADY, existing)
         recording = (load or _default_load)(path)
-        analysis = (analyze or _default_analyze)(recording, guidance)
         start, offset, name = session_start(recording, path, start_utc=start_utc, tz_name=tz_name)
+        same = _same_recording_note(store, recording, start)
+        if same is not None:
+            return ImportOutcome(path, ALREADY, same[0], reason=same[1])
+        analysis = (analyze or _default_analyze)(recording, guidance)
+        if never_on_roller(analysis):
+            return ImportOutcome(path, SKIPPED, reason=NEVER_ON_ROLLER, on_roller_s=analysis.on_roller_s)
         sid, created = store.add_session(
             analysis,
             start_utc=start,

@@ -76,7 +76,7 @@ def write_report(
         step += 1
 
     own_store = store is None
-    store = store or SessionStore()
+    store = store or SessionStore(read_only=True)
     try:
         tick("reading sessions")
         sessions = store.sessions()

@@ -6,9 +6,12 @@ Why SQLite: embedded, no server, one file the user can back up, safe for several
 Guarantees:
 - every write (a session with all its strokes, holds, warnings, ...) is one transaction;
 - the same capture (sha256 of its bytes) is stored at most once: a second import reports the
-  session that is already there and changes nothing;
+  session that is already there and changes nothing; so is the same recording (same sensor
+  address, start within half a second), e.g. a cut or damaged copy of a capture: the first stored wins;
 - a damaged file (not SQLite, or failing `PRAGMA quick_check`) raises `DatabaseCorruptError` before
-  anything is written to it; the file is left byte-for-byte as it was;
+  anything is written to it; the file is left byte-for-byte as it was. Only that is "damaged": a
+  full disk (or I/O error) while writing raises `DiskFullError`, a read-only data directory a
+  "read-only" `StorageError` on the first write (reading still works), and neither changes anything;
 - the file and its journals are created 0600 inside a 0700 directory.
 
 Listing (`session_rows`) uses only the standard library so `tracker sessions` starts fast; the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -37,13 +41,28 @@ if TYPE_CHECKING:
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+SAME_START_S = 0.01
+"""Two sessions of one sensor starting closer than this are one recording. Copies of a capture give
+the identical start (the host time of the first notification, stored to the microsecond); two real
+sessions are minutes apart, and even the fixtures, which the emulator streamed back to back much
+faster than real time, start 0.37 s apart: they stay two."""
 _UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
 # sqlite3 primary result codes (sqlite3.h)
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
 _SQLITE_CORRUPT = 11
 _SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
+_SQLITE_PERM = 3
+_STORAGE_CODES = frozenset({_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR,
+                            _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB})  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,22 +130,77 @@ class SessionStore:
 
     Opening checks the file (never writing to a damaged one) and migrates an older schema. Use as a
     context manager or call `close()`.
+
+    `read_only=True` (commands that only read: sessions, show, export, report) opens the file with
+    SQLite's `mode=ro`: nothing is created, migrated or written, a missing database reads as empty,
+    and a read-only data directory works. A store opened for writing whose file or directory turns
+    out not to be writable is opened read-only too; its writes then raise a "read-only" error.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else paths.database_path()
+        self.read_only = read_only
+        self._write_error: StorageError | None = None  # why writes are refused, when they are
         self._conn = self._open()
         self._batch_depth = 0
 
     # --- opening ----------------------------------------------------------------------------
     def _corrupt(self, detail: str) -> DatabaseCorruptError:
+        """The one-line "damaged" error; SQLite's full report goes to the log, not the message."""
+        log.info("session database %s failed its check: %s", self.path, detail)
+        short = " ".join(detail.split())
+        if len(short) > 80:
+            short = short[:77] + "..."
+        captures = self.path.parent / "captures"
         return DatabaseCorruptError(
-            f"session database {self.path} is damaged ({detail}); it was left untouched",
-            hint=f"move it aside (mv '{self.path}' '{self.path}.damaged') and import your captures again",
+            f"session database {self.path} is damaged ({short}); it was left untouched",
+            hint=(
+                f"restore it from a backup, or move it aside (mv '{self.path}' '{self.path}.damaged') "
+                f"and import your captures again: that brings back only sessions whose capture files "
+                f"you still have (e.g. in {captures}), and CSV imports dated by their file times"
+            ),
+        )
+
+    def _read_only_error(self) -> StorageError:
+        return StorageError(
+            f"the data directory {self.path.parent} is read-only: cannot write {self.path.name}",
+            hint="make it writable, or choose another with --data-dir or TRACKER_HOME; nothing stored was changed",
+        )
+
+    def _full_error(self) -> DiskFullError:
+        return DiskFullError(
+            f"disk full (or I/O error) while writing {self.path}",
+            hint="free some space and try again; nothing stored was changed",
+        )
+
+    def _writable(self) -> bool:
+        """Whether the database (or, before it exists, its directory) can be written."""
+        import os
+
+        if not os.access(self.path.parent, os.W_OK):
+            return False  # also the journals (-wal, -shm) live next to it
+        return not self.path.exists() or os.access(self.path, os.W_OK)
+
+    def _storage_error(self, exc: sqlite3.Error, *, writing: bool) -> StorageError:
+        """The TrackerError for an SQLite failure: damaged only when SQLite says the file is."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return self._corrupt(str(exc))
+        if code == _SQLITE_FULL or (code == _SQLITE_IOERR and writing and self._writable()):
+            return self._full_error()
+        if writing and (self.read_only or code == _SQLITE_READONLY or not self._writable()):
+            return self._read_only_error()
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(exc):
+            return StorageError(
+                f"session database {self.path} stayed busy for {BUSY_TIMEOUT_MS // 1000} s",
+                hint="another tracker process is writing; try again when it is done",
+            )
+        return StorageError(
+            f"cannot {'write' if writing else 'read'} session database {self.path} ({exc})",
+            hint="check the disk and the file's permissions; the database was not changed",
         )
 
     def _open(self) -> sqlite3.Connection:
-        paths.ensure_private_dir(self.path.parent)
         if self.path.exists():
             try:
                 with self.path.open("rb") as fh:
@@ -137,24 +211,36 @@ class SessionStore:
                 ) from exc
             if head and head != SQLITE_MAGIC:
                 raise self._corrupt("not an SQLite database")
-        with paths.private_umask():
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            if self.read_only or not self._writable():
+                # Reading needs no write access: a read-only mount still lists, shows, exports.
+                self.read_only = True
+                return self._open_read_only()
+        elif self.read_only:
+            return self._open_empty()
+        paths.ensure_private_dir(self.path.parent)
+        if not self._writable():
+            raise self._read_only_error()
+        try:
+            with paths.private_umask():
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc, writing=True) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # Read-only checks first: nothing below writes until the file is known to be sound.
             try:
-                problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
-            except sqlite3.DatabaseError as exc:
-                raise self._corrupt(str(exc)) from exc
-            if problems != ["ok"]:
-                raise self._corrupt("; ".join(problems)[:200])
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > schema.SCHEMA_VERSION:
-                raise StorageError(
-                    f"session database {self.path} has schema version {version}, newer than this "
-                    f"tracker understands ({schema.SCHEMA_VERSION})",
-                    hint="upgrade tracker (pip install -U tracker); the database was not changed",
-                )
+                self._check(conn)
+            except StorageError as exc:
+                cause = exc.__cause__
+                code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+                if code not in (_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN) or not self.path.exists():
+                    raise
+                # A full disk: SQLite cannot even make its shared-memory index. What is stored
+                # can still be read; writes say the disk is full.
+                conn.close()
+                conn = self._open_read_only()
+                self.read_only, self._write_error = True, self._full_error()
+                return conn
             with paths.private_umask():
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
@@ -162,9 +248,76 @@ class SessionStore:
                 self._migrate(conn)
             if self.path.stat().st_mode & 0o077:
                 self.path.chmod(0o600)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._storage_error(exc, writing=True) from exc
         except BaseException:
             conn.close()
             raise
+        return conn
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        """Integrity (quick_check) and schema version, reading only."""
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            raise self._storage_error(exc, writing=False) from exc
+        if problems != ["ok"]:
+            log.info("PRAGMA quick_check of %s: %s", self.path, "; ".join(problems))
+            raise self._corrupt("it fails SQLite's integrity check; --verbose shows where")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.SCHEMA_VERSION:
+            raise StorageError(
+                f"session database {self.path} has schema version {version}, newer than this "
+                f"tracker understands ({schema.SCHEMA_VERSION})",
+                hint="upgrade tracker (pip install -U tracker); the database was not changed",
+            )
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open without any write: `mode=ro`; on a read-only mount, where SQLite cannot make the
+        WAL index (-shm), as `immutable` (nobody can change the file there)."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        conn = None
+        last: sqlite3.Error | None = None
+        for suffix in ("", "&immutable=1"):
+            try:
+                conn = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None)  # fmt: skip
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._check(conn)
+                break
+            except StorageError as exc:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                cause = exc.__cause__
+                code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+                if suffix or code not in (_SQLITE_CANTOPEN, _SQLITE_READONLY, _SQLITE_IOERR):
+                    raise
+                last = cause if isinstance(cause, sqlite3.Error) else None
+            except sqlite3.Error as exc:
+                if conn is not None:
+                    conn.close()
+                conn, last = None, exc
+        if conn is None:
+            assert last is not None
+            raise self._storage_error(last, writing=False) from last
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < schema.SCHEMA_VERSION:
+            conn.close()
+            raise StorageError(
+                f"session database {self.path} has the older schema version {version} and must be "
+                "upgraded, which needs write access",
+                hint="run `tracker sessions` once where the data directory is writable",
+            )
+        return conn
+
+    def _open_empty(self) -> sqlite3.Connection:
+        """Read-only and no database yet: an empty one in memory (nothing is created on disk)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        self._migrate(conn)
         return conn
 
     @staticmethod
@@ -196,25 +349,15 @@ class SessionStore:
         self.close()
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, *, writing: bool = False) -> Iterator[None]:
         """Map SQLite failures a user can act on to TrackerErrors."""
         try:
             yield
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-            if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-                raise self._corrupt(str(exc)) from exc
-            if code == _SQLITE_FULL:
-                raise DiskFullError(
-                    f"disk full while writing {self.path}",
-                    hint="free some space; stored sessions are kept",
-                ) from exc
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise StorageError(
-                    f"session database {self.path} stayed busy for {BUSY_TIMEOUT_MS // 1000} s",
-                    hint="another tracker process is writing; try again when it is done",
-                ) from exc
-            raise
+            if code not in _STORAGE_CODES and "locked" not in str(exc):
+                raise  # a bug (bad SQL, wrong arguments), not the disk or the file
+            raise self._storage_error(exc, writing=writing) from exc
 
     # --- writing ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -227,7 +370,9 @@ class SessionStore:
             finally:
                 self._batch_depth -= 1
             return
-        with self._errors():
+        if self.read_only:
+            raise self._write_error or self._read_only_error()
+        with self._errors(writing=True):
             self._conn.execute("BEGIN IMMEDIATE")
         self._batch_depth = 1
         try:
@@ -235,11 +380,18 @@ class SessionStore:
         except BaseException:
             self._batch_depth = 0
             if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
             raise
         self._batch_depth = 0
-        with self._errors():
-            self._conn.execute("COMMIT")
+        try:
+            with self._errors(writing=True):
+                self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            raise
 
     def session_id_for_checksum(self, checksum: str) -> int | None:
         """The session stored from the capture with this sha256, if any."""
@@ -248,6 +400,26 @@ class SessionStore:
                 "SELECT id FROM sessions WHERE capture_sha256 = ?", (checksum,)
             ).fetchone()
         return int(row[0]) if row else None
+
+    def session_for_recording(
+        self, sensor_address: str | None, start_utc: datetime
+    ) -> tuple[int, float] | None:
+        """(id, duration_s) of the stored session recorded by this sensor starting within
+        `SAME_START_S` of `start_utc`, if any: the same recording (a copy, a cut copy or a damaged
+        copy of one capture has a different checksum but the same sensor and start; a sensor streams
+        one session at a time). None without a sensor address (CSV files)."""
+        if not sensor_address:
+            return None
+        start = as_utc(start_utc)
+        lo = (start - timedelta(seconds=SAME_START_S)).strftime(_UTC_FORMAT)
+        hi = (start + timedelta(seconds=SAME_START_S)).strftime(_UTC_FORMAT)
+        with self._errors():
+            row = self._conn.execute(
+                "SELECT id, duration_s FROM sessions WHERE start_utc > ? AND start_utc < ? "
+                "AND sensor_address = ? ORDER BY id LIMIT 1",
+                (lo, hi, sensor_address),
+            ).fetchone()
+        return (int(row[0]), float(row[1])) if row else None
 
     def add_session(
         self,
@@ -266,7 +438,8 @@ class SessionStore:
         and `timezone` describe local time then; missing ones are worked out from `timezone` or
         from this computer's zone. `sensor` is {"address": ..., "name": ...} or just a name.
         `checksum` is the sha256 (hex) of the capture's bytes: when a session with the same
-        checksum exists, nothing is written and (its id, False) is returned.
+        checksum exists, or one from the same sensor address starting within `SAME_START_S` (the same
+        recording, see `session_for_recording`), nothing is written and (its id, False) is returned.
         """
         start = as_utc(start_utc)
         if utc_offset_s is None:
@@ -284,11 +457,14 @@ class SessionStore:
             capture_path=str(capture_path) if capture_path is not None else None,
             checksum=checksum,
         )
-        with self._errors(), self.batch():
+        with self._errors(writing=True), self.batch():
             if checksum is not None:
                 existing = self.session_id_for_checksum(checksum)
                 if existing is not None:
                     return existing, False
+            same = self.session_for_recording(session_row["sensor_address"], start)
+            if same is not None:
+                return same[0], False
             columns = ", ".join(session_row)
             marks = ", ".join("?" for _ in session_row)
             cur = self._conn.execute(
@@ -575,7 +751,7 @@ def _decode_track(track: tuple[int, bytes]) -> list[tuple[float, float]]:
     if points.size != 2 * n:
         raise DatabaseCorruptError(
             f"a stored position track holds {points.size} values, expected {2 * n}",
-            hint="move the database aside and import your captures again",
+            hint="restore the database from a backup; it was left untouched",
         )
     return [(float(t), float(x)) for t, x in points.reshape(n, 2).astype(float)]
 

@@ -36,8 +36,23 @@ WEEKLY_COLUMNS = (
     "pace_p25_cm_s", "pace_p75_cm_s", "too_fast_share", "holds", "hold_min", "warnings",
     *(f"region_{r}_min" for r in REGIONS), "max_sessions_in_day", "days_over_limit",
     "regions_over_budget", "acute_min", "chronic_min_per_week", "acwr", "load_band", "overuse",
-    "overuse_reasons",
+    "overuse_reasons", "in_progress",
 )  # fmt: skip
+
+
+def real_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+    """`sessions` without recordings that never got on the roller (see
+    `tracker.history.ingest.never_on_roller`; new ones are not stored, an older database may hold
+    some): they are no session toward the goal, the streak or the sessions-a-day limit."""
+    from tracker.history.ingest import MIN_ON_ROLLER_S
+
+    if sessions.empty or "on_roller_s" not in sessions:
+        return sessions
+    empty = sessions["on_roller_s"] < MIN_ON_ROLLER_S
+    for col in ("n_strokes", "n_holds"):
+        if col in sessions:
+            empty &= sessions[col] == 0
+    return sessions[~empty] if empty.any() else sessions
 
 
 def week_start_index(week_start: str) -> int:
@@ -105,6 +120,7 @@ def daily_summary(
         "acwr",
         "load_band",
     ]
+    sessions = real_sessions(sessions)
     if sessions.empty:
         return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], name="day"))
     day = local_day(sessions)
@@ -146,24 +162,34 @@ def weekly_summary(
     ratio and the streak still count the weeks before.
 
     Columns (units in names): sessions, rolling_min, days_rolled, goal_met (at least
-    `goal_sessions_per_week`), streak_weeks (consecutive weeks meeting the goal, ending here),
+    `goal_sessions_per_week`), streak_weeks (consecutive weeks meeting the goal, ending here; the
+    week in progress adds to it once it meets the goal and never breaks it before),
     median_pace_cm_s, pace_p25_cm_s, pace_p75_cm_s, too_fast_share (0..1 of stroke time), holds,
     hold_min, warnings, region_<name>_min, max_sessions_in_day, days_over_limit,
     regions_over_budget (regions above `region_weekly_budget_s`), acute_min,
     chronic_min_per_week, acwr (at the week's last day, or `end` in the current week),
     load_band, overuse (any of: high load ratio, a day over the limit, a region over budget) and
-    overuse_reasons (a sentence).
+    overuse_reasons (a sentence), in_progress (the week containing today, or `end` unless `end`
+    is the week's last day: not over yet).
+
+    Recordings that never got on the roller are left out (`real_sessions`).
     """
     ws = guidance.week_start
     end_day = pd.Timestamp(end).normalize() if end is not None else _today()
+    this_week = week_of(pd.Series([end_day]), ws).iloc[0]
+    # In progress: the week containing today, or containing `end` unless `end` is its last day
+    # (a report `--until` a Sunday covers that whole week).
+    open_week = this_week if end is None or end_day < this_week + pd.Timedelta(days=6) else None
+    sessions = real_sessions(sessions)
     if sessions.empty:
         if not weeks:
             return pd.DataFrame(
                 columns=list(WEEKLY_COLUMNS), index=pd.DatetimeIndex([], name="week_start")
             )
-        last_week = week_of(pd.Series([end_day]), ws).iloc[0]
-        index = pd.date_range(end=last_week, periods=weeks, freq="7D", name="week_start")
-        return _empty_weeks(index)
+        index = pd.date_range(end=this_week, periods=weeks, freq="7D", name="week_start")
+        empty = _empty_weeks(index)
+        empty["in_progress"] = index == open_week
+        return empty
 
     day = local_day(sessions)
     week = week_of(day, ws)
@@ -199,9 +225,15 @@ def weekly_summary(
     out["rolling_min"] = g["rolling_min"].sum().reindex(index, fill_value=0.0)
     out["days_rolled"] = g["day"].nunique().reindex(index, fill_value=0).astype(int)
     out["goal_met"] = out["sessions"] >= guidance.goal_sessions_per_week
+    # The week containing `end` (today) is still going on: it joins the streak once it meets the
+    # goal, and does not break it before (on a Monday, last week's streak still stands).
+    out["in_progress"] = out.index == open_week
     met = out["goal_met"].astype(int)
     runs = (met != met.shift()).cumsum()
-    out["streak_weeks"] = met.groupby(runs).cumsum().astype(int)
+    streak = met.groupby(runs).cumsum().astype(int)
+    pending = out["in_progress"] & ~out["goal_met"]
+    streak[pending] = streak.shift(1, fill_value=0)[pending]
+    out["streak_weeks"] = streak
 
     if strokes is not None and not strokes.empty:
         sw = strokes[["session_id", "pace_cm_s"]].copy()
@@ -282,7 +314,7 @@ def _reasons(
 def _empty_weeks(index: pd.DatetimeIndex) -> pd.DataFrame:
     out = pd.DataFrame(index=index)
     for col in WEEKLY_COLUMNS:
-        if col in ("goal_met", "overuse"):
+        if col in ("goal_met", "overuse", "in_progress"):
             out[col] = pd.Series(False, index=index, dtype=bool)
         elif col in ("load_band", "overuse_reasons"):
             out[col] = pd.Series("", index=index, dtype=object)

@@ -6,11 +6,18 @@ foam-rolling protocol reviews for time per region, and the acute:chronic load ra
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 REGIONS = ("lumbar", "lower_thoracic", "mid_thoracic", "upper_thoracic")
 """Regions along the back, from the hips toward the neck."""
+
+ROLLER_DIAMETER_RANGE_CM = (4.0, 40.0)
+"""Foam rollers and massage balls, from a small ball to a large roller: the one range every
+command and the settings accept."""
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -75,3 +82,98 @@ class Guidance:
             if position_cm < end:
                 return name
         return REGIONS[-1]
+
+
+SETTING_RANGES: dict[str, tuple[float, float, str]] = {
+    # name: (lowest, highest, unit). Wide enough for any person and roller, narrow enough that a
+    # typo (0, 1000, a misplaced decimal point) is caught before analysis runs on it.
+    "target_pace_cm_s": (0.5, 20.0, "cm/s"),
+    "too_fast_pace_cm_s": (1.0, 50.0, "cm/s"),
+    "too_fast_min_strokes": (1, 20, "strokes"),
+    "hold_min_s": (1.0, 60.0, "s"),
+    "hold_target_min_s": (1.0, 300.0, "s"),
+    "hold_target_max_s": (1.0, 600.0, "s"),
+    "hold_too_long_s": (10.0, 1800.0, "s"),
+    "region_budget_s": (10.0, 3600.0, "s"),
+    "session_too_long_s": (60.0, 4 * 3600.0, "s"),
+    "roller_diameter_cm": (*ROLLER_DIAMETER_RANGE_CM, "cm"),
+    "hip_to_neck_cm": (25.0, 90.0, "cm"),
+    "lumbar_fraction": (0.1, 0.6, "of the hip-to-neck length"),
+    "goal_sessions_per_week": (1, 21, "sessions"),
+    "max_sessions_per_day": (1, 10, "sessions"),
+    "acwr_high": (1.0, 5.0, ""),
+    "acwr_normal_low": (0.1, 2.0, ""),
+    "acwr_normal_high": (0.5, 5.0, ""),
+    "region_weekly_budget_s": (60.0, 20 * 3600.0, "s"),
+}
+"""The allowed range of every numeric setting."""
+
+SETTING_ORDER: tuple[tuple[str, str, bool], ...] = (
+    # (smaller, larger, strictly): settings that only make sense in this order
+    ("target_pace_cm_s", "too_fast_pace_cm_s", True),
+    ("hold_min_s", "hold_target_min_s", False),
+    ("hold_target_min_s", "hold_target_max_s", False),
+    ("hold_target_max_s", "hold_too_long_s", True),
+    ("acwr_normal_low", "acwr_normal_high", True),
+    ("acwr_normal_high", "acwr_high", False),
+)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{_num(value)} {unit}" if unit and not unit.startswith("of ") else _num(value)
+
+
+def setting_range_text(name: str) -> str:
+    """"between 4 and 40 cm" for a numeric setting."""
+    low, high, unit = SETTING_RANGES[name]
+    return f"between {_num(low)} and {_with_unit(high, unit)}"
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be the setting `name` on its own (type, finite, range), or None."""
+    default = getattr(Guidance(), name)
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+    if isinstance(default, str):
+        if name == "week_start" and value not in WEEKDAYS:
+            return f"week_start must be a day of the week, not {value!r}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{name} must be a number, not {value!r}"
+    if isinstance(default, int) and not float(value).is_integer():
+        return f"{name} must be a whole number, not {_num(value)}"
+    low, high, unit = SETTING_RANGES[name]
+    if not math.isfinite(value):
+        return f"{name} must be a finite number {setting_range_text(name)}, not {value}"
+    if value < 0:
+        return f"{name} cannot be negative ({_num(value)}); it must be {setting_range_text(name)}"
+    if not low <= value <= high:
+        return f"{name} must be {setting_range_text(name)}, not {_num(value)}"
+    return None
+
+
+def guidance_problem(guidance: Guidance, changed: str | None = None) -> str | None:
+    """Why these settings do not work (one out of range, or two in the wrong order), or None.
+
+    `changed` names the setting just changed, so the message about an order starts from it."""
+    for f in fields(guidance):
+        problem = setting_problem(f.name, getattr(guidance, f.name))
+        if problem is not None:
+            return problem
+    for small, large, strict in SETTING_ORDER:
+        a, b = getattr(guidance, small), getattr(guidance, large)
+        if a < b or (not strict and a == b):
+            continue
+        unit = SETTING_RANGES[small][2]
+        relation = "less than" if strict else "at most"
+        if changed == large:
+            relation = "more than" if strict else "at least"
+            return (
+                f"{large} ({_with_unit(b, unit)}) must be {relation} {small} ({_with_unit(a, unit)})"
+            )
+        return f"{small} ({_with_unit(a, unit)}) must be {relation} {large} ({_with_unit(b, unit)})"
+    return None

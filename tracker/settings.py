@@ -13,7 +13,7 @@ from typing import Any
 
 from tracker import paths
 from tracker.errors import UsageError
-from tracker.guidance import Guidance
+from tracker.guidance import Guidance, guidance_problem, setting_problem
 
 
 def load_settings() -> dict[str, Any]:
@@ -33,9 +33,10 @@ def load_settings() -> dict[str, Any]:
     return obj
 
 
-def load_guidance(**overrides: Any) -> Guidance:
+def load_guidance(*, validate: bool = True, **overrides: Any) -> Guidance:
     """Guidance from the defaults, then the settings file, then `overrides` (command options) that
-    are not None."""
+    are not None. Settings that analysis could not work with (out of range, NaN, in the wrong
+    order) are refused with a line that says how to fix them, unless `validate` is False."""
     stored = load_settings().get("guidance") or {}
     known = {f.name for f in fields(Guidance)}
     unknown = sorted(set(stored) - known)
@@ -45,16 +46,44 @@ def load_guidance(**overrides: Any) -> Guidance:
             hint="see `tracker config` for the settings there are",
         )
     guidance = Guidance.from_json(stored)
+    if validate:
+        problem = guidance_problem(guidance)
+        if problem is not None:
+            raise UsageError(
+                f"the settings file {paths.config_path()} says {problem}",
+                hint="change it with `tracker config NAME VALUE`, or delete the file to go back to the defaults",
+            )
     given = {k: v for k, v in overrides.items() if v is not None}
-    return guidance.with_overrides(**given) if given else guidance
+    if not given:
+        return guidance
+    guidance = guidance.with_overrides(**given)
+    if validate:
+        problem = guidance_problem(guidance)
+        if problem is not None:
+            raise UsageError(problem, hint="see `tracker config` for the settings in use")
+    return guidance
+
+
+def format_setting(value: Any) -> str:
+    """A setting as a person reads it: 0.333, not 0.3333333333333333; 1800, not 1800.0."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{round(value, 3):g}"
+    return str(value)
+
+
+_KIND = {bool: "true or false", int: "a whole number", float: "a float (a number)", str: "a word"}
 
 
 def save_guidance_setting(name: str, text: str) -> Guidance:
-    """Set one guidance field from its text form (checked against the field's type)."""
+    """Set one guidance field from its text form: checked against the field's type, its allowed
+    range and the settings it must agree with, before anything is written."""
     by_name = {f.name: f for f in fields(Guidance)}
     if name not in by_name:
         raise UsageError(f"there is no setting {name!r}", hint="run `tracker config` to list them")
     default = getattr(Guidance(), name)
+    example = f"for example: tracker config {name} {format_setting(default)} (the default)"
     try:
         if isinstance(default, bool):
             lowered = text.strip().lower()
@@ -68,17 +97,17 @@ def save_guidance_setting(name: str, text: str) -> Guidance:
         else:
             value = text.strip().lower()
     except ValueError:
-        raise UsageError(
-            f"{name} takes a {type(default).__name__}, not {text!r}", hint=f"for example: tracker config {name} {default}"
-        ) from None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        raise UsageError(f"{name} cannot be negative", hint=f"the default is {default}")
-    if name == "week_start" and value not in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"):
-        raise UsageError(f"week_start must be a day of the week, not {text!r}", hint="for example: tracker config week_start sunday")
+        raise UsageError(f"{name} takes {_KIND[type(default)]}, not {text!r}", hint=example) from None
+    problem = setting_problem(name, value)
+    if problem is not None:
+        raise UsageError(problem, hint=example)
     document = load_settings()
     guidance_doc = dict(document.get("guidance") or {})
     guidance_doc[name] = value
     document["guidance"] = guidance_doc
     guidance = Guidance.from_json(guidance_doc)
+    problem = guidance_problem(guidance, changed=name)
+    if problem is not None:
+        raise UsageError(problem, hint="change the other setting first, or choose a value that fits it")
     paths.write_private_atomic(paths.config_path(), (json.dumps(document, indent=2) + "\n").encode())
     return guidance

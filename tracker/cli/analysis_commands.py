@@ -32,12 +32,14 @@ def analyze_command(
 
     from tracker.analysis import analyze, load_recording
     from tracker.errors import UsageError
+    from tracker.guidance import ROLLER_DIAMETER_RANGE_CM
     from tracker.settings import load_guidance
 
-    if roller_diameter is not None and not (4.0 <= roller_diameter <= 40.0):
+    low, high = ROLLER_DIAMETER_RANGE_CM
+    if roller_diameter is not None and not (low <= roller_diameter <= high):
         raise UsageError(
             f"--roller-diameter {roller_diameter:g} cm is not a foam roller",
-            hint="give the diameter in centimetres, between 4 and 40 (most rollers are 10-15)",
+            hint=f"give the diameter in centimetres, between {low:g} and {high:g} (most rollers are 10-15)",
         )
     recording = load_recording(file)
     guidance = load_guidance(roller_diameter_cm=roller_diameter)

@@ -51,9 +51,7 @@ def _global_options(
     ] = False,
 ) -> None:
     from tracker import paths
+    from tracker.cli.logs import configure_logging
 
     paths.set_data_dir(data_dir)
-    if verbose:
-        import logging
-
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose)

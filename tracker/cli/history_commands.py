@@ -16,6 +16,7 @@ import typer
 
 from tracker.cli.app import app
 from tracker.errors import UsageError
+from tracker.guidance import ROLLER_DIAMETER_RANGE_CM
 
 
 def _parse_date(text: str | None, option: str) -> date | None:
@@ -34,7 +35,7 @@ def import_command(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Capture (.cap) or CSV files (t,ax,ay,az,gx,gy,gz).", show_default=False
+            help="Capture (.capture) or CSV files (t,ax,ay,az,gx,gy,gz).", show_default=False
         ),
     ],
     timezone: Annotated[
@@ -47,7 +48,10 @@ def import_command(
     roller_diameter: Annotated[
         float | None,
         typer.Option(
-            "--roller-diameter", min=5.0, max=40.0, help="Roller diameter in cm (default 15)."
+            "--roller-diameter",
+            min=ROLLER_DIAMETER_RANGE_CM[0],
+            max=ROLLER_DIAMETER_RANGE_CM[1],
+            help="Roller diameter in cm (default 15).",
         ),
     ] = None,
     start: Annotated[
@@ -64,7 +68,7 @@ def import_command(
     Each file is reported as imported, already imported (same bytes as a stored capture) or failed
     with the reason; the good ones are kept and the exit status is 1 if any failed.
 
-    Example: tracker import ~/captures/*.cap session.csv --timezone Europe/Berlin
+    Example: tracker import captures/*.capture session.csv --timezone Europe/Berlin
     """
     import sys
 
@@ -148,13 +152,15 @@ def sessions_command(
         raise UsageError(f"--since {first} is after --until {last}", hint="swap the dates")
     with SessionStore() as store:
         rows = store.session_rows(first, last)
+        stored = store.count() if not rows and (first or last) else 0
     if as_json:
         print(json.dumps([r.to_json() for r in rows], indent=None))
         return
     if not rows:
-        print(
-            "No sessions stored yet. Import one with `tracker import FILE`, or try `tracker demo`."
-        )
+        if stored:
+            print(f"No sessions in that date range ({stored} stored; `tracker sessions` lists them all).")
+        else:
+            print("No sessions stored yet. Import one with `tracker import FILE`, or try `tracker demo`.")
         return
     # Plain columns, not a rich Table: rich renders a thousand rows in about a second.
     header = f"{'id':>5}  {'start (local)':<22}  {'on roller':>9}  {'strokes':>7}  {'holds':>5}  {'pace cm/s':>9}  {'too fast':>8}  {'warnings':>8}  posture"
@@ -330,7 +336,7 @@ def report_command(
             week_start_index(week_start)
         except ValueError as exc:
             raise UsageError(str(exc), hint="e.g. --week-start sunday") from None
-    guidance = load_guidance(week_start=week_start.lower() if week_start else None)
+    guidance = load_guidance(week_start=week_start.strip().lower() if week_start else None)
     end = _parse_date(until, "--until")
     from tracker.history.store import SessionStore
 

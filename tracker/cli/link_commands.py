@@ -7,6 +7,7 @@ stays fast. Every user-facing failure is a `TrackerError` (one line and an exit 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ def _run(coro: Any) -> Any:
 def _stderr_console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line
 
 
 # --- scan ----------------------------------------------------------------------------------------
@@ -109,6 +110,7 @@ def pair_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Run the calibration without waiting for Enter.")] = False,
     rate: Annotated[int, typer.Option("--rate", help="Sample rate for the signal check, Hz.")] = 100,
     timeout: Annotated[float, typer.Option("--timeout", min=0.5, max=120.0, help="Seconds to look for the sensor.")] = 10.0,
+    speed: Annotated[float, typer.Option("--speed", hidden=True, min=0.1, max=100.0, help="Emulator time scale (tests).")] = 1.0,
 ) -> None:
     import contextlib
 
@@ -129,7 +131,7 @@ def pair_command(
             # The emulated person stands through the signal check and the standing pose, then lies
             # on the roller (sample time, so the poses line up whatever the machine's load).
             source = calibration_pose_source(stand_s=signal_s + stand_s, lie_s=60.0, seed=0)
-            env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(source=source)
+            env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(source=source, speed=speed)
         else:
             env_cm = real_environment()
         async with env_cm as env:
@@ -160,42 +162,97 @@ def pair_command(
 
 
 # --- record --------------------------------------------------------------------------------------
-def _default_capture_path() -> Path:
-    from datetime import UTC, datetime
+def _default_capture_path(now: datetime | None = None) -> Path:
+    """captures/<UTC start>.capture in the data directory, with -2, -3… when that name is taken.
+
+    The capture file is only created once the sensor answers, so the name is reserved at once
+    with an empty marker (`.NAME.reserved`, created exclusively): two recordings started in the
+    same second get different names. `_release_capture_name` removes the marker."""
+    import os
+    from datetime import UTC
 
     from tracker import paths
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     directory = paths.captures_dir()
-    path = directory / f"{stamp}.capture"
     n = 1
-    while path.exists():
+    while True:
+        path = directory / (f"{stamp}.capture" if n == 1 else f"{stamp}-{n}.capture")
+        if not path.exists():
+            try:
+                os.close(os.open(_reservation(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                return path
+            except FileExistsError:
+                pass  # another recording started this second holds this name
+            except OSError as exc:
+                paths.raise_storage_error(exc, path)
         n += 1
-        path = directory / f"{stamp}-{n}.capture"
-    return path
+
+
+def _reservation(path: Path) -> Path:
+    return path.with_name(f".{path.name}.reserved")
+
+
+def _release_capture_name(path: Path) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        _reservation(path).unlink()
+
+
+def _check_out_path(path: Path) -> None:
+    from tracker.errors import StorageError
+
+    if path.is_dir():
+        raise StorageError(f"{path} is a folder", hint=f"give --out a file name, e.g. --out {path / 'session.capture'}")
+    if path.exists():
+        raise StorageError(f"{path} already exists", hint="choose another --out file; captures are never overwritten")
+    if not path.parent.is_dir():
+        raise StorageError(f"the folder {path.parent} does not exist", hint="create it first or choose another --out")
 
 
 def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = None) -> str:
     """Store the session of this capture in the history, exactly once; return a line for the user.
 
-    `tracker record` passes only the path (the capture is loaded and analysed like `tracker
-    import` would); `tracker replay` passes its analysis and recording. The capture's checksum makes
-    a second store of the same file a no-op. A capture that cannot be analysed (too short, never on
-    the roller) stays in the captures directory and is not stored; the line says why.
+    `tracker record` and `tracker replay` pass their analysis and recording; without them the
+    capture is loaded and analysed like `tracker import` would. The capture's checksum makes a
+    second store of the same file a no-op. A capture that cannot be analysed (too short, never on
+    the roller) stays where it is and is not stored; the line says why. When the history cannot be
+    written (read-only or full data directory, damaged database) a `StorageError` says so and how
+    to store the kept capture later.
     """
+    import sqlite3
+
+    from tracker import paths
+    from tracker.errors import StorageError, TrackerError
     from tracker.history import SessionStore
     from tracker.history.ingest import FAILED, import_file, store_analysis
 
-    with SessionStore() as store:
-        if analysis is not None and recording is not None:
-            session_id, created = store_analysis(store, analysis, recording, capture_path=capture_path)
-        else:
-            from tracker.settings import load_guidance
+    later = f"the capture is kept: store it later with: tracker import {capture_path}"
+    try:
+        with SessionStore() as store:
+            if analysis is not None and recording is not None:
+                session_id, created = store_analysis(store, analysis, recording, capture_path=capture_path)
+            else:
+                from tracker.settings import load_guidance
 
-            outcome = import_file(store, capture_path, guidance=load_guidance())
-            if outcome.status == FAILED:
-                return f"not stored in the history: {outcome.reason}"
-            session_id, created = outcome.session_id, outcome.status != "already imported"
+                outcome = import_file(store, capture_path, guidance=load_guidance())
+                if outcome.status == FAILED:
+                    return f"not stored in the history: {outcome.reason}"
+                session_id, created = outcome.session_id, outcome.status != "already imported"
+    except StorageError as exc:
+        exc.hint = f"{exc.hint}; {later}" if exc.hint else later
+        raise
+    except TrackerError as exc:
+        # the recording itself is not a session (e.g. never on the roller): nothing to store
+        line = exc.one_line()
+        return line if line.startswith("not stored") else f"not stored in the history: {line}"
+    except (sqlite3.Error, OSError) as exc:
+        # e.g. "attempt to write a readonly database": the place, not the session, is the problem
+        raise StorageError(
+            f"cannot store the session in the history ({exc})",
+            hint=f"check that {paths.data_dir()} is writable and has free space; {later}",
+        ) from exc
     if created:
         return f"stored as session {session_id} (see `tracker show {session_id}`)"
     return f"already in the history as session {session_id}"
@@ -217,12 +274,97 @@ def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str
     return feed
 
 
+class _Interrupts:
+    """What Ctrl-C does during `tracker record`, phase by phase.
+
+    recording: ends the recording cleanly (`Recorder.stop`), then the session is analysed and stored;
+    analysing: the capture is complete on disk and nothing is being written: the command ends at
+        once (exit 130) with a line saying how to store the capture later. It exits hard because
+        a KeyboardInterrupt inside the analysis can land in a half-done import and turn into an
+        unrelated traceback;
+    storing, done: ignored: the write is short, and breaking it would gain nothing.
+    Installed with `signal.signal` for the whole command (not the event loop's handler), so no
+    Ctrl-C falls between two handlers and kills the process without a word.
+    """
+
+    def __init__(self, path: Path, on_abandon: Any = None) -> None:
+        self.path = path
+        self.on_abandon = on_abandon
+        self.phase = "recording"
+        self.loop: Any = None
+        self.stop_recording: Any = None
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        if self.phase == "recording":
+            loop, stop = self.loop, self.stop_recording
+            if loop is not None and stop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(stop)
+                return
+            raise KeyboardInterrupt
+        if self.phase == "analysing":
+            self.abandon()
+
+    def abandon(self) -> None:
+        import contextlib
+        import os
+        import sys
+
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            after_echo = "\n" if sys.stderr.isatty() else ""  # end the terminal's "^C" line
+            sys.stderr.write(
+                f"{after_echo}tracker: stopped before the session was stored; store it with: tracker import {self.path}\n"
+            )
+            sys.stderr.flush()
+        if self.on_abandon is not None:
+            with contextlib.suppress(Exception):
+                self.on_abandon()
+        os._exit(130)
+
+
+LOW_BATTERY_PCT = 5
+"""A sensor lost with its battery at or below this level has most likely run out (a real sensor
+may switch off before it reports 0 %)."""
+
+
+def _failure_line(failure: Any, battery_pct: int | None) -> Any:
+    """The error to end with after a recording broke off: an empty battery says so, rather than
+    "bring the sensor closer"."""
+    from tracker.errors import LinkLostError, SensorError, SensorSilentError
+
+    if battery_pct is None or battery_pct > LOW_BATTERY_PCT or not isinstance(failure, LinkLostError | SensorSilentError):
+        return failure
+    what = (
+        "the sensor's battery is empty: it switched itself off during the recording"
+        if battery_pct == 0
+        else f"the sensor was lost with its battery at {battery_pct} %: it has most likely run out"
+    )
+    return SensorError(what, address=getattr(failure, "address", None), hint="charge it, then record again")
+
+
 @app.command(
     "record",
     help=(
         "Stream the sensor to a capture file with a live progress line (or, with --live, a full-screen "
         "coaching view: pace gauge, hold timer, warnings); reconnects by itself when the link drops; "
-        "Ctrl-C ends cleanly. The session is then analysed and stored.\n\n"
+        "Ctrl-C ends cleanly. The session is then analysed and stored, also when the sensor is lost "
+        "for good partway (the exit status is then 1).\n\n"
         "Example: tracker record --emulated --live --duration 300"
     ),
 )
@@ -236,35 +378,61 @@ def record_command(
     live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
 ) -> None:
+    import functools
+
+    from tracker.link.registry import SensorRegistry
+    from tracker.settings import load_guidance
+
+    _check_rate(rate)
+    load_guidance()  # a setting analysis cannot use is reported now, not after the recording
+    if out is not None:
+        _check_out_path(out)
+    registry = SensorRegistry()
+    # The sensor named, else the default one for this radio: with --emulated, the emulated sensor
+    # `pair --emulated` calibrated (its address is fixed), so its calibration is used.
+    paired = registry.find(sensor) if sensor else registry.default_for(emulated=emulated)
+    target = sensor or (paired.address if paired is not None else None)
+    calibration = paired.calibration if paired is not None else None
+    path = out if out is not None else _default_capture_path()
+    release = None if out is not None else functools.partial(_release_capture_name, path)
+    try:
+        with _Interrupts(path, on_abandon=release) as interrupts:
+            _record_and_store(
+                path, interrupts, registry=registry, emulated=emulated, target=target, calibration=calibration,
+                duration=duration, rate=rate, speed=speed, live=live, quiet=quiet,
+            )  # fmt: skip
+    finally:
+        if release is not None:
+            release()
+
+
+def _record_and_store(
+    path: Path,
+    interrupts: _Interrupts,
+    *,
+    registry: Any,
+    emulated: bool,
+    target: str | None,
+    calibration: Any,
+    duration: float | None,
+    rate: int,
+    speed: float,
+    live: bool,
+    quiet: bool,
+) -> None:
     import asyncio
     import contextlib
     import signal
+    import sys
 
-    from tracker.errors import SensorError, StorageError
+    from tracker.errors import SensorError
     from tracker.link.driver import StreamSettings
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
     from tracker.link.recorder import Recorder
-    from tracker.link.registry import SensorRegistry
 
-    _check_rate(rate)
-    path = out if out is not None else _default_capture_path()
-    if path.exists():
-        raise StorageError(f"{path} already exists", hint="choose another --out file; captures are never overwritten")
-    if path.parent and not path.parent.exists():
-        raise StorageError(f"the folder {path.parent} does not exist", hint="create it first or choose another --out")
-    registry = SensorRegistry()
-    default = registry.default()
-    target = sensor
-    calibration = None
-    if not emulated:
-        if target is None and default is not None:
-            target = default.address
-        record = registry.get(target) if target else None
-        if record is not None:
-            calibration = record.calibration
     console = _stderr_console()
 
-    async def go() -> tuple[Any, Recorder]:
+    async def go() -> tuple[Any, Any, Any]:
         from rich.live import Live
         from rich.text import Text
 
@@ -304,48 +472,81 @@ def record_command(
                 on_block=feed,
             )
             loop = asyncio.get_running_loop()
+            interrupts.loop, interrupts.stop_recording = loop, recorder.stop
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signal.SIGINT, recorder.stop)
                 loop.add_signal_handler(signal.SIGTERM, recorder.stop)
+            result = failure = None
             try:
                 with display:
                     result = await recorder.run()
+            except SensorError as exc:
+                # The sensor was lost for good (out of range, silent, battery empty): what was
+                # recorded is still analysed and stored below, then this error ends the command.
+                if not recorder.written:
+                    raise
+                failure = exc
             except BaseException:
                 if recorder.written:
                     console.print(f"what was recorded is kept in {path}")
                 raise
             finally:
+                # from here a capture is complete on disk (or there is none): see _Interrupts
+                interrupts.phase = "analysing" if recorder.written else "done"
                 with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(signal.SIGINT)
                     loop.remove_signal_handler(signal.SIGTERM)
-            return result, recorder
+                if feed is None and not console.is_terminal:
+                    console.line()  # rich leaves the last progress line open when not on a terminal
+            return result, recorder, failure
 
-    result, _recorder = _run(go())
-    if result.samples == 0:
-        raise SensorError(
-            "the sensor connected but no samples were recorded",
-            hint="check the sensor's battery, keep it close, and record again",
-        )
-    if result.identity is not None:
-        with contextlib.suppress(Exception):
-            battery = _recorder.progress().battery_pct
-            if battery is not None and registry.get(result.identity.address) is not None:
-                registry.note_battery(result.identity.address, battery)
-                registry.save()
-    lost = f", {result.lost_samples} lost" if result.lost_samples else ""
-    reconnects = f", {result.reconnects} reconnect(s)" if result.reconnects else ""
-    typer.echo(f"Saved {result.samples} samples ({result.duration_s:.1f} s{lost}{reconnects}) to {path}")
-    analysis, recording = _analyse_for_summary(path)
-    if analysis is not None:
-        from tracker.cli.summary import print_session_summary
+    result, recorder, failure = _run(go())
+    try:
+        progress = recorder.progress()
+        samples = result.samples if result is not None else progress.samples
+        if samples == 0:
+            if failure is not None:
+                raise failure
+            raise SensorError(
+                "the sensor connected but no samples were recorded",
+                hint="check the sensor's battery, keep it close, and record again",
+            )
+        if result is not None and result.identity is not None:
+            with contextlib.suppress(Exception):
+                if progress.battery_pct is not None and registry.get(result.identity.address) is not None:
+                    registry.note_battery(result.identity.address, progress.battery_pct)
+                    registry.save()
+        lost_samples = result.lost_samples if result is not None else progress.lost_samples
+        reconnects = result.reconnects if result is not None else progress.reconnects
+        length = f"{result.duration_s:.1f} s" if result is not None else f"{samples / rate:.1f} s of data"
+        lost = f", {lost_samples} lost" if lost_samples else ""
+        again = f", {reconnects} reconnect(s)" if reconnects else ""
+        typer.echo(f"Saved {samples} samples ({length}{lost}{again}) to {path}")
+        if failure is not None:
+            console.print("the recording broke off; analysing and storing what was recorded")
+        analysis, recording, why_not = _analyse_for_summary(path)
+        if analysis is not None:
+            from tracker.cli.summary import print_session_summary
 
-        print_session_summary(analysis, "this session")
-    typer.echo(store_in_history(path, analysis, recording))
+            print_session_summary(analysis, "this session")
+            interrupts.phase = "storing"
+            line = store_in_history(path, analysis, recording)
+            typer.echo(line)
+        else:
+            kept = "" if str(path) in (why_not or "") else f"; the capture is kept in {path}"
+            typer.echo(f"not analysed: {why_not}{kept}")
+    except KeyboardInterrupt:
+        # only when the handler could not be installed (not the main thread): same words
+        print(f"tracker: stopped before the session was stored; store it with: tracker import {path}", file=sys.stderr)
+        raise typer.Exit(130) from None
+    finally:
+        interrupts.phase = "done"
+    if failure is not None:
+        raise _failure_line(failure, progress.battery_pct)
 
 
-def _analyse_for_summary(path: Path) -> tuple[Any, Any]:
-    """The just-recorded session analysed for its summary, or (None, None) when it cannot be (too
-    short, never on the roller): then `store_in_history` says why, the capture is kept either way."""
+def _analyse_for_summary(path: Path) -> tuple[Any, Any, str | None]:
+    """The just-recorded session analysed for its summary: (analysis, recording, None), or
+    (None, None, why not) when it cannot be (too short, never on the roller); the capture is kept
+    either way."""
     from tracker.analysis import analyze
     from tracker.analysis.io import load_recording
     from tracker.errors import TrackerError
@@ -353,9 +554,13 @@ def _analyse_for_summary(path: Path) -> tuple[Any, Any]:
 
     try:
         recording = load_recording(path)
-        return analyze(recording, guidance=load_guidance()), recording
-    except (TrackerError, ValueError, MemoryError):
-        return None, None
+        return analyze(recording, guidance=load_guidance()), recording, None
+    except TrackerError as exc:
+        return None, None, exc.one_line()
+    except ValueError as exc:
+        return None, None, f"the recording cannot be analysed ({exc})"
+    except MemoryError:
+        return None, None, "not enough memory to analyse this recording"
 
 
 # --- replay --------------------------------------------------------------------------------------
@@ -411,20 +616,32 @@ def replay_command(
     finally:
         if feed is not None:
             feed.view.__exit__(None, None, None)
-    stored = store_in_history(capture, report.analysis, report.recording) if report.analysis is not None else None
+    # What was decoded and analysed is shown first: if the history then cannot be written, the
+    # person has the summary and a line saying how to store the capture later (exit 1).
     if as_json:
         typer.echo(json.dumps(report.to_json(), default=str))
-        if stored:
-            console.print(stored)
-        return
-    for line in report.summary_lines():
-        typer.echo(line)
-    if report.analysis is not None:
-        from tracker.cli.summary import print_session_summary
+    else:
+        for line in report.summary_lines():
+            if report.analysis is None and line == report.analysis_note:
+                line = _not_analysed(line)
+            typer.echo(line)
+        if report.analysis is not None:
+            from tracker.cli.summary import print_session_summary
 
-        print_session_summary(report.analysis, "analysis")
-    if stored:
+            print_session_summary(report.analysis, "analysis")
+    if report.analysis is None:
+        return  # a cut or too-short capture still replays: status 0, nothing to store
+    stored = store_in_history(capture, report.analysis, report.recording)
+    if as_json:
+        console.print(stored)
+    else:
         typer.echo(stored)
+
+
+def _not_analysed(note: str) -> str:
+    """replay's "analysis: <why>" as a line that cannot be mistaken for a result."""
+    why = note.split(":", 1)[1].strip() if note.startswith("analysis:") else note
+    return f"not analysed (so not stored in the history): {why}"
 
 
 # --- emulate -------------------------------------------------------------------------------------
@@ -444,4 +661,13 @@ def emulate_command(
     from tracker.link.emulate import run_emulator
 
     console = _stderr_console()
-    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=lambda text: console.print(text)))
+    announced = False
+
+    def say(text: str) -> None:
+        nonlocal announced
+        if not announced and text.startswith("Emulated sensor stopped"):
+            return  # it never started (e.g. a bad --expose): "stopped" would mislead
+        announced = True
+        console.print(text)
+
+    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say))

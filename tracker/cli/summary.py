@@ -40,13 +40,9 @@ def print_session_summary(result: SessionAnalysis, title: str, console: Console 
                 h.region.replace("_", " "),
             )
         console.print(table)
-    if result.region_time_s:
-        console.print(
-            "Time per region: "
-            + ", ".join(
-                f"{k.replace('_', ' ')} {v:.0f} s" for k, v in result.region_time_s.items() if v > 0
-            )
-        )
+    regions = [f"{k.replace('_', ' ')} {v:.0f} s" for k, v in result.region_time_s.items() if v > 0]
+    if regions:  # nothing found on the back: no line rather than an empty one
+        console.print("Time per region: " + ", ".join(regions))
     if result.warnings:
         console.print("[bold]Warnings[/bold]")
         for w in result.warnings:

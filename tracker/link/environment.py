@@ -61,10 +61,21 @@ def bluetooth_unavailable(exc: BaseException) -> NoBluetoothError | None:
     )
     if missing or said_so:
         return NoBluetoothError(
-            f"no usable Bluetooth adapter on this machine ({type(exc).__name__}: {exc})",
+            f"no usable Bluetooth on this machine: {_why_no_bluetooth(exc)}",
             hint=f"switch Bluetooth on, or {EMULATED_HINT}",
         )
     return None
+
+
+def _why_no_bluetooth(exc: BaseException) -> str:
+    """A plain sentence for the person, not the exception's repr ("[Errno 2] No such file...")."""
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
+        # Linux: bleak cannot reach the D-Bus system bus, so BlueZ is not there to ask
+        return "the Bluetooth service is not running, or there is no adapter"
+    text = " ".join(str(exc).split()).rstrip(".")
+    if not text:
+        return "the Bluetooth adapter is missing or switched off"
+    return text[:1].lower() + text[1:]
 
 
 SEND_LOG_LIMIT = 50_000

@@ -2,7 +2,9 @@
 
 One small JSON file, 0600, replaced atomically (`tracker.paths.write_private_atomic`), so a crash
 never leaves half a file. Battery levels are stored with the time they were read, so a scan can
-show "87% (2 h ago)" instead of pretending to know the level now.
+show "87% (2 h ago)" instead of pretending to know the level now. A file that cannot be read is
+ignored (recording goes on without calibration) and, before anything overwrites it, moved aside to
+`sensors.json.damaged-<UTC time>` so the calibrations in it can still be recovered by hand.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class SensorRegistry:
         self.path = path or (paths.data_dir() / FILE_NAME)
         self.sensors: dict[str, SensorRecord] = {}
         self.default_address: str | None = None
+        self.damaged = False
+        """The file exists but could not be read: `save` moves it aside first."""
         self._load()
 
     def _load(self) -> None:
@@ -116,14 +120,39 @@ class SensorRegistry:
             default = obj.get("default")
             self.default_address = default.upper() if isinstance(default, str) else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            # An unreadable registry must not stop recording; pairing again rewrites it.
-            logger.warning("ignoring unreadable sensor registry %s: %s", self.path, exc)
+            # An unreadable registry must not stop recording; `save` keeps a copy before rewriting.
+            logger.warning(
+                "the sensor registry %s cannot be read (%s); going on without the paired sensors' "
+                "calibrations", self.path, exc,
+            )
             self.sensors = {}
             self.default_address = None
+            self.damaged = True
+
+    def _move_damaged_aside(self) -> None:
+        from tracker.paths import raise_storage_error
+
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
+        try:
+            self.path.rename(target)
+        except FileNotFoundError:
+            pass  # gone meanwhile: nothing to keep
+        except OSError as exc:
+            raise_storage_error(exc, target)
+        else:
+            logger.warning("the unreadable sensor registry was moved to %s before writing a new one", target)
+        self.damaged = False
 
     def save(self) -> None:
         from tracker.paths import write_private_atomic
 
+        if self.damaged:
+            self._move_damaged_aside()
         obj = {
             "version": REGISTRY_VERSION,
             "default": self.default_address,
@@ -134,8 +163,25 @@ class SensorRegistry:
     def get(self, address: str) -> SensorRecord | None:
         return self.sensors.get(address.upper())
 
+    def find(self, name_or_address: str) -> SensorRecord | None:
+        """The record with this address, else the one with this name (`--sensor TRK-C0DE`)."""
+        record = self.get(name_or_address)
+        if record is not None:
+            return record
+        wanted = name_or_address.strip().lower()
+        return next((r for r in self.sensors.values() if r.name.lower() == wanted), None)
+
     def default(self) -> SensorRecord | None:
         return self.sensors.get(self.default_address) if self.default_address else None
+
+    def default_for(self, *, emulated: bool) -> SensorRecord | None:
+        """The sensor to use when none is named: the default one if it is on this kind of radio
+        (real or emulated), else the most recently paired one that is."""
+        default = self.default()
+        if default is not None and default.emulated == emulated:
+            return default
+        candidates = [r for r in self.sensors.values() if r.emulated == emulated]
+        return max(candidates, key=lambda r: r.paired_utc or "", default=None)
 
     def upsert(self, record: SensorRecord, *, make_default: bool = True) -> None:
         self.sensors[record.address.upper()] = record

@@ -1,0 +1,146 @@
+"""`tracker record` when the sensor is lost for good partway: what was recorded is analysed and
+stored, then one line says why the recording broke off (an empty battery by that name), exit 1.
+Also: the calibration `pair --emulated` stored is used by `record --emulated`, and a second Ctrl-C
+while the session is being saved never kills the process without a word."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tracker.capture import read_capture
+from tracker.cli.main import run
+from tracker.history import SessionStore
+from tracker.link import environment as environment_module
+from tracker.link import recorder as recorder_module
+
+SPEED = 20.0
+"""Emulated sensor time per wall second (about the most the emulator streams): the fault 2.2 s in
+leaves 44 s of the simulated session, on the roller from about 20 s, to analyse and store."""
+
+
+def _fault_after(monkeypatch, fault, after_s: float = 2.2) -> None:
+    """Record against an emulator that suffers `fault(sensor)` `after_s` into streaming, with a
+    recorder that gives up after a second or two instead of a minute."""
+    real_env = environment_module.emulated_environment
+
+    @contextlib.asynccontextmanager
+    async def faulty(**kwargs):
+        async with real_env(**kwargs) as env:
+
+            async def strike() -> None:
+                await env.sensor.wait_streaming()
+                await asyncio.sleep(after_s)
+                await fault(env.sensor)
+
+            task = asyncio.create_task(strike())
+            try:
+                yield env
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    monkeypatch.setattr(environment_module, "emulated_environment", faulty)
+    patient = functools.partial(
+        recorder_module.Recorder, watchdog_s=0.4, max_silent_episodes=1, reconnect_give_up_s=0.8, scan_timeout_s=0.4
+    )
+    monkeypatch.setattr(recorder_module, "Recorder", patient)
+
+
+async def _walk_away(sensor) -> None:
+    await sensor.drop_link(out_of_range_s=3600)
+
+
+async def _go_silent(sensor) -> None:
+    await sensor.go_silent(3600)
+
+
+async def _battery_dies(sensor) -> None:
+    await sensor.set_battery(0)
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [(_walk_away, "did not come back"), (_go_silent, "sent no data"), (_battery_dies, "battery is empty")],
+    ids=["out_of_range", "silent", "battery_empty"],
+)
+def test_a_lost_sensor_still_gives_a_stored_session_then_exit_1(monkeypatch, tmp_path, capsys, fault, says):
+    _fault_after(monkeypatch, fault)
+    out = tmp_path / "broken.capture"
+    code = run(["record", "--emulated", "--speed", str(SPEED), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "stored as session 1" in captured.out and "this session:" in captured.out
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("tracker: error:") and says in last, captured.err
+    if fault is _battery_dies:
+        assert "closer" not in last and "charge" in last
+    with SessionStore() as store:
+        assert store.count() == 1
+        assert store.session(1).capture_path == str(out.resolve())
+    assert run(["import", str(out)]) == 0  # the very capture that was stored: nothing twice
+    assert "already imported" in capsys.readouterr().out
+
+
+def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
+    assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0
+    capsys.readouterr()
+    assert run(["record", "--emulated", "--duration", "2", "--speed", str(SPEED)]) == 0
+    out = capsys.readouterr().out
+    assert "stored as session 1" in out
+    capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())
+    header = read_capture(capture).header
+    assert header.get("calibration") and header["calibration"]["source"] == "pairing"
+    with SessionStore() as store:
+        notes = store.session(1).analysis.notes
+    assert not any("no mounting calibration" in n for n in notes), notes
+
+
+def test_a_second_ctrl_c_while_saving_never_ends_silently(tmp_path):
+    """First Ctrl-C ends the recording; a second one soon after lands in the analysis, the store or
+    the exit. Whatever it hits, the process ends on its own terms: either stored (0) or a line
+    saying how to store the kept capture (130), never killed by the signal without a word."""
+    env = {**os.environ, "TRACKER_HOME": str(tmp_path / "home")}
+    out = tmp_path / "twice.capture"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "record", "--emulated", "--speed", str(SPEED), "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 80_000):
+            time.sleep(0.05)
+        assert out.exists(), "the recording never started"
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (0, 130), (proc.returncode, stderr)
+    if proc.returncode == 130:
+        assert f"stopped before the session was stored; store it with: tracker import {out}" in stderr
+    else:
+        assert "stored as session" in stdout
+
+
+def test_a_sensor_lost_on_a_low_battery_is_called_a_battery_problem():
+    from tracker.cli.link_commands import LOW_BATTERY_PCT, _failure_line
+    from tracker.errors import LinkLostError
+
+    lost = LinkLostError("the link dropped and did not come back", hint="bring the sensor closer")
+    assert "battery is empty" in _failure_line(lost, 0).one_line()
+    low = _failure_line(lost, LOW_BATTERY_PCT).one_line()
+    assert f"battery at {LOW_BATTERY_PCT} %" in low and "closer" not in low
+    assert _failure_line(lost, LOW_BATTERY_PCT + 1) is lost and _failure_line(lost, None) is lost

@@ -72,7 +72,7 @@ def import_command(
     """
     import sys
 
-    from tracker.history.ingest import FAILED, import_file
+    from tracker.history.ingest import FAILED, SKIPPED, import_file
     from tracker.history.store import SessionStore
     from tracker.history.timezones import parse_start, zone
 
@@ -120,9 +120,11 @@ def import_command(
                 outcomes.append(outcome)
     failed = sum(o.status == FAILED for o in outcomes)
     if len(outcomes) > 1:
-        done = sum(o.status != FAILED for o in outcomes)
+        skipped = sum(o.status == SKIPPED for o in outcomes)
+        done = len(outcomes) - failed - skipped
+        skipped_part = f"{skipped} skipped (never on the roller); " if skipped else ""
         print(
-            f"{done} of {len(outcomes)} file(s) stored or already there; {failed} failed",
+            f"{done} of {len(outcomes)} file(s) stored or already there; {skipped_part}{failed} failed",
             file=sys.stderr,
         )
     if failed:
@@ -150,7 +152,7 @@ def sessions_command(
     first, last = _parse_date(since, "--since"), _parse_date(until, "--until")
     if first and last and first > last:
         raise UsageError(f"--since {first} is after --until {last}", hint="swap the dates")
-    with SessionStore() as store:
+    with SessionStore(read_only=True) as store:
         rows = store.session_rows(first, last)
         stored = store.count() if not rows and (first or last) else 0
     if as_json:
@@ -198,7 +200,7 @@ def show_command(
     from tracker.history import charts
     from tracker.history.store import SessionStore
 
-    with SessionStore() as store:
+    with SessionStore(read_only=True) as store:
         s = store.session(session_id)
     a = s.analysis
     console = Console(highlight=False)
@@ -254,11 +256,20 @@ def show_command(
         for w in a.warnings:
             t.add_row(w.kind, f"{w.start_s:.0f}", f"{w.end_s:.0f}", w.message)
         console.print(t)
-    target = (
-        out
-        if out is not None
-        else paths.ensure_private_dir(paths.data_dir() / "charts") / f"session-{s.id}.png"
-    )
+    from tracker.errors import StorageError
+
+    try:
+        target = (
+            out
+            if out is not None
+            else paths.ensure_private_dir(paths.data_dir() / "charts") / f"session-{s.id}.png"
+        )
+    except StorageError as exc:
+        # the session is shown; only its chart has nowhere to go (e.g. a read-only data directory)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"note: no timeline chart ({exc.one_line()}); write it elsewhere with --out FILE.png"
+        )
+        return
     fig = charts.new_figure(11, 4.5)
     charts.plot_session_timeline(a, fig.add_subplot())
     try:
@@ -290,7 +301,7 @@ def export_command(
     from tracker.history.export import export_store
     from tracker.history.store import SessionStore
 
-    with SessionStore() as store:
+    with SessionStore(read_only=True) as store:
         written = export_store(store, fmt, out)
     for path in written:
         print(path)
@@ -341,7 +352,7 @@ def report_command(
     from tracker.history.store import SessionStore
 
     console = Console(stderr=True)
-    with SessionStore() as store:  # opened first: a damaged database is reported before any output
+    with SessionStore(read_only=True) as store:  # opened first: a damaged database is reported before any output
         if console.is_terminal:
             with Progress(
                 TextColumn("{task.description}"), BarColumn(), console=console, transient=True

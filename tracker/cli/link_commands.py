@@ -226,7 +226,7 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
     from tracker import paths
     from tracker.errors import StorageError, TrackerError
     from tracker.history import SessionStore
-    from tracker.history.ingest import FAILED, import_file, store_analysis
+    from tracker.history.ingest import FAILED, SKIPPED, import_file, store_analysis
 
     later = f"the capture is kept: store it later with: tracker import {capture_path}"
     try:
@@ -239,6 +239,8 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
                 outcome = import_file(store, capture_path, guidance=load_guidance())
                 if outcome.status == FAILED:
                     return f"not stored in the history: {outcome.reason}"
+                if outcome.status == SKIPPED:
+                    return f"not stored in the history: {outcome.reason} (the capture is kept)"
                 session_id, created = outcome.session_id, outcome.status != "already imported"
     except StorageError as exc:
         exc.hint = f"{exc.hint}; {later}" if exc.hint else later

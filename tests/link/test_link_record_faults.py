@@ -28,7 +28,7 @@ SPEED = 20.0
 leaves 44 s of the simulated session, on the roller from about 20 s, to analyse and store."""
 
 
-def _fault_after(monkeypatch, fault, after_s: float = 2.2) -> None:
+def _fault_after(monkeypatch, fault, after_s: float = 2.2, give_up_s: float = 0.8) -> None:
     """Record against an emulator that suffers `fault(sensor)` `after_s` into streaming, with a
     recorder that gives up after a second or two instead of a minute."""
     real_env = environment_module.emulated_environment
@@ -52,7 +52,7 @@ def _fault_after(monkeypatch, fault, after_s: float = 2.2) -> None:
 
     monkeypatch.setattr(environment_module, "emulated_environment", faulty)
     patient = functools.partial(
-        recorder_module.Recorder, watchdog_s=0.4, max_silent_episodes=1, reconnect_give_up_s=0.8, scan_timeout_s=0.4
+        recorder_module.Recorder, watchdog_s=0.4, max_silent_episodes=1, reconnect_give_up_s=give_up_s, scan_timeout_s=0.4
     )
     monkeypatch.setattr(recorder_module, "Recorder", patient)
 
@@ -144,3 +144,15 @@ def test_a_sensor_lost_on_a_low_battery_is_called_a_battery_problem():
     low = _failure_line(lost, LOW_BATTERY_PCT).one_line()
     assert f"battery at {LOW_BATTERY_PCT} %" in low and "closer" not in low
     assert _failure_line(lost, LOW_BATTERY_PCT + 1) is lost and _failure_line(lost, None) is lost
+
+
+def test_a_sensor_with_an_empty_battery_is_given_up_on_early(monkeypatch, tmp_path, capsys):
+    """The last battery reading was 0 %: the sensor switched itself off, so the recorder stops
+    waiting for it long before its usual minute (here 60 s, shortened to 0.5 s for an empty one)."""
+    monkeypatch.setattr(recorder_module, "EMPTY_BATTERY_GIVE_UP_S", 0.5)
+    _fault_after(monkeypatch, _battery_dies, give_up_s=60.0)
+    started = time.monotonic()
+    code = run(["record", "--emulated", "--speed", str(SPEED), "--out", str(tmp_path / "empty.capture")])
+    assert code == 1
+    assert time.monotonic() - started < 30.0, "waited the full minute for a sensor with no battery"
+    assert "battery is empty" in capsys.readouterr().err

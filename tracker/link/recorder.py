@@ -43,6 +43,11 @@ from tracker.link.scan import find_sensor
 
 logger = logging.getLogger(__name__)
 
+EMPTY_BATTERY_PCT = 1
+EMPTY_BATTERY_GIVE_UP_S = 10.0
+"""With the last battery reading at or below `EMPTY_BATTERY_PCT`, a lost link is given up after
+this long instead of `reconnect_give_up_s`: the sensor has most likely switched itself off."""
+
 
 @dataclass
 class RecordProgress:
@@ -395,16 +400,21 @@ class Recorder:
         delay = 0.25
         attempt = 0
         last_error: BaseException | None = None
+        # A sensor whose last battery reading was empty has switched itself off: waiting the full
+        # minute for it would only delay saving (and, for `record`, storing) the session.
+        give_up_s = self.reconnect_give_up_s
+        if self._battery is not None and self._battery <= EMPTY_BATTERY_PCT:
+            give_up_s = min(give_up_s, EMPTY_BATTERY_GIVE_UP_S)
         while True:
             if self._stop_requested or self._fatal is not None:
                 raise _Stop
             if self.duration_s is not None and self._t0_mono is not None and time.monotonic() - self._t0_mono >= self.duration_s:
                 raise _Stop
             attempt += 1
-            remaining = self.reconnect_give_up_s - (time.monotonic() - lost_at)
+            remaining = give_up_s - (time.monotonic() - lost_at)
             if remaining <= 0:
                 raise LinkLostError(
-                    f"the link to {address} dropped and did not come back within {self.reconnect_give_up_s:.0f} s"
+                    f"the link to {address} dropped and did not come back within {give_up_s:.0f} s"
                     + (f" (last error: {last_error})" if last_error else ""),
                     address=address,
                     hint="bring the sensor closer, check its battery, then record again; the file so far is kept",

@@ -60,3 +60,18 @@ def second_fast_stroke_ends(truth, guidance) -> list[float]:
         if len(inside) >= guidance.too_fast_min_strokes:
             out.append(inside[guidance.too_fast_min_strokes - 1].end_s)
     return out
+
+
+def assert_holds_agree(seed, off, live, truth_holds=None, tolerance_s=0.5) -> int:
+    """Live holds pair one to one with offline's (and cover the truth's, when given), each
+    duration within `tolerance_s`; returns how many pairs were checked."""
+    from tracker.analysis.evaluation import _match
+
+    pairs = _match([(h.start_s, h.end_s) for h in off.holds], [(h.start_s, h.end_s) for h in live.holds], 0.5)
+    assert len(pairs) == len(off.holds) == len(live.holds), (seed, off.holds, live.holds)
+    for i, j in pairs:
+        assert abs(live.holds[j].duration_s - off.holds[i].duration_s) <= tolerance_s, (seed, off.holds[i], live.holds[j])
+    if truth_holds is not None:
+        truth = [(h.start_s, h.end_s) for h in truth_holds]
+        assert len(_match(truth, [(h.start_s, h.end_s) for h in live.holds], 0.5)) == len(truth), seed
+    return len(pairs)

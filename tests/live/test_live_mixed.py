@@ -15,10 +15,9 @@ fitted inside a long bridge hold), and a trailing-window fit that reads a bridge
 from __future__ import annotations
 
 import pytest
-from _live_helpers import run_live, simulate
+from _live_helpers import assert_holds_agree, run_live, simulate
 
 from tracker.analysis import analyze
-from tracker.analysis.evaluation import _match
 
 SEEDS = (32, 1021, 8)
 
@@ -47,15 +46,7 @@ def test_mixed_stroke_counts_agree_within_one_per_minute(sessions):
 
 
 def test_mixed_hold_durations_agree(sessions):
-    n = 0
-    for seed, (sim, off, live, _ev) in sessions.items():
-        pairs = _match([(h.start_s, h.end_s) for h in off.holds], [(h.start_s, h.end_s) for h in live.holds], 0.5)
-        assert len(pairs) == len(off.holds) == len(live.holds), (seed, off.holds, live.holds)
-        for i, j in pairs:
-            assert abs(live.holds[j].duration_s - off.holds[i].duration_s) <= 0.5, (seed, off.holds[i], live.holds[j])
-            n += 1
-        truth = [(h.start_s, h.end_s) for h in sim.truth.holds]
-        assert len(_match(truth, [(h.start_s, h.end_s) for h in live.holds], 0.5)) == len(truth), seed
+    n = sum(assert_holds_agree(seed, off, live, sim.truth.holds) for seed, (sim, off, live, _ev) in sessions.items())
     assert n >= 6
 
 

@@ -41,7 +41,8 @@ from tracker.results import Phase
 UNKNOWN = "unknown"
 
 
-def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+def centred_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Moving mean over `n` samples centred on each one, edges padded with the end values."""
     if n <= 1:
         return x.copy()
     k = np.ones(n) / n
@@ -158,8 +159,8 @@ class PostureSegmenter:
         rate = 1.0 / float(np.median(np.diff(t_s))) if len(t_s) > 1 else 25.0
         n_s = max(1, int(round(self.smooth_s * rate)))
         sag = np.degrees(np.arctan2(up_body[:, 2], up_body[:, 0]))
-        sag_s = _smooth(sag, n_s)
-        rate_deg_s = _smooth(np.degrees(np.linalg.norm(gyr_body_rad_s, axis=1)), n_s)
+        sag_s = centred_mean(sag, n_s)
+        rate_deg_s = centred_mean(np.degrees(np.linalg.norm(gyr_body_rad_s, axis=1)), n_s)
 
         # still states with hysteresis on the roller boundary
         on = False
@@ -195,7 +196,7 @@ class PostureSegmenter:
 
         # posture on the roller
         pitch = np.degrees(np.arcsin(np.clip(up_body[:, 2], -1.0, 1.0)))
-        pitch_s = _smooth(pitch, max(1, int(round(self.posture_smooth_s * rate))))
+        pitch_s = centred_mean(pitch, max(1, int(round(self.posture_smooth_s * rate))))
         flattest_hips_down = math.degrees(
             2.0 * math.atan2(0.5 * roller_diameter_cm, hip_to_neck_cm)
         )
@@ -252,7 +253,7 @@ class PostureSegmenter:
         from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
         n_s = max(1, int(round(1.0 * rate)))
-        p1 = _smooth(pitch_deg, n_s)
+        p1 = centred_mean(pitch_deg, n_s)
         w = 2 * max(1, int(round(self.lift_window_s * rate))) + 1
         swing = maximum_filter1d(p1, w) - minimum_filter1d(p1, w)
         # the motion evidence is averaged over `evidence_window_s` (and the lift itself, a
@@ -305,7 +306,7 @@ class PostureSegmenter:
         turning that way faster than `lift_rate_fraction` of that step's peak rate.
         """
         n_s = max(1, int(round(0.5 * rate)))
-        p1 = _smooth(pitch_deg, n_s)
+        p1 = centred_mean(pitch_deg, n_s)
         d = np.gradient(p1) * rate  # deg/s
         mask = np.zeros(len(p1), dtype=bool)
         out = posture.copy()
@@ -318,7 +319,7 @@ class PostureSegmenter:
                 start_prev = a + runs[k - 1][1]
                 sign = -1.0 if runs[k][0] == "bridge" else 1.0
                 lo, hi = max(start_prev, c - reach), min(end, c + reach)
-                got = self._lift_extent(p1, d, lo, hi, sign, start_prev, end)
+                got = self.lift_step(p1, d, lo, hi, sign, start_prev, end)
                 if got is None:
                     continue
                 l0, m, l1 = got
@@ -334,7 +335,7 @@ class PostureSegmenter:
                 first_end = a + runs[0][2]
                 lo, last = a, None
                 while lo < first_end:
-                    got = self._lift_extent(
+                    got = self.lift_step(
                         p1, d, lo, min(first_end, lo + reach), -1.0, lo, first_end
                     )
                     if got is None:
@@ -345,12 +346,12 @@ class PostureSegmenter:
                     mask[a : min(b, last + pad)] = True
             if runs and runs[-1][0] == "bridge":
                 lo = max(a + runs[-1][1], b - reach)
-                got = self._lift_extent(p1, d, lo, b, 1.0, a + runs[-1][1], b)
+                got = self.lift_step(p1, d, lo, b, 1.0, a + runs[-1][1], b)
                 if got is not None:
                     mask[max(a, got[0] - pad) : b] = True
         return out, mask
 
-    def _lift_extent(
+    def lift_step(
         self,
         p1: np.ndarray,
         d: np.ndarray,

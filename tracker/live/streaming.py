@@ -120,7 +120,7 @@ from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator
 from tracker.analysis.kinematics import MIN_PITCH_RAD
 from tracker.analysis.pipeline import AnalysisParameters, contact_estimator
-from tracker.analysis.posture import PostureSegmenter
+from tracker.analysis.posture import PostureSegmenter, centred_mean
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.errors import UsageError
@@ -881,28 +881,13 @@ class LiveSession:
         t = arr[:, 0]
         up = arr[:, 15:18] @ self._rot.T
         pitch = np.degrees(np.arcsin(np.clip(up[:, 2], -1.0, 1.0)))
-        n_s = max(1, int(round(0.5 * self.rate_hz)))
-        pad = n_s // 2
-        p1 = np.convolve(np.concatenate([np.full(pad, pitch[0]), pitch, np.full(n_s - 1 - pad, pitch[-1])]), np.ones(n_s) / n_s, mode="valid")
+        p1 = centred_mean(pitch, max(1, int(round(0.5 * self.rate_hz))))
         d = np.gradient(p1) * self.rate_hz
         sign = -1.0 if code == 2 else 1.0
 
         def step(lo: int, hi: int, ceil: int | None = None) -> tuple[int, int] | None:
-            if hi - lo < 3:
-                return None
-            m = lo + int(np.argmax(sign * d[lo:hi]))
-            peak = sign * d[m]
-            if peak <= 0:
-                return None
-            thr = ps.lift_rate_fraction * peak
-            l0, l1 = m, m + 1
-            while l0 > 0 and sign * d[l0 - 1] > thr:
-                l0 -= 1
-            while l1 < (len(d) if ceil is None else ceil) and sign * d[l1] > thr:
-                l1 += 1
-            if sign * (p1[min(l1, len(p1) - 1)] - p1[l0]) < ps.min_lift_pitch_deg:
-                return None
-            return l0, l1
+            got = ps.lift_step(p1, d, lo, hi, sign, 0, len(d) if ceil is None else ceil)
+            return None if got is None else (got[0], got[2])
 
         reach = int(round(ps.lift_search_s * self.rate_hz))
         lo, hi = int(np.searchsorted(t, t_c - ps.lift_search_s)), int(np.searchsorted(t, t_c + ps.lift_search_s))

@@ -7,7 +7,8 @@ Whatever the source (a live sensor, a capture file, a CSV, the simulator), analy
 | ------------ | ------ | ----- | ------------------------------------------------------------- |
 | `t_s`        | (N,)   | s     | sample time from the first sample, strictly increasing        |
 | `acc_m_s2`   | (N, 3) | m/s²  | specific force in the sensor frame (reads +9.81 up at rest)   |
-| `gyr_rad_s`  | (N, 3) | rad/s | rotation rate in the sensor frame                             |
+| `gyr_rad_s`  | (N, 3) | rad/s | rotation rate in the sensor frame; all NaN when the sensor    |
+|              |        |       | has no gyroscope (Polar H10, some phones): `has_gyro` is False |
 
 Gaps (lost packets, a dropped link) show as larger steps in `t_s`; samples are never invented.
 The sensor frame is whatever way the strap sits; `calibration` (when known) maps it to the body
@@ -88,9 +89,54 @@ class ImuRecording:
         return len(self.t_s)
 
     @property
+    def has_gyro(self) -> bool:
+        """False for an accelerometer-only recording (its `gyr_rad_s` is all NaN)."""
+        return bool(len(self.gyr_rad_s)) and not bool(np.isnan(self.gyr_rad_s).all())
+
+    @property
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) else 0.0
 
     def to_columns(self) -> np.ndarray:
         """(N, 7) array in CSV column order: t, ax, ay, az, gx, gy, gz."""
         return np.column_stack([self.t_s, self.acc_m_s2, self.gyr_rad_s])
+
+
+def align_streams(
+    acc_t_s: np.ndarray,
+    acc: np.ndarray,
+    gyr_t_s: np.ndarray,
+    gyr: np.ndarray,
+    *,
+    max_gap_s: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Put an accelerometer and a gyroscope that sample on their own clocks on one timeline.
+
+    Phones and the Polar Verity Sense deliver the two sensors as separate streams, each with its
+    own times and rate. The accelerometer's times are kept (gravity, hence tilt and position,
+    comes from it) and the rotation rate is linearly interpolated onto them. Accelerometer
+    samples outside the gyroscope's span, or whose gyroscope neighbours are more than
+    `max_gap_s` apart (a gap in the gyro stream), are dropped rather than filled: samples are
+    never invented across a gap, so the gap shows as a step in the returned times.
+
+    `acc_t_s` (N,), `acc` (N, 3), `gyr_t_s` (M,), `gyr` (M, 3), times in seconds on one clock
+    (both strictly increasing). Returns `(t_s, acc, gyr)` with K <= N rows.
+    """
+    acc_t_s = np.asarray(acc_t_s, dtype=float)
+    gyr_t_s = np.asarray(gyr_t_s, dtype=float)
+    acc = np.asarray(acc, dtype=float).reshape(-1, 3)
+    gyr = np.asarray(gyr, dtype=float).reshape(-1, 3)
+    if len(acc_t_s) != len(acc) or len(gyr_t_s) != len(gyr):
+        raise ValueError("each stream needs one time per sample")
+    if len(gyr_t_s) < 2 or len(acc_t_s) == 0:
+        empty = np.empty((0, 3))
+        return np.empty(0), empty, empty.copy()
+    right = np.searchsorted(gyr_t_s, acc_t_s, side="left")
+    inside = (right > 0) & (right < len(gyr_t_s))
+    inside |= acc_t_s == gyr_t_s[0]
+    right = np.clip(right, 1, len(gyr_t_s) - 1)
+    span = gyr_t_s[right] - gyr_t_s[right - 1]
+    keep = inside & (span <= max_gap_s)
+    t = acc_t_s[keep]
+    out = np.column_stack([np.interp(t, gyr_t_s, gyr[:, k]) for k in range(3)])
+    return t, acc[keep], out

@@ -33,6 +33,20 @@ STANDARD_GRAVITY_M_S2 = 9.80665
 BODY_AXES = {"x": "anterior", "y": "left", "z": "superior"}
 
 
+def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrix of the unit quaternion `q` = (w, x, y, z), (4,) -> (3, 3) or (n, 4) ->
+    (n, 3, 3). The matrix rotates a vector from the frame the quaternion describes into the
+    reference frame (v_ref = R @ v)."""
+    q = np.asarray(q, dtype=float)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    rows = [
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ]
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+
+
 @dataclass(frozen=True)
 class MountingCalibration:
     """How the sensor sits on the body.

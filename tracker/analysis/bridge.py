@@ -116,7 +116,7 @@ class BridgeSegmenter:
         constant fitted beside it), so 0.8 asks for 2.3 of its standard deviations. (It was
         1.08 while the gravity removal followed the orientation filter's inclination, which
         wanders more than the gyro's walk; with the gyro pitch pinned to the accelerometer
-        (`contact._gyro_pitch`) the slowest strokes, 20 cm in 13 s, pass.)
+        (`contact.gyro_pitch`) the slowest strokes, 20 cm in 13 s, pass.)
     bias_window_s
         Window of the moving mean that estimates the slowly varying bias.
     iterations

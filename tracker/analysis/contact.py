@@ -5,7 +5,7 @@
 * **Bridge:** the pitch barely changes; the body translates along the spine and the contact moves
   half as far the other way. The acceleration along the spine is the specific force along the
   superior axis minus gravity's share g sin(theta), theta the gyro's integrated pitch pinned to
-  the accelerometer's own inclination over 40 s (`_gyro_pitch`: no filter lag, and a slow
+  the accelerometer's own inclination over 40 s (`gyro_pitch`: no filter lag, and a slow
   stroke's few hundredths of a m/s² average out of the reference). The movements are found by
   `BridgeSegmenter` (the default); the older path band-passes it to the stroke band (zero-phase),
   integrated once, and the velocity is pinned to zero at anchors - stops where the first-pass
@@ -23,16 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.analysis.kinematics import hips_down_position_cm
+from tracker.analysis.steps.runs import runs, split_by
 from tracker.imu import STANDARD_GRAVITY_M_S2
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
-    )
 
 
 class ContactPositionEstimator:
@@ -50,7 +42,7 @@ class ContactPositionEstimator:
         Contact at the start of a bridge with no hips-down contact just before it.
     gyro_pitch_window_s
         A bridge's gravity is removed with the gyro's integrated pitch, pinned to the
-        orientation filter's only over this window (see `_gyro_pitch`); None uses the filter's
+        orientation filter's only over this window (see `gyro_pitch`); None uses the filter's
         pitch directly (and corrects the amplitudes for its lag, `BridgeSegmenter.tilt_tau_s`).
         40 s, the window over which the segmentation follows the remaining bias.
     back_length_cm
@@ -112,9 +104,9 @@ class ContactPositionEstimator:
             br = br & ~exclude
         spine = np.full(len(t_s), np.nan)
         guessed = False
-        for a, b in _runs(br):
+        for a, b in runs(br):
             # split further at gap-segment boundaries
-            for sa, sb in _split_by(segment, a, b):
+            for sa, sb in split_by(segment, a, b):
                 start = self._start_cm(t_s, pos, posture, sa)
                 if start is None and exclude is not None:
                     start = self._pose_next_to(t_s, pitch_rad, exclude, sa, before=True)
@@ -219,7 +211,7 @@ class ContactPositionEstimator:
             return [], np.zeros(n), np.full(n, np.nan)
         seg_params = dict(self.segmenter)
         if self.gyro_pitch_window_s:
-            pitch_rad = _gyro_pitch(
+            pitch_rad = gyro_pitch(
                 accel_pitch_rad(acc_body), gyr_body[:, 1], rate, self.gyro_pitch_window_s
             )
             # the orientation filter's lag no longer reaches the gravity removal
@@ -347,7 +339,7 @@ def accel_pitch_rad(acc_body_m_s2: np.ndarray) -> np.ndarray:
     return np.arcsin(np.clip(a[:, 2] / norm, -1.0, 1.0))
 
 
-def _gyro_pitch(
+def gyro_pitch(
     pitch_rad: np.ndarray, rate_y_rad_s: np.ndarray, rate: float, window_s: float
 ) -> np.ndarray:
     """The pitch for a bridge's gravity removal: the gyro's pitch rate integrated with one
@@ -417,10 +409,3 @@ def _into_bounds(
     best = cost.min()
     k = ks[np.flatnonzero(cost <= best + 1e-9)]
     return track + float(k[np.argmin(np.abs(k))]) * shape
-
-
-def _split_by(segment: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
-    seg = segment[a:b]
-    cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
-    edges = np.concatenate([[0], cuts, [b - a]])
-    return [(a + int(x), a + int(y)) for x, y in zip(edges[:-1], edges[1:], strict=False)]

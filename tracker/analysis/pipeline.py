@@ -20,9 +20,11 @@ import numpy as np
 
 from tracker import __version__
 from tracker.analysis.body_axes import BodyAxesEstimator
-from tracker.analysis.contact import ContactPositionEstimator
+from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
+from tracker.analysis.io import MIN_DURATION_S
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
+from tracker.analysis.steps.runs import fill_nearest, runs, split_by
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.analysis.warnings import WarningRules, region_indices
 from tracker.errors import RecordingTooShortError
@@ -31,8 +33,6 @@ from tracker.imu import ImuRecording
 from tracker.results import SessionAnalysis
 
 DEFAULT_GUIDANCE = Guidance()
-
-MIN_DURATION_S = 10.0
 
 
 @dataclass
@@ -54,7 +54,7 @@ class AnalysisParameters:
     `ContactPositionEstimator.stroke_distance_cm`) rather than from the integrated track."""
     gyro_pitch_window_s: float | None = 40.0
     """On the roller, the pitch is the gyro's integrated rate pinned to the accelerometer's own
-    inclination over this window (`contact._gyro_pitch`), not the orientation filter's: the
+    inclination over this window (`contact.gyro_pitch`), not the orientation filter's: the
     filter's inclination lags by its residual gyro bias times its 25 s time constant (up to a
     degree for minutes after lying down, a few cm of position high on the back). None keeps
     the filter's pitch."""
@@ -161,7 +161,7 @@ def analyze(
         detector.strokes_ = strokes
     smooth = detector.smooth_cm_
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
-    pos_for_time = _fill_nearest(smooth, seg.on_roller_)
+    pos_for_time = fill_nearest(smooth, seg.on_roller_)
 
     dt = np.diff(sig.t_s, append=sig.t_s[-1] + 1.0 / sig.rate_hz)
     region_time = dict.fromkeys(REGIONS, 0.0)
@@ -260,26 +260,11 @@ def _roller_pitch(
 ) -> np.ndarray:
     """`pitch_rad` with each stay on the roller (per gap-free segment) replaced by the gyro's
     pitch pinned to the accelerometer's inclination over `window_s`."""
-    from tracker.analysis.contact import _gyro_pitch, _split_by, accel_pitch_rad
-    from tracker.analysis.strokes import _runs
-
     out = pitch_rad.copy()
-    for a, b in _runs(on_roller):
-        for sa, sb in _split_by(segment, a, b):
+    for a, b in runs(on_roller):
+        for sa, sb in split_by(segment, a, b):
             if sb - sa >= int(2 * window_s * rate_hz):
-                out[sa:sb] = _gyro_pitch(
+                out[sa:sb] = gyro_pitch(
                     accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
                 )
-    return out
-
-
-def _fill_nearest(x: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Fill NaNs inside `where` with the nearest finite value (for time accounting only)."""
-    out = x.copy()
-    finite = np.isfinite(x)
-    need = where & ~finite
-    if need.any() and finite.any():
-        idx = np.flatnonzero(finite)
-        pos = np.clip(np.searchsorted(idx, np.flatnonzero(need)), 0, len(idx) - 1)
-        out[need] = x[idx[pos]]
     return out

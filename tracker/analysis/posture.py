@@ -36,29 +36,11 @@ import math
 
 import numpy as np
 
+from tracker.analysis.steps.runs import label_runs, runs
+from tracker.analysis.steps.windows import centred_mean
 from tracker.results import Phase
 
 UNKNOWN = "unknown"
-
-
-def centred_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Moving mean over `n` samples centred on each one, edges padded with the end values."""
-    if n <= 1:
-        return x.copy()
-    k = np.ones(n) / n
-    pad = n // 2
-    xp = np.concatenate([np.full(pad, x[0]), x, np.full(n - 1 - pad, x[-1])])
-    return np.convolve(xp, k, mode="valid")
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end_exclusive) of runs of True."""
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
-    )
 
 
 class PostureSegmenter:
@@ -172,10 +154,10 @@ class PostureSegmenter:
         state = np.array(["upright", "sitting", "on_roller"], dtype=object)[codes]
         # absorb very short still states
         min_n = int(self.min_phase_s * rate)
-        runs = _label_runs(state)
-        for k, (_lab, a, b) in enumerate(runs):
-            if b - a < min_n and 0 < k < len(runs) - 1:
-                state[a:b] = runs[k - 1][0]
+        spans = label_runs(state)
+        for k, (_lab, a, b) in enumerate(spans):
+            if b - a < min_n and 0 < k < len(spans) - 1:
+                state[a:b] = spans[k - 1][0]
         # transitions: fast turning next to a change of state
         fast = rate_deg_s > self.transition_rate_deg_s
         trans = np.zeros(len(t_s), dtype=bool)
@@ -218,11 +200,11 @@ class PostureSegmenter:
         )
         # short posture flips inside one stay on the roller are noise
         min_p = int(self.min_posture_s * rate)
-        for a, b in _runs(self.on_roller_):
-            runs = _label_runs(posture[a:b])
-            for k, (_lab, ra, rb) in enumerate(runs):
-                if rb - ra < min_p and len(runs) > 1:
-                    neighbour = runs[k - 1][0] if k > 0 else runs[k + 1][0]
+        for a, b in runs(self.on_roller_):
+            spans = label_runs(posture[a:b])
+            for k, (_lab, ra, rb) in enumerate(spans):
+                if rb - ra < min_p and len(spans) > 1:
+                    neighbour = spans[k - 1][0] if k > 0 else spans[k + 1][0]
                     posture[a + ra : a + rb] = neighbour
         posture = self._require_lift(posture, pitch, rate)
         posture, self.lift_mask_ = self._place_lifts(posture, pitch, rate)
@@ -231,7 +213,7 @@ class PostureSegmenter:
 
         # phases, with long gaps as unknown
         phases: list[Phase] = []
-        for lab, a, b in _label_runs(labels):
+        for lab, a, b in label_runs(labels):
             start = float(t_s[a])
             end = float(t_s[b]) if b < len(t_s) else float(t_s[-1])
             phases.append(Phase(str(lab), start, end))
@@ -265,20 +247,20 @@ class PostureSegmenter:
         step[h:-h] = p1[2 * h :] - p1[: -2 * h]  # pitch change across each sample, over 2 s
         reach = int(round(self.evidence_window_s * rate))
         out = posture.copy()
-        for a, b in _runs(self.on_roller_):
-            runs = _label_runs(out[a:b])
-            for k in range(1, len(runs)):
-                c = a + runs[k][1]
-                end = a + runs[k][2]
+        for a, b in runs(self.on_roller_):
+            spans = label_runs(out[a:b])
+            for k in range(1, len(spans)):
+                c = a + spans[k][1]
+                end = a + spans[k][2]
                 if swing[c] >= self.min_lift_pitch_deg:
                     continue
                 # lifting the hips flattens the torso (the pitch falls), lowering steepens it
-                sign = -1.0 if runs[k][0] == "bridge" else 1.0
-                lo = max(a + runs[k - 1][1] + 1, c - reach)
+                sign = -1.0 if spans[k][0] == "bridge" else 1.0
+                lo = max(a + spans[k - 1][1] + 1, c - reach)
                 cand = sign * step[lo:c]
                 if cand.size and cand.max() >= self.min_lift_pitch_deg:
                     m = lo + int(np.argmax(cand))
-                    out[m:c] = runs[k][0]
+                    out[m:c] = spans[k][0]
                     continue
                 # a hold just before the lift takes the posture of the motion after it (it is
                 # at the pitch of neither, and the evidence window reaches across it), so the
@@ -312,27 +294,27 @@ class PostureSegmenter:
         out = posture.copy()
         reach = max(1, int(round(self.lift_search_s * rate)))
         pad = int(round(self.lift_pad_s * rate))
-        for a, b in _runs(self.on_roller_):
-            runs = _label_runs(out[a:b])
-            for k in range(1, len(runs)):
-                before, c, end = runs[k - 1][0], a + runs[k][1], a + runs[k][2]
-                start_prev = a + runs[k - 1][1]
-                sign = -1.0 if runs[k][0] == "bridge" else 1.0
+        for a, b in runs(self.on_roller_):
+            spans = label_runs(out[a:b])
+            for k in range(1, len(spans)):
+                before, c, end = spans[k - 1][0], a + spans[k][1], a + spans[k][2]
+                start_prev = a + spans[k - 1][1]
+                sign = -1.0 if spans[k][0] == "bridge" else 1.0
                 lo, hi = max(start_prev, c - reach), min(end, c + reach)
                 got = self.lift_step(p1, d, lo, hi, sign, start_prev, end)
                 if got is None:
                     continue
                 l0, m, l1 = got
                 out[min(c, m) : m] = before
-                out[m : max(c, m)] = runs[k][0]
+                out[m : max(c, m)] = spans[k][0]
                 mask[max(a, l0 - pad) : min(b, l1 + pad)] = True
             # a stay that starts in a bridge began with lying back and lifting the hips (too
             # brief hips down to count), one that ends in a bridge with lowering them before
             # sitting up: that lift is inside the stay, with no change of posture to find it by
-            if runs and runs[0][0] == "bridge":
+            if spans and spans[0][0] == "bridge":
                 # the end of lying back (still turning flatter when the stay begins) and the
                 # lift after it are two steps: take the last one within reach of the other
-                first_end = a + runs[0][2]
+                first_end = a + spans[0][2]
                 lo, last = a, None
                 while lo < first_end:
                     got = self.lift_step(
@@ -344,9 +326,9 @@ class PostureSegmenter:
                     lo = got[2] + 1
                 if last is not None:
                     mask[a : min(b, last + pad)] = True
-            if runs and runs[-1][0] == "bridge":
-                lo = max(a + runs[-1][1], b - reach)
-                got = self.lift_step(p1, d, lo, b, 1.0, a + runs[-1][1], b)
+            if spans and spans[-1][0] == "bridge":
+                lo = max(a + spans[-1][1], b - reach)
+                got = self.lift_step(p1, d, lo, b, 1.0, a + spans[-1][1], b)
                 if got is not None:
                     mask[max(a, got[0] - pad) : b] = True
         return out, mask
@@ -414,7 +396,7 @@ class PostureSegmenter:
         num = uniform_filter1d(score * weight, ev_w)
         den = uniform_filter1d(weight, ev_w)
         out = np.zeros(len(pitch_deg), dtype=bool)
-        for a, b in _runs(self.on_roller_):
+        for a, b in runs(self.on_roller_):
             d, n_ = den[a:b], num[a:b]
             known = d > 0.3
             if not known.any():
@@ -434,12 +416,3 @@ class PostureSegmenter:
             pick = np.where(known, k, pick)
             out[a:b] = (n_[pick] / d[pick] > 0.0) & candidate[a:b]
         return out
-
-
-def _label_runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
-    if len(labels) == 0:
-        return []
-    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(labels)]])
-    return [(labels[a], int(a), int(b)) for a, b in zip(starts, ends, strict=False)]

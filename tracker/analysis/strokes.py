@@ -39,29 +39,20 @@ from dataclasses import replace
 
 import numpy as np
 
+from tracker.analysis.steps.filters import Butterworth
+from tracker.analysis.steps.measure import StrokeMeasure
+from tracker.analysis.steps.pieces import PieceCutter, TurningPoints
+from tracker.analysis.steps.runs import runs
+from tracker.analysis.steps.windows import StillWindows, dilate
 from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
-    )
-
-
-def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float, order: int = 2) -> np.ndarray:
-    from scipy.signal import butter, sosfiltfilt
-
-    if len(x) < 16:
-        return x.copy()
-    sos = butter(order, min(cutoff_hz, 0.45 * rate_hz), fs=rate_hz, output="sos")
-    padlen = min(len(x) - 1, int(3 * rate_hz / cutoff_hz))
-    return sosfiltfilt(sos, x, padlen=padlen)
+def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    """Zero-phase second-order low-pass (offline: no delay)."""
+    return Butterworth.lowpass(cutoff_hz, rate_hz).zero_phase(x, padlen=int(3 * rate_hz / cutoff_hz))
 
 
 class StrokeHoldDetector:
@@ -182,7 +173,7 @@ class StrokeHoldDetector:
         change = np.zeros(len(t_s), dtype=bool)
         change[1:] = posture[1:] != posture[:-1]
         spans = []
-        for a, b in _runs(ok):
+        for a, b in runs(ok):
             cuts = [a] + [int(c) for c in np.flatnonzero(change[a + 1 : b]) + a + 1] + [b]
             spans += list(zip(cuts[:-1], cuts[1:], strict=False))
         for a, b in spans:
@@ -207,11 +198,7 @@ class StrokeHoldDetector:
         # a posture change seen as a hips-down "stroke" (the pitch sweeping through the flat
         # angles where r cot(theta / 2) runs off) covers more than a back or moves faster than
         # anyone rolls: not a stroke
-        self.strokes_ = [
-            s
-            for s in self.strokes_
-            if s.distance_cm <= guidance.hip_to_neck_cm and s.pace_cm_s <= self.max_pace_cm_s
-        ]
+        self.strokes_ = [s for s in self.strokes_ if self.stroke_measure(guidance).plausible(s)]
         self.smooth_cm_ = smooth
         return self
 
@@ -284,24 +271,19 @@ class StrokeHoldDetector:
 
     # --- one continuous stretch on the roller ---------------------------------------------------
     def _span(self, t, p, posture, rate, guidance):
-        from scipy.ndimage import maximum_filter1d, minimum_filter1d
-
         n = len(p)
         p_f = _lowpass(p, self.smooth_hz, rate)
-        p_slow = _lowpass(p, self.slow_hz, rate, order=2)
+        p_slow = _lowpass(p, self.slow_hz, rate)
         w = max(1, int(round(self.still_window_s * rate)))
-        half = w // 2
-        rng = maximum_filter1d(p_slow, w, origin=0) - minimum_filter1d(p_slow, w, origin=0)
-        core = rng <= self.still_tol_cm
-        still = (
-            maximum_filter1d(core.astype(np.int8), w, origin=0).astype(bool) if core.any() else core
-        )
+        # every sample of a window (centred on its middle) whose slow track stays within the
+        # tolerance is still
+        still = dilate(StillWindows.centred(p_slow, w, self.still_tol_cm), w)
         # slow rolling is not stillness: the breathing-free track is low-passed far below a
         # stroke's own frequency, so a short stroke between two turns (out and back within a
         # few seconds) can vanish from it. A still stretch that holds a real stroke in the
         # 0.8 Hz track (same tests as any stroke: distance, and hips down a pitch swing larger
         # than a breath's) is moving where that stroke is.
-        for a, b in _runs(still):
+        for a, b in runs(still):
             for s in self._strokes_within(t, p_f, posture, a, b, rate, guidance):
                 if s.posture != "hips_down":
                     # a bridge's track comes from integrated acceleration: what it shows inside
@@ -309,9 +291,8 @@ class StrokeHoldDetector:
                     continue
                 still[np.searchsorted(t, s.start_s) : np.searchsorted(t, s.end_s)] = False
         hold_runs = [
-            (a, b) for a, b in _runs(still) if (t[b - 1] - t[a]) >= 0.5 * guidance.hold_min_s
+            (a, b) for a, b in runs(still) if (t[b - 1] - t[a]) >= 0.5 * guidance.hold_min_s
         ]
-        del half
 
         # moving stretches between holds -> boundaries -> strokes
         boundaries: list[tuple[int, int]] = []  # (index, kind) kind 0: turn/stop, 1: hold edge
@@ -530,30 +511,7 @@ class StrokeHoldDetector:
         n = len(p)
         if n < 3:
             return []
-        # turning points: a zig-zag with hysteresis turn_cm
-        turns: list[int] = []
-        direction = 0
-        ext_i = 0
-        ext_v = p[0]
-        for i in range(1, n):  # at ~25 Hz; the live version runs exactly this loop
-            v = p[i]
-            if direction >= 0:
-                if v > ext_v:
-                    ext_v, ext_i = v, i
-                elif ext_v - v > self.turn_cm:
-                    if direction > 0:
-                        turns.append(ext_i)
-                    direction = -1
-                    ext_v, ext_i = v, i
-            if direction < 0:
-                if v < ext_v:
-                    ext_v, ext_i = v, i
-                elif v - ext_v > self.turn_cm:
-                    turns.append(ext_i)
-                    direction = 1
-                    ext_v, ext_i = v, i
-            if direction == 0 and abs(v - p[0]) > self.turn_cm:
-                direction = 1 if v > p[0] else -1
+        turns = TurningPoints(self.turn_cm).run(p)
         # stops without a reversal: deep dips of speed inside a monotone stretch
         speed = np.abs(np.gradient(p) * rate)
         cuts = sorted(set(turns))
@@ -582,58 +540,36 @@ class StrokeHoldDetector:
         return sorted(set(cuts + extra))
 
     def _stroke(self, t, p, posture, a: int, b: int, guidance: Guidance) -> Stroke | None:
-        if b - a < 3:
-            return None
-        seg = p[a:b]
-        p0, p1 = float(seg[0]), float(seg[-1])
-        lo_i, hi_i = int(np.argmin(seg)), int(np.argmax(seg))
-        # the travel runs from the piece's first extreme to its last
-        if p1 >= p0:
-            i0, i1 = lo_i, hi_i
-        else:
-            i0, i1 = hi_i, lo_i
-        if i1 <= i0:
-            i0, i1 = 0, len(seg) - 1
-        start_cm, end_cm = float(seg[i0]), float(seg[i1])
-        dist = abs(end_cm - start_cm)
-        if dist < self.min_stroke_cm:
-            return None
-        if posture[a + (i0 + i1) // 2] == "hips_down" and self.roller_diameter_cm:
-            # high on the back a breath tilts the chest by as much as a short stroke pitches it:
-            # a stroke must change the pitch by more than a deep breath does
-            from tracker.analysis.kinematics import hips_down_pitch_rad
+        return self.stroke_measure(guidance).measure(t, p, posture, a, b)
 
-            swing = abs(
-                float(
-                    hips_down_pitch_rad(start_cm, self.roller_diameter_cm)
-                    - hips_down_pitch_rad(end_cm, self.roller_diameter_cm)
-                )
-            )
-            if np.degrees(swing) < self.min_pitch_change_deg:
-                return None
-        tt = t[a + i0 : a + i1 + 1]
-        frac = (seg[i0 : i1 + 1] - start_cm) / (end_cm - start_cm)
-        # first crossing of 10 % and last crossing of 90 %
-        t10 = _crossing(tt, frac, 0.1, first=True)
-        t90 = _crossing(tt, frac, 0.9, first=False)
-        if t90 <= t10:
-            return None
-        duration = (t90 - t10) / self.profile_fraction
-        mid = 0.5 * (t10 + t90)
-        start, end = mid - 0.5 * duration, mid + 0.5 * duration
-        pace = dist / duration
-        mid_i = a + (i0 + i1) // 2
-        return Stroke(
-            start_s=float(start),
-            end_s=float(end),
-            distance_cm=dist,
-            pace_cm_s=float(pace),
-            region=guidance.region_at(0.5 * (start_cm + end_cm)),
-            direction="toward_head" if end_cm > start_cm else "toward_hips",
-            posture=str(posture[mid_i]) or "hips_down",
-            start_cm=start_cm,
-            end_cm=end_cm,
+    # --- the primitives, configured with this detector's parameters (the live analysis runs them)
+    def stroke_measure(self, guidance: Guidance = DEFAULT_GUIDANCE) -> StrokeMeasure:
+        """The stroke measurement and plausibility filter with this detector's parameters."""
+        return StrokeMeasure(
+            guidance,
+            min_stroke_cm=self.min_stroke_cm,
+            min_pitch_change_deg=self.min_pitch_change_deg,
+            roller_diameter_cm=self.roller_diameter_cm,
+            profile_fraction=self.profile_fraction,
+            max_pace_cm_s=self.max_pace_cm_s,
         )
+
+    def piece_cutter(self) -> PieceCutter:
+        """Turning points and stops with this detector's thresholds."""
+        return PieceCutter(self.turn_cm, self.valley_ratio, self.min_stroke_cm)
+
+    def smoother(self, rate_hz: float) -> Butterworth:
+        """The low-pass the position is smoothed with for turns and stroke timing."""
+        return Butterworth.lowpass(self.smooth_hz, rate_hz)
+
+    def breath_filter(self, rate_hz: float) -> Butterworth:
+        """The low-pass below breathing that the stillness test runs on."""
+        return Butterworth.lowpass(self.slow_hz, rate_hz)
+
+    def still_windows(self, rate_hz: float) -> StillWindows:
+        """The stillness test: the breathing-free position within `still_tol_cm` over
+        `still_window_s`."""
+        return StillWindows(max(1, int(round(self.still_window_s * rate_hz))), self.still_tol_cm)
 
 
 def _no_overlap(strokes: list[Stroke], fitted: list[int]) -> list[Stroke]:
@@ -695,27 +631,3 @@ def _fit_ramp(
         k = int(np.argmax(gain))
         best = (float(ss[k]), float(ee[k]), float(cov[k] / var[k]))
     return best
-
-
-def _crossing(t: np.ndarray, frac: np.ndarray, level: float, *, first: bool) -> float:
-    above = frac >= level
-    if first:
-        k = int(np.argmax(above))
-        if k == 0:
-            return float(t[0])
-        f0, f1 = frac[k - 1], frac[k]
-        return (
-            float(t[k - 1] + (level - f0) / (f1 - f0) * (t[k] - t[k - 1]))
-            if f1 != f0
-            else float(t[k])
-        )
-    below = frac < level
-    if not below.any():
-        return float(t[0])
-    k = len(frac) - 1 - int(np.argmax(below[::-1]))  # last index below level
-    if k >= len(frac) - 1:
-        return float(t[-1])
-    f0, f1 = frac[k], frac[k + 1]
-    return (
-        float(t[k] + (level - f0) / (f1 - f0) * (t[k + 1] - t[k])) if f1 != f0 else float(t[k + 1])
-    )

@@ -1,29 +1,18 @@
-"""Warnings a person can act on, from strokes, holds and time on the roller (thresholds: Guidance)."""
+"""Warnings a person can act on, from strokes, holds and time on the roller (thresholds: Guidance).
+
+The messages and the too-fast run are `tracker.analysis.steps.rules`, shared with the live view.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from tracker.analysis.steps import rules
+from tracker.analysis.steps.runs import runs
 from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke, Warning
 
 DEFAULT_GUIDANCE = Guidance()
-
-_NICE_REGION = {
-    "lumbar": "lower back (lumbar spine)",
-    "lower_thoracic": "lower ribs (lower thoracic)",
-    "mid_thoracic": "mid back (mid thoracic)",
-    "upper_thoracic": "upper back (upper thoracic)",
-}
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False)
-    )
 
 
 def region_indices(position_cm: np.ndarray, guidance: Guidance) -> np.ndarray:
@@ -62,25 +51,32 @@ class WarningRules:
         position_cm: np.ndarray,
         on_roller: np.ndarray,
     ) -> WarningRules:
-        """`t_s`, `position_cm` (smoothed, NaN off the roller) and `on_roller` are (M,) per sample."""
+        """`t_s`, `position_cm` (smoothed, NaN off the roller) and `on_roller` are (M,) per
+        sample. Result: `warnings_`, in time order."""
         g = self.guidance
-        out: list[Warning] = []
-        out += self._too_fast(strokes, holds)
-        for h in holds:
-            if h.duration_s > g.hold_too_long_s:
-                out.append(
-                    Warning(
-                        "hold_too_long",
-                        h.start_s,
-                        h.end_s,
-                        f"You held one spot on your {_NICE_REGION.get(h.region, h.region)} for "
-                        f"{h.duration_s:.0f} s; keep holds under {g.hold_too_long_s:.0f} s "
-                        f"({g.hold_target_min_s:.0f}-{g.hold_target_max_s:.0f} s is typical) to avoid bruising.",
-                        h.duration_s,
-                    )
-                )
+        out: list[Warning] = rules.TooFastRuns(g).run(strokes, holds)
+        out += [rules.hold_too_long_warning(h, g) for h in holds if h.duration_s > g.hold_too_long_s]
         dt = np.diff(t_s, append=t_s[-1] + (t_s[-1] - t_s[-2] if len(t_s) > 1 else 0.0))
         on = on_roller & np.isfinite(position_cm)
+        out += self._budgets(t_s, dt, position_cm, on, on_roller)
+        if g.warn_lumbar and on.any():
+            out += self._lumbar(t_s, position_cm, on)
+        out.sort(key=lambda w: (w.start_s, w.kind))
+        self.warnings_ = out
+        return self
+
+    def _budgets(
+        self,
+        t_s: np.ndarray,
+        dt: np.ndarray,
+        position_cm: np.ndarray,
+        on: np.ndarray,
+        on_roller: np.ndarray,
+    ) -> list[Warning]:
+        """region_overuse per region, and session_too_long, from the moment the budget is
+        crossed to the last sample there."""
+        g = self.guidance
+        out: list[Warning] = []
         idx = np.flatnonzero(on)
         region_index = region_indices(position_cm[idx], g)
         for k_region, (name, _lo, _hi) in enumerate(g.region_bounds_cm()):
@@ -91,13 +87,8 @@ class WarningRules:
             if cum[-1] > g.region_budget_s:
                 k = int(np.searchsorted(cum, g.region_budget_s))
                 out.append(
-                    Warning(
-                        "region_overuse",
-                        float(t_s[mine[k]]),
-                        float(t_s[mine[-1]]),
-                        f"You spent {cum[-1] / 60:.1f} min on your {_NICE_REGION.get(name, name)}; "
-                        f"{g.region_budget_s / 60:.0f} min per region per session is enough.",
-                        float(cum[-1]),
+                    rules.region_overuse_warning(
+                        name, float(cum[-1]), float(t_s[mine[k]]), float(t_s[mine[-1]]), g
                     )
                 )
         on_idx = np.flatnonzero(on_roller)
@@ -106,74 +97,21 @@ class WarningRules:
             if cum[-1] > g.session_too_long_s:
                 k = int(np.searchsorted(cum, g.session_too_long_s))
                 out.append(
-                    Warning(
-                        "session_too_long",
-                        float(t_s[on_idx[k]]),
-                        float(t_s[on_idx[-1]]),
-                        f"{cum[-1] / 60:.0f} min on the roller; more than {g.session_too_long_s / 60:.0f} min "
-                        "in one session brings no extra benefit: spread it over the week.",
-                        float(cum[-1]),
+                    rules.session_too_long_warning(
+                        float(cum[-1]), float(t_s[on_idx[k]]), float(t_s[on_idx[-1]]), g
                     )
                 )
-        if g.warn_lumbar and on.any():
-            lumbar_end = g.region_bounds_cm()[0][2]
-            lumbar = on & (np.nan_to_num(position_cm, nan=np.inf) < lumbar_end)
-            spans = [(float(t_s[a]), float(t_s[b - 1])) for a, b in _runs(lumbar)]
-            merged: list[list[float]] = []
-            for a, b in spans:
-                if merged and a - merged[-1][1] <= self.lumbar_merge_s:
-                    merged[-1][1] = b
-                else:
-                    merged.append([a, b])
-            for a, b in merged:
-                if b - a < self.lumbar_min_s:
-                    continue
-                out.append(
-                    Warning(
-                        "lumbar",
-                        a,
-                        b,
-                        "The roller was under your lower back (lumbar spine) for "
-                        f"{b - a:.0f} s; a foam roller can strain it: use a duo ball there, or stay above the ribs.",
-                        b - a,
-                    )
-                )
-        out.sort(key=lambda w: (w.start_s, w.kind))
-        self.warnings_ = out
-        return self
-
-    def _too_fast(self, strokes: list[Stroke], holds: list[Hold]) -> list[Warning]:
-        g = self.guidance
-        out: list[Warning] = []
-        hold_starts = np.array([h.start_s for h in holds])
-        run: list[Stroke] = []
-
-        def flush() -> None:
-            if len(run) >= g.too_fast_min_strokes:
-                total = sum(s.duration_s for s in run)
-                mean = sum(s.distance_cm for s in run) / total if total > 0 else 0.0
-                out.append(
-                    Warning(
-                        "too_fast",
-                        run[0].start_s,
-                        run[-1].end_s,
-                        f"{len(run)} strokes in a row at {mean:.1f} cm/s: slow down to about "
-                        f"{g.target_pace_cm_s:g} cm/s (an inch per second) so the tissue can respond.",
-                        mean,
-                    )
-                )
-            run.clear()
-
-        for s in strokes:
-            if s.pace_cm_s > g.too_fast_pace_cm_s:
-                if (
-                    run
-                    and hold_starts.size
-                    and np.any((hold_starts >= run[-1].end_s - 0.5) & (hold_starts < s.start_s))
-                ):
-                    flush()
-                run.append(s)
-            else:
-                flush()
-        flush()
         return out
+
+    def _lumbar(self, t_s: np.ndarray, position_cm: np.ndarray, on: np.ndarray) -> list[Warning]:
+        """One warning per stay in the lumbar region (stays closer than `lumbar_merge_s` are one)."""
+        lumbar_end = self.guidance.region_bounds_cm()[0][2]
+        lumbar = on & (np.nan_to_num(position_cm, nan=np.inf) < lumbar_end)
+        merged: list[list[float]] = []
+        for a, b in runs(lumbar):
+            start, end = float(t_s[a]), float(t_s[b - 1])
+            if merged and start - merged[-1][1] <= self.lumbar_merge_s:
+                merged[-1][1] = end
+            else:
+                merged.append([start, end])
+        return [rules.lumbar_warning(a, b) for a, b in merged if b - a >= self.lumbar_min_s]

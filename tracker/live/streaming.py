@@ -1077,9 +1077,7 @@ class LiveSession:
         self._rules.hold_started()
         if abs(self._bh_shown - self._bh_since) > 0.5:
             self._emit(LiveEvent("hold_started", self._now, hold=hold))
-        warned = self._rules._hold_warned
-        if warned is not None and abs(warned - start) <= 2.0:
-            self._rules._hold_warned = start  # the warning's span follows the booked hold
+        self._rules.hold_rebooked(start)  # the warning's span follows the booked hold
         self.hold_count += 1
         self.holds.append(hold)
         del self.holds[: -self.max_events]

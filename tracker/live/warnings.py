@@ -1,8 +1,7 @@
 """The offline `WarningRules`, fired as their conditions become true.
 
-Same thresholds (`Guidance`), same merge rules, same messages: too_fast and hold_too_long
-messages are made by the offline `WarningRules` itself on the finished strokes/hold; the others
-reuse its wording and region names. A warning's span grows while its condition lasts (a too-fast
+Same thresholds (`Guidance`), same merge rules, same messages: every warning is built by
+`tracker.analysis.steps.rules`, as offline, and the too-fast run is its `TooFastRuns`. A warning's span grows while its condition lasts (a too-fast
 set gaining strokes, a lumbar stay); the list entry is replaced in place, and the event fires once.
 
 | kind             | fires when (session time)                                               |
@@ -25,7 +24,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from tracker.analysis.warnings import _NICE_REGION, WarningRules
+from tracker.analysis.steps import rules
+from tracker.analysis.warnings import WarningRules
 from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke, Warning
 
@@ -39,9 +39,10 @@ class LiveWarnings:
         self.lumbar_confirm_s = lumbar_confirm_s
         self.warnings: list[Warning] = []
         self.fired = 0
-        self._run: list[Stroke] = []
+        self._runs = rules.TooFastRuns(guidance)
         self._run_warning: int | None = None
         self._hold_warned: float | None = None
+        self._hold_index: int | None = None
         self._region_warned: set[str] = set()
         self._session_warned = False
         self._lumbar_since: float | None = None
@@ -68,42 +69,33 @@ class LiveWarnings:
     # --- strokes and holds -------------------------------------------------------------------------
     def stroke_ending(self, stroke: Stroke) -> Warning | None:
         """A fast stroke is decelerating (not yet closed): fire too_fast now if it completes a run."""
-        g = self.guidance
-        if self._run_warning is not None or stroke.pace_cm_s <= g.too_fast_pace_cm_s:
+        if self._run_warning is not None or not self._runs.fast(stroke):
             return None
-        if len(self._run) + 1 < g.too_fast_min_strokes:
-            return None
-        ws = [w for w in self.offline._too_fast([*self._run, stroke], []) if w.kind == "too_fast"]
-        if not ws:
+        w = self._runs.warning(extra=stroke)
+        if w is None:
             return None
         self._run_warning = len(self.warnings)
-        return self._fire(ws[0])
+        return self._fire(w)
 
     def stroke_closed(self, stroke: Stroke, t_s: float, provisional_fired: bool = False) -> list[Warning]:
-        g = self.guidance
-        if stroke.pace_cm_s <= g.too_fast_pace_cm_s:
-            # (a warning fired on the stroke's way out stays: it was said; the run ends here)
-            self._run = []
+        # (a warning fired on the stroke's way out stays: it was said; a slow stroke ends the run)
+        w = self._runs.step(stroke)
+        if not self._runs.strokes:
             self._run_warning = None
-            return []
-        self._run.append(stroke)
-        if len(self._run) < g.too_fast_min_strokes:
-            return []
-        # the offline rule on the run so far makes the warning (and its message)
-        ws = [w for w in self.offline._too_fast(list(self._run), []) if w.kind == "too_fast"]
-        if not ws:
+        if w is None:
             return []
         if self._run_warning is None:
-            adopted = self._adopt(self._run[0].start_s, self._run[-1].end_s)
+            run = self._runs.strokes
+            adopted = self._adopt(run[0].start_s, run[-1].end_s)
             if adopted is not None:
                 # said already, provisionally: the committed run confirms it (span and message
                 # from the committed strokes)
                 self._run_warning = adopted
-                self._update(adopted, ws[0])
+                self._update(adopted, w)
                 return []
             self._run_warning = len(self.warnings)
-            return [self._fire(ws[0])]
-        self._update(self._run_warning, ws[0])
+            return [self._fire(w)]
+        self._update(self._run_warning, w)
         return []
 
     # --- provisional too_fast (bridge) -------------------------------------------------------------
@@ -113,21 +105,19 @@ class LiveWarnings:
         provisional warning until `stroke_closed` adopts it or `withdraw_provisional` drops it."""
         if len(run) < self.guidance.too_fast_min_strokes:
             return None
-        ws = [w for w in self.offline._too_fast(list(run), []) if w.kind == "too_fast"]
-        if not ws:
-            return None
+        w = rules.too_fast_warning(run, self.guidance)
         a, b = run[0].start_s, run[-1].end_s
         for p in self._provisional:
             if p[1] <= b + 1.0 and p[2] >= a - 1.0:
                 p[1], p[2] = min(p[1], a), max(p[2], b)
-                self._update(p[0], replace(ws[0], start_s=p[1], end_s=p[2]))
+                self._update(p[0], replace(w, start_s=p[1], end_s=p[2]))
                 return None
         if self._run_warning is not None and 0 <= self._run_warning < len(self.warnings):
             w = self.warnings[self._run_warning]
             if w.start_s <= b + 1.0 and w.end_s >= a - 1.0:
                 return None  # the committed strokes have said it already
         self._provisional.append([len(self.warnings), a, b])
-        return self._fire(ws[0])
+        return self._fire(w)
 
     def _adopt(self, a: float, b: float) -> int | None:
         for k, p in enumerate(self._provisional):
@@ -147,15 +137,14 @@ class LiveWarnings:
             # the indices kept past it move down by one
             self._run_warning = _shifted(self._run_warning, index)
             self._lumbar_warning = _shifted(self._lumbar_warning, index)
-            if hasattr(self, "_hold_index"):
-                self._hold_index = _shifted(self._hold_index, index)
+            self._hold_index = _shifted(self._hold_index, index)
             for p in self._provisional:
                 p[0] = _shifted(p[0], index)
         return len(gone)
 
     def hold_started(self) -> None:
         """A confirmed hold breaks a too-fast run (the offline rule: a hold between strokes)."""
-        self._run = []
+        self._runs.hold()
         self._run_warning = None
 
     def hold_tick(self, t_s: float, hold_start_s: float, position_cm: float) -> Warning | None:
@@ -165,17 +154,18 @@ class LiveWarnings:
         self._hold_warned = hold_start_s
         region = g.region_at(position_cm) if np.isfinite(position_cm) else "unknown"
         h = Hold(hold_start_s, t_s, t_s - hold_start_s, position_cm, region)
-        w = self._hold_warning(h)
         self._hold_index = len(self.warnings)
-        return self._fire(w)
+        return self._fire(rules.hold_too_long_warning(h, g))
+
+    def hold_rebooked(self, start_s: float, within_s: float = 2.0) -> None:
+        """The hold warned about was booked with start `start_s` (a bridge hold's start is
+        trimmed when it is booked): the warning's span follows it."""
+        if self._hold_warned is not None and abs(self._hold_warned - start_s) <= within_s:
+            self._hold_warned = start_s
 
     def hold_closed(self, hold: Hold) -> None:
         if self._hold_warned == hold.start_s and hold.duration_s > self.guidance.hold_too_long_s:
-            self._update(getattr(self, "_hold_index", None), self._hold_warning(hold))
-
-    def _hold_warning(self, h: Hold) -> Warning:
-        ws = self.offline.evaluate([], [h], np.array([h.start_s]), np.array([np.nan]), np.array([False])).warnings_
-        return next(w for w in ws if w.kind == "hold_too_long")
+            self._update(self._hold_index, rules.hold_too_long_warning(hold, self.guidance))
 
     # --- time on the roller ------------------------------------------------------------------------
     def tick(
@@ -198,32 +188,10 @@ class LiveWarnings:
         spent = region_time_s.get(region, 0.0)
         if spent > g.region_budget_s and region not in self._region_warned:
             self._region_warned.add(region)
-            out.append(
-                self._fire(
-                    Warning(
-                        "region_overuse",
-                        t_s,
-                        t_s,
-                        f"You spent {spent / 60:.1f} min on your {_NICE_REGION.get(region, region)}; "
-                        f"{g.region_budget_s / 60:.0f} min per region per session is enough.",
-                        float(spent),
-                    )
-                )
-            )
+            out.append(self._fire(rules.region_overuse_warning(region, spent, t_s, t_s, g)))
         if on_roller_s > g.session_too_long_s and not self._session_warned:
             self._session_warned = True
-            out.append(
-                self._fire(
-                    Warning(
-                        "session_too_long",
-                        t_s,
-                        t_s,
-                        f"{on_roller_s / 60:.0f} min on the roller; more than {g.session_too_long_s / 60:.0f} min "
-                        "in one session brings no extra benefit: spread it over the week.",
-                        float(on_roller_s),
-                    )
-                )
-            )
+            out.append(self._fire(rules.session_too_long_warning(on_roller_s, t_s, t_s, g)))
         if g.warn_lumbar:
             w = self._lumbar(t_s, position_cm < self._lumbar_end, turning)
             if w is not None:
@@ -260,20 +228,12 @@ class LiveWarnings:
         return self._fire(self._lumbar_message(self._lumbar_span))
 
     def _lumbar_message(self, span: list[float]) -> Warning:
-        a, b = span
-        return Warning(
-            "lumbar",
-            a,
-            b,
-            "The roller is under your lower back (lumbar spine); a foam roller can strain it: "
-            "use a duo ball there, or stay above the ribs.",
-            b - a,
-        )
+        return rules.lumbar_warning(span[0], span[1], ongoing=True)
 
     def roller_left(self, t_s: float) -> None:
         self._lumbar_since = None
         self._lumbar_pending = None
-        self._run = []
+        self._runs.clear()
         self._run_warning = None
 
     def finish(self, t_s: float) -> None:

@@ -41,7 +41,7 @@ import numpy as np
 
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
-from tracker.analysis.steps.pieces import PieceCutter, TurningPoints
+from tracker.analysis.steps.pieces import PieceCutter
 from tracker.analysis.steps.runs import runs
 from tracker.analysis.steps.windows import StillWindows, dilate
 from tracker.guidance import Guidance
@@ -508,36 +508,7 @@ class StrokeHoldDetector:
 
     def _cuts(self, p: np.ndarray, rate: float) -> list[int]:
         """Indices (into p) that end one stroke and start the next: turns and stops."""
-        n = len(p)
-        if n < 3:
-            return []
-        turns = TurningPoints(self.turn_cm).run(p)
-        # stops without a reversal: deep dips of speed inside a monotone stretch
-        speed = np.abs(np.gradient(p) * rate)
-        cuts = sorted(set(turns))
-        edges = [0] + cuts + [n]
-        extra: list[int] = []
-        w = max(1, int(round(0.4 * rate)))
-        for a, b in zip(edges[:-1], edges[1:], strict=False):
-            if b - a < 3 * w:
-                continue
-            seg = speed[a:b]
-            from scipy.signal import find_peaks
-
-            mins, _ = find_peaks(-seg, distance=w)
-            for m in mins:
-                left, right = seg[:m], seg[m + 1 :]
-                if len(left) < w or len(right) < w:
-                    continue
-                lp, rp = left.max(), right.max()
-                # a deep dip, with a real distance moved on both sides of it
-                if (
-                    seg[m] < self.valley_ratio * min(lp, rp)
-                    and abs(p[a + m] - p[a]) >= self.min_stroke_cm
-                    and abs(p[b - 1] - p[a + m]) >= self.min_stroke_cm
-                ):
-                    extra.append(a + m)
-        return sorted(set(cuts + extra))
+        return self.piece_cutter().run(p, rate)
 
     def _stroke(self, t, p, posture, a: int, b: int, guidance: Guidance) -> Stroke | None:
         return self.stroke_measure(guidance).measure(t, p, posture, a, b)

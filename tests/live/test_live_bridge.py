@@ -101,8 +101,8 @@ def test_bridge_memory_is_bounded():
     rng = np.random.default_rng(1)
     for k in range(25 * 120):
         lb.step(k / 25.0, np.array([0.0, 0.0, 9.80665 * np.sin(0.1)]) + 0.01 * rng.standard_normal(3), np.zeros(3), 0.1)
-    assert lb.buf.shape[0] == int(20.0 * 25.0) + 2
-    assert len(lb.window()) == lb.buf.shape[0]
+    assert lb.ring.capacity == int(20.0 * 25.0) + 2
+    assert len(lb.window()) == lb.ring.capacity
     assert lb.fits >= 20 and not lb.committed  # noise alone moves nothing
 
 
@@ -115,7 +115,7 @@ def test_live_runs_the_bridge_step_offline_builds():
     from tracker.analysis.pipeline import AnalysisParameters, contact_estimator
 
     g = Guidance(hip_to_neck_cm=46.0, roller_diameter_cm=12.5)
-    mine = LiveSession(g)._contact
+    mine = LiveSession(g).contact
     ref = contact_estimator(g, AnalysisParameters())
     assert vars(mine) == vars(ref)
     assert ref.back_length_cm == 46.0 and ref.segmenter["max_range_cm"] == 46.0

@@ -104,17 +104,25 @@ def test_bad_inputs():
 
 
 def test_memory_is_bounded():
-    import numpy as np
+    """However long the session, the kept state stays within its caps: the finished strokes
+    and holds (the counts go on), the track ring, the axes buffer and the unfinished block."""
+    from _live_helpers import simulate
 
-    s = LiveSession(Guidance(), 100.0, history_s=30.0, axes_max_wait_s=60.0)
-    t = np.arange(0, 200.0, 0.01)
-    acc = np.tile([0.0, 0.0, 9.80665], (len(t), 1))
-    gyr = np.zeros((len(t), 3))
-    for a in range(0, len(t), 1000):
-        s.push(t[a : a + 1000], acc[a : a + 1000], gyr[a : a + 1000])
-    assert s._hist.buf.shape[0] == int(30.0 * s.rate_hz) + 8
-    assert len(s._axes_buf) <= s._axes_buf.maxlen
-    assert s._pend_n < s._factor
+    from tracker.live.feed import recording_blocks
+    from tracker.live.streaming import LiveOptions
+
+    sim = simulate(5, duration_s=200.0)
+    rec = sim.recording
+    s = LiveSession(sim.truth.guidance, rec.sampling_rate_hz, None,
+                    options=LiveOptions(history_s=30.0, axes_max_wait_s=60.0, max_events=5))  # fmt: skip
+    for blk in recording_blocks(rec, 37):
+        s.push_block(blk)
+    assert s.stroke_count > 5 and len(s.strokes) == 5
+    assert s.log.hold_count >= 1 and len(s.holds) <= 5
+    ring = s.hips_down.track
+    assert ring.n > ring.capacity == int(30.0 * s.rate_hz) + 8
+    assert s.axes.rotation is not None and s.axes.pending == 0
+    assert s.raw.pending < s.raw.factor
 
 
 def test_strokes_per_minute_is_the_rate_on_the_roller(replayed):

@@ -25,6 +25,9 @@ import numpy as np
 
 from tracker.imu import STANDARD_GRAVITY_M_S2, ImuRecording
 
+GAP_FACTOR = 2.5
+"""A step in time longer than this many sampling periods is a gap."""
+
 
 @dataclass
 class Signals:
@@ -132,7 +135,7 @@ def prepare_signals(
     recording: ImuRecording,
     *,
     analysis_rate_hz: float = 25.0,
-    gap_factor: float = 2.5,
+    gap_factor: float = GAP_FACTOR,
     max_bridged_gap_s: float = 1.0,
     orientation: OrientationEstimator | None = None,
     warm_start_bias: bool = True,

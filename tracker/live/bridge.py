@@ -52,6 +52,9 @@ import numpy as np
 
 from tracker.analysis.bridge import BridgeMove
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad
+from tracker.live.ring import Ring
+
+_WINDOW = [("t_s", "f8"), ("acc_m_s2", "f8", 3), ("gyr_rad_s", "f8", 3), ("pitch_rad", "f8")]
 
 
 @dataclass
@@ -120,9 +123,8 @@ class LiveBridge:
         self.commit_lag_s = commit_lag_s
         self.match_s = match_s
         self.lag_per_move_s = lag_per_move_s
-        self.cap = int(window_s * rate_hz) + 2
-        self.buf = np.zeros((self.cap, 8))  # t, specific force (3), rate (3), pitch (rad); body frame
-        self.n = 0
+        self.ring = Ring(int(window_s * rate_hz) + 2, _WINDOW)
+        """The bout's samples (body frame) over the trailing window."""
         self.now_s = float(t0_s)
         self._next_fit_s = self.t0_s + min_fit_s
         self.committed: list[BridgeCommit] = []
@@ -144,12 +146,7 @@ class LiveBridge:
     def step(self, t_s: float, acc_body_m_s2: np.ndarray, gyr_body_rad_s: np.ndarray, pitch_rad: float) -> list[BridgeCommit]:
         """One analysis-rate sample in the body frame (specific force, rate, the orientation
         filter's pitch); returns the moves committed by it (usually none)."""
-        row = self.buf[self.n % self.cap]
-        row[0] = t_s
-        row[1:4] = acc_body_m_s2
-        row[4:7] = gyr_body_rad_s
-        row[7] = pitch_rad
-        self.n += 1
+        self.ring.append(t_s, acc_body_m_s2, gyr_body_rad_s, pitch_rad)
         self.now_s = t_s
         if t_s < self._next_fit_s:
             return []
@@ -160,18 +157,31 @@ class LiveBridge:
         """The bout has ended (at `end_s`, default the last sample): commit every move after the
         last committed one that ends by then (the samples after `end_s` belong to what came next,
         e.g. lowering the hips)."""
-        if self.n < 8:
+        if self.ring.n < 8:
             return []
         self._end_s = end_s
         return self._fit(final=True)
 
     # --- state -------------------------------------------------------------------------------------
     def window(self) -> np.ndarray:
-        """The kept samples, oldest first (rows t, acc (3), gyr (3), pitch)."""
-        if self.n <= self.cap:
-            return self.buf[: self.n]
-        k = self.n % self.cap
-        return np.concatenate([self.buf[k:], self.buf[:k]])
+        """The kept samples, oldest first: records with fields t_s, acc_m_s2 (3), gyr_rad_s (3),
+        pitch_rad (body frame; the pitch of the orientation filter)."""
+        return self.ring.window()
+
+    def correct_pitch(self, t_s: np.ndarray, pitch_rad: np.ndarray) -> None:
+        """The orientation filter was run again (its warm start): the kept samples at times
+        `t_s` get the corrected pitches."""
+        rows = self.ring.buf[: min(self.ring.n, self.ring.capacity)]
+        k = np.searchsorted(t_s, rows["t_s"])
+        kk = np.minimum(k, len(t_s) - 1)
+        ok = (k < len(t_s)) & (np.abs(t_s[kk] - rows["t_s"]) < 1e-9)
+        rows["pitch_rad"][ok] = pitch_rad[kk[ok]]
+
+    def pitch_between(self, start_s: float, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s, pitch_rad) of the kept samples with start_s <= t <= end_s."""
+        rows = self.window()
+        sel = rows[(rows["t_s"] >= start_s) & (rows["t_s"] <= end_s)]
+        return sel["t_s"], sel["pitch_rad"]
 
     def position_cm(self, t_s: float, provisional: bool = True) -> float:
         """Contact at `t_s` (at or after the last committed end): the committed contact plus, if
@@ -213,11 +223,13 @@ class LiveBridge:
         # seconds) is the accelerometer's own inclination: no lag and no drift, from the first
         # sample on (the orientation filter's is off by up to a degree until its gyro bias is
         # learned, which a window that starts then cannot average out)
-        acc = rows[:, 1:4]
-        moves, _track = self.contact.bridge_moves(rows[:, 0], accel_pitch_rad(acc), acc, rows[:, 4:7], self.rate_hz)
+        acc = rows["acc_m_s2"]
+        moves, _track = self.contact.bridge_moves(
+            rows["t_s"], accel_pitch_rad(acc), acc, rows["gyr_rad_s"], self.rate_hz
+        )
         self.fits += 1
-        w0 = float(rows[0, 0])
-        truncated = self.n > self.cap
+        w0 = float(rows["t_s"][0])
+        truncated = self.ring.n > self.ring.capacity
         after: list[BridgeMove] = []
         consistent = True
         for m in moves:

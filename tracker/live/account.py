@@ -1,0 +1,110 @@
+"""The live session's results and what it says: strokes, holds, time per region, events."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tracker.guidance import REGIONS, Guidance
+from tracker.live.state import LiveEvent
+from tracker.live.warnings import LiveWarnings
+from tracker.results import Hold, Stroke, Warning
+
+
+@dataclass
+class OpenHold:
+    """The hold in progress (or just left, not yet booked)."""
+
+    start_s: float
+    """Back-dated start (the end of the stroke that arrived), s."""
+    confirmed: bool = False
+    """Shown to the person (after `hold_min_s`)."""
+    open: bool = True
+    """False once the roller moved off the spot (hips down: booked when the next stroke starts)."""
+    elapsed_s: float = 0.0
+    positions_cm: list[float] = field(default_factory=list)
+    """Recent breathing-free positions (their median is the hold's position)."""
+    left_s: float | None = None
+    """When the still window broke (hips down)."""
+    since_s: float | None = None
+    """Bridge: the end of the last stroke the fits showed when the timer started."""
+
+
+class SessionLog:
+    """Everything the live session has found and said so far (bounded: the lists keep the last
+    `max_events`; the counts and times keep counting)."""
+
+    def __init__(self, guidance: Guidance, rate_hz: float, rules: LiveWarnings, max_events: int) -> None:
+        self.guidance = guidance
+        self.dt_s = 1.0 / rate_hz
+        self.rules = rules
+        self.max_events = max_events
+        self.strokes: list[Stroke] = []
+        self.holds: list[Hold] = []
+        self.stroke_count = 0
+        self.hold_count = 0
+        self.region_time_s = dict.fromkeys(REGIONS, 0.0)
+        self.region: str | None = None
+        """The region under the roller (None off the roller)."""
+        self.on_roller_s = 0.0
+        self.events: list[LiveEvent] = []
+        self.notes: list[str] = []
+        self.now_s = 0.0
+        """Session time of the sample being analysed."""
+        self.position_cm: float | None = None
+        """The contact the gauge shows (None off the roller)."""
+        self.pace_cm_s: float | None = None
+        """The pace the gauge shows (None off the roller)."""
+        self.ticked_until_s = -math.inf
+        """Region time is booked up to here (a stretch run again after a change of posture is
+        not booked twice)."""
+        self.replay_until_s = -math.inf
+        """While a stretch is run again after a change of posture: the time it was known."""
+
+    @property
+    def warnings(self) -> list[Warning]:
+        return self.rules.warnings
+
+    def emit(self, event: LiveEvent) -> None:
+        self.events.append(event)
+
+    def warn(self, w: Warning) -> None:
+        # the rules own the list (they update a warning's span in place); warnings are few
+        self.emit(LiveEvent("warning", self.now_s, warning=w))
+
+    def add_stroke(self, stroke: Stroke, t_known: float) -> None:
+        self.stroke_count += 1
+        self.strokes.append(stroke)
+        del self.strokes[: -self.max_events]
+        self.emit(LiveEvent("stroke", t_known, stroke=stroke))
+        for w in self.rules.stroke_closed(stroke, t_known):
+            self.warn(w)
+
+    def add_hold(self, hold: Hold) -> None:
+        self.hold_count += 1
+        self.holds.append(hold)
+        del self.holds[: -self.max_events]
+        self.rules.hold_closed(hold)
+        self.emit(LiveEvent("hold_ended", self.now_s, hold=hold))
+
+    def withdraw_strokes(self, keep: list[Stroke]) -> list[Stroke]:
+        """Strokes after the kept ones leave the list and the count (their events are out);
+        returns them."""
+        dropped = self.strokes[len(keep) :] if self.strokes[: len(keep)] == keep else []
+        if dropped:
+            self.strokes[:] = keep
+            self.stroke_count -= len(dropped)
+        return dropped
+
+    def tick(self, t: float, position_cm: float, turning: bool = False) -> None:
+        """One on-roller sample whose contact is final: time per region and the time rules."""
+        g = self.guidance
+        region = g.region_at(position_cm)
+        self.region_time_s[region] += self.dt_s
+        if region != self.region:
+            self.region = region
+            self.emit(LiveEvent("region", t, region=region))
+        for w in self.rules.tick(
+            t, self.dt_s, position_cm, region, self.on_roller_s, self.region_time_s, turning=turning
+        ):
+            self.warn(w)

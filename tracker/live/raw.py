@@ -1,0 +1,289 @@
+"""The raw stage: native samples in, analysis-rate `Sample`s out (the causal `prepare_signals`).
+
+* **Gaps.** A step of more than `gap_factor` sample periods is a gap. Up to `max_bridged_gap_s`
+  it is filled by linear interpolation (the filled samples are flagged `bridged`); a longer one
+  restarts the orientation filters (keeping their gyro-bias estimates), drops the unfinished
+  decimation block and is reported to the caller (`on_long_gap`).
+* **Orientation** (`LiveOrientation`): VQF at the native rate, with a causal warm start of its
+  gyro bias, and a second VQF at the analysis rate with the offline accelerometer time constant.
+* **Decimation** by block means of `factor` samples, as offline.
+
+The stage is fed in blocks of any size and its output does not depend on how the samples were
+cut into blocks: the native samples go through the filter one decimation block at a time, and
+every decision (the warm start, the filter's time constant) is taken per analysis-rate sample.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from tracker.analysis.steps.orientation import VqfOrientation, learn_gyro_bias
+from tracker.live.sample import Sample
+
+
+@dataclass
+class SlowRedo:
+    """The offline-time-constant filter was run again from the start with a learned bias:
+    `up[k]` is the corrected up vector (sensor frame) of the analysis-rate sample at `t_s[k]`."""
+
+    t_s: np.ndarray
+    up: np.ndarray
+
+
+class LiveOrientation:
+    """Both orientation filters of the live analysis and the causal warm start of their bias.
+
+    Offline, a first VQF pass over the whole recording learns the gyro bias before the real
+    pass. Live, the first `warm_bias_s` seconds (at the analysis rate) are run through a
+    separate VQF three times over and its bias handed to the running filter; until
+    `warm_tau_until_s` the running filter uses VQF's default 3 s accelerometer time constant,
+    so the orientation catches up, then the offline value. The offline-time-constant filter
+    (the posture's and the bridge's pitch) is run again from the start with the bias learned
+    from `warm_bias_s` and again from `slow_warm_s` of signal: a slow bridge stroke's few
+    hundredths of a m/s² need the inclination to a few tenths of a degree.
+
+    Replaceable as a whole (for a sensor without a gyroscope, say): `native`, `decimated`,
+    `gap` are all the raw stage calls.
+    """
+
+    def __init__(
+        self,
+        native_rate_hz: float,
+        rate_hz: float,
+        tau_acc_s: float,
+        *,
+        rest_bias_estimation: bool = False,
+        motion_bias_estimation: bool = True,
+        warm_bias_s: float = 15.0,
+        warm_tau_until_s: float = 60.0,
+        slow_warm_s: float = 45.0,
+        fast_tau_acc_s: float = 3.0,
+    ) -> None:
+        self.native_rate_hz = native_rate_hz
+        self.rate_hz = rate_hz
+        self.tau_acc_s = tau_acc_s
+        self.rest_bias_estimation = rest_bias_estimation
+        self.motion_bias_estimation = motion_bias_estimation
+        self.warm_bias_s = warm_bias_s
+        self.warm_tau_until_s = warm_tau_until_s
+        self.slow_warm_s = slow_warm_s
+        self.fast_tau_acc_s = fast_tau_acc_s
+        self._fast: VqfOrientation | None = None
+        self._fast_short_tau = False
+        self._slow: VqfOrientation | None = None
+        self._bias: np.ndarray | None = None
+        self._slow_bias: np.ndarray | None = None
+        self._warm_done = False
+        self._warm_t0 = 0.0
+        self._warm: list[np.ndarray] = []  # rows t, gyr (raw), acc at the analysis rate
+        self._slow_rows: list[np.ndarray] = []
+
+    def _filter(self, rate_hz: float, tau_s: float, bias: np.ndarray | None) -> VqfOrientation:
+        return VqfOrientation(
+            rate_hz,
+            tau_s,
+            rest_bias_estimation=self.rest_bias_estimation,
+            motion_bias_estimation=self.motion_bias_estimation,
+            initial_bias_rad_s=bias,
+        )
+
+    def native(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, last_t_s: float | None):
+        """The running filter over native samples (one gap-free stretch); `last_t_s`: the time
+        of the sample before them (None at the start)."""
+        if self._fast is None:
+            self._fast_short_tau = not self._warm_done or (
+                last_t_s is not None and last_t_s < self.warm_tau_until_s
+            )
+            if not self._warm_done:
+                self._warm_t0 = float(t_s[0])
+                self._warm = []
+            tau = self.fast_tau_acc_s if self._fast_short_tau else self.tau_acc_s
+            self._fast = self._filter(self.native_rate_hz, tau, self._bias)
+        return self._fast.run(acc, gyr)
+
+    def decimated(self, s: Sample) -> SlowRedo | None:
+        """One analysis-rate sample: sets its `up_slow`; returns the slow filter's redo when the
+        warm start completes with it (the caller corrects what it already passed on)."""
+        row = np.concatenate([[s.t_s], s.gyr_raw_rad_s, s.acc_m_s2])[None, :]
+        redo = self._warm_up(row, s.t_s)
+        if redo is not None:
+            s.up_slow = redo.up[-1].copy()
+            return redo
+        if self._slow is None:
+            bias = self._slow_bias if self._slow_bias is not None else self._bias
+            self._slow = self._filter(self.rate_hz, self.tau_acc_s, bias)
+        s.up_slow = self._slow.run(s.acc_m_s2[None, :], s.gyr_raw_rad_s[None, :]).up_sensor[0]
+        return None
+
+    def _warm_up(self, row: np.ndarray, t: float) -> SlowRedo | None:
+        if self._warm_done:
+            if self._fast_short_tau and t >= self.warm_tau_until_s and self._fast is not None:
+                self._fast.set_tau_acc(self.tau_acc_s)
+                self._fast_short_tau = False
+            if not self._slow_rows:
+                return None
+            self._slow_rows.append(row)
+            if t - self._warm_t0 < self.slow_warm_s:
+                return None
+            data = np.concatenate(self._slow_rows)
+            self._slow_rows = []
+            return self._redo_slow(data, self._learn_bias(data, self._bias))
+        self._warm.append(row)
+        if t - self._warm_t0 < self.warm_bias_s:
+            return None
+        data = np.concatenate(self._warm)
+        bias = self._learn_bias(data, self._bias)
+        self._bias = bias
+        if self._fast is not None:
+            self._fast.set_bias(bias)
+        self._warm_done = True
+        self._slow_rows = [data] if self.slow_warm_s > self.warm_bias_s else []
+        self._warm = []
+        return self._redo_slow(data, bias)
+
+    def _learn_bias(self, data: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        return learn_gyro_bias(
+            data[:, 4:7], data[:, 1:4], self.rate_hz, self.tau_acc_s, passes=3,
+            initial_bias_rad_s=bias,
+        )  # fmt: skip
+
+    def _redo_slow(self, data: np.ndarray, bias: np.ndarray) -> SlowRedo:
+        self._slow = self._filter(self.rate_hz, self.tau_acc_s, bias)
+        up = self._slow.run(data[:, 4:7], data[:, 1:4]).up_sensor
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        return SlowRedo(data[:, 0].copy(), up)
+
+    def gap(self) -> None:
+        """A long gap: both filters restart after it, keeping their bias estimates."""
+        if self._fast is not None:
+            self._bias = self._fast.bias_estimate()
+        self._fast = None
+        if self._slow is not None:
+            self._slow_bias = self._slow.bias_estimate()
+        self._slow = None
+
+
+class RawListener(Protocol):
+    """What the raw stage tells the next stage, in the order it happens."""
+
+    def sample(self, s: Sample) -> None: ...
+
+    def redo(self, redo: SlowRedo) -> None: ...
+
+    def long_gap(self, t_before_s: float, t_after_s: float) -> None: ...
+
+
+class RawStage:
+    """Native samples to analysis-rate `Sample`s (see the module docstring).
+
+    Parameters
+    ----------
+    sampling_rate_hz
+        The sensor's nominal rate.
+    factor
+        Native samples per analysis-rate sample.
+    orientation
+        The orientation filters (`LiveOrientation`).
+    listener
+        Gets the samples, the slow filter's redos and the long gaps, in order.
+    gap_factor, max_bridged_gap_s
+        A step longer than `gap_factor` periods is a gap; up to `max_bridged_gap_s` it is filled.
+    """
+
+    def __init__(
+        self,
+        sampling_rate_hz: float,
+        factor: int,
+        orientation: LiveOrientation,
+        listener: RawListener,
+        *,
+        gap_factor: float = 2.5,
+        max_bridged_gap_s: float = 1.0,
+    ) -> None:
+        self.period_s = 1.0 / sampling_rate_hz
+        self.factor = factor
+        self.orientation = orientation
+        self.listener = listener
+        self.gap_factor = gap_factor
+        self.max_bridged_gap_s = max_bridged_gap_s
+        self.last: tuple[float, np.ndarray, np.ndarray] | None = None
+        """(t, acc, gyr) of the last native sample taken in."""
+        self._t_last: float | None = None
+        self._pending: list[np.ndarray] = []  # native rows of the unfinished block
+
+    @property
+    def pending(self) -> int:
+        """Native samples waiting for their decimation block to complete (< `factor`)."""
+        return sum(len(p) for p in self._pending)
+
+    def push(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        """Strictly increasing native samples (after the last one taken in)."""
+        start = 0
+        if self.last is not None:
+            t_prev, a_prev, g_prev = self.last
+            dt = np.diff(np.concatenate([[t_prev], t]))
+            for gi in np.flatnonzero(dt > self.gap_factor * self.period_s):
+                self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
+                t_a = t_prev if gi == 0 else float(t[gi - 1])
+                a_a = a_prev if gi == 0 else acc[gi - 1]
+                g_a = g_prev if gi == 0 else gyr[gi - 1]
+                self._gap(t_a, a_a, g_a, float(t[gi]), acc[gi], gyr[gi])
+                start = gi
+        self._run(t[start:], acc[start:], gyr[start:], False)
+        self.last = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
+
+    def _gap(self, t_a: float, a_a, g_a, t_b: float, a_b, g_b) -> None:
+        if t_b - t_a <= self.max_bridged_gap_s:
+            n_fill = int(math.floor((t_b - t_a) / self.period_s + 1e-9)) - 1
+            if n_fill > 0:
+                tt = t_a + self.period_s * np.arange(1, n_fill + 1)
+                w = ((tt - t_a) / (t_b - t_a))[:, None]
+                self._run(tt, a_a + w * (a_b - a_a), g_a + w * (g_b - g_a), True)
+            return
+        self._pending = []
+        self.orientation.gap()
+        self.listener.long_gap(t_a, t_b)
+
+    def _run(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, bridged: bool) -> None:
+        """Native samples of one gap-free stretch, one decimation block at a time."""
+        k = 0
+        while k < len(t):
+            take = self.factor - self.pending
+            sl = slice(k, k + take)
+            o = self.orientation.native(t[sl], acc[sl], gyr[sl], self._t_last)
+            rows = np.empty((len(t[sl]), 15))
+            rows[:, 0] = t[sl]
+            rows[:, 1:4] = o.up_sensor
+            rows[:, 4:7] = acc[sl]
+            rows[:, 7:10] = o.gyr_rad_s
+            rows[:, 10] = o.rest
+            rows[:, 11] = 1.0 if bridged else 0.0
+            rows[:, 12:15] = gyr[sl]
+            self._pending.append(rows)
+            self._t_last = float(t[sl][-1])
+            k += len(rows)
+            if self.pending == self.factor:
+                block = np.concatenate(self._pending)
+                self._pending = []
+                self._emit(block.reshape(1, self.factor, 15).mean(axis=1)[0])
+
+    def _emit(self, m: np.ndarray) -> None:
+        s = Sample(
+            t_s=float(m[0]),
+            up=m[1:4] / max(1e-12, float(np.linalg.norm(m[1:4]))),
+            acc_m_s2=m[4:7].copy(),
+            gyr_rad_s=m[7:10].copy(),
+            gyr_raw_rad_s=m[12:15].copy(),
+            rest=bool(m[10] > 0.5),
+            bridged=bool(m[11] > 0),
+            up_slow=np.zeros(3),
+        )
+        redo = self.orientation.decimated(s)
+        s.up_slow = s.up_slow / max(1e-12, float(np.linalg.norm(s.up_slow)))
+        if redo is not None:
+            self.listener.redo(redo)
+        self.listener.sample(s)

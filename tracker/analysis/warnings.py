@@ -15,6 +15,20 @@ from tracker.results import Hold, Stroke, Warning
 DEFAULT_GUIDANCE = Guidance()
 
 
+def sample_durations(t_s: np.ndarray) -> np.ndarray:
+    """The time each sample of a uniform analysis grid stands for, in s.
+
+    One grid period each (the median step): the step across a gap in the data (a dropped link,
+    lost packets) is unknown time and never counts as time on the roller, rolling, or in a region.
+    """
+    t = np.asarray(t_s, dtype=float)
+    if len(t) < 2:
+        return np.zeros(len(t))
+    steps = np.diff(t)
+    period = float(np.median(steps))
+    return np.minimum(np.append(steps, period), period)
+
+
 def region_indices(position_cm: np.ndarray, guidance: Guidance) -> np.ndarray:
     """Index into `guidance.region_bounds_cm()` for each position (vectorised `region_at`)."""
     ends = np.array([end for _name, _start, end in guidance.region_bounds_cm()][:-1])
@@ -56,11 +70,11 @@ class WarningRules:
         g = self.guidance
         out: list[Warning] = rules.TooFastRuns(g).run(strokes, holds)
         out += [rules.hold_too_long_warning(h, g) for h in holds if h.duration_s > g.hold_too_long_s]
-        dt = np.diff(t_s, append=t_s[-1] + (t_s[-1] - t_s[-2] if len(t_s) > 1 else 0.0))
+        dt = sample_durations(t_s)  # a gap's time counts nowhere
         on = on_roller & np.isfinite(position_cm)
         out += self._budgets(t_s, dt, position_cm, on, on_roller)
         if g.warn_lumbar and on.any():
-            out += self._lumbar(t_s, position_cm, on)
+            out += self._lumbar(t_s, position_cm, on, dt)
         out.sort(key=lambda w: (w.start_s, w.kind))
         self.warnings_ = out
         return self
@@ -103,15 +117,24 @@ class WarningRules:
                 )
         return out
 
-    def _lumbar(self, t_s: np.ndarray, position_cm: np.ndarray, on: np.ndarray) -> list[Warning]:
-        """One warning per stay in the lumbar region (stays closer than `lumbar_merge_s` are one)."""
+    def _lumbar(
+        self, t_s: np.ndarray, position_cm: np.ndarray, on: np.ndarray, dt: np.ndarray
+    ) -> list[Warning]:
+        """One warning per stretch of lumbar work (stretches closer than `lumbar_merge_s` are
+        one); its time is the time the roller was on the lumbar spine within the stretch (what
+        the region table counts), not the stretch's length, which also holds the turns above it
+        that merged the pieces."""
         lumbar_end = self.guidance.region_bounds_cm()[0][2]
         lumbar = on & (np.nan_to_num(position_cm, nan=np.inf) < lumbar_end)
-        merged: list[list[float]] = []
+        merged: list[list[int]] = []  # [first, last] sample of each merged stretch
         for a, b in runs(lumbar):
-            start, end = float(t_s[a]), float(t_s[b - 1])
-            if merged and start - merged[-1][1] <= self.lumbar_merge_s:
-                merged[-1][1] = end
+            if merged and t_s[a] - t_s[merged[-1][1]] <= self.lumbar_merge_s:
+                merged[-1][1] = b - 1
             else:
-                merged.append([start, end])
-        return [rules.lumbar_warning(a, b) for a, b in merged if b - a >= self.lumbar_min_s]
+                merged.append([a, b - 1])
+        out = []
+        for a, b in merged:
+            seconds = float(dt[a : b + 1][lumbar[a : b + 1]].sum())
+            if seconds >= self.lumbar_min_s:
+                out.append(rules.lumbar_warning(float(t_s[a]), float(t_s[b]), seconds=seconds))
+        return out

@@ -83,18 +83,19 @@ def session_too_long_warning(
     )
 
 
-def lumbar_warning(start_s: float, end_s: float, *, ongoing: bool = False) -> Warning:
-    """The roller under the lower back. `ongoing` (the live view, while it is there): present
-    tense and no duration yet. `value` the time spent there (s)."""
+def lumbar_warning(
+    start_s: float, end_s: float, *, seconds: float | None = None, ongoing: bool = False
+) -> Warning:
+    """The roller under the lower back from `start_s` to `end_s`; `seconds` the time it was
+    there (default the span; what the region table counts). `ongoing` (the live view, while it
+    is there): present tense and no duration yet. `value` is that time (s)."""
+    spent = end_s - start_s if seconds is None else seconds
     advice = "a foam roller can strain it: use a duo ball there, or stay above the ribs."
     if ongoing:
         text = f"The roller is under your lower back (lumbar spine); {advice}"
     else:
-        text = (
-            "The roller was under your lower back (lumbar spine) for "
-            f"{end_s - start_s:.0f} s; {advice}"
-        )
-    return Warning("lumbar", start_s, end_s, text, end_s - start_s)
+        text = f"The roller was under your lower back (lumbar spine) for {spent:.0f} s; {advice}"
+    return Warning("lumbar", start_s, end_s, text, spent)
 
 
 class TooFastRuns:

@@ -119,56 +119,17 @@ def _warnings(
     on_roller_s: float,
     g: Guidance,
 ) -> list[Warning]:
-    out: list[Warning] = []
-    run: list[Stroke] = []
-    for s in [*strokes, None]:
-        if s is not None and s.pace_cm_s > g.too_fast_pace_cm_s:
-            run.append(s)
-            continue
-        if len(run) >= g.too_fast_min_strokes:
-            pace = max(r.pace_cm_s for r in run)
-            out.append(
-                Warning(
-                    "too_fast",
-                    run[0].start_s,
-                    run[-1].end_s,
-                    f"{len(run)} strokes faster than {g.too_fast_pace_cm_s:g} cm/s; slow down to about {g.target_pace_cm_s:g} cm/s",
-                    pace,
-                )
-            )
-        run = []
-    for h in holds:
-        if h.duration_s > g.hold_too_long_s:
-            out.append(
-                Warning(
-                    "hold_too_long",
-                    h.start_s,
-                    h.end_s,
-                    f"held {h.duration_s:.0f} s on one spot; move on after about {g.hold_target_max_s:g} s",
-                    h.duration_s,
-                )
-            )
+    """The warnings such a session would get, worded as the analysis words them
+    (`tracker.analysis.steps.rules`); spans are coarse (a whole stay for the time budgets)."""
+    from tracker.analysis.steps import rules
+
+    out = rules.TooFastRuns(g).run(strokes, holds)
+    out += [rules.hold_too_long_warning(h, g) for h in holds if h.duration_s > g.hold_too_long_s]
     for region, seconds in region_time.items():
         if seconds > g.region_budget_s:
-            out.append(
-                Warning(
-                    "region_overuse",
-                    0.0,
-                    on_roller_s,
-                    f"{seconds / 60:.1f} min on the {region.replace('_', ' ')} region; keep it under {g.region_budget_s / 60:g} min",
-                    seconds,
-                )
-            )
+            out.append(rules.region_overuse_warning(region, seconds, 0.0, on_roller_s, g))
     if g.warn_lumbar and region_time.get("lumbar", 0.0) > 10.0:
-        out.append(
-            Warning(
-                "lumbar",
-                0.0,
-                on_roller_s,
-                "the roller worked the lower back; use a duo ball there",
-                region_time["lumbar"],
-            )
-        )
+        out.append(rules.lumbar_warning(0.0, on_roller_s, seconds=region_time["lumbar"]))
     out.sort(key=lambda w: w.start_s)
     return out
 

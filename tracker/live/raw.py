@@ -223,16 +223,19 @@ class RawStage:
     def push(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
         """Strictly increasing native samples (after the last one taken in)."""
         start = 0
-        if self.last is not None:
-            t_prev, a_prev, g_prev = self.last
-            dt = np.diff(np.concatenate([[t_prev], t]))
-            for gi in np.flatnonzero(dt > self.gap_factor * self.period_s):
-                self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
-                t_a = t_prev if gi == 0 else float(t[gi - 1])
-                a_a = a_prev if gi == 0 else acc[gi - 1]
-                g_a = g_prev if gi == 0 else gyr[gi - 1]
-                self._gap(t_a, a_a, g_a, float(t[gi]), acc[gi], gyr[gi])
-                start = gi
+        t_prev = self.last[0] if self.last is not None else math.nan
+        before = np.concatenate([[t_prev], t[:-1]])
+        with np.errstate(invalid="ignore"):
+            gaps = np.flatnonzero(t - before > self.gap_factor * self.period_s)
+        for gi in gaps:
+            self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
+            if gi == 0:
+                assert self.last is not None
+                _t, a_a, g_a = self.last
+            else:
+                a_a, g_a = acc[gi - 1], gyr[gi - 1]
+            self._gap(float(before[gi]), a_a, g_a, float(t[gi]), acc[gi], gyr[gi])
+            start = gi
         self._run(t[start:], acc[start:], gyr[start:], False)
         self.last = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
 

@@ -158,8 +158,6 @@ class LiveSession:
 
         self.segmenter = PostureSegmenter()
         self.contact = contact_estimator(g, p)
-        detector = StrokeHoldDetector(**p.detector)
-        self.log = SessionLog(g, self.rate_hz, LiveWarnings(g, lumbar_confirm_s=o.lumbar_confirm_s), o.max_events)
         self.raw = RawStage(
             self.sampling_rate_hz, factor,
             LiveOrientation(
@@ -172,6 +170,19 @@ class LiveSession:
             self.rate_hz, calibration, learn_s=o.axes_learn_s, min_lying_s=o.axes_min_lying_s,
             max_wait_s=o.axes_max_wait_s,
         )  # fmt: skip
+        self._build_analysis()
+        self._t0: float | None = None
+        self._rotation: np.ndarray | None = None
+        if self.axes.rotation is not None:
+            self._axes_ready()
+
+    def _build_analysis(self, notes: list[str] | None = None) -> None:
+        """The stages after the body frame, fresh (at the start, and to analyse the samples so
+        far again when a check of the calibration changed the axes)."""
+        g, p, o = self.guidance, self.parameters, self.options
+        detector = StrokeHoldDetector(**p.detector)
+        self.log = SessionLog(g, self.rate_hz, LiveWarnings(g, lumbar_confirm_s=o.lumbar_confirm_s), o.max_events)
+        self.log.notes += notes or []
         self.roller = RollerPhase(
             self.segmenter, self.rate_hz, getting_up_rate_deg_s=o.getting_up_rate_deg_s,
             getting_up_slow_ratio=o.getting_up_slow_ratio, getting_up_margin_deg=o.getting_up_margin_deg,
@@ -194,11 +205,6 @@ class LiveSession:
         # dated back to the lift that explains it
         keep_s = self.segmenter.lift_window_s + self.segmenter.evidence_window_s + 2.0
         self._recent: deque[BodySample] = deque(maxlen=int(keep_s * self.rate_hz))
-        self._on_since_s = math.inf
-        self._t0: float | None = None
-        self._rotation: np.ndarray | None = None
-        if self.axes.rotation is not None:
-            self._axes_ready()
 
     # --- results -----------------------------------------------------------------------------------
     @property
@@ -284,11 +290,27 @@ class LiveSession:
     # --- the pipeline ------------------------------------------------------------------------------
     def _sample(self, s: Sample) -> None:
         self.log.now_s = s.t_s
-        ready = self.axes.push(s)
-        if ready and self._rotation is None:
+        update = self.axes.push(s)
+        self.log.notes += self.axes.take_notes()
+        if update.replay is not None:
+            self._again(update.replay)
+            return
+        if update.ready and self._rotation is None:
             self._axes_ready()
-        for r in ready:
+        for r in update.ready:
             self._step(r.to_body(self._rotation))
+
+    def _again(self, samples: list[Sample]) -> None:
+        """The checked calibration changed the axes: the stages start afresh and the samples so
+        far go through them again with the new axes. What they find replaces what was found;
+        their events are not said twice (the view reads the state)."""
+        events, notes = self.log.events, self.log.notes
+        self._build_analysis(notes)
+        self._rotation = self.axes.rotation
+        for r in samples:
+            self._step(r.to_body(self._rotation))
+        self.log.events = events
+        self.log.emit(LiveEvent("axes_ready", samples[-1].t_s))
 
     def _correct(self, redo: SlowRedo) -> None:
         """The slow orientation filter was run again with a learned bias: correct what went
@@ -300,7 +322,7 @@ class LiveSession:
 
     def _axes_ready(self) -> None:
         self._rotation = self.axes.rotation
-        self.log.notes += self.axes.notes
+        self.log.notes += self.axes.take_notes()
         self.log.emit(LiveEvent("axes_ready", float(self.axes.ready_at_s or 0.0)))
 
     def _long_gap(self, t_a: float, t_b: float) -> None:
@@ -351,7 +373,6 @@ class LiveSession:
         return c
 
     def _enter_roller(self, t: float) -> None:
-        self._on_since_s = t
         self.hips_down.on_since_s = t
         self.hips_down.contacts.clear()
         self.posture.reset()

@@ -1,0 +1,322 @@
+"""The analysis core's primitives (tracker/analysis/steps) on hand-built signals with known
+answers, and the promise each stateful one makes: `run` on a whole array, `step` sample by
+sample and `run` on any cut into blocks give the same output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.analysis.steps import rules
+from tracker.analysis.steps.decimate import BlockMean, block_mean
+from tracker.analysis.steps.filters import Butterworth
+from tracker.analysis.steps.measure import StrokeMeasure
+from tracker.analysis.steps.orientation import VqfOrientation, up_from_quaternion
+from tracker.analysis.steps.pieces import PieceCutter, TurningPoints
+from tracker.analysis.steps.runs import fill_nearest, label_runs, runs, split_by
+from tracker.analysis.steps.windows import (
+    StillWindows,
+    TrailingMean,
+    centred_extreme,
+    dilate,
+    window_extreme,
+)
+from tracker.guidance import Guidance
+from tracker.imu import quaternion_to_matrix
+from tracker.results import Hold, Stroke
+
+RATE = 25.0
+
+
+def _cuts(n: int, sizes: list[int]) -> list[slice]:
+    """`n` samples cut into consecutive blocks of the given sizes (repeated as needed)."""
+    out, a, k = [], 0, 0
+    while a < n:
+        b = min(n, a + max(1, sizes[k % len(sizes)]))
+        out.append(slice(a, b))
+        a, k = b, k + 1
+    return out
+
+
+blocks = st.lists(st.integers(1, 60), min_size=1, max_size=8)
+
+
+def _ramp(t: np.ndarray, start: float, duration: float) -> np.ndarray:
+    """Share of a raised-cosine movement done at `t`."""
+    u = np.clip((t - start) / duration, 0.0, 1.0)
+    return u - np.sin(2 * np.pi * u) / (2 * np.pi)
+
+
+# --- runs ------------------------------------------------------------------------------------------
+def test_runs_labels_and_pieces():
+    mask = np.array([0, 1, 1, 0, 0, 1, 0, 1], dtype=bool)
+    assert runs(mask) == [(1, 3), (5, 6), (7, 8)]
+    assert runs(np.zeros(4, dtype=bool)) == []
+    labels = np.array(["a", "a", "b", "a"], dtype=object)
+    assert label_runs(labels) == [("a", 0, 2), ("b", 2, 3), ("a", 3, 4)]
+    segment = np.array([0, 0, 1, 1, 1, 2])
+    assert split_by(segment, 1, 6) == [(1, 2), (2, 5), (5, 6)]
+    x = np.array([1.0, np.nan, np.nan, 4.0, np.nan])
+    where = np.array([True, True, False, True, True])
+    np.testing.assert_array_equal(fill_nearest(x, where), [1.0, 4.0, np.nan, 4.0, 4.0])
+
+
+# --- windows ---------------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-100, 100), min_size=1, max_size=80), st.integers(1, 12))
+def test_window_extremes_are_exact(values, n):
+    x = np.array(values)
+    got_max = window_extreme(x, n, np.maximum)
+    got_min = window_extreme(x, n, np.minimum)
+    want = [(x[k : k + n].max(), x[k : k + n].min()) for k in range(len(x) - n + 1)] if n > 1 else None
+    if n == 1:
+        np.testing.assert_array_equal(got_max, x)
+        return
+    assert len(got_max) == max(0, len(x) - n + 1)
+    for k, (hi, lo) in enumerate(want or []):
+        assert got_max[k] == hi and got_min[k] == lo
+
+
+def test_centred_extremes_mirror_the_ends_as_scipy_does():
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    x = np.random.default_rng(0).normal(size=200)
+    for n in (1, 2, 7, 8, 75):
+        np.testing.assert_array_equal(centred_extreme(x, n, np.maximum), maximum_filter1d(x, n))
+        np.testing.assert_array_equal(centred_extreme(x, n, np.minimum), minimum_filter1d(x, n))
+    mask = np.zeros(30, dtype=bool)
+    mask[10] = True
+    assert np.flatnonzero(dilate(mask, 5)).tolist() == [8, 9, 10, 11, 12]
+
+
+@settings(max_examples=30, deadline=None)
+@given(blocks)
+def test_still_windows_and_trailing_means_do_not_depend_on_blocks(sizes):
+    x = np.cumsum(np.random.default_rng(1).normal(scale=0.3, size=300))
+    whole = StillWindows(20, 1.0).run(x)
+    stepped = StillWindows(20, 1.0)
+    assert [stepped.step(v) for v in x] == whole.tolist()
+    blocked = StillWindows(20, 1.0)
+    np.testing.assert_array_equal(np.concatenate([blocked.run(x[s]) for s in _cuts(len(x), sizes)]), whole)
+    means = TrailingMean(9).run(x)
+    again = TrailingMean(9)
+    np.testing.assert_allclose(np.concatenate([again.run(x[s]) for s in _cuts(len(x), sizes)]), means)
+    np.testing.assert_allclose(means[20], x[12:21].mean())
+
+
+def test_still_windows_find_a_hold_with_breathing():
+    """A stroke, then 10 s on one spot with 0.6 cm of breathing: still once a whole window of
+    3 s lies on the spot, never during the stroke."""
+    t = np.arange(0.0, 16.0, 1 / RATE)
+    p = 30.0 + 15.0 * _ramp(t, 1.0, 5.0) + 0.3 * np.sin(2 * np.pi * 0.25 * t)
+    still = StillWindows(int(3 * RATE), 1.0).run(p)
+    assert not still[t < 6.0].any()
+    # the first still window starts in the stroke's slow end (its last cm and the breath within
+    # the tolerance), every later one is still, and each is what the definition says
+    first = t[np.argmax(still)]
+    assert 6.0 - 1.5 <= first - 3.0 <= 6.0
+    assert still[t >= first].all()
+    n = int(3 * RATE)
+    brute = [k >= n - 1 and np.ptp(p[k - n + 1 : k + 1]) <= 1.0 for k in range(len(p))]
+    assert still.tolist() == brute
+
+
+# --- filters ---------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(blocks, st.sampled_from(["lowpass", "highpass", "bandpass"]))
+def test_butterworth_run_and_step_agree_for_any_blocks(sizes, btype):
+    x = np.random.default_rng(2).normal(size=400) + 5.0
+    cutoff = (0.05, 1.0) if btype == "bandpass" else 0.8
+    whole = Butterworth(2, cutoff, RATE, btype).run(x)
+    stepped = Butterworth(2, cutoff, RATE, btype)
+    np.testing.assert_allclose([stepped.step(v) for v in x], whole, rtol=0, atol=1e-12)
+    blocked = Butterworth(2, cutoff, RATE, btype)
+    np.testing.assert_allclose(
+        np.concatenate([blocked.run(x[s]) for s in _cuts(len(x), sizes)]), whole, rtol=0, atol=1e-12
+    )
+
+
+def test_butterworth_is_scipys_filter():
+    from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt
+
+    x = np.random.default_rng(3).normal(size=500)
+    lp = Butterworth.lowpass(0.8, RATE)
+    sos = butter(2, 0.8, fs=RATE, output="sos")
+    np.testing.assert_allclose(lp.run(x), sosfilt(sos, x, zi=sosfilt_zi(sos) * x[0])[0], atol=1e-12)
+    np.testing.assert_allclose(
+        Butterworth.lowpass(0.8, RATE).zero_phase(x, padlen=90), sosfiltfilt(sos, x, padlen=90), atol=1e-12
+    )
+    # a cut-off above 0.45 of the rate is brought below it
+    assert Butterworth.lowpass(20.0, RATE).cutoff_hz == pytest.approx(0.45 * RATE)
+
+
+def test_a_causal_lowpass_starts_settled_and_lags_by_its_group_delay():
+    lp = Butterworth.lowpass(0.8, RATE)
+    np.testing.assert_allclose(lp.run(np.full(50, 7.0)), 7.0, atol=1e-12)  # no start-up transient
+    t = np.arange(0.0, 30.0, 1 / RATE)
+    ramp = 2.0 * t  # 2 cm/s
+    y = Butterworth.lowpass(0.8, RATE).run(ramp)
+    lag_s = np.median((ramp[t > 10] - y[t > 10]) / 2.0)
+    assert lag_s == pytest.approx(lp.delay_s, rel=0.02)
+    assert Butterworth.lowpass(0.8, RATE).zero_phase(ramp)[t > 10].mean() == pytest.approx(ramp[t > 10].mean(), rel=1e-3)
+
+
+# --- turns and stops -------------------------------------------------------------------------------
+def test_turning_points_need_the_hysteresis():
+    """A zig-zag 20 -> 40 -> 25 -> 45 cm with 1 cm wiggles: two turns, at the extremes."""
+    p = np.concatenate([np.linspace(20, 40, 50), np.linspace(40, 25, 40), np.linspace(25, 45, 50)])
+    p = p + 0.5 * np.sin(np.arange(len(p)) * 1.3)
+    turns = TurningPoints(1.5).run(p)
+    assert len(turns) == 2
+    assert abs(turns[0] - 49) <= 2 and abs(turns[1] - 89) <= 2
+    assert TurningPoints(1.5).run(30.0 + 0.6 * np.sin(np.arange(200) * 0.2)) == []
+
+
+def _two_legs(floor_ratio: float, second_cm: float = 10.0) -> np.ndarray:
+    """Up 12 cm in 4 s, then on up `second_cm` in 4 s; between the two the speed falls to
+    `floor_ratio` of the first leg's peak (0: a stop for a moment)."""
+    t = np.arange(0.0, 12.0, 1 / RATE)
+
+    def bump(start: float, cm: float) -> np.ndarray:  # raised-cosine speed, cm/s
+        u = np.clip((t - start) / 4.0, 0.0, 1.0)
+        return cm / 4.0 * (1.0 - np.cos(2 * np.pi * u))
+
+    peak = 12.0 / 4.0 * 2.0
+    floor = np.where((t > 3.0) & (t < 7.0), floor_ratio * peak, 0.0)
+    speed = np.maximum(np.maximum(bump(1.0, 12.0), bump(5.0, second_cm)), floor)
+    return 20.0 + np.cumsum(speed) / RATE
+
+
+def test_a_stop_without_a_reversal_cuts_the_piece():
+    cutter = PieceCutter(turn_cm=1.5, valley_ratio=0.3, min_stroke_cm=2.0)
+    cuts = cutter.run(_two_legs(0.0), RATE)
+    assert len(cuts) == 1 and abs(cuts[0] / RATE - 5.0) <= 0.1
+    # a slow-down that stays above the ratio is no stop, nor is a second leg too short to count
+    assert PieceCutter(1.5, 0.3, 2.0).run(_two_legs(0.5), RATE) == []
+    assert PieceCutter(1.5, 0.3, 2.0).run(_two_legs(0.0, second_cm=1.5), RATE) == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**16))
+def test_piece_cutter_step_is_run(seed):
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 40.0, 1 / RATE)
+    p = 30 + np.cumsum(rng.normal(scale=0.4, size=len(t)))
+    want = PieceCutter(1.5, 0.3, 2.0).run(p, RATE)
+    cutter = PieceCutter(1.5, 0.3, 2.0)
+    cutter.start(0, p[0])
+    got = [cutter.step(i, p[i], abs(p[i] - p[i - 1]) * RATE) for i in range(1, len(p))]
+    assert sorted({c for c in got if c is not None}) == want
+
+
+# --- stroke measurement ----------------------------------------------------------------------------
+def test_a_raised_cosine_stroke_is_measured_as_put_in():
+    g = Guidance()
+    t = np.arange(0.0, 12.0, 1 / RATE)
+    p = 25.0 + 14.0 * _ramp(t, 2.0, 6.0)  # 14 cm toward the head in 6 s
+    posture = np.full(len(t), "hips_down", dtype=object)
+    s = StrokeMeasure(g).measure(t, p, posture)
+    assert s is not None
+    assert s.distance_cm == pytest.approx(14.0, abs=1e-6)
+    assert s.start_s == pytest.approx(2.0, abs=0.05) and s.end_s == pytest.approx(8.0, abs=0.05)
+    assert s.pace_cm_s == pytest.approx(14.0 / 6.0, rel=0.01)
+    assert (s.direction, s.region, s.start_cm, s.end_cm) == ("toward_head", g.region_at(32.0), 25.0, 39.0)
+    back = StrokeMeasure(g).measure(t, p[::-1].copy(), posture)
+    assert back is not None and back.direction == "toward_hips"
+
+
+def test_a_breath_high_on_the_back_and_a_posture_change_are_no_strokes():
+    g = Guidance()
+    t = np.arange(0.0, 6.0, 1 / RATE)
+    posture = np.full(len(t), "hips_down", dtype=object)
+    # 2.5 cm at 48 cm on a 15 cm roller is 0.9 degrees of pitch: a breath, not a stroke
+    breath = 48.0 + 2.5 * _ramp(t, 1.0, 2.0)
+    assert StrokeMeasure(g, roller_diameter_cm=15.0).measure(t, breath, posture) is None
+    assert StrokeMeasure(g).measure(t, breath, posture) is not None  # (without the pitch test)
+    m = StrokeMeasure(g, max_pace_cm_s=25.0)
+    assert not m.plausible(Stroke(0.0, 1.0, 30.0, 30.0, "mid_thoracic"))  # too fast
+    assert not m.plausible(Stroke(0.0, 10.0, 60.0, 6.0, "mid_thoracic"))  # longer than the back
+    assert m.plausible(Stroke(0.0, 10.0, 20.0, 2.0, "mid_thoracic"))
+
+
+# --- warning rules ---------------------------------------------------------------------------------
+def _stroke(start: float, pace: float) -> Stroke:
+    return Stroke(start, start + 2.0, 2.0 * pace, pace, "mid_thoracic")
+
+
+def test_too_fast_runs_break_at_slow_strokes_and_holds():
+    g = Guidance()
+    strokes = [_stroke(0, 8), _stroke(2, 9), _stroke(4, 2), _stroke(6, 7), _stroke(8, 7), _stroke(20, 8)]
+    hold = Hold(10.0, 19.0, 9.0, 30.0, "mid_thoracic")
+    got = rules.TooFastRuns(g).run(strokes, [hold])
+    assert [(w.start_s, w.end_s) for w in got] == [(0.0, 4.0), (6.0, 10.0)]
+    assert got[0].value == pytest.approx(8.5) and "2 strokes in a row at 8.5 cm/s" in got[0].message
+    # step by step the same runs come out, each warning growing with its run
+    live = rules.TooFastRuns(g)
+    seen = []
+    for s in strokes:
+        if s.start_s >= hold.start_s:
+            live.hold()
+        w = live.step(s)
+        if w is not None:
+            seen.append((w.start_s, w.end_s))
+    assert seen == [(0.0, 4.0), (6.0, 10.0)]
+
+
+def test_one_set_of_messages():
+    g = Guidance()
+    h = Hold(0.0, 75.0, 75.0, 20.0, "lower_thoracic")
+    assert "lower ribs (lower thoracic) for 75 s" in rules.hold_too_long_warning(h, g).message
+    w = rules.region_overuse_warning("lumbar", 150.0, 10.0, 90.0, g)
+    assert "2.5 min on your lower back (lumbar spine)" in w.message and w.value == 150.0
+    assert "31 min on the roller" in rules.session_too_long_warning(1860.0, 1800.0, 1860.0, g).message
+    past = rules.lumbar_warning(5.0, 25.0, seconds=11.0)
+    assert "was under your lower back (lumbar spine) for 11 s" in past.message and past.value == 11.0
+    assert "is under your lower back" in rules.lumbar_warning(5.0, 5.2, ongoing=True).message
+
+
+def test_the_synthetic_history_speaks_with_the_same_messages():
+    from tracker.history.synthetic import synthetic_session
+
+    rng = np.random.default_rng(2)
+    sessions = [synthetic_session(rng, on_roller_min=20.0, median_pace_cm_s=6.0) for _ in range(3)]
+    warnings = [w for s in sessions for w in s.warnings]
+    assert {w.kind for w in warnings} >= {"too_fast", "region_overuse"}
+    for w in warnings:
+        if w.kind == "too_fast":
+            assert "strokes in a row at" in w.message
+        if w.kind == "region_overuse":
+            assert "per region per session is enough" in w.message
+        if w.kind == "lumbar":
+            assert "The roller was under your lower back (lumbar spine) for" in w.message
+
+
+# --- decimation and orientation ---------------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(blocks, st.integers(1, 9))
+def test_block_means_do_not_depend_on_blocks(sizes, factor):
+    x = np.random.default_rng(4).normal(size=(203, 3))
+    bm = BlockMean(factor)
+    got = [bm.run(x[s]) for s in _cuts(len(x), sizes)]
+    np.testing.assert_allclose(np.concatenate([g for g in got if len(g)]), block_mean(x, factor))
+    assert bm.pending == len(x) % factor
+
+
+def test_up_is_the_third_row_of_the_rotation():
+    q = np.random.default_rng(5).normal(size=(10, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    np.testing.assert_allclose(up_from_quaternion(q), quaternion_to_matrix(q)[:, 2, :], atol=1e-15)
+    np.testing.assert_allclose(quaternion_to_matrix(np.array([1.0, 0, 0, 0])), np.eye(3))
+
+
+def test_vqf_on_blocks_is_vqf_on_the_whole():
+    rng = np.random.default_rng(6)
+    acc = np.array([0.0, 0.0, 9.81]) + 0.05 * rng.normal(size=(300, 3))
+    gyr = 0.01 + 0.002 * rng.normal(size=(300, 3))
+    whole = VqfOrientation(100.0, 10.0).run(acc, gyr)
+    stage = VqfOrientation(100.0, 10.0)
+    parts = [stage.run(acc[s], gyr[s]) for s in _cuts(300, [7, 50, 1])]
+    np.testing.assert_array_equal(np.concatenate([p.up_sensor for p in parts]), whole.up_sensor)
+    np.testing.assert_array_equal(np.concatenate([p.gyr_rad_s for p in parts]), whole.gyr_rad_s)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 from _live_helpers import simulate
 from hypothesis import HealthCheck, given, settings

@@ -3,16 +3,33 @@
 Plain dataclasses with no heavy imports, so the history and report layers can use them without
 pulling in scipy. Times are seconds from the first sample; positions are centimetres along the
 back from the hips (an estimate); paces are of the roller's contact point along the back.
+
+For notebooks, `SessionAnalysis` gives its lists as pandas DataFrames (`strokes_frame()`,
+`holds_frame()`, `warnings_frame()`, `phases_frame()`, `track_frame()`), with the column names
+of the session store and the export (`tracker.history`), one row per item, `idx` its place in
+the session; pandas is imported only when a frame is asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WARNING_KINDS = ("too_fast", "hold_too_long", "region_overuse", "session_too_long", "lumbar")
 POSTURES = ("hips_down", "bridge")
 PHASES = ("upright", "sitting", "on_roller", "transition", "lying", "unknown")
+
+STROKE_COLUMNS = (
+    "idx", "start_s", "end_s", "duration_s", "distance_cm", "pace_cm_s", "region", "direction",
+    "posture", "start_cm", "end_cm",
+)  # fmt: skip
+"""Columns of `SessionAnalysis.strokes_frame()`, as the store's strokes table and the export."""
+HOLD_COLUMNS = ("idx", "start_s", "end_s", "duration_s", "position_cm", "region")
+WARNING_COLUMNS = ("idx", "kind", "start_s", "end_s", "message", "value")
+PHASE_COLUMNS = ("idx", "kind", "start_s", "end_s")
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,29 @@ class SessionAnalysis:
             "notes": list(self.notes),
         }
 
+    # --- as pandas DataFrames (notebooks) --------------------------------------------------------
+    def strokes_frame(self) -> pd.DataFrame:
+        """One row per stroke: `STROKE_COLUMNS` (s, cm, cm/s; region, direction, posture)."""
+        return _frame(self.strokes, STROKE_COLUMNS)
+
+    def holds_frame(self) -> pd.DataFrame:
+        """One row per hold: `HOLD_COLUMNS` (s, cm; region)."""
+        return _frame(self.holds, HOLD_COLUMNS)
+
+    def warnings_frame(self) -> pd.DataFrame:
+        """One row per warning: `WARNING_COLUMNS` (`value` in the unit of its threshold)."""
+        return _frame(self.warnings, WARNING_COLUMNS)
+
+    def phases_frame(self) -> pd.DataFrame:
+        """One row per phase (upright, sitting, transition, on_roller, unknown): `PHASE_COLUMNS`."""
+        return _frame(self.phases, PHASE_COLUMNS)
+
+    def track_frame(self) -> pd.DataFrame:
+        """The timeline's line: t_s (s) and position_cm (cm), about 2 points a second on the roller."""
+        import pandas as pd
+
+        return pd.DataFrame(self.position_track, columns=["t_s", "position_cm"], dtype=float)
+
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> SessionAnalysis:
         return cls(
@@ -145,6 +185,19 @@ class SessionAnalysis:
             tracker_version=str(obj.get("tracker_version", "")),
             notes=list(obj.get("notes", [])),
         )
+
+
+def _frame(items: list[Any], columns: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for idx, item in enumerate(items):
+        row = {f.name: getattr(item, f.name) for f in fields(item)}
+        row["idx"] = idx
+        if "duration_s" in columns and "duration_s" not in row:
+            row["duration_s"] = item.end_s - item.start_s
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(columns))
 
 
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from tracker.analysis import (
     BodyAxesEstimator,
     analyze,
+    analyze_with_details,
     calibration_from_still_poses,
     hips_down_pitch_rad,
     hips_down_position_cm,
@@ -191,7 +192,7 @@ def test_pitch_follows_truth_and_ignores_rocking():
         seed=1011,
         sampling_rate_hz=100,
     )
-    result, details = analyze(sim.recording, details=True)
+    result, details = analyze_with_details(sim.recording)
     truth = np.interp(details.t_s, sim.truth.t_s, sim.truth.pitch_deg)
     err = details.pitch_deg - truth
     assert np.sqrt(np.mean(err[details.t_s > 5] ** 2)) < 0.6  # breathing tilt is ±0.2-0.5°

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from tracker.analysis import analyze, calibration_from_still_poses
+from tracker.analysis import analyze_with_details, calibration_from_still_poses
 from tracker.analysis.evaluation import score_session
 from tracker.guidance import Guidance
 from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
@@ -70,7 +70,7 @@ def _run(seed, posture, goo, rate, diam):
     truth = sim.truth
 
     def run(calibration):
-        result, det = analyze(replace(sim.recording, calibration=calibration), g, details=True)
+        result, det = analyze_with_details(replace(sim.recording, calibration=calibration), g)
         return result, det.sensor_to_body, score_session(result, truth)
 
     runs = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.analysis import analyze
+from tracker.analysis import analyze_with_details
 from tracker.analysis.evaluation import score_session
 from tracker.guidance import Guidance
 from tracker.simulate import random_script, simulate_session
@@ -39,7 +39,7 @@ def _run(seed, posture, goo, rate, diam, fast, duration_s=None):
         seed=seed,
         sampling_rate_hz=rate,
     )
-    result, details = analyze(sim.recording, Guidance(roller_diameter_cm=diam), details=True)
+    result, details = analyze_with_details(sim.recording, Guidance(roller_diameter_cm=diam))
     return sim, result, details
 
 

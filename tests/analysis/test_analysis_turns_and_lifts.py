@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.analysis import analyze
+from tracker.analysis import analyze, analyze_with_details
 from tracker.analysis.evaluation import _match, score_session
 from tracker.analysis.io import load_recording
 from tracker.guidance import Guidance
@@ -146,7 +146,7 @@ def test_pitch_on_the_roller_has_no_filter_lag_after_lying_down(seed):
     posture = "bridge" if seed == 5019 else "hips_down"
     script = random_script(seed, posture=posture, with_getting_on_off=True, roller_diameter_cm=12.5)
     sim = simulate_session(script, seed=seed, sampling_rate_hz=100, attach_calibration=True)
-    _result, det = analyze(sim.recording, Guidance(roller_diameter_cm=12.5), details=True)
+    _result, det = analyze_with_details(sim.recording, Guidance(roller_diameter_cm=12.5))
     truth_pitch = np.interp(det.t_s, sim.truth.t_s, sim.truth.pitch_deg)
     on = det.labels == "on_roller"
     first = on & (det.t_s < det.t_s[np.argmax(on)] + 120.0)

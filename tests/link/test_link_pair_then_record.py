@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tracker import paths
-from tracker.analysis import analyze, load_recording
+from tracker.analysis import analyze, analyze_with_details, load_recording
 from tracker.analysis.evaluation import score_session
 from tracker.cli.main import run as cli
 from tracker.emulator import EmulatedPerson, SimulatedSessionSource, emulated_person
@@ -87,7 +87,7 @@ def test_the_recorded_session_is_analysed_right_with_the_pairing(flow):
     assert m["pace_err"] <= 0.15
     assert abs(m["mean_pace_err"]) <= 0.10
     # the pitch offset from how upright the person stood at pairing was taken off
-    used = analyze(recording, details=True)[1].sensor_to_body
+    used = analyze_with_details(recording)[1].sensor_to_body
     err = np.degrees(np.arccos(np.clip((np.trace(used @ truth.sensor_to_body.T) - 1) / 2, -1, 1)))
     assert err < 1.5
 

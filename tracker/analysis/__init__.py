@@ -13,7 +13,12 @@ from tracker.analysis.body_axes import BodyAxesEstimator, calibration_from_still
 from tracker.analysis.contact import ContactPositionEstimator
 from tracker.analysis.io import load_csv, load_recording
 from tracker.analysis.kinematics import hips_down_pitch_rad, hips_down_position_cm
-from tracker.analysis.pipeline import AnalysisDetails, AnalysisParameters, analyze
+from tracker.analysis.pipeline import (
+    AnalysisDetails,
+    AnalysisParameters,
+    analyze,
+    analyze_with_details,
+)
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, Signals, prepare_signals
 from tracker.analysis.strokes import StrokeHoldDetector
@@ -30,6 +35,7 @@ __all__ = [
     "StrokeHoldDetector",
     "WarningRules",
     "analyze",
+    "analyze_with_details",
     "calibration_from_still_poses",
     "hips_down_pitch_rad",
     "hips_down_position_cm",

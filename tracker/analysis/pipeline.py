@@ -71,15 +71,38 @@ class AnalysisParameters:
 
 @dataclass
 class AnalysisDetails:
-    """Intermediate signals at the analysis rate, for plots and diagnostics."""
+    """Intermediate signals at the analysis rate (M samples), for plots and diagnostics."""
 
     t_s: np.ndarray
+    """(M,) s from the first sample."""
     pitch_deg: np.ndarray
+    """(M,) elevation of the torso's long axis above horizontal, degrees."""
     position_cm: np.ndarray
+    """(M,) contact along the back from the hips, cm (NaN off the roller)."""
     smooth_position_cm: np.ndarray
+    """(M,) the same, smoothed as strokes and holds are found on it, cm."""
     labels: np.ndarray
+    """(M,) phase per sample: upright, sitting, transition, on_roller."""
     posture: np.ndarray
+    """(M,) hips_down / bridge on the roller, "" elsewhere."""
     sensor_to_body: np.ndarray
+    """(3, 3) the rotation used (v_body = R @ v_sensor)."""
+
+    def frame(self) -> Any:
+        """The signals as a pandas DataFrame, one row per sample: t_s, pitch_deg, position_cm,
+        smooth_position_cm, phase, posture."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "t_s": self.t_s,
+                "pitch_deg": self.pitch_deg,
+                "position_cm": self.position_cm,
+                "smooth_position_cm": self.smooth_position_cm,
+                "phase": self.labels.astype(str),
+                "posture": self.posture.astype(str),
+            }
+        )
 
 
 def analyze(
@@ -88,12 +111,22 @@ def analyze(
     *,
     roller_diameter_cm: float | None = None,
     parameters: AnalysisParameters | None = None,
-    details: bool = False,
-) -> SessionAnalysis | tuple[SessionAnalysis, AnalysisDetails]:
-    """Analyse one recording. `roller_diameter_cm` overrides `guidance.roller_diameter_cm`.
+) -> SessionAnalysis:
+    """Analyse one recording (the steps in the module docstring). `roller_diameter_cm`
+    overrides `guidance.roller_diameter_cm`."""
+    return analyze_with_details(
+        recording, guidance, roller_diameter_cm=roller_diameter_cm, parameters=parameters
+    )[0]
 
-    With `details=True` returns `(analysis, AnalysisDetails)`.
-    """
+
+def analyze_with_details(
+    recording: ImuRecording,
+    guidance: Guidance = DEFAULT_GUIDANCE,
+    *,
+    roller_diameter_cm: float | None = None,
+    parameters: AnalysisParameters | None = None,
+) -> tuple[SessionAnalysis, AnalysisDetails]:
+    """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`)."""
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))
@@ -222,17 +255,15 @@ def analyze(
         tracker_version=__version__,
         notes=notes,
     )
-    if details:
-        return result, AnalysisDetails(
-            t_s=sig.t_s,
-            pitch_deg=np.degrees(pitch_rad),
-            position_cm=contact.position_cm_,
-            smooth_position_cm=smooth,
-            labels=seg.labels_,
-            posture=seg.posture_,
-            sensor_to_body=rot,
-        )
-    return result
+    return result, AnalysisDetails(
+        t_s=sig.t_s,
+        pitch_deg=np.degrees(pitch_rad),
+        position_cm=contact.position_cm_,
+        smooth_position_cm=smooth,
+        labels=seg.labels_,
+        posture=seg.posture_,
+        sensor_to_body=rot,
+    )
 
 
 def contact_estimator(

@@ -236,3 +236,38 @@ def test_scaling_matches_the_document_formulas():
         np.array([[9.80665, 0, 100.0]]), np.zeros((1, 3)), 4, 500
     )
     assert counts[0, :3].tolist() == [8192, 0, 32767] and clipped.tolist() == [True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, spec.MAX_SAMPLES_PER_PACKET), st.integers(1, 12), st.booleans()),
+        min_size=1,
+        max_size=90,
+    ),
+    st.integers(0, 2**16),
+)
+def test_runs_of_packets_decode_as_packet_by_packet(runs, seed):
+    """Streams as they come: runs of equal packets, a shorter last one, damaged ones between;
+    with few runs each is copied as a block, with many (more than `_MAX_RUNS`) they are
+    gathered. Either way the batch says what decoding each packet alone says."""
+    rng = np.random.default_rng(seed)
+    payloads, seq = [], 0
+    for count, repeat, damaged in runs:
+        for _ in range(repeat):
+            rows = rng.integers(-32768, 32767, size=(count, 6), dtype=np.int16)
+            payloads.append(packets.encode_data_packet(seq, seq * 2500, rows))
+            seq += 1
+        if damaged:
+            payloads.append(packets.encode_data_packet(seq, 0, rows)[:-3])  # cut short
+    batch = packets.decode_data_packets(payloads)
+    for i, raw in enumerate(payloads):
+        one = packets.decode_data_packet(raw)
+        if isinstance(one, packets.Malformed):
+            assert batch.reason[i] != 0
+            continue
+        assert batch.reason[i] == 0
+        assert (batch.sequence[i], batch.timestamp_us[i]) == (one.sequence, one.timestamp_us)
+        s = int(batch.sample_start[i])
+        assert np.array_equal(batch.samples[s : s + one.count], one.samples)
+    assert len(batch.samples) == sum(c * r for c, r, _d in runs)

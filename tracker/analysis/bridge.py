@@ -491,15 +491,23 @@ class BridgeSegmenter:
         min_dist_body = 2 * self.min_distance_cm / 100.0
         max_dist_body = 2 * self.max_distance_cm / 100.0
         max_pitch = np.radians(self.max_pitch_change_deg)
-        for row, L in enumerate(range(lmin, lmax + 1)):
+        # every length at once, in chunks of lengths that keep the arrays to a few MB
+        lengths = np.arange(lmin, lmax + 1)
+        jj = np.arange(n + 1)
+        chunk = max(1, 400_000 // (n + 1))
+        for r0 in range(0, len(lengths), chunk):
+            L = lengths[r0 : r0 + chunk, None]  # (k, 1)
             ph = 2 * np.pi * (idx + 0.5) / L
-            cs = np.concatenate([[0.0], np.cumsum(x * np.sin(ph))])
-            cc = np.concatenate([[0.0], np.cumsum(x * np.cos(ph))])
-            j = np.arange(L, n + 1)
-            i = j - L
+            cs = np.zeros((len(L), n + 1))
+            cc = np.zeros((len(L), n + 1))
+            np.cumsum(x * np.sin(ph), axis=1, out=cs[:, 1:])
+            np.cumsum(x * np.cos(ph), axis=1, out=cc[:, 1:])
+            i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
             a_ = 2 * np.pi * i / L
-            ssum = (cs[j] - cs[i]) * np.cos(a_) - (cc[j] - cc[i]) * np.sin(a_)
-            s1 = c1[j] - c1[i]
+            ssum = (cs - np.take_along_axis(cs, i, axis=1)) * np.cos(a_) - (
+                cc - np.take_along_axis(cc, i, axis=1)
+            ) * np.sin(a_)
+            s1 = c1[None, :] - c1[i]
             amp = ssum / (L / 2.0)
             const = s1 / (L * (1.0 + kappa))
             # RSS(still: zero) - RSS(move: sine + shrunk constant)
@@ -509,46 +517,57 @@ class BridgeSegmenter:
             # one sine period over T grows as q T
             gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / var
             body = np.abs(amp) * dur * dur / (2 * np.pi)
-            ok = (body >= min_dist_body) & (body / dur >= min_pace_body) & (body <= max_dist_body)
+            ok = (jj >= L) & (body >= min_dist_body) & (body / dur >= min_pace_body)
+            ok &= body <= max_dist_body
             if self._pitch is not None:
-                ok &= np.abs(self._pitch[np.minimum(j, n - 1)] - self._pitch[i]) <= max_pitch
+                ok &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
             if wander_q > 0:
                 # the tilt's random walk (gyro angle random walk seen through gravity) puts an
                 # amplitude of about sqrt(q T) into one sine period over T: a movement must
                 # stand above it
                 ok &= amp * amp >= self.min_wander_z * wander_q * dur
             if getattr(self, "_forbidden", None):
-                ok &= ~self._is_forbidden(i, j, amp, dt)
-            g = np.where(ok, gain - self.move_penalty, -np.inf)
-            gains[row, L:] = g
-            amps[row, L:] = amp
-            consts[row, L:] = const
+                ok &= ~self._is_forbidden(i, jj[None, :], amp, dt)
+            rows = slice(r0, r0 + len(L))
+            gains[rows] = np.where(ok, gain - self.move_penalty, -np.inf)
+            amps[rows] = amp
+            consts[rows] = const
         del best_gain
-        # DP over the end j: cost[j] = min(cost[j-1] (a still sample), min_L cost[j-L] - gain(L, j));
-        # the still model's own cost is common to every segmentation and drops out
-        gains_t = np.ascontiguousarray(gains.T)  # (n + 1, lengths): one row per end
-        cost = np.zeros(n + 1)
-        back = np.zeros(n + 1, dtype=np.int32)  # 0: still sample, else the movement's length
-        for j in range(1, n + 1):
-            c = cost[j - 1]
-            b = 0
-            if j >= lmin:
-                m = min(lmax, j) - lmin + 1
-                cand = (
-                    cost[j - lmin : j - lmin - m : -1] - gains_t[j, :m]
-                    if j - lmin - m >= 0
-                    else (cost[j - lmin :: -1][:m] - gains_t[j, :m])
-                )
-                r = int(np.argmin(cand))
-                if cand[r] < c:
-                    c = float(cand[r])
-                    b = r + lmin
-            cost[j] = c
-            back[j] = b
+        return self._best_path(gains, amps, consts, lmin, n)
+
+    @staticmethod
+    def _best_path(
+        gains: np.ndarray, amps: np.ndarray, consts: np.ndarray, lmin: int, n: int
+    ) -> list[tuple[int, int, float, float]]:
+        """The dynamic programme over the end j: cost[j] = min(cost[j - 1] (a still sample),
+        min_L cost[j - L] - gain(L, j)); the still model's own cost is common to every
+        segmentation and drops out. cost never rises with j, so a movement with a gain of 0 or
+        less never beats the still samples: only the positive gains are visited (in order of
+        their end, shortest first, as a full scan would take them), and between their ends the
+        cost stays what it was."""
+        js, rows = np.nonzero(gains.T > 0.0)
+        cost = [0.0] * (n + 1)
+        back = [0] * (n + 1)  # 0: still sample, else the movement's length
+        filled = 0  # cost[0..filled] are known
+        best_j, best_c, best_l = -1, 0.0, 0
+        for j, row, g in zip(js.tolist(), rows.tolist(), gains[rows, js].tolist(), strict=True):
+            if j != best_j:
+                if best_j >= 0:
+                    cost[best_j], back[best_j] = best_c, best_l
+                    filled = best_j
+                for k in range(filled + 1, j):  # still samples up to here
+                    cost[k] = cost[k - 1]
+                filled = j - 1
+                best_j, best_c, best_l = j, cost[j - 1], 0
+            c = cost[j - (row + lmin)] - g
+            if c < best_c:
+                best_c, best_l = c, row + lmin
+        if best_j >= 0:
+            cost[best_j], back[best_j] = best_c, best_l
         segs = []
         j = n
         while j > 0:
-            b = int(back[j])
+            b = back[j]
             if b == 0:
                 j -= 1
             else:

@@ -9,7 +9,8 @@ sample):
    count as motion or as stillness (strokes and holds do not start or end inside them; a hold
    is cut at one). Longer gaps split the recording into segments: the orientation filter restarts
    after them (keeping its gyro-bias estimate), and the time inside is marked `unknown`.
-2. **Orientation** with VQF (6D, gyro-bias estimation on, rest detection), at the native rate.
+2. **Orientation** with VQF (6D, gyro-bias estimation on, rest detection), on block means at
+   about 100 Hz (the native rate when it is lower: `orientation_factor`).
    Only the direction of "up" in the sensor frame is kept: heading is unobservable without a
    magnetometer and not needed (pitch and the gravity-free acceleration along the spine are).
 3. **Decimation** to about `analysis_rate_hz` (25 Hz) by block means: strokes and holds are
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tracker.analysis.steps.decimate import block_mean
+from tracker.analysis.steps.orientation import VqfOrientation, orientation_factor
 from tracker.imu import STANDARD_GRAVITY_M_S2, ImuRecording
 
 GAP_FACTOR = 2.5
@@ -93,42 +96,51 @@ class OrientationEstimator:
         gyr_rad_s: np.ndarray,
         sampling_rate_hz: float,
         *,
-        initial_bias_rad_s=None,
+        initial_bias_rad_s: np.ndarray | None = None,
     ) -> OrientationEstimator:
-        """Run VQF causally over one gap-free segment of (N, 3) samples."""
-        from vqf import VQF
-
-        ts = 1.0 / sampling_rate_hz
-        vqf = VQF(
-            ts,
-            tauAcc=self.tau_acc_s,
-            restBiasEstEnabled=self.rest_bias_estimation,
-            motionBiasEstEnabled=self.motion_bias_estimation,
+        """Run VQF causally over one gap-free segment of (N, 3) samples. Results: `up_sensor_`
+        (N, 3), `bias_rad_s_` (N, 3), `rest_` (N,), `final_bias_rad_s_` (3,)."""
+        stage = VqfOrientation(
+            sampling_rate_hz,
+            self.tau_acc_s,
+            rest_bias_estimation=self.rest_bias_estimation,
+            motion_bias_estimation=self.motion_bias_estimation,
+            initial_bias_rad_s=initial_bias_rad_s,
         )
-        if initial_bias_rad_s is not None:
-            vqf.setBiasEstimate(np.asarray(initial_bias_rad_s, dtype=float), 0.5 * math.pi / 180)
-        out = vqf.updateBatch(
-            np.ascontiguousarray(gyr_rad_s, dtype=float),
-            np.ascontiguousarray(acc_m_s2, dtype=float),
-        )
-        q = out["quat6D"]
-        w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-        # third row of the sensor-to-earth rotation matrix: earth "up" seen in the sensor frame
-        self.up_sensor_ = np.column_stack(
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]
-        )
-        self.bias_rad_s_ = out["bias"]
-        self.rest_ = out["restDetected"].astype(bool)
-        self.final_bias_rad_s_ = vqf.getBiasEstimate()[0]
+        out = stage.run(acc_m_s2, gyr_rad_s)
+        self.up_sensor_ = out.up_sensor
+        self.bias_rad_s_ = out.bias_rad_s
+        self.rest_ = out.rest
+        self.final_bias_rad_s_ = stage.bias_estimate()
         return self
 
 
-def _block_mean(x: np.ndarray, factor: int) -> np.ndarray:
-    if factor == 1:
-        return np.array(x, dtype=float, copy=True)
-    n = (len(x) // factor) * factor
-    shaped = x[:n].reshape((n // factor, factor) + x.shape[1:])
-    return shaped.mean(axis=1)
+def _uniform(
+    ts: np.ndarray, recording: ImuRecording, a: int, b: int, period: float, gap_factor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One gap-free segment [a, b) on a uniform grid: (grid, acc, gyr, bridged). A segment
+    sampled evenly is kept as it is; otherwise it is interpolated onto the grid and the samples
+    inside its short gaps are flagged `bridged`."""
+    acc = recording.acc_m_s2[a:b]
+    gyr = recording.gyr_rad_s[a:b]
+    seg_dt = np.diff(ts)
+    if np.all(np.abs(seg_dt - period) < 0.25 * period):
+        return ts, acc, gyr, np.zeros(len(ts), dtype=bool)
+    n = int(math.floor((ts[-1] - ts[0]) / period)) + 1
+    grid = ts[0] + np.arange(n) * period
+    acc_g = np.empty((n, 3))
+    gyr_g = np.empty((n, 3))
+    for j in range(3):
+        acc_g[:, j] = np.interp(grid, ts, acc[:, j])
+        gyr_g[:, j] = np.interp(grid, ts, gyr[:, j])
+    local_gaps = np.flatnonzero(seg_dt > gap_factor * period)
+    bridged = np.zeros(n, dtype=bool)
+    if local_gaps.size:
+        lo = np.searchsorted(grid, ts[local_gaps], side="right")
+        hi = np.searchsorted(grid, ts[local_gaps + 1], side="left")
+        for i0, i1 in zip(lo, hi, strict=True):
+            bridged[i0:i1] = True
+    return grid, acc_g, gyr_g, bridged
 
 
 def prepare_signals(
@@ -179,8 +191,8 @@ def prepare_signals(
         a, b = bounds[int(np.argmax(np.diff(bounds)))], bounds[int(np.argmax(np.diff(bounds))) + 1]
         if b - a >= 2 * factor:
             warm.estimate(
-                _block_mean(recording.acc_m_s2[a:b], factor),
-                _block_mean(recording.gyr_rad_s[a:b], factor),
+                block_mean(recording.acc_m_s2[a:b], factor),
+                block_mean(recording.gyr_rad_s[a:b], factor),
                 nominal / factor,
             )
             bias = warm.final_bias_rad_s_
@@ -188,38 +200,23 @@ def prepare_signals(
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("t", "up", "acc", "gyr", "rest", "seg", "bridged")
     }
+    # the orientation filter runs on block means of `pre` samples (at about 100 Hz or the
+    # native rate if lower), the analysis on means of `factor`
+    pre = orientation_factor(nominal, factor)
     for seg, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
-        ts = t[a:b]
-        if len(ts) < 2 * factor:
+        if b - a < 2 * factor:
             continue
-        acc = recording.acc_m_s2[a:b]
-        gyr = recording.gyr_rad_s[a:b]
-        seg_dt = np.diff(ts)
-        uniform = np.all(np.abs(seg_dt - period) < 0.25 * period)
-        if uniform:
-            grid = ts
-            bridged = np.zeros(len(ts), dtype=bool)
-        else:
-            n = int(math.floor((ts[-1] - ts[0]) / period)) + 1
-            grid = ts[0] + np.arange(n) * period
-            acc = np.column_stack([np.interp(grid, ts, acc[:, j]) for j in range(3)])
-            gyr = np.column_stack([np.interp(grid, ts, gyr[:, j]) for j in range(3)])
-            local_gaps = np.flatnonzero(seg_dt > gap_factor * period)
-            bridged = np.zeros(n, dtype=bool)
-            if local_gaps.size:
-                lo = np.searchsorted(grid, ts[local_gaps], side="right")
-                hi = np.searchsorted(grid, ts[local_gaps + 1], side="left")
-                for i0, i1 in zip(lo, hi, strict=False):
-                    bridged[i0:i1] = True
-        orientation.estimate(acc, gyr, nominal, initial_bias_rad_s=bias)
+        grid, acc, gyr, bridged = _uniform(t[a:b], recording, a, b, period, gap_factor)
+        acc, gyr = block_mean(acc, pre), block_mean(gyr, pre)
+        orientation.estimate(acc, gyr, nominal / pre, initial_bias_rad_s=bias)
         bias = orientation.final_bias_rad_s_
-        gyr_unbiased = gyr - orientation.bias_rad_s_
-        parts["t"].append(_block_mean(grid, factor))
-        parts["up"].append(_block_mean(orientation.up_sensor_, factor))
-        parts["acc"].append(_block_mean(acc, factor))
-        parts["gyr"].append(_block_mean(gyr_unbiased, factor))
-        parts["rest"].append(_block_mean(orientation.rest_.astype(float), factor) > 0.5)
-        parts["bridged"].append(_block_mean(bridged.astype(float), factor) > 0.0)
+        rest = factor // pre
+        parts["t"].append(block_mean(grid, factor))
+        parts["up"].append(block_mean(orientation.up_sensor_, rest))
+        parts["acc"].append(block_mean(acc, rest))
+        parts["gyr"].append(block_mean(gyr - orientation.bias_rad_s_, rest))
+        parts["rest"].append(block_mean(orientation.rest_.astype(float), rest) > 0.5)
+        parts["bridged"].append(block_mean(bridged.astype(float), factor) > 0.0)
         m = len(parts["t"][-1])
         parts["seg"].append(np.full(m, seg, dtype=np.int32))
     if not parts["t"]:

@@ -11,8 +11,12 @@ def block_mean(x: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return np.array(x, dtype=float, copy=True)
     n = (len(x) // factor) * factor
-    shaped = x[:n].reshape((n // factor, factor) + x.shape[1:])
-    return shaped.mean(axis=1)
+    shaped = np.asarray(x[:n], dtype=float).reshape((n // factor, factor) + x.shape[1:])
+    # the block's samples added in order (what `mean(axis=1)` does, without its strided pass)
+    total = shaped[:, 0].copy()
+    for k in range(1, factor):
+        total += shaped[:, k]
+    return total / factor
 
 
 class BlockMean:

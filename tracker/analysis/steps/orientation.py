@@ -16,6 +16,21 @@ from typing import Protocol
 
 import numpy as np
 
+MIN_ORIENTATION_RATE_HZ = 100.0
+"""The orientation filter runs on block means down to about this rate: the rolling's motion is
+below 2 Hz and the analysis itself works at 25 Hz, while VQF's cost grows with the rate."""
+
+
+def orientation_factor(native_rate_hz: float, factor: int) -> int:
+    """How many native samples the orientation filter takes as one (their mean): the largest
+    divisor of the analysis's decimation `factor` that keeps its rate at or above
+    `MIN_ORIENTATION_RATE_HZ` (1 at 100 Hz and below)."""
+    best = 1
+    for d in range(1, factor + 1):
+        if factor % d == 0 and native_rate_hz / d >= MIN_ORIENTATION_RATE_HZ - 1e-9:
+            best = d
+    return best
+
 
 def up_from_quaternion(q: np.ndarray) -> np.ndarray:
     """Earth "up" seen in the sensor frame, (n, 3), from (n, 4) sensor-to-earth quaternions
@@ -34,6 +49,8 @@ class OrientationBlock:
     """(n, 3) rotation rate with the stage's bias estimate removed, rad/s (NaN: no gyroscope)."""
     rest: np.ndarray
     """(n,) bool: the sensor looked still."""
+    bias_rad_s: np.ndarray
+    """(n, 3) the stage's gyro-bias estimate at each sample, rad/s (NaN: no gyroscope)."""
 
 
 class OrientationStage(Protocol):
@@ -104,6 +121,7 @@ class VqfOrientation:
             up_sensor=up_from_quaternion(out["quat6D"]),
             gyr_rad_s=np.asarray(gyr_rad_s, dtype=float) - out["bias"],
             rest=out["restDetected"].astype(bool),
+            bias_rad_s=out["bias"],
         )
 
     step = run

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
 def butter_sos(
     order: int, cutoff_hz: float | tuple[float, float], rate_hz: float, btype: str
 ) -> np.ndarray:
-    """(sections, 6) second-order sections of a digital Butterworth filter."""
+    """(sections, 6) second-order sections of a digital Butterworth filter (a copy: designs are
+    cached, the same few are asked for again and again)."""
+    cutoff = tuple(float(c) for c in cutoff_hz) if isinstance(cutoff_hz, tuple | list) else float(cutoff_hz)
+    return _design(int(order), cutoff, float(rate_hz), str(btype)).copy()
+
+
+@lru_cache(maxsize=64)
+def _design(order: int, cutoff: float | tuple[float, ...], rate_hz: float, btype: str) -> np.ndarray:
     from scipy.signal import butter
 
-    return np.asarray(butter(order, cutoff_hz, btype=btype, fs=rate_hz, output="sos"))
+    return np.asarray(butter(order, cutoff, btype=btype, fs=rate_hz, output="sos"))
 
 
 def sosfilt_zi(sos: np.ndarray) -> np.ndarray:

@@ -161,15 +161,44 @@ class PieceCutter:
         return cut
 
     def run(self, p: np.ndarray, rate_hz: float) -> list[int]:
-        """Every cut of the whole track `p`, in order (indices into `p`)."""
+        """Every cut of the whole track `p`, in order (indices into `p`). `step` for every
+        sample, with the turning points inline and the stop rule's common case (no dip in
+        sight, the speed still rising or high) short-cut: offline runs it on every stretch."""
         n = len(p)
         if n < 3:
             return []
-        self.start(0, float(p[0]))
+        vals = np.asarray(p, dtype=float).tolist()
+        self.start(0, vals[0])
+        tp, st = self.turns, self.stops
+        turn_cm, ratio = tp.turn_cm, st.valley_ratio
+        direction, start_v, ext_v, ext_i = 0, vals[0], vals[0], 0
         out: list[int] = []
         for i in range(1, n):
-            v = float(p[i])
-            cut = self.step(i, v, abs(v - float(p[i - 1])) * rate_hz)
-            if cut is not None:
-                out.append(cut)
+            v = vals[i]
+            speed = abs(v - vals[i - 1]) * rate_hz
+            if direction >= 0:
+                if v > ext_v:
+                    ext_v, ext_i = v, i
+                elif ext_v - v > turn_cm:
+                    if direction > 0:
+                        st.start(ext_i, ext_v)  # the stop rule starts afresh at the turn
+                        out.append(ext_i)
+                    direction, ext_v, ext_i = -1, v, i
+            if direction < 0:
+                if v < ext_v:
+                    ext_v, ext_i = v, i
+                elif v - ext_v > turn_cm:
+                    st.start(ext_i, ext_v)
+                    out.append(ext_i)
+                    direction, ext_v, ext_i = 1, v, i
+            if direction == 0 and abs(v - start_v) > turn_cm:
+                direction = 1 if v > start_v else -1
+            if st.dip_i < 0 and speed >= ratio * st.peak:
+                st.peak = max(st.peak, speed)  # what `StopDetector.step` does then
+                continue
+            stop = st.step(i, v, speed)
+            if stop is not None:
+                direction, ext_v, ext_i = (1 if v > st.start_v else -1), v, i
+                out.append(stop)
+        tp.direction, tp.start_v, tp.ext_v, tp.ext_i = direction, start_v, ext_v, ext_i
         return sorted(set(out))

@@ -158,3 +158,17 @@ def test_the_session_notebook_runs(tmp_path, monkeypatch):
     tables = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("pace_cm_s" in t and "direction" in t for t in tables)
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 1
+
+
+def test_the_analysis_and_the_live_session_import_neither_scipy_nor_pandas():
+    """The analysis's filters are its own (tracker/analysis/steps/iir.py, checked against
+    scipy.signal in tests/analysis/test_steps_iir.py): analysing a file starts quickly."""
+    code = (
+        "import sys, tracker\n"
+        f"tracker.analyze({str(ROOT / 'fixtures' / 'bridge.capture')!r})\n"
+        "from tracker.live.streaming import LiveSession\n"
+        "LiveSession(None, 100.0)\n"
+        "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('scipy', 'pandas')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -58,7 +58,7 @@ def tilt_filter_gain(duration_over_tau: float) -> float:
     (see `BridgeSegmenter`'s `tilt_tau_s`): 1 + 3 T^2 / (2 pi^2 tau^2) for short movements."""
     global _tilt_gains
     if _tilt_gains is None:
-        from scipy.signal import butter, lfilter
+        from tracker.analysis.steps import iir
 
         gains = [1.0]
         n = 400  # samples per movement
@@ -66,10 +66,10 @@ def tilt_filter_gain(duration_over_tau: float) -> float:
             # tau = 1 s, T = r s; the body at rest long enough before for the filter to settle
             fs = n / r
             fc = np.sqrt(2.0) / (2.0 * np.pi)
-            b, a = butter(2, min(fc, 0.45 * fs), fs=fs)
+            sos = iir.butter_sos(2, min(fc, 0.45 * fs), fs, "lowpass")
             u = (np.arange(n) + 0.5) / n
             acc = np.sin(2.0 * np.pi * u)
-            measured = acc - lfilter(b, a, acc)
+            measured = acc - iir.sosfilt_zero(sos, acc)
             gains.append(float(2.0 * np.mean(measured * acc)))
         _tilt_gains = np.array(gains)
     return float(np.interp(duration_over_tau, _TILT_RATIOS, _tilt_gains))
@@ -213,7 +213,7 @@ class BridgeSegmenter:
         random walk); `pitch_rad` (n,) the torso's pitch (a movement that changes it by more than
         `max_pitch_change_deg` is lifting or lowering the hips, not a stroke). Results: `moves_` (list of BridgeMove), `contact_cm_` (n,) contact displacement
         from the bout's start, `noise_m_s2_`."""
-        from scipy.signal import butter, sosfiltfilt
+        from tracker.analysis.steps.filters import Butterworth
 
         n = len(t_s)
         self.moves_: list[BridgeMove] = []
@@ -225,8 +225,8 @@ class BridgeSegmenter:
         rate = 1.0 / float(np.median(np.diff(t_s)))
         k = max(1, int(round(self.step_s * rate)))
         if self.lowpass_hz < 0.45 * rate and n > 16:
-            sos = butter(2, self.lowpass_hz, fs=rate, output="sos")
-            acc = sosfiltfilt(sos, acc_m_s2, padlen=min(n - 1, int(3 * rate / self.lowpass_hz)))
+            padlen = min(n - 1, int(3 * rate / self.lowpass_hz))
+            acc = Butterworth(2, self.lowpass_hz, rate).zero_phase(acc_m_s2, padlen=padlen)
         else:
             acc = np.asarray(acc_m_s2, dtype=float)
         x = acc[::k]

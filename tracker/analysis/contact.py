@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.analysis.kinematics import hips_down_position_cm
+from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.runs import runs, split_by
+from tracker.analysis.steps.windows import centred_extreme
 from tracker.imu import STANDARD_GRAVITY_M_S2
 
 
@@ -277,8 +279,6 @@ class ContactPositionEstimator:
 
     def _bridge_track(self, pitch_rad, acc_body, gyr_body, rate: float) -> np.ndarray:
         """Contact displacement (cm) from the span's start, (n,)."""
-        from scipy.signal import butter, sosfiltfilt
-
         n = len(pitch_rad)
         self._last_acc_bp = np.full(n, np.nan)
         if n < int(3 * rate):
@@ -289,14 +289,12 @@ class ContactPositionEstimator:
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
         low, high = self.band_hz
         high = min(high, 0.45 * rate)
-        sos = butter(2, [low, high], btype="bandpass", fs=rate, output="sos")
         padlen = min(n - 1, int(3 * rate / low)) if n > 10 else 0
-        acc_bp = sosfiltfilt(sos, acc, padlen=padlen)
+        acc_bp = Butterworth(2, (low, high), rate, "bandpass").zero_phase(acc, padlen=padlen)
         self._last_acc_bp = acc_bp
         v = np.cumsum(acc_bp) * dt  # m/s, drifting
         # first pass: high-passed velocity to find the stops
-        sos_v = butter(2, low * 2, btype="highpass", fs=rate, output="sos")
-        v1 = sosfiltfilt(sos_v, v, padlen=padlen) * 100.0  # cm/s of the body
+        v1 = Butterworth(2, low * 2, rate, "highpass").zero_phase(v, padlen=padlen) * 100.0  # cm/s
         anchors = self._anchors(v1, rate)
         # ZUPT: remove the velocity error linearly between anchors; then look for the stops again
         # on the corrected velocity, which has no high-pass undershoot after a stroke
@@ -313,16 +311,14 @@ class ContactPositionEstimator:
         speed = np.abs(v_cm_s)
         n = len(speed)
         w = max(1, int(round(0.5 * rate)))
-        from scipy.ndimage import maximum_filter1d, minimum_filter1d
-
-        local_min = minimum_filter1d(speed, 2 * w + 1) == speed
+        local_min = centred_extreme(speed, 2 * w + 1, np.minimum) == speed
         wide = max(1, int(round(4.0 * rate)))
-        peak = maximum_filter1d(speed, 2 * wide + 1)
+        peak = centred_extreme(speed, 2 * wide + 1, np.maximum)
         cand = np.flatnonzero(
             local_min & (speed < self.anchor_speed_ratio * peak) & (speed < self.anchor_speed_cm_s)
         )
         # quiet stretches (holds) are anchored all along
-        quiet = maximum_filter1d(speed, 2 * w + 1) < 0.5 * self.anchor_speed_cm_s * 0.5
+        quiet = centred_extreme(speed, 2 * w + 1, np.maximum) < 0.5 * self.anchor_speed_cm_s * 0.5
         idx = np.union1d(cand, np.flatnonzero(quiet)[:: max(1, w)])
         idx = np.union1d(idx, [0, n - 1]).astype(int)
         return idx

@@ -36,8 +36,9 @@ import math
 
 import numpy as np
 
+from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.runs import label_runs, runs
-from tracker.analysis.steps.windows import centred_mean
+from tracker.analysis.steps.windows import centred_extreme, centred_mean, centred_uniform_mean
 from tracker.results import Phase
 
 UNKNOWN = "unknown"
@@ -232,12 +233,10 @@ class PostureSegmenter:
         `lift_window_s` either side (a hold, where breathing alone can look like motion) is
         not one: the stretch keeps the posture it had before.
         """
-        from scipy.ndimage import maximum_filter1d, minimum_filter1d
-
         n_s = max(1, int(round(1.0 * rate)))
         p1 = centred_mean(pitch_deg, n_s)
         w = 2 * max(1, int(round(self.lift_window_s * rate))) + 1
-        swing = maximum_filter1d(p1, w) - minimum_filter1d(p1, w)
+        swing = centred_extreme(p1, w, np.maximum) - centred_extreme(p1, w, np.minimum)
         # the motion evidence is averaged over `evidence_window_s` (and the lift itself, a
         # rotation without translation, votes hips down), so a change can be found that much
         # after the lift that explains it: look for the lift there and move the change onto it
@@ -373,28 +372,25 @@ class PostureSegmenter:
         candidate: np.ndarray,
     ) -> np.ndarray:
         """(M,) bool: bridge, from the along-spine acceleration vs pitch rate (module docstring)."""
-        from scipy.ndimage import uniform_filter1d
-        from scipy.signal import butter, sosfiltfilt
-
         from tracker.imu import STANDARD_GRAVITY_M_S2
 
         theta = np.radians(pitch_deg)
         a_spine = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(theta)
         # stroke band; the pitch rate stops below breathing (0.2-0.3 Hz), whose chest-wall tilt
         # would otherwise look like pitching
-        sos_a = butter(2, [0.05, min(1.0, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
-        sos_t = butter(2, [0.02, min(0.15, 0.45 * rate)], btype="bandpass", fs=rate, output="sos")
+        band_a = Butterworth(2, (0.05, min(1.0, 0.45 * rate)), rate, "bandpass")
+        band_t = Butterworth(2, (0.02, min(0.15, 0.45 * rate)), rate, "bandpass")
         w = max(3, int(round(self.ratio_window_s * rate)))
-        q_a = np.sqrt(uniform_filter1d(sosfiltfilt(sos_a, a_spine) ** 2, w))
-        rate_t = np.gradient(sosfiltfilt(sos_t, theta)) * rate
-        q_t = np.sqrt(uniform_filter1d(rate_t**2, w))
+        q_a = np.sqrt(np.maximum(centred_uniform_mean(band_a.zero_phase(a_spine) ** 2, w), 0.0))
+        rate_t = np.gradient(band_t.zero_phase(theta)) * rate
+        q_t = np.sqrt(np.maximum(centred_uniform_mean(rate_t**2, w), 0.0))
         score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
         moving = ((q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)) & candidate
         # a steep torso is hips down whatever the motion says
         weight = moving.astype(float)
         ev_w = max(3, int(round(self.evidence_window_s * rate)))
-        num = uniform_filter1d(score * weight, ev_w)
-        den = uniform_filter1d(weight, ev_w)
+        num = centred_uniform_mean(score * weight, ev_w)
+        den = centred_uniform_mean(weight, ev_w)
         out = np.zeros(len(pitch_deg), dtype=bool)
         for a, b in runs(self.on_roller_):
             d, n_ = den[a:b], num[a:b]

@@ -52,7 +52,8 @@ DEFAULT_GUIDANCE = Guidance()
 
 def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     """Zero-phase second-order low-pass (offline: no delay)."""
-    return Butterworth.lowpass(cutoff_hz, rate_hz).zero_phase(x, padlen=int(3 * rate_hz / cutoff_hz))
+    padlen = min(len(x) - 1, int(3 * rate_hz / cutoff_hz))
+    return Butterworth.lowpass(cutoff_hz, rate_hz).zero_phase(x, padlen=padlen)
 
 
 class StrokeHoldDetector:

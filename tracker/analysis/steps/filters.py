@@ -89,22 +89,14 @@ class Butterworth:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """A block of samples through the filter, carrying the state (as `step` does)."""
-        x = np.asarray(x, dtype=float)
-        if len(x) == 0:
-            return x.copy()
-        if self.zi is None:
-            self.reset(float(x[0]))
-        y, self.zi = iir.sosfilt(self.sos, x, self.zi)
-        return y
+        return np.array([self.step(v) for v in np.asarray(x, dtype=float)])
 
     def zero_phase(self, x: np.ndarray, padlen: int | None = None) -> np.ndarray:
-        """The whole array forward and backward (no delay; looks ahead: offline only).
-        Arrays shorter than 16 samples come back unfiltered. `padlen` defaults to three
-        periods of the lowest cut-off."""
+        """The whole array forward and backward (no delay; looks ahead: offline only), each
+        pass from its steady state, the ends extended by `padlen` samples (scipy's default:
+        three times the number of coefficients). Arrays of 15 samples or fewer come back
+        unfiltered."""
         x = np.asarray(x, dtype=float)
         if len(x) < 16:
             return x.copy()
-        if padlen is None:
-            low = min(np.atleast_1d(self.cutoff_hz))
-            padlen = int(3 * self.rate_hz / low)
-        return iir.sosfiltfilt(self.sos, x, padlen=min(len(x) - 1, padlen))
+        return iir.sosfiltfilt(self.sos, x, padlen=padlen)

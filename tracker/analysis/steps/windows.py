@@ -64,6 +64,19 @@ def centred_mean(x: np.ndarray, n: int) -> np.ndarray:
     return np.convolve(xp, k, mode="valid")
 
 
+def centred_uniform_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Mean over the `n` samples centred on each one (x[i - n // 2 : i - n // 2 + n]), the ends
+    mirrored (scipy.ndimage's `uniform_filter1d`): same length as `x`."""
+    x = np.asarray(x, dtype=float)
+    if n <= 1 or len(x) == 0:
+        return x.copy()
+    left, right = n // 2, n - 1 - n // 2
+    # mirror as often as needed for a window longer than the signal
+    padded = np.pad(x, (left, right), mode="symmetric")
+    c = np.concatenate([[0.0], np.cumsum(padded)])
+    return (c[n:] - c[:-n]) / n
+
+
 class TrailingMean:
     """Mean of the last `n` values pushed (fewer at the start).
 

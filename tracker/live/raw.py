@@ -21,7 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from tracker.analysis.steps.orientation import VqfOrientation, learn_gyro_bias
+from tracker.analysis.steps.decimate import block_mean
+from tracker.analysis.steps.orientation import VqfOrientation, learn_gyro_bias, orientation_factor
 from tracker.live.sample import Sample
 
 
@@ -72,6 +73,8 @@ class LiveOrientation:
         self.warm_tau_until_s = warm_tau_until_s
         self.slow_warm_s = slow_warm_s
         self.fast_tau_acc_s = fast_tau_acc_s
+        self.filter_rate_hz = native_rate_hz
+        """Rate the running filter runs at (the raw stage sets it: block means, as offline)."""
         self._fast: VqfOrientation | None = None
         self._fast_short_tau = False
         self._slow: VqfOrientation | None = None
@@ -102,7 +105,7 @@ class LiveOrientation:
                 self._warm_t0 = float(t_s[0])
                 self._warm = []
             tau = self.fast_tau_acc_s if self._fast_short_tau else self.tau_acc_s
-            self._fast = self._filter(self.native_rate_hz, tau, self._bias)
+            self._fast = self._filter(self.filter_rate_hz, tau, self._bias)
         return self._fast.run(acc, gyr)
 
     def decimated(self, s: Sample) -> SlowRedo | None:
@@ -206,6 +209,9 @@ class RawStage:
     ) -> None:
         self.period_s = 1.0 / sampling_rate_hz
         self.factor = factor
+        self.pre = orientation_factor(sampling_rate_hz, factor)
+        """Native samples per orientation-filter sample (their mean), as offline."""
+        orientation.filter_rate_hz = sampling_rate_hz / self.pre
         self.orientation = orientation
         self.listener = listener
         self.gap_factor = gap_factor
@@ -252,27 +258,39 @@ class RawStage:
         self.listener.long_gap(t_a, t_b)
 
     def _run(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, bridged: bool) -> None:
-        """Native samples of one gap-free stretch, one decimation block at a time."""
+        """Native samples of one gap-free stretch, one decimation block at a time: when a block
+        is complete, its samples go through the orientation filter (as block means of `pre`,
+        offline's `orientation_factor`) and its mean is the next analysis-rate sample."""
         k = 0
         while k < len(t):
             take = self.factor - self.pending
             sl = slice(k, k + take)
-            o = self.orientation.native(t[sl], acc[sl], gyr[sl], self._t_last)
-            rows = np.empty((len(t[sl]), 15))
+            rows = np.empty((len(t[sl]), 11))
             rows[:, 0] = t[sl]
-            rows[:, 1:4] = o.up_sensor
-            rows[:, 4:7] = acc[sl]
-            rows[:, 7:10] = o.gyr_rad_s
-            rows[:, 10] = o.rest
-            rows[:, 11] = 1.0 if bridged else 0.0
-            rows[:, 12:15] = gyr[sl]
+            rows[:, 1:4] = acc[sl]
+            rows[:, 4:7] = gyr[sl]
+            rows[:, 7] = 1.0 if bridged else 0.0
             self._pending.append(rows)
-            self._t_last = float(t[sl][-1])
             k += len(rows)
             if self.pending == self.factor:
                 block = np.concatenate(self._pending)
                 self._pending = []
-                self._emit(block.reshape(1, self.factor, 15).mean(axis=1)[0])
+                self._block(block)
+
+    def _block(self, block: np.ndarray) -> None:
+        """One complete decimation block of native rows (t, acc (3), gyr (3), bridged)."""
+        groups = block_mean(block, self.pre)  # what the orientation filter sees
+        o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
+        self._t_last = float(block[-1, 0])
+        m = np.empty(15)
+        m[0] = groups[:, 0].mean()
+        m[1:4] = o.up_sensor.mean(axis=0)
+        m[4:7] = groups[:, 1:4].mean(axis=0)
+        m[7:10] = o.gyr_rad_s.mean(axis=0)
+        m[10] = o.rest.mean()
+        m[11] = groups[:, 7].mean()
+        m[12:15] = groups[:, 4:7].mean(axis=0)
+        self._emit(m)
 
     def _emit(self, m: np.ndarray) -> None:
         s = Sample(

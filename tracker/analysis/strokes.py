@@ -581,19 +581,23 @@ def _fit_ramp(
     dur = end - start
     half = max(1.0, search * dur)
     best = None
+    yc = y - y.mean()
     for step, span in ((half / 6.0, half), (half / 24.0, half / 6.0)):
         s_c, e_c = (start, end) if best is None else (best[0], best[1])
         offs = np.arange(-span, span + 1e-9, step)
-        ss, ee = np.meshgrid(s_c + offs, e_c + offs, indexing="ij")
-        ss, ee = ss.ravel(), ee.ravel()
+        ss = np.repeat(s_c + offs, len(offs))  # every (start, end) pair of the grid
+        ee = np.tile(e_c + offs, len(offs))
         keep = ee - ss >= min_s
         if not keep.any():
             return None
         ss, ee = ss[keep], ee[keep]
         u = np.clip((t[None, :] - ss[:, None]) / (ee - ss)[:, None], 0.0, 1.0)
-        g = u - np.sin(2.0 * np.pi * u) / (2.0 * np.pi)
+        # the ramp, u - sin(2 pi u) / 2 pi, is exactly 0 before the movement and 1 after it:
+        # the sine is needed only inside
+        sine = np.zeros_like(u)
+        np.sin(2.0 * np.pi * u, out=sine, where=(u > 0.0) & (u < 1.0))
+        g = u - sine / (2.0 * np.pi)
         gc = g - g.mean(axis=1, keepdims=True)
-        yc = y - y.mean()
         cov = gc @ yc
         var = np.einsum("ij,ij->i", gc, gc)
         ok = var > 1e-9

@@ -11,12 +11,10 @@ def block_mean(x: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return np.array(x, dtype=float, copy=True)
     n = (len(x) // factor) * factor
-    shaped = np.asarray(x[:n], dtype=float).reshape((n // factor, factor) + x.shape[1:])
-    # the block's samples added in order (what `mean(axis=1)` does, without its strided pass)
-    total = shaped[:, 0].copy()
-    for k in range(1, factor):
-        total += shaped[:, k]
-    return total / factor
+    if n == 0:
+        return np.zeros((0,) + np.shape(x)[1:])
+    whole = np.asarray(x[:n], dtype=float)
+    return np.add.reduceat(whole, np.arange(0, n, factor), axis=0) / factor
 
 
 class BlockMean:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tracker.protocol import spec
+from tracker.protocol import packets, spec
 
 EndPolicy = Literal["hold", "loop"]
 COUNT_MIN = -32768
@@ -66,17 +66,18 @@ class SensorConfig:
 
 
 def quantize(acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray, config: SensorConfig) -> np.ndarray:
-    """SI values (N, 3) + (N, 3) -> (N, 6) int16 counts, rounded and saturated like an IMU's ADC."""
-    acc = np.rint(np.asarray(acc_m_s2, dtype=float) / config.accel_scale_m_s2)
-    gyr = np.rint(np.asarray(gyr_rad_s, dtype=float) / config.gyro_scale_rad_s)
-    out = np.concatenate([acc, gyr], axis=1)
-    return np.clip(out, COUNT_MIN, COUNT_MAX).astype(np.int16)
+    """SI values (N, 3) + (N, 3) -> (N, 6) int16 counts, rounded and saturated like an IMU's ADC
+    (`tracker.protocol.packets.si_to_counts` at `config`'s ranges)."""
+    counts, _clipped = packets.si_to_counts(
+        acc_m_s2, gyr_rad_s, config.accel_range_g, config.gyro_range_dps
+    )
+    return counts
 
 
 def counts_to_si(counts: np.ndarray, config: SensorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 6) counts -> (acc m/s² (N, 3), gyr rad/s (N, 3)) at `config`'s ranges."""
-    raw = np.asarray(counts, dtype=float)
-    return raw[:, :3] * config.accel_scale_m_s2, raw[:, 3:] * config.gyro_scale_rad_s
+    """(N, 6) counts -> (acc m/s² (N, 3), gyr rad/s (N, 3)) at `config`'s ranges
+    (`tracker.protocol.packets.counts_to_si`)."""
+    return packets.counts_to_si(counts, config.accel_range_g, config.gyro_range_dps)
 
 
 def is_clipped(counts: np.ndarray) -> bool:
@@ -229,17 +230,11 @@ class MotionStep:
 
 def _rotation_from_seed(seed: int) -> np.ndarray:
     """A fixed 'strap put on anyhow' rotation: sensor_to_body R (v_body = R @ v_sensor)."""
+    from tracker.imu import quaternion_to_matrix
+
     rng = np.random.default_rng([seed, 0x5EED])
     q = rng.normal(size=4)
-    q /= np.linalg.norm(q)
-    w, x, y, z = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    return quaternion_to_matrix(q / np.linalg.norm(q))
 
 
 class MotionScriptSource(SampleSource):

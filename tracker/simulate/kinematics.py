@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tracker.imu import quaternion_to_matrix
+
 GRAVITY_M_S2 = 9.80665
 
 #: Supine and level: body x (anterior) -> world +Z, body y (left) -> world -Y, body z -> world +X.
@@ -212,11 +214,4 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A uniformly random 3x3 rotation matrix (unit quaternion from four normals)."""
     q = rng.standard_normal(4)
     q /= np.linalg.norm(q)
-    w, x, y, z = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    return quaternion_to_matrix(q)

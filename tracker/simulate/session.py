@@ -28,7 +28,7 @@ from tracker import __version__
 from tracker.errors import UsageError
 from tracker.guidance import Guidance
 from tracker.imu import ImuRecording, MountingCalibration
-from tracker.protocol import spec
+from tracker.protocol import packets, spec
 from tracker.simulate import kinematics as kin
 from tracker.simulate.script import (
     BRIDGE,
@@ -106,7 +106,7 @@ class SimulatedSession:
     ideal_gyr_rad_s: np.ndarray
     """(N, 3) float32 full-rate noise-free, bias-free rotation rate in the sensor frame."""
     clipped: int = 0
-    """How many values were saturated at the end of their range."""
+    """How many samples had a value saturated at the end of its range."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -218,7 +218,6 @@ def simulate_session(
     counts = np.empty((n, 6), dtype=np.int16)
     rec_acc = np.empty((n, 3))
     rec_gyr = np.empty((n, 3))
-    acc_scale, gyr_scale = sensor.accel_scale_m_s2, sensor.gyro_scale_rad_s
     sd_acc = sensor.accel_noise_density * math.sqrt(sampling_rate_hz / 2.0)
     sd_gyr = sensor.gyro_noise_density * math.sqrt(sampling_rate_hz / 2.0)
     clipped = 0
@@ -227,18 +226,18 @@ def simulate_session(
         k = _kinematics(timeline, script, nuisance, mount, t_s[a:b])
         ideal_acc[a:b], ideal_gyr[a:b] = k["acc_m_s2"], k["gyr_rad_s"]
         position[a:b], pitch[a:b], roll[a:b] = k["contact_cm"], k["pitch_deg"], k["roll_deg"]
-        # sensor: bias + white noise, then quantise to int16 counts with clipping
+        # sensor: bias + white noise, then quantised to int16 counts as the sensor does
         noise = noise_rng.standard_normal((b - a, 6), dtype=np.float32)
-        q = np.empty((b - a, 6))
-        q[:, :3] = (k["acc_m_s2"] + accel_bias + sd_acc * noise[:, :3]) / acc_scale
-        q[:, 3:] = (k["gyr_rad_s"] + gyro_bias + sd_gyr * noise[:, 3:]) / gyr_scale
-        np.rint(q, out=q)
-        clipped += int(np.count_nonzero((q > 32767) | (q < -32768)))
-        np.clip(q, -32768, 32767, out=q)
+        q, saturated = packets.si_to_counts(
+            k["acc_m_s2"] + accel_bias + sd_acc * noise[:, :3],
+            k["gyr_rad_s"] + gyro_bias + sd_gyr * noise[:, 3:],
+            sensor.accel_range_g,
+            sensor.gyro_range_dps,
+        )
+        clipped += int(np.count_nonzero(saturated))
         counts[a:b] = q
-        # q holds the integer counts exactly, so this equals counts * scale bit for bit
-        rec_acc[a:b] = q[:, :3] * acc_scale
-        rec_gyr[a:b] = q[:, 3:] * gyr_scale
+        # what the analysis receives: exactly counts * scale
+        rec_acc[a:b], rec_gyr[a:b] = packets.counts_to_si(q, sensor.accel_range_g, sensor.gyro_range_dps)
 
     # truth
     strokes, holds, phases, fast_spans = events_truth(timeline, guidance)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,7 @@ def _recording(data: Any, rate: float | None, calibration: MountingCalibration |
     if isinstance(data, (str, os.PathLike)):
         from tracker.analysis.io import load_recording
 
-        return load_recording(data)
+        return load_recording(Path(data))
     if hasattr(data, "columns") and hasattr(data, "to_numpy"):
         return recording_from_frame(data, sampling_rate_hz=rate, calibration=calibration)
     raise UsageError(

@@ -381,6 +381,7 @@ class BridgeSegmenter:
             p = np.concatenate([[0.0], np.cumsum(c)])
             return float(p.max() - p.min())
 
+        assert self.max_range_cm is not None
         if span(contact) <= self.range_tolerance * self.max_range_cm:
             return None
         best_k, best_span = None, span(contact)

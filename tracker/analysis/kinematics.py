@@ -17,12 +17,13 @@ the back, so the contact moves along the back half as far as the body moves (and
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MIN_PITCH_RAD = np.radians(2.0)
 """Below this pitch the hips-down formula runs off to infinity: the person is lying flat."""
 
 
-def hips_down_position_cm(pitch_rad: np.ndarray, roller_diameter_cm: float) -> np.ndarray:
+def hips_down_position_cm(pitch_rad: ArrayLike, roller_diameter_cm: float) -> np.ndarray:
     """Contact position along the back from the hips, cm: s = r cot(theta/2).
 
     `pitch_rad` (N,) is the elevation of the superior axis above horizontal; pitches below
@@ -35,7 +36,7 @@ def hips_down_position_cm(pitch_rad: np.ndarray, roller_diameter_cm: float) -> n
     return np.where(theta >= MIN_PITCH_RAD, s, np.nan)
 
 
-def hips_down_pitch_rad(position_cm: np.ndarray, roller_diameter_cm: float) -> np.ndarray:
+def hips_down_pitch_rad(position_cm: ArrayLike, roller_diameter_cm: float) -> np.ndarray:
     """Inverse of `hips_down_position_cm`: theta = 2 atan(r / s)."""
     r = 0.5 * roller_diameter_cm
     return 2.0 * np.arctan2(r, np.asarray(position_cm, dtype=float))

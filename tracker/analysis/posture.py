@@ -133,7 +133,7 @@ class PostureSegmenter:
         *,
         roller_diameter_cm: float,
         hip_to_neck_cm: float,
-        gaps: list[tuple[float, float]] = (),
+        gaps: list[tuple[float, float]] | tuple[()] = (),
         acc_body_m_s2: np.ndarray | None = None,
     ) -> PostureSegmenter:
         """Label every sample. `up_body` (M, 3) unit up in the body frame; `segment` (M,) gap-free
@@ -163,7 +163,7 @@ class PostureSegmenter:
         fast = rate_deg_s > self.transition_rate_deg_s
         trans = np.zeros(len(t_s), dtype=bool)
         change = np.flatnonzero(state[1:] != state[:-1]) + 1
-        for c in change:
+        for c in change.tolist():
             a = c
             while a > 0 and fast[a - 1]:
                 a -= 1

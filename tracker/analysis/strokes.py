@@ -295,8 +295,7 @@ class StrokeHoldDetector:
             (a, b) for a, b in runs(still) if (t[b - 1] - t[a]) >= 0.5 * guidance.hold_min_s
         ]
 
-        # moving stretches between holds -> boundaries -> strokes
-        boundaries: list[tuple[int, int]] = []  # (index, kind) kind 0: turn/stop, 1: hold edge
+        # moving stretches between holds -> turns and stops -> strokes
         moving_runs = []
         prev = 0
         for a, b in hold_runs:
@@ -305,50 +304,41 @@ class StrokeHoldDetector:
             prev = b
         if prev < n:
             moving_runs.append((prev, n))
-        pieces: list[tuple[int, int]] = []
-        for a, b in moving_runs:
-            cuts = self._cuts(p_f[a:b], rate)
-            edges = [0] + cuts + [b - a]
-            for x, y in zip(edges[:-1], edges[1:], strict=False):
-                pieces.append((a + x, a + y))
-        del boundaries
-
         strokes: list[Stroke] = []
-        for a, b in pieces:
-            s = self._stroke(t, p_f, posture, a, b, guidance)
-            if s is not None:
-                strokes.append(s)
+        for a, b in moving_runs:
+            edges = [0, *self._cuts(p_f[a:b], rate), b - a]
+            for x, y in zip(edges[:-1], edges[1:], strict=True):
+                s = self._stroke(t, p_f, posture, a + x, a + y, guidance)
+                if s is not None:
+                    strokes.append(s)
         strokes.sort(key=lambda s: s.start_s)
         if self.fit_ramps:
             strokes = self._fit_strokes(t, p, strokes, guidance)
+        holds = self._holds(t, p_slow, hold_runs, strokes, w, guidance)
+        # strokes swallowed by a hold are not strokes (a shuffle inside it)
+        strokes = [
+            s
+            for s in strokes
+            if not any(h.start_s - 0.05 <= s.start_s and s.end_s <= h.end_s + 0.05 for h in holds)
+        ]
+        return strokes, holds, p_f
 
+    def _holds(
+        self,
+        t: np.ndarray,
+        p_slow: np.ndarray,
+        hold_runs: list[tuple[int, int]],
+        strokes: list[Stroke],
+        w: int,
+        guidance: Guidance,
+    ) -> list[Hold]:
+        """The holds of the still stretches `hold_runs`, each between the stroke that arrives
+        and the stroke that leaves; two stretches with no stroke between them are one hold."""
         holds: list[Hold] = []
         for a, b in hold_runs:
-            start, end = float(t[a]), float(t[b - 1])
-            # the hold lies between the stroke arriving and the stroke leaving
-            before = [
-                s for s in strokes if s.end_s <= t[min(b - 1, a + w)] and s.start_s < t[a] + 1e-9
-            ]
-            after = [
-                s
-                for s in strokes
-                if s.start_s >= t[max(a, b - 1 - w)] and s.end_s > t[b - 1] - 1e-9
-            ]
-            if before:
-                start = max(before[-1].end_s, float(t[0]))
-            if after:
-                end = min(after[0].start_s, float(t[-1]))
-            # a stroke that began before the still stretch and runs into it (its slow first
-            # part, high on the back, can look still) ends before the hold starts; likewise
-            # at the end
-            for s in strokes:
-                if s.start_s < start < s.end_s and s.end_s < end:
-                    start = s.end_s
-                if s.start_s < end < s.end_s and s.start_s > start:
-                    end = s.start_s
+            start, end = self._hold_span(t, a, b, strokes, w)
             if end - start < guidance.hold_min_s:
                 continue
-            i0 = int(np.searchsorted(t, start))
             i1 = int(np.searchsorted(t, end))
             if holds and (
                 start <= holds[-1].end_s
@@ -362,16 +352,34 @@ class StrokeHoldDetector:
                 # two still stretches of one hold (a breath deeper than the rest split it): with
                 # no stroke between them, the person never left the spot
                 start = holds.pop().start_s
-                i0 = int(np.searchsorted(t, start))
+            i0 = int(np.searchsorted(t, start))
             position = float(np.median(p_slow[i0 : max(i1, i0 + 1)]))
             holds.append(Hold(start, end, end - start, position, guidance.region_at(position)))
-        # strokes swallowed by a hold are not strokes (a shuffle inside it)
-        strokes = [
-            s
-            for s in strokes
-            if not any(h.start_s - 0.05 <= s.start_s and s.end_s <= h.end_s + 0.05 for h in holds)
+        return holds
+
+    @staticmethod
+    def _hold_span(
+        t: np.ndarray, a: int, b: int, strokes: list[Stroke], w: int
+    ) -> tuple[float, float]:
+        """(start, end) of the hold in the still samples [a, b): from the end of the stroke
+        that arrives to the start of the one that leaves."""
+        start, end = float(t[a]), float(t[b - 1])
+        before = [s for s in strokes if s.end_s <= t[min(b - 1, a + w)] and s.start_s < t[a] + 1e-9]
+        after = [
+            s for s in strokes if s.start_s >= t[max(a, b - 1 - w)] and s.end_s > t[b - 1] - 1e-9
         ]
-        return strokes, holds, p_f
+        if before:
+            start = max(before[-1].end_s, float(t[0]))
+        if after:
+            end = min(after[0].start_s, float(t[-1]))
+        # a stroke that began before the still stretch and runs into it (its slow first part,
+        # high on the back, can look still) ends before the hold starts; likewise at the end
+        for s in strokes:
+            if s.start_s < start < s.end_s and s.end_s < end:
+                start = s.end_s
+            if s.start_s < end < s.end_s and s.start_s > start:
+                end = s.start_s
+        return start, end
 
     def _fit_strokes(self, t, p_f, strokes: list[Stroke], guidance: Guidance) -> list[Stroke]:
         """Hips-down strokes re-timed by a least-squares fit of the whole track as a chain of

@@ -233,7 +233,7 @@ class RawStage:
         before = np.concatenate([[t_prev], t[:-1]])
         with np.errstate(invalid="ignore"):
             gaps = np.flatnonzero(t - before > self.gap_factor * self.period_s)
-        for gi in gaps:
+        for gi in gaps.tolist():
             self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
             if gi == 0:
                 assert self.last is not None

@@ -281,7 +281,7 @@ class LiveSession:
         if ready:
             self._axes_ready()
             for s in ready:
-                self._step(s.to_body(self._rotation))
+                self._step(s.to_body(self._body_rotation()))
         if self.roller.on:
             self.roller.on = False
             self._leave_roller(self.log.now_s)
@@ -298,7 +298,7 @@ class LiveSession:
         if update.ready and self._rotation is None:
             self._axes_ready()
         for r in update.ready:
-            self._step(r.to_body(self._rotation))
+            self._step(r.to_body(self._body_rotation()))
 
     def _again(self, samples: list[Sample]) -> None:
         """The checked calibration changed the axes: the stages start afresh and the samples so
@@ -308,7 +308,7 @@ class LiveSession:
         self._build_analysis(notes)
         self._rotation = self.axes.rotation
         for r in samples:
-            self._step(r.to_body(self._rotation))
+            self._step(r.to_body(self._body_rotation()))
         self.log.events = events
         self.log.emit(LiveEvent("axes_ready", samples[-1].t_s))
 
@@ -319,6 +319,10 @@ class LiveSession:
         if self.bridge.bout is not None and self._rotation is not None:
             up_body = redo.up @ self._rotation.T
             self.bridge.bout.correct_pitch(redo.t_s, np.arcsin(np.clip(up_body[:, 2], -1.0, 1.0)))
+
+    def _body_rotation(self) -> np.ndarray:
+        assert self._rotation is not None, "the axes are known before any sample reaches the body frame"
+        return self._rotation
 
     def _axes_ready(self) -> None:
         self._rotation = self.axes.rotation

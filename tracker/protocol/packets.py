@@ -438,12 +438,12 @@ def encode_stream(
     packets: list[bytes] = []
     if full:
         arr = np.zeros(full, _DTYPES[spp])
-        j = np.arange(full, dtype=np.int64)
+        index = np.arange(full, dtype=np.int64)
         arr["version"] = spec.PROTOCOL_VERSION
         arr["count_flags"] = spp
-        arr["sequence"] = (first_sequence + j) % spec.SEQUENCE_WRAP
-        t0 = first_timestamp_us + (j * spp * 1e6 / sample_rate_hz).astype(np.int64)
-        arr["timestamp_us"] = t0 % spec.TIMESTAMP_WRAP_US
+        arr["sequence"] = (first_sequence + index) % spec.SEQUENCE_WRAP
+        stamps = first_timestamp_us + (index * spp * 1e6 / sample_rate_hz).astype(np.int64)
+        arr["timestamp_us"] = stamps % spec.TIMESTAMP_WRAP_US
         arr["samples"] = raw[: full * spp].astype(np.int16).reshape(full, spp, 6)
         block = arr["samples"].reshape(full, -1)
         clipped = np.any((block == 32767) | (block == -32768), axis=1)

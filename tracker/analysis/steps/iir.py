@@ -90,7 +90,8 @@ def _pair(z: np.ndarray, p: np.ndarray, k: float) -> np.ndarray:
     zeros = list(z)
     sections = []
     for g in groups:
-        zeros.sort(key=lambda w, q=g[0]: abs(w - q))
+        q0 = complex(g[0])
+        zeros.sort(key=lambda w: abs(w - q0))
         zz, zeros = zeros[: len(g)], zeros[len(g) :]
         a = np.real(np.poly(g))
         b = np.real(np.poly(zz))
@@ -201,9 +202,9 @@ def _first_order(x: np.ndarray, p: complex) -> np.ndarray:
         raise ValueError("unstable filter: a pole on or outside the unit circle")
     block = int(min(n, max(1, math.floor(math.log(_MAX_GROWTH) / -math.log(mag)))))
     nb = -(-n // block)
-    xb = np.zeros(nb * block, dtype=complex)
-    xb[:n] = x
-    xb = xb.reshape(nb, block)
+    flat = np.zeros(nb * block, dtype=complex)
+    flat[:n] = x
+    xb = flat.reshape(nb, block)
     k = np.arange(block)
     up = p ** k  # p^k, k = 0 .. B - 1
     local = up * np.cumsum(xb * (p ** -k.astype(float)), axis=1)  # zero state within each block

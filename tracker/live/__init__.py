@@ -5,7 +5,7 @@
     events = live.push(t_s, acc_m_s2, gyr_rad_s)     # or live.push_block(decoded_block)
     view.update(live.state, events)
 
-`LiveSession` (tracker.live.streaming) imports scipy and vqf; `LiveState`/`LiveEvent`
+`LiveSession` (tracker.live.streaming) imports numpy and vqf; `LiveState`/`LiveEvent`
 (tracker.live.state) and the view import neither.
 """
 
@@ -14,7 +14,7 @@ from tracker.live.state import EVENT_KINDS, PACE_BANDS, HoldTimer, LiveEvent, Li
 __all__ = ["EVENT_KINDS", "PACE_BANDS", "HoldTimer", "LiveEvent", "LiveSession", "LiveState", "LiveView"]
 
 
-def __getattr__(name: str):  # lazy: the view must not pull in scipy, the session not rich
+def __getattr__(name: str) -> object:  # lazy: the view must not pull in vqf, the session not rich
     if name == "LiveSession":
         from tracker.live.streaming import LiveSession
 

@@ -28,7 +28,7 @@ causal form here:
   commits every move after the last committed one, with no lag.
 
 Delays: a move is known `commit_lag_s` + `lag_per_move_s` x its duration + up to `refit_s` (+ one
-`refit_s` for the agreement) after it ended: about 7-12 s with the defaults. The windowed fit
+`refit_s` for the agreement) after it ended (measured in BENCHMARKS.md). The windowed fit
 needs the still time after a move (the segmentation's bias follows the still stretches on both
 sides); with less lag, a slow drift at the window's end passes for a long slow move. The
 contact position of the committed stretch is the offline one (`BridgeSegmenter.track`:
@@ -37,10 +37,9 @@ fit's moves are shown provisionally; a move still in progress is not visible to 
 has ended. Too-fast strokes are not left to this lag: tracker/live/fast_moves.py sees them end
 within a fraction of a second.
 
-Cost: one fit of a 90 s window takes about 12-20 ms, more when the range check on the back
-re-segments it (O(n x longest move) with n the 0.2 s grid; the dynamic programme's loop is
-Python): about 0.9 % of one core at one fit every 2 s (benchmarks/live_cost.py). The per-sample
-work is appending to the ring.
+Cost: one fit of the window every `refit_s`, O(n x longest move) with n the 0.2 s grid, more
+when the range check on the back re-segments it (benchmarks/live_cost.py measures it). The
+per-sample work is appending to the ring.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 * **strokes** are `LiveBridge`'s committed moves (tracker/live/bridge.py): a move is committed
   `commit_lag_s` (6 s) plus half its duration after it ended, on a fit every `refit_s` (2 s)
-  that agrees with the fit before: strokes come 7-12 s after their end, measured as offline's
+  that agrees with the fit before (BENCHMARKS.md has the resulting delay), measured as offline's
   `StrokeHoldDetector._bridge_span` does.
 * **too_fast** does not wait for them: a matched filter for raised-cosine moves
   (tracker/live/fast_moves.py) sees a fast stroke a fraction of a second after it ends, and two

@@ -1,7 +1,7 @@
 """Fast strokes in a bridge, within a fraction of a second: a causal matched filter.
 
 The bridge's strokes come from the offline segmentation on a trailing window
-(tracker/live/bridge.py), committed 7-12 s after they end: a slow stroke's acceleration is a few
+(tracker/live/bridge.py), committed seconds after they end: a slow stroke's acceleration is a few
 hundredths of a m/s², as large as the gravity removal's slowly varying error, and only still time
 on both sides tells the two apart. A too-fast stroke is the easy case: 20 cm of contact in 3 s is
 40 cm of the body, a peak along-spine acceleration of 0.28 m/s², ten times that error and the
@@ -24,8 +24,8 @@ What it cannot do is tell a slow stroke from the gravity error (its explained sh
 so it only ever reports movements; the caller uses the fast ones (too_fast, provisionally: the
 segmentation's committed strokes confirm or withdraw it, see `LiveSession`).
 
-Cost: a (templates x window) matrix product every `every` samples: about 5-10 µs per analysis
-sample (benchmarks/live_cost.py).
+Cost: a (templates x window) matrix product every `every` samples (benchmarks/live_cost.py
+measures it).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ state: the 0.8 Hz one delays the track by about 0.28 s, which the stroke times a
 for), the same stillness test on the breathing-free track, the same `PieceCutter` (turning
 points and stops) and the same `StrokeMeasure` on each piece.
 
-Delays (session time from the physical event to the `LiveEvent`):
+Delays (session time from the physical event to the `LiveEvent`; measured in BENCHMARKS.md):
 
 * **stroke**: closes at its turn, confirmed when the smoothed position has come back `turn_cm`
-  (typically 0.4-0.9 s after the turn); one that ends in a stop without a reversal closes when
+  (plus the smoothing's group delay); one that ends in a stop without a reversal closes when
   the hold is confirmed or the next stroke leaves (a valley).
 * **hold**: confirmed once the breathing-free position stays within `still_tol_cm` over
-  `still_window_s` (typically 4-6 s after the roller stops). Its start is back-dated to the end
+  `still_window_s` (plus the slow filter's group delay). Its start is back-dated to the end
   of the stroke that arrived: the arriving piece is cut where offline's still stretch would
   start (the causal still window's start less the slow filter's group delay), so breathing
   after the arrival is not measured as travel; a breathing "turn" that closed the stroke early
@@ -119,8 +119,8 @@ class HipsDownStage:
         self._prev_pf = None
 
     def contact_before(self, t: float, handover_s: float) -> float | None:
-        """The hips-down contact just before `t` (lifting the hips is seen ~1-2 s after the
-        pitch starts to drop, so the last 2.5 s are left out), or None."""
+        """The hips-down contact just before `t` (lifting the hips is seen only once the pitch
+        has dropped for a while, so the last 2.5 s are left out), or None."""
         old = [p for (tt, p) in self.contacts if t - handover_s <= tt <= t - 2.5]
         return float(np.median(old[-13:])) if old else None
 
@@ -299,7 +299,7 @@ class HipsDownStage:
 
     def _ending(self, i: int, pace: float | None) -> None:
         """A fast stroke decelerating to under `ending_ratio` of its peak speed is ending: the
-        too-fast rule may fire now rather than after the turn is confirmed (about 0.5-1 s later)."""
+        too-fast rule may fire now rather than once the turn is confirmed `turn_cm` later."""
         if pace is None or self._piece_start is None or self._ending_fired:
             return
         self._piece_peak = max(self._piece_peak, pace)

@@ -13,8 +13,8 @@ Here the same quantities with causal filters and trailing windows (same paramete
 `PostureSegmenter`): band-passes with state, rms over the trailing `ratio_window_s`, the evidence
 averaged over the trailing `evidence_window_s` where there is motion, and the lift looked for in
 the trailing `lift_window_s`. Holds carry no evidence and keep the current posture. The price is
-delay: a change is seen when the trailing evidence has turned, typically 3-8 s after the lift
-(the pitch rules, when they decide, within about `posture_smooth_s / 2`).
+delay: a change is seen when the trailing evidence has turned, up to `evidence_window_s` after
+the lift (the pitch rules, when they decide, within about `posture_smooth_s / 2`).
 """
 
 from __future__ import annotations

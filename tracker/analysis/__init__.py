@@ -2,11 +2,14 @@
 
     from tracker.analysis import analyze, load_recording
     result = analyze(load_recording("session.csv"))      # tracker.results.SessionAnalysis
+    result, details = analyze_with_details(recording)    # and the signals it worked on
 
-Estimator classes (parameters in `__init__`, an action method returning `self`, results with a
-trailing underscore): `OrientationEstimator`, `BodyAxesEstimator`, `PostureSegmenter`,
-`ContactPositionEstimator`, `StrokeHoldDetector`, `WarningRules`. `analyze` chains them.
-Never imports the radio layers.
+In a notebook, `tracker.analyze(data)` (`tracker.analysis.api`) takes a DataFrame, a path or a
+recording. Estimator classes (parameters in `__init__`, an action method returning `self`,
+results with a trailing underscore): `OrientationEstimator`, `BodyAxesEstimator`,
+`PostureSegmenter`, `ContactPositionEstimator`, `StrokeHoldDetector`, `WarningRules`; `analyze`
+chains them. They are built from the primitives of `tracker.analysis.steps`, which the live
+analysis (`tracker.live`) runs sample by sample. Never imports the radio layers.
 """
 
 from tracker.analysis.body_axes import BodyAxesEstimator, calibration_from_still_poses

@@ -111,31 +111,31 @@ class LiveOrientation:
     def decimated(self, s: Sample) -> SlowRedo | None:
         """One analysis-rate sample: sets its `up_slow`; returns the slow filter's redo when the
         warm start completes with it (the caller corrects what it already passed on)."""
-        row = np.concatenate([[s.t_s], s.gyr_raw_rad_s, s.acc_m_s2])[None, :]
-        redo = self._warm_up(row, s.t_s)
+        redo = self._warm_up(s)
         if redo is not None:
             s.up_slow = redo.up[-1].copy()
             return redo
         if self._slow is None:
             bias = self._slow_bias if self._slow_bias is not None else self._bias
             self._slow = self._filter(self.rate_hz, self.tau_acc_s, bias)
-        s.up_slow = self._slow.run(s.acc_m_s2[None, :], s.gyr_raw_rad_s[None, :]).up_sensor[0]
+        s.up_slow = self._slow.step_one(s.acc_m_s2, s.gyr_raw_rad_s)
         return None
 
-    def _warm_up(self, row: np.ndarray, t: float) -> SlowRedo | None:
+    def _warm_up(self, s: Sample) -> SlowRedo | None:
+        t = s.t_s
         if self._warm_done:
             if self._fast_short_tau and t >= self.warm_tau_until_s and self._fast is not None:
                 self._fast.set_tau_acc(self.tau_acc_s)
                 self._fast_short_tau = False
             if not self._slow_rows:
                 return None
-            self._slow_rows.append(row)
+            self._slow_rows.append(_warm_row(s))
             if t - self._warm_t0 < self.slow_warm_s:
                 return None
             data = np.concatenate(self._slow_rows)
             self._slow_rows = []
             return self._redo_slow(data, self._learn_bias(data, self._bias))
-        self._warm.append(row)
+        self._warm.append(_warm_row(s))
         if t - self._warm_t0 < self.warm_bias_s:
             return None
         data = np.concatenate(self._warm)
@@ -168,6 +168,11 @@ class LiveOrientation:
         if self._slow is not None:
             self._slow_bias = self._slow.bias_estimate()
         self._slow = None
+
+
+def _warm_row(s: Sample) -> np.ndarray:
+    """(1, 7) t, rate as measured (3), specific force (3): what the warm start learns from."""
+    return np.concatenate([[s.t_s], s.gyr_raw_rad_s, s.acc_m_s2])[None, :]
 
 
 class RawListener(Protocol):
@@ -265,7 +270,7 @@ class RawStage:
         while k < len(t):
             take = self.factor - self.pending
             sl = slice(k, k + take)
-            rows = np.empty((len(t[sl]), 11))
+            rows = np.empty((len(t[sl]), 8))
             rows[:, 0] = t[sl]
             rows[:, 1:4] = acc[sl]
             rows[:, 4:7] = gyr[sl]
@@ -279,18 +284,18 @@ class RawStage:
 
     def _block(self, block: np.ndarray) -> None:
         """One complete decimation block of native rows (t, acc (3), gyr (3), bridged)."""
-        groups = block_mean(block, self.pre)  # what the orientation filter sees
+        groups = block if self.pre == 1 else block_mean(block, self.pre)  # what the filter sees
         o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
         self._t_last = float(block[-1, 0])
-        m = np.empty(15)
-        m[0] = groups[:, 0].mean()
-        m[1:4] = o.up_sensor.mean(axis=0)
-        m[4:7] = groups[:, 1:4].mean(axis=0)
-        m[7:10] = o.gyr_rad_s.mean(axis=0)
-        m[10] = o.rest.mean()
-        m[11] = groups[:, 7].mean()
-        m[12:15] = groups[:, 4:7].mean(axis=0)
-        self._emit(m)
+        rows = np.empty((len(groups), 15))
+        rows[:, 0] = groups[:, 0]
+        rows[:, 1:4] = o.up_sensor
+        rows[:, 4:7] = groups[:, 1:4]
+        rows[:, 7:10] = o.gyr_rad_s
+        rows[:, 10] = o.rest
+        rows[:, 11] = groups[:, 7]
+        rows[:, 12:15] = groups[:, 4:7]
+        self._emit(rows.sum(axis=0) / len(rows))
 
     def _emit(self, m: np.ndarray) -> None:
         s = Sample(

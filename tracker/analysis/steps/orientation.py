@@ -36,7 +36,11 @@ def up_from_quaternion(q: np.ndarray) -> np.ndarray:
     """Earth "up" seen in the sensor frame, (n, 3), from (n, 4) sensor-to-earth quaternions
     (w, x, y, z): the third row of the rotation matrix (`tracker.imu.quaternion_to_matrix`)."""
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+    up = np.empty((len(q), 3))
+    up[:, 0] = 2 * (x * z - w * y)
+    up[:, 1] = 2 * (y * z + w * x)
+    up[:, 2] = 1 - 2 * (x * x + y * y)
+    return up
 
 
 @dataclass
@@ -125,6 +129,15 @@ class VqfOrientation:
         )
 
     step = run
+
+    def step_one(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> np.ndarray:
+        """One sample in, its (3,) up vector out (what `run` gives for a block of one, without
+        a block's overhead: the live analysis runs this once per analysis-rate sample)."""
+        self._vqf.update(
+            np.ascontiguousarray(gyr_rad_s, dtype=float), np.ascontiguousarray(acc_m_s2, dtype=float)
+        )
+        w, x, y, z = self._vqf.getQuat6D().tolist()
+        return np.array([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
 
 
 def learn_gyro_bias(

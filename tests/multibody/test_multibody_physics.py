@@ -103,13 +103,17 @@ def test_integrating_the_gyro_recovers_the_orientation():
 
 def test_at_rest_the_accelerometer_reads_gravity():
     plan = _plan([Piece("stand", 30.0)], start="upright")
-    sim = simulate_session(plan, seed=2, rate_hz=100.0, sensor=SensorSpec.ideal(100.0), quiet_body=True)
+    sim = simulate_session(
+        plan, seed=2, rate_hz=100.0, sensor=SensorSpec.ideal(100.0), quiet_body=True
+    )
     acc = sim.samples.ideal_acc_m_s2[50:]
     np.testing.assert_allclose(np.linalg.norm(acc, axis=1), G, atol=1e-4)
     assert np.abs(sim.samples.ideal_gyr_rad_s[50:]).max() < 1e-6
     # breathing and the heartbeat move the chest, but on average gravity is all there is
     noisy = simulate_session(plan, seed=2, rate_hz=100.0, sensor=SensorSpec.ideal(100.0))
-    assert np.linalg.norm(noisy.samples.ideal_acc_m_s2[50:], axis=1).mean() == pytest.approx(G, abs=0.01)
+    assert np.linalg.norm(noisy.samples.ideal_acc_m_s2[50:], axis=1).mean() == pytest.approx(
+        G, abs=0.01
+    )
     # and gravity in the body frame says the trunk stands at the person's upright pitch
     up = acc @ sim.truth.sensor_to_body.T
     pitch = np.degrees(np.arctan2(up[:, 2], up[:, 0]))  # the sagittal pitch (90: upright)
@@ -128,7 +132,9 @@ def test_hips_down_pitch_is_r_cot_half_theta_with_the_compressed_radius():
     sim = simulate_session(_plan(pieces, roller=roller), seed=1, rate_hz=100.0,
                            sensor=SensorSpec.ideal(100.0), quiet_body=True)  # fmt: skip
     tr = sim.truth
-    np.testing.assert_allclose(np.radians(tr.pitch_deg), 2 * np.arctan(r_c / (tr.position_cm / 100.0)), atol=1e-9)
+    np.testing.assert_allclose(
+        np.radians(tr.pitch_deg), 2 * np.arctan(r_c / (tr.position_cm / 100.0)), atol=1e-9
+    )
     still = (tr.t_s > 1.0) & (tr.t_s < 4.5)
     up = sim.samples.ideal_acc_m_s2[still] @ tr.sensor_to_body.T
     pitch = np.degrees(np.arcsin(up[:, 2] / np.linalg.norm(up, axis=1)))
@@ -146,15 +152,21 @@ def test_the_back_touches_the_roller_and_the_rocker_rolls_on_the_floor():
     a, z = rig.back.point(s)
     beta = rig.back.beta(s)
     contact = np.column_stack([hx + world_x(a, z, theta), hz + world_z(a, z, theta)])
-    centre = np.column_stack([rig.roller_x_under(theta, s, hx), np.full_like(s, roller.centre_height_m)])
+    centre = np.column_stack(
+        [rig.roller_x_under(theta, s, hx), np.full_like(s, roller.centre_height_m)]
+    )
     # the centre is one offset away along the back's posterior normal, and the back's tangent
     # is perpendicular to it: the roller touches the back at s and nowhere else nearby
-    normal = np.column_stack([world_x(-np.cos(beta), np.sin(beta), theta), world_z(-np.cos(beta), np.sin(beta), theta)])
+    normal = np.column_stack(
+        [world_x(-np.cos(beta), np.sin(beta), theta), world_z(-np.cos(beta), np.sin(beta), theta)]
+    )
     np.testing.assert_allclose(centre - contact, roller.back_offset_m * normal, atol=1e-9)
     sigma = np.linspace(0.0, person.hip_to_neck_m, 400)
     for k in range(0, len(s), 8):
         pa, pz = rig.back.point(sigma)
-        pts = np.column_stack([hx[k] + world_x(pa, pz, theta[k]), hz[k] + world_z(pa, pz, theta[k])])
+        pts = np.column_stack(
+            [hx[k] + world_x(pa, pz, theta[k]), hz[k] + world_z(pa, pz, theta[k])]
+        )
         assert np.linalg.norm(pts - centre[k], axis=1).min() >= roller.back_offset_m - 1e-6
     # the buttocks' rocker sits on the (sunk) floor
     alpha = person.pelvis_follow * theta
@@ -170,7 +182,12 @@ def test_the_back_touches_the_roller_and_the_rocker_rolls_on_the_floor():
         (Roller.rigid(0.15), STRAIGHT, 1 + COS4, 1e-6),
         (Roller(0.12, 0.006, 0.006, 0.012), STRAIGHT, (0.06 - 0.002) / (0.06 - 0.002) + COS4, 1e-6),
         (Roller(0.12, 0.003, 0.009, 0.012), STRAIGHT, (0.06 - 0.001) / (0.06 - 0.003) + COS4, 1e-6),
-        (Roller(0.14, 0.003, 0.004, 0.015), Person(lordosis_per_m=0.3, kyphosis_per_m=0.4), 2.0, 0.06),
+        (
+            Roller(0.14, 0.003, 0.004, 0.015),
+            Person(lordosis_per_m=0.3, kyphosis_per_m=0.4),
+            2.0,
+            0.06,
+        ),
     ],
 )
 def test_in_a_bridge_the_body_travels_about_twice_the_contact(roller, person, expected, tol):
@@ -178,7 +195,9 @@ def test_in_a_bridge_the_body_travels_about_twice_the_contact(roller, person, ex
     for to in (0.2, 0.42, 0.15, 0.3):
         pieces += [Piece("stroke", 8.0, contact_to_m=to, pitch_to_deg=4.0), Piece("still", 1.5)]
     plan = _plan(pieces, start="bridge", person=person, roller=roller, contact=0.35, pitch=4.0)
-    sim = simulate_session(plan, seed=3, rate_hz=50.0, sensor=SensorSpec.ideal(50.0), quiet_body=True)
+    sim = simulate_session(
+        plan, seed=3, rate_hz=50.0, sensor=SensorSpec.ideal(50.0), quiet_body=True
+    )
     m = sim.motion
     for i, p in enumerate(plan.pieces):
         if p.kind != "stroke":
@@ -189,14 +208,22 @@ def test_in_a_bridge_the_body_travels_about_twice_the_contact(roller, person, ex
         # the sensor goes with the trunk: its own travel along the floor says the same
         heading = np.array([np.cos(tr["psi"][0]), np.sin(tr["psi"][0])])
         travel = (tr["sensor_m"][1, :2] - tr["sensor_m"][0, :2]) @ heading
-        assert -travel / (tr["s_all"][1] - tr["s_all"][0]) == pytest.approx(expected, abs=tol + 0.01)
+        assert -travel / (tr["s_all"][1] - tr["s_all"][0]) == pytest.approx(
+            expected, abs=tol + 0.01
+        )
 
 
 def test_bridge_stroke_travel_from_the_accelerometer():
     """Double-integrating the sensor's gravity-free acceleration over a stroke gives its travel."""
-    pieces = [Piece("still", 3.0), Piece("stroke", 6.0, contact_to_m=0.2, pitch_to_deg=4.0), Piece("still", 3.0)]
+    pieces = [
+        Piece("still", 3.0),
+        Piece("stroke", 6.0, contact_to_m=0.2, pitch_to_deg=4.0),
+        Piece("still", 3.0),
+    ]
     plan = _plan(pieces, start="bridge", roller=Roller(0.15, 0.003, 0.004, 0.01), pitch=4.0)
-    sim = simulate_session(plan, seed=5, rate_hz=100.0, sensor=SensorSpec.ideal(100.0), quiet_body=True)
+    sim = simulate_session(
+        plan, seed=5, rate_hz=100.0, sensor=SensorSpec.ideal(100.0), quiet_body=True
+    )
     t = sim.samples.true_t_s
     rot = sim.trace(t)["sensor_to_world"]
     acc_w = np.einsum("nij,nj->ni", rot, sim.samples.ideal_acc_m_s2)

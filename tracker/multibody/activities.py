@@ -107,7 +107,9 @@ def _walk_path(rng: np.random.Generator, duration_s: float, speed: float) -> tup
 def _finish(activity: str, pose: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], duration_s: float,
             rate_hz: float | None, seed: int, phase: str, extra: dict, mount: np.ndarray | None,
             sensor: SensorSpec | None) -> ActivityRecording:  # fmt: skip
-    spec_rng, noise_rng, rate_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([seed, 9]).spawn(3))
+    spec_rng, noise_rng, rate_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, 9]).spawn(3)
+    )
     rate = float(rate_rng.choice(RATES_HZ)) if rate_hz is None else float(rate_hz)
     spec = sensor or SensorSpec.draw(spec_rng, rate)
     if spec.rate_hz != rate:
@@ -123,7 +125,12 @@ def _finish(activity: str, pose: Callable[[np.ndarray], tuple[np.ndarray, np.nda
         acc_m_s2=samples.acc_m_s2,
         gyr_rad_s=samples.gyr_rad_s,
         sampling_rate_hz=rate,
-        source={"kind": "model2", "activity": activity, "seed": seed, "tracker_version": __version__},
+        source={
+            "kind": "model2",
+            "activity": activity,
+            "seed": seed,
+            "tracker_version": __version__,
+        },
     )
     return ActivityRecording(recording, truth, spec, samples, pose)
 
@@ -159,7 +166,11 @@ def walking(seed: int = 0, *, duration_s: float = 180.0, rate_hz: float | None =
         beat = np.mod(cadence * t, 1.0) / cadence
         jolt = strike * np.exp(-beat / 0.03) * np.sin(2 * math.pi * 15.0 * beat)
         z = 0.5 * bounce * go * np.cos(step) + go * jolt + person.standing_hip_height_m
-        xy = xy + (go * 0.01 * np.sin(step))[:, None] * fwd + (go * 0.5 * sway * np.sin(0.5 * step))[:, None] * side
+        xy = (
+            xy
+            + (go * 0.01 * np.sin(step))[:, None] * fwd
+            + (go * 0.5 * sway * np.sin(0.5 * step))[:, None] * side
+        )
         hips = np.column_stack([xy, z])
         theta = pitch + go * 1.5 * _DEG * np.sin(step + 0.5) + wobble(t) * 0.5
         phi = go * 2.5 * _DEG * np.sin(0.5 * step)
@@ -183,7 +194,9 @@ def desk_sitting(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | N
                  float(rng.uniform(-6.0, 6.0)) * _DEG],
         (20.0, 120.0), (1.0, 3.0), [85.0 * _DEG, base, 0.0],
     )  # fmt: skip
-    typing = _schedule(rng, duration_s, lambda: [float(rng.random() < 0.6)], (5.0, 60.0), (0.5, 1.0), [1.0])
+    typing = _schedule(
+        rng, duration_s, lambda: [float(rng.random() < 0.6)], (5.0, 60.0), (0.5, 1.0), [1.0]
+    )
     seat = np.array([0.0, 0.0, float(rng.uniform(0.42, 0.55))])
     sway = SmoothNoise.draw(rng, 0.8 * _DEG, 0.02, 0.3)
     shake = SmoothNoise.draw(rng, 0.0001, 3.0, 7.0, 6)  # typing shakes the trunk a little
@@ -222,7 +235,17 @@ def lying_still(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | No
         hips[:, 2] = 0.08
         return chest_sensor(t, hips, r_wb, person, nz, mount)
 
-    return _finish("lying_still", pose, duration_s, rate_hz, seed, "lying", {"pillow_deg": pillow / _DEG}, mount, sensor)
+    return _finish(
+        "lying_still",
+        pose,
+        duration_s,
+        rate_hz,
+        seed,
+        "lying",
+        {"pillow_deg": pillow / _DEG},
+        mount,
+        sensor,
+    )
 
 
 STRETCHES = {
@@ -249,7 +272,13 @@ def stretching(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | Non
     def target() -> list[float]:
         h, p, r, y, rock = STRETCHES[names[int(rng.integers(len(names)))]]
         jit = rng.uniform(-0.15, 0.15, 3)
-        return [h, (p + 10 * jit[0]) * _DEG, (r * (1 + jit[1])) * _DEG, heading + (y * (1 + jit[2])) * _DEG, rock * _DEG]
+        return [
+            h,
+            (p + 10 * jit[0]) * _DEG,
+            (r * (1 + jit[1])) * _DEG,
+            heading + (y * (1 + jit[2])) * _DEG,
+            rock * _DEG,
+        ]
 
     routine = _schedule(rng, duration_s, target, (15.0, 40.0), (2.5, 5.0),
                         [0.95, 88.0 * _DEG, 0.0, heading, 0.0])  # fmt: skip
@@ -290,27 +319,43 @@ def carried(seed: int = 0, *, duration_s: float = 240.0, rate_hz: float | None =
         if how == "hand":
             a = go * swing * np.sin(stride)  # pendulum from the shoulder
             along, up = arm * np.sin(a), -arm * np.cos(a)
-            pos = np.column_stack([xy + along[:, None] * fwd, height + arm + up + 0.02 * go * np.cos(2 * stride)])
+            pos = np.column_stack(
+                [xy + along[:, None] * fwd, height + arm + up + 0.02 * go * np.cos(2 * stride)]
+            )
             rot_angle = a
         else:
             rot_angle = go * 8.0 * _DEG * np.sin(stride) + 0.1 * tumble(t)
-            pos = np.column_stack([xy, height + 0.03 * go * np.cos(2 * stride) + 0.01 * go * np.sin(4 * stride)])
+            pos = np.column_stack(
+                [xy, height + 0.03 * go * np.cos(2 * stride) + 0.01 * go * np.sin(4 * stride)]
+            )
         c, s = np.cos(psi), np.sin(psi)
         yaw = np.zeros((len(t), 3, 3))
         yaw[:, 0, 0], yaw[:, 0, 1], yaw[:, 1, 0], yaw[:, 1, 1], yaw[:, 2, 2] = c, -s, s, c, 1.0
         ca, sa = np.cos(rot_angle), np.sin(rot_angle)
-        pitch = np.zeros((len(t), 3, 3))  # about the walker's left axis (world y in the yawed frame)
-        pitch[:, 0, 0], pitch[:, 0, 2], pitch[:, 1, 1], pitch[:, 2, 0], pitch[:, 2, 2] = ca, sa, 1.0, -sa, ca
+        pitch = np.zeros(
+            (len(t), 3, 3)
+        )  # about the walker's left axis (world y in the yawed frame)
+        pitch[:, 0, 0], pitch[:, 0, 2], pitch[:, 1, 1], pitch[:, 2, 0], pitch[:, 2, 2] = (
+            ca,
+            sa,
+            1.0,
+            -sa,
+            ca,
+        )
         return pos, yaw @ pitch @ hold
 
-    return _finish("carried", pose, duration_s, rate_hz, seed, "unknown", {"how": how}, None, sensor)
+    return _finish(
+        "carried", pose, duration_s, rate_hz, seed, "unknown", {"how": how}, None, sensor
+    )
 
 
 def on_table(seed: int = 0, *, duration_s: float = 600.0, rate_hz: float | None = None,
              sensor: SensorSpec | None = None) -> ActivityRecording:  # fmt: skip
     """The sensor left lying on a table: still, with the odd knock (a brief vibration) or nudge."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 6]))
-    face = np.eye(3)[:, [0, 1, 2]] if rng.random() < 0.5 else np.diag([1.0, -1.0, -1.0])  # up or down
+    face = (
+        np.eye(3)[:, [0, 1, 2]] if rng.random() < 0.5 else np.diag([1.0, -1.0, -1.0])
+    )  # up or down
     spin = float(rng.uniform(0, 2 * math.pi))
     knocks = np.sort(rng.uniform(0, duration_s, int(rng.poisson(duration_s / 120.0))))
     nudges = _schedule(rng, duration_s, lambda: [float(rng.uniform(-0.05, 0.05)), float(rng.uniform(-0.3, 0.3))],

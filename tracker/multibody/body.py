@@ -201,7 +201,9 @@ class BackProfile:
         """Tangent angle (rad) from +z toward +a."""
         return self._beta(sigma)
 
-    def roller_centre(self, sigma: np.ndarray, offset_m: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    def roller_centre(
+        self, sigma: np.ndarray, offset_m: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """q(s): the roller's centre in the trunk frame when it touches the back at `sigma`."""
         a, z = self.point(sigma)
         b = self.beta(sigma)
@@ -242,7 +244,9 @@ class Rig:
     def pelvis_angle(self, theta: np.ndarray) -> np.ndarray:
         return self.person.pelvis_follow * theta
 
-    def hips_on_floor(self, theta: np.ndarray, k_pelvis: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def hips_on_floor(
+        self, theta: np.ndarray, k_pelvis: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """J's (X, Z) with the pelvis rocker on the floor at trunk pitch `theta`.
 
         The rocker rolls without slipping: its centre's X is k_pelvis - R_p * alpha."""
@@ -278,7 +282,9 @@ class Rig:
                 break
         return theta
 
-    def hips_down_contact(self, theta: np.ndarray, lo: float = 0.0, hi: float | None = None) -> np.ndarray:
+    def hips_down_contact(
+        self, theta: np.ndarray, lo: float = 0.0, hi: float | None = None
+    ) -> np.ndarray:
         """Inverse of `hips_down_pitch` (nominal offset), by bisection: the contact's arc length
         for a pitch. For tests and for the truth's effective-diameter summary."""
         theta = np.asarray(theta, dtype=float)
@@ -292,7 +298,9 @@ class Rig:
         return 0.5 * (a + b)
 
     # --- bridge ----------------------------------------------------------------------------------
-    def rolled_roller_x(self, theta: np.ndarray, s: np.ndarray, k_roll: float | np.ndarray) -> np.ndarray:
+    def rolled_roller_x(
+        self, theta: np.ndarray, s: np.ndarray, k_roll: float | np.ndarray
+    ) -> np.ndarray:
         """The roller centre's X while it rolls without slipping on floor and back."""
         rl = self.roller
         return k_roll - rl.floor_rolling_radius_m * (
@@ -304,16 +312,26 @@ class Rig:
         return float(roller_x - x0[0])
 
     def hanging_hips(
-        self, theta: np.ndarray, s: np.ndarray, roller_x: np.ndarray, offset_m: np.ndarray | float | None = None
+        self,
+        theta: np.ndarray,
+        s: np.ndarray,
+        roller_x: np.ndarray,
+        offset_m: np.ndarray | float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """J's (X, Z) for a trunk at pitch `theta` lying on the roller (centre at `roller_x`,
         contact at arc length `s`)."""
         d = self.roller.back_offset_m if offset_m is None else offset_m
         qa, qz = self.back.roller_centre(s, d)
-        return roller_x - world_x(qa, qz, theta), self.roller.centre_height_m - world_z(qa, qz, theta)
+        return roller_x - world_x(qa, qz, theta), self.roller.centre_height_m - world_z(
+            qa, qz, theta
+        )
 
     def roller_x_under(
-        self, theta: np.ndarray, s: np.ndarray, hips_x: np.ndarray, offset_m: np.ndarray | float | None = None
+        self,
+        theta: np.ndarray,
+        s: np.ndarray,
+        hips_x: np.ndarray,
+        offset_m: np.ndarray | float | None = None,
     ) -> np.ndarray:
         """Where the roller's centre is, given the trunk's pose and the contact."""
         d = self.roller.back_offset_m if offset_m is None else offset_m

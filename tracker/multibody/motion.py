@@ -53,7 +53,9 @@ class SmoothNoise:
     phases: np.ndarray
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, rms: float, lo_hz: float, hi_hz: float, k: int = 5) -> SmoothNoise:
+    def draw(
+        cls, rng: np.random.Generator, rms: float, lo_hz: float, hi_hz: float, k: int = 5
+    ) -> SmoothNoise:
         f = rng.uniform(lo_hz, hi_hz, k)
         a = rng.uniform(0.3, 1.0, k)
         a *= rms / math.sqrt(0.5 * float(np.sum(a * a)))
@@ -102,7 +104,9 @@ class Nuisance:
             heart_amp_m=float(rng.uniform(4e-6, 15e-6)),
             roll=SmoothNoise.draw(rng, math.radians(float(rng.uniform(0.4, 1.5))), 0.02, 0.3),
             pitch=SmoothNoise.draw(rng, math.radians(float(rng.uniform(0.2, 0.8))), 0.01, 0.2),
-            heading=SmoothNoise.draw(rng, math.radians(float(rng.uniform(0.2, 0.8))), 0.003, 0.03, 3),
+            heading=SmoothNoise.draw(
+                rng, math.radians(float(rng.uniform(0.2, 0.8))), 0.003, 0.03, 3
+            ),
             strap_axis=axis / np.linalg.norm(axis),
         )
 
@@ -139,7 +143,11 @@ class Nuisance:
         """The chest wall's vibration with each heartbeat (seismocardiogram), m."""
         beat = np.mod(t * self.heart_hz, 1.0) / self.heart_hz  # s since the beat started
         first = np.exp(-(((beat - 0.05) / 0.015) ** 2)) * np.sin(2 * math.pi * 22.0 * (beat - 0.05))
-        second = 0.6 * np.exp(-(((beat - 0.34) / 0.015) ** 2)) * np.sin(2 * math.pi * 28.0 * (beat - 0.34))
+        second = (
+            0.6
+            * np.exp(-(((beat - 0.34) / 0.015) ** 2))
+            * np.sin(2 * math.pi * 28.0 * (beat - 0.34))
+        )
         return self.heart_amp_m * (first + second)
 
 
@@ -170,19 +178,27 @@ class Motion:
         st: dict[str, Any] = {"t": 0.0, "psi": math.radians(plan.start_heading_deg), "s": s,
                               "shift": 0.0, "state": plan.start, "kp": 0.0, "kr": 0.0}  # fmt: skip
         if plan.start == "upright":
-            th, jx, jz = math.radians(plan.person.upright_pitch_deg), 0.0, plan.person.standing_hip_height_m
+            th, jx, jz = (
+                math.radians(plan.person.upright_pitch_deg),
+                0.0,
+                plan.person.standing_hip_height_m,
+            )
         elif plan.start == "hips_down":
             th = float(rig.hips_down_pitch(np.array([s]), self._offset(0.0))[0])
             x, z = rig.hips_on_floor(np.array([th]), 0.0)
             jx, jz = float(x[0]), float(z[0])
         else:
             th = math.radians(plan.start_pitch_deg or 4.0)
-            x, z = rig.hanging_hips(np.array([th]), np.array([s]), np.array([0.0]), self._offset(0.0))
+            x, z = rig.hanging_hips(
+                np.array([th]), np.array([s]), np.array([0.0]), self._offset(0.0)
+            )
             jx, jz = float(x[0]), float(z[0])
             st["kr"] = rig.k_roll_for(th, s, 0.0)
         st.update(th=th, jx=jx, jz=jz, w=0.0 if plan.start == "hips_down" else 1.0)
         st["mode"] = {"upright": FREE, "hips_down": HIPS_DOWN, "bridge": BRIDGE}[plan.start]
-        st["roller_x"] = float(rig.roller_x_under(np.array([th]), np.array([s]), np.array([jx]), self._offset(0.0))[0])
+        st["roller_x"] = float(
+            rig.roller_x_under(np.array([th]), np.array([s]), np.array([jx]), self._offset(0.0))[0]
+        )
         return st
 
     def _end_pitch(self, p: Any, m: int, st: dict[str, Any], t1: float, s1: float) -> float:
@@ -221,7 +237,11 @@ class Motion:
                 jx1 = st["jx"] + p.hips_to[0]
                 final = th1 + w_end * float(nz.pitch(np.array([t1]))[0])
                 # None: the piece ends sitting on the floor, at the rocker's height
-                jz1 = float(rig.hips_on_floor(np.array([final]), 0.0)[1][0]) if p.hips_to[1] is None else p.hips_to[1]
+                jz1 = (
+                    float(rig.hips_on_floor(np.array([final]), 0.0)[1][0])
+                    if p.hips_to[1] is None
+                    else p.hips_to[1]
+                )
             psi1 = st["psi"] if p.heading_to_deg is None else math.radians(p.heading_to_deg)
             shift1 = 1.0 if p.kind == "lie_back" else st["shift"]
             values = {"t0": t, "t1": t1, "s0": st["s"], "s1": s1, "th0": th0, "th1": th1, "jx0": st["jx"],
@@ -313,7 +333,11 @@ class Motion:
         if hd.any():
             roller_x[hd] = rig.roller_x_under(theta[hd], s[hd], hx[hd], offset[hd])
         psi = f["psi0"][j] + (f["psi1"][j] - f["psi0"][j]) * mj + nz.heading(t)
-        rock = f["rock"][j] * np.sin(np.pi * u) ** 2 * np.sin(2 * np.pi * f["rock_hz"][j] * (t - f["t0"][j]))
+        rock = (
+            f["rock"][j]
+            * np.sin(np.pi * u) ** 2
+            * np.sin(2 * np.pi * f["rock_hz"][j] * (t - f["t0"][j]))
+        )
         phi = nz.roll(t) + rock
         on = hd | br
         return {

@@ -181,7 +181,9 @@ class _Writer:
             self.still(stop)
         self.last_direction = direction
         pitch = self.bridge_pitch_deg(to) if self.mode == "bridge" else None
-        self.add(Piece("stroke", 100.0 * dist / pace_cm_s, contact_to_m=to, pitch_to_deg=pitch, **style))
+        self.add(
+            Piece("stroke", 100.0 * dist / pace_cm_s, contact_to_m=to, pitch_to_deg=pitch, **style)
+        )
         self.s = to
 
     def still(self, duration_s: float, **rock: float) -> None:
@@ -237,7 +239,9 @@ def _one_set(w: _Writer, fast: bool, slow_flicks: bool) -> None:
         if not fast:
             pace0 = float(rng.uniform(1.0, 2.4))
     drift = float(rng.uniform(-0.35, 0.35))
-    typical_dwell = float(rng.choice([0.0, rng.uniform(0.1, 0.6), rng.uniform(0.6, MAX_DWELL_S)], p=[0.2, 0.5, 0.3]))
+    typical_dwell = float(
+        rng.choice([0.0, rng.uniform(0.1, 0.6), rng.uniform(0.6, MAX_DWELL_S)], p=[0.2, 0.5, 0.3])
+    )
     if kind == "sine" and rng.random() < 0.6:
         typical_dwell = 0.0  # a pendulum: turns without stopping
     lo, hi = w.lo, w.hi
@@ -281,9 +285,17 @@ def _hold(w: _Writer, guidance: Guidance, region: str, long_hold: bool) -> None:
         a, b = w.lo, w.hi
     spot = float(rng.uniform(a, b))
     if abs(spot - w.s) < 0.05:
-        spot = w.s if a <= w.s <= b else float(np.clip(w.s + math.copysign(0.05, spot - w.s), w.lo, w.hi))
+        spot = (
+            w.s
+            if a <= w.s <= b
+            else float(np.clip(w.s + math.copysign(0.05, spot - w.s), w.lo, w.hi))
+        )
     if abs(spot - w.s) >= 0.01:
-        w.stroke(spot, float(np.clip(rng.lognormal(math.log(2.2), 0.3), 1.0, 4.0)), _style(rng, "min_jerk"))
+        w.stroke(
+            spot,
+            float(np.clip(rng.lognormal(math.log(2.2), 0.3), 1.0, 4.0)),
+            _style(rng, "min_jerk"),
+        )
     if w.pieces and w.pieces[-1].kind == "still":
         w.elapsed -= w.pieces.pop().duration_s
     if long_hold:
@@ -345,7 +357,9 @@ def random_plan(
     if not 30.0 <= duration_s <= 4 * 3600.0:
         raise UsageError(f"duration_s = {duration_s} is outside 30..14400 s")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    diameter = float(roller_diameter_cm) / 100.0 if roller_diameter_cm else float(rng.uniform(0.10, 0.15))
+    diameter = (
+        float(roller_diameter_cm) / 100.0 if roller_diameter_cm else float(rng.uniform(0.10, 0.15))
+    )
     drawn_person = Person.draw(rng, None if hip_to_neck_cm is None else hip_to_neck_cm / 100.0)
     drawn_roller = Roller.draw(rng, diameter)
     person = person or drawn_person
@@ -364,11 +378,28 @@ def random_plan(
     if getting_on_off:
         sit = person.sit_pitch_deg
         w.add(Piece("stand", float(rng.uniform(3.0, 10.0))))
-        w.add(Piece("turn", float(rng.uniform(1.5, 3.0)), heading_to_deg=start_heading + float(rng.uniform(-60, 60))))
+        w.add(
+            Piece(
+                "turn",
+                float(rng.uniform(1.5, 3.0)),
+                heading_to_deg=start_heading + float(rng.uniform(-60, 60)),
+            )
+        )
         w.add(Piece("stand", float(rng.uniform(1.0, 3.0))))
-        w.add(Piece("crouch", float(rng.uniform(1.0, 1.6)), pitch_to_deg=float(rng.uniform(100, 120)), hips_to=(0.12, 0.45)))
-        w.add(Piece("sit_down", float(rng.uniform(1.0, 1.8)), pitch_to_deg=sit, hips_to=(0.12, None)))
-        w.add(Piece("sit", float(rng.uniform(2.0, 6.0)), pitch_to_deg=sit + float(rng.uniform(-4, 4))))
+        w.add(
+            Piece(
+                "crouch",
+                float(rng.uniform(1.0, 1.6)),
+                pitch_to_deg=float(rng.uniform(100, 120)),
+                hips_to=(0.12, 0.45),
+            )
+        )
+        w.add(
+            Piece("sit_down", float(rng.uniform(1.0, 1.8)), pitch_to_deg=sit, hips_to=(0.12, None))
+        )
+        w.add(
+            Piece("sit", float(rng.uniform(2.0, 6.0)), pitch_to_deg=sit + float(rng.uniform(-4, 4)))
+        )
         w.add(Piece("lie_back", float(rng.uniform(1.5, 3.0)), contact_to_m=s0))
         w.still(float(rng.uniform(0.4, 1.0)))
         if mode == "bridge":
@@ -411,8 +442,22 @@ def random_plan(
             w.still(float(rng.uniform(0.4, 1.0)))
         w.add(Piece("sit_up", float(rng.uniform(1.5, 3.0)), pitch_to_deg=person.sit_pitch_deg))
         w.add(Piece("sit", float(rng.uniform(2.0, 5.0)), pitch_to_deg=person.sit_pitch_deg))
-        w.add(Piece("rise", float(rng.uniform(1.0, 1.6)), pitch_to_deg=float(rng.uniform(100, 120)), hips_to=(-0.10, 0.45)))
-        w.add(Piece("stand_up", float(rng.uniform(1.2, 2.0)), pitch_to_deg=person.upright_pitch_deg, hips_to=(-0.12, person.standing_hip_height_m)))
+        w.add(
+            Piece(
+                "rise",
+                float(rng.uniform(1.0, 1.6)),
+                pitch_to_deg=float(rng.uniform(100, 120)),
+                hips_to=(-0.10, 0.45),
+            )
+        )
+        w.add(
+            Piece(
+                "stand_up",
+                float(rng.uniform(1.2, 2.0)),
+                pitch_to_deg=person.upright_pitch_deg,
+                hips_to=(-0.12, person.standing_hip_height_m),
+            )
+        )
         w.add(Piece("stand", float(rng.uniform(3.0, 8.0))))
     return Plan(
         pieces=tuple(w.pieces),

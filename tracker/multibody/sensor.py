@@ -156,7 +156,9 @@ class ImuSamples:
 def _vee_rate(r: np.ndarray, r_dot: np.ndarray) -> np.ndarray:
     """omega (N, 3) in the rotating frame from R and dR/dt: the skew part of R^T dR/dt."""
     w = np.einsum("nki,nkj->nij", r, r_dot)
-    return 0.5 * np.stack([w[:, 2, 1] - w[:, 1, 2], w[:, 0, 2] - w[:, 2, 0], w[:, 1, 0] - w[:, 0, 1]], axis=-1)
+    return 0.5 * np.stack(
+        [w[:, 2, 1] - w[:, 1, 2], w[:, 0, 2] - w[:, 2, 0], w[:, 1, 0] - w[:, 0, 1]], axis=-1
+    )
 
 
 def _matrix(misalignment: tuple[float, ...], scale: tuple[float, float, float]) -> np.ndarray:
@@ -197,7 +199,9 @@ def record_imu(
         idx = np.arange(a - 2, b + 2)
         pos, rot = pose(idx * h)
         pos = pos - pos[2]  # small numbers: the second difference loses nothing to round-off
-        acc_w = (-pos[:-4] + 16 * pos[1:-3] - 30 * pos[2:-2] + 16 * pos[3:-1] - pos[4:]) / (12 * h * h)
+        acc_w = (-pos[:-4] + 16 * pos[1:-3] - 30 * pos[2:-2] + 16 * pos[3:-1] - pos[4:]) / (
+            12 * h * h
+        )
         r_dot = (rot[:-4] - 8 * rot[1:-3] + 8 * rot[3:-1] - rot[4:]) / (12 * h)
         omega = _vee_rate(rot[2:-2], r_dot)
         if zi_strap is None:
@@ -216,7 +220,12 @@ def record_imu(
 
 
 def _with_errors(
-    acc: np.ndarray, gyr: np.ndarray, spec: SensorSpec, rng: np.random.Generator, fs: float, scale: float
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    spec: SensorSpec,
+    rng: np.random.Generator,
+    fs: float,
+    scale: float,
 ) -> ImuSamples:
     if spec.seed is not None:
         rng = np.random.default_rng(spec.seed)
@@ -236,19 +245,32 @@ def _with_errors(
     gyr_m += (spec.gyro_g_sensitivity_deg_s_per_g * _DEG / g_to) * acc
     gyr_m += rng.normal(0.0, arw * math.sqrt(fs), (n, 3))
     # accelerometer
-    acc_bias = np.asarray(spec.accel_bias_mg) * 1e-3 * g_to + np.outer(warm, np.asarray(spec.accel_warmup_mg) * 1e-3 * g_to)
+    acc_bias = np.asarray(spec.accel_bias_mg) * 1e-3 * g_to + np.outer(
+        warm, np.asarray(spec.accel_warmup_mg) * 1e-3 * g_to
+    )
     acc_m = acc @ _matrix(spec.accel_misalignment_rad, spec.accel_scale).T + acc_bias
-    acc_m += rng.normal(0.0, spec.accel_noise_ug_rt_hz * 1e-6 * g_to * math.sqrt(spec.bandwidth_fraction * fs), (n, 3))
+    acc_m += rng.normal(
+        0.0,
+        spec.accel_noise_ug_rt_hz * 1e-6 * g_to * math.sqrt(spec.bandwidth_fraction * fs),
+        (n, 3),
+    )
     # quantisation and clipping
     clipped = 0
     out = []
-    for x, lsb, bits in ((acc_m, spec.accel_lsb_m_s2, spec.accel_bits), (gyr_m, spec.gyro_lsb_rad_s, spec.gyro_bits)):
+    for x, lsb, bits in (
+        (acc_m, spec.accel_lsb_m_s2, spec.accel_bits),
+        (gyr_m, spec.gyro_lsb_rad_s, spec.gyro_bits),
+    ):
         q = np.rint(x / lsb)
         top = 2 ** (bits - 1)
         clipped += int(np.count_nonzero((q > top - 1) | (q < -top)))
         out.append(np.clip(q, -top, top - 1) * lsb)
     # reported times: the sensor's clock, plus jitter that never reorders samples
-    jitter = np.clip(rng.normal(0.0, spec.timestamp_jitter_s, n), -0.45 / fs, 0.45 / fs) if spec.timestamp_jitter_s > 0 else np.zeros(n)
+    jitter = (
+        np.clip(rng.normal(0.0, spec.timestamp_jitter_s, n), -0.45 / fs, 0.45 / fs)
+        if spec.timestamp_jitter_s > 0
+        else np.zeros(n)
+    )
     jitter[0] = 0.0
     t_rep = np.arange(n) / fs + jitter
     return ImuSamples(

@@ -1,9 +1,9 @@
 """Simulate a foam-rolling session with model 2: plan -> poses -> IMU samples and truth.
 
-    from tracker.multibody import random_session
-    sim = random_session(7000, posture="bridge", fast=True)
-    sim.recording   # tracker.imu.ImuRecording: sensor frame, SI units
-    sim.truth       # tracker.multibody.Truth: strokes, holds, too-fast sets, regions, tracks
+from tracker.multibody import random_session
+sim = random_session(7000, posture="bridge", fast=True)
+sim.recording   # tracker.imu.ImuRecording: sensor frame, SI units
+sim.truth       # tracker.multibody.Truth: strokes, holds, too-fast sets, regions, tracks
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ def simulate_session(
     """
     if not (math.isfinite(rate_hz) and MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
         raise UsageError(f"rate_hz = {rate_hz} is outside {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g}")
-    body_rng, spec_rng, noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-    mount = random_rotation(body_rng) if sensor_to_body is None else _checked_rotation(sensor_to_body)
+    body_rng, spec_rng, noise_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    mount = (
+        random_rotation(body_rng) if sensor_to_body is None else _checked_rotation(sensor_to_body)
+    )
     motion = Motion(plan, body_rng, mount, quiet=quiet_body)
     spec = SensorSpec.draw(spec_rng, rate_hz) if sensor is None else sensor
     if spec.rate_hz != rate_hz:
@@ -114,8 +118,15 @@ def simulate_session(
         gyr_rad_s=samples.gyr_rad_s,
         sampling_rate_hz=float(rate_hz),
         start_utc=start_utc,
-        calibration=MountingCalibration(on_roller_mount, source="pairing") if attach_calibration else None,
-        source={"kind": "model2", "seed": seed, "tracker_version": __version__, "sensor": spec.to_json()},
+        calibration=MountingCalibration(on_roller_mount, source="pairing")
+        if attach_calibration
+        else None,
+        source={
+            "kind": "model2",
+            "seed": seed,
+            "tracker_version": __version__,
+            "sensor": spec.to_json(),
+        },
     )
     return MultibodySession(recording, truth, plan, spec, samples, motion)
 
@@ -134,7 +145,9 @@ def random_session(
     attach_calibration: bool = False,
 ) -> MultibodySession:
     """`random_plan(seed, ...)` simulated at `rate_hz` (default: one of `RATES_HZ` at random)."""
-    plan_rng, rate_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([seed, 2]).spawn(2))
+    plan_rng, rate_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, 2]).spawn(2)
+    )
     plan = random_plan(
         plan_rng,
         posture=posture,
@@ -147,7 +160,9 @@ def random_session(
     plan.params["seed"] = seed
     rate = float(rate_rng.choice(RATES_HZ)) if rate_hz is None else float(rate_hz)
     sensor = SensorSpec.ideal(rate) if ideal_sensor else None
-    return simulate_session(plan, seed=seed, rate_hz=rate, sensor=sensor, attach_calibration=attach_calibration)
+    return simulate_session(
+        plan, seed=seed, rate_hz=rate, sensor=sensor, attach_calibration=attach_calibration
+    )
 
 
 def _checked_rotation(r: np.ndarray) -> np.ndarray:

@@ -30,7 +30,15 @@ from tracker.guidance import REGIONS, Guidance
 from tracker.imu import MountingCalibration
 from tracker.results import Hold, Phase, SessionAnalysis, Stroke
 
-ACTIVITIES = ("foam_rolling", "walking", "desk_sitting", "lying_still", "stretching", "carried", "on_table")
+ACTIVITIES = (
+    "foam_rolling",
+    "walking",
+    "desk_sitting",
+    "lying_still",
+    "stretching",
+    "carried",
+    "on_table",
+)
 
 
 @dataclass
@@ -135,7 +143,12 @@ class Truth:
 
 
 def not_rolling_truth(
-    activity: str, duration_s: float, rate_hz: float, phase: str, seed: int | None, extra: dict[str, Any]
+    activity: str,
+    duration_s: float,
+    rate_hz: float,
+    phase: str,
+    seed: int | None,
+    extra: dict[str, Any],
 ) -> Truth:
     """The truth of a recording with no foam rolling in it: no strokes, no holds."""
     return Truth(
@@ -157,7 +170,9 @@ def not_rolling_truth(
     )
 
 
-def fast_sets(strokes: list[Stroke], holds: list[Hold], guidance: Guidance) -> list[tuple[float, float]]:
+def fast_sets(
+    strokes: list[Stroke], holds: list[Hold], guidance: Guidance
+) -> list[tuple[float, float]]:
     """(start, end) of each run of >= too_fast_min_strokes consecutive strokes faster than
     too_fast_pace_cm_s, a hold between two strokes ending the run."""
     spans: list[tuple[float, float]] = []
@@ -194,7 +209,11 @@ def rolling_truth(motion: Any, guidance: Guidance, clock_scale: float) -> dict[s
     def close_still() -> None:
         nonlocal still
         if still is not None and still[1] - still[0] >= guidance.hold_min_s:
-            holds.append(Hold(still[0], still[1], still[1] - still[0], still[2], guidance.region_at(still[2])))
+            holds.append(
+                Hold(
+                    still[0], still[1], still[1] - still[0], still[2], guidance.region_at(still[2])
+                )
+            )
         still = None
 
     from tracker.multibody.plan import PIECE_KINDS

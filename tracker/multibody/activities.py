@@ -117,7 +117,7 @@ def _finish(activity: str, pose: Callable[[np.ndarray], tuple[np.ndarray, np.nda
 
         spec = replace(spec, rate_hz=rate)
     samples = record_imu(pose, duration_s, spec, noise_rng)
-    truth = not_rolling_truth(activity, float(samples.t_s[-1]), rate, phase, seed, extra)
+    truth = not_rolling_truth(activity, float(samples.t_s[-1]), rate, phase, seed, dict(extra))
     if mount is not None:
         truth.sensor_to_body = mount
     recording = ImuRecording(
@@ -133,6 +133,10 @@ def _finish(activity: str, pose: Callable[[np.ndarray], tuple[np.ndarray, np.nda
         },
     )
     return ActivityRecording(recording, truth, spec, samples, pose)
+
+
+def _worn(nz: Nuisance) -> dict[str, float]:
+    return {"breathing_rate_hz": nz.breath_hz, "breathing_depth_mm": 1000.0 * nz.breath_depth_m}
 
 
 def _body(seed: int) -> tuple[np.random.Generator, Person, Nuisance, np.ndarray]:
@@ -180,7 +184,7 @@ def walking(seed: int = 0, *, duration_s: float = 180.0, rate_hz: float | None =
         return chest_sensor(t, hips, r_wb, person, nz, mount)
 
     return _finish("walking", pose, duration_s, rate_hz, seed, "upright",
-                   {"cadence_hz": cadence, "speed_m_s": speed}, mount, sensor)  # fmt: skip
+                   {"cadence_hz": cadence, "speed_m_s": speed, **_worn(nz)}, mount, sensor)  # fmt: skip
 
 
 def desk_sitting(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | None = None,
@@ -210,7 +214,9 @@ def desk_sitting(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | N
         hips[:, 2] += typing(t)[:, 0] * shake(t)
         return chest_sensor(t, hips, r_wb, person, nz, mount)
 
-    return _finish("desk_sitting", pose, duration_s, rate_hz, seed, "sitting", {}, mount, sensor)
+    return _finish(
+        "desk_sitting", pose, duration_s, rate_hz, seed, "sitting", _worn(nz), mount, sensor
+    )
 
 
 def lying_still(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | None = None,
@@ -242,7 +248,7 @@ def lying_still(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | No
         rate_hz,
         seed,
         "lying",
-        {"pillow_deg": pillow / _DEG},
+        {"pillow_deg": pillow / _DEG, **_worn(nz)},
         mount,
         sensor,
     )
@@ -292,7 +298,9 @@ def stretching(seed: int = 0, *, duration_s: float = 300.0, rate_hz: float | Non
         hips[:, 2] = k[:, 0]
         return chest_sensor(t, hips, r_wb, person, nz, mount)
 
-    return _finish("stretching", pose, duration_s, rate_hz, seed, "unknown", {}, mount, sensor)
+    return _finish(
+        "stretching", pose, duration_s, rate_hz, seed, "unknown", _worn(nz), mount, sensor
+    )
 
 
 # --- the sensor off the body ---------------------------------------------------------------------

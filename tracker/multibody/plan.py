@@ -341,6 +341,7 @@ def random_plan(
     holds: bool = True,
     person: Person | None = None,
     roller: Roller | None = None,
+    textbook_body: bool = False,
 ) -> Plan:
     """A plausible session of about `duration_s` (the last set finishes, so a little more).
 
@@ -350,7 +351,9 @@ def random_plan(
         lie back first; sit up and stand up at the end. roller_diameter_cm: nominal diameter
         (default: 10-15 cm at random). long_holds: one or two holds over a minute (None: with
         probability 0.3). person, roller: given instead of drawn (the roller's diameter then
-        wins over `roller_diameter_cm`).
+        wins over `roller_diameter_cm`). textbook_body: the geometry DOMAIN.md's formulas assume
+        (a straight back, the hips' point pinned on the floor, a rigid roller), everything else
+        as drawn.
     """
     if posture not in ("hips_down", "bridge", "mixed"):
         raise UsageError(f"posture {posture!r} is not known", hint="use hips_down, bridge or mixed")
@@ -364,6 +367,10 @@ def random_plan(
     drawn_roller = Roller.draw(rng, diameter)
     person = person or drawn_person
     roller = roller or drawn_roller
+    if textbook_body:
+        person = replace(person, lordosis_per_m=0.0, kyphosis_per_m=0.0, pelvis_follow=0.0,
+                         buttock_depth_m=person.hip_sink_m)  # fmt: skip
+        roller = Roller.rigid(roller.diameter_m)
     rig = Rig(person, roller)
     if long_holds is None:
         long_holds = bool(rng.random() < 0.3)

@@ -101,7 +101,7 @@ class SensorSpec:
             gyro_misalignment_rad=m6(0.5 * _DEG),
             gyro_g_sensitivity_deg_s_per_g=float(rng.uniform(0.0, 0.1)),
             accel_noise_ug_rt_hz=float(rng.uniform(80.0, 300.0)),
-            accel_bias_mg=v3(20.0),
+            accel_bias_mg=v3(10.0),  # zero-g offset after a factory trim
             accel_warmup_mg=v3(2.0),
             accel_scale=v3(0.005),
             accel_misalignment_rad=m6(0.3 * _DEG),

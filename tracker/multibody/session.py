@@ -142,9 +142,13 @@ def random_session(
     roller_diameter_cm: float | None = None,
     long_holds: bool | None = None,
     ideal_sensor: bool = False,
+    textbook_body: bool = False,
     attach_calibration: bool = False,
 ) -> MultibodySession:
-    """`random_plan(seed, ...)` simulated at `rate_hz` (default: one of `RATES_HZ` at random)."""
+    """`random_plan(seed, ...)` simulated at `rate_hz` (default: one of `RATES_HZ` at random).
+
+    ideal_sensor: no sensor errors (`SensorSpec.ideal`); textbook_body: the geometry of DOMAIN.md's
+    formulas (see `random_plan`). Both for finding out what an error comes from."""
     plan_rng, rate_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence([seed, 2]).spawn(2)
     )
@@ -156,6 +160,7 @@ def random_session(
         duration_s=duration_s,
         roller_diameter_cm=roller_diameter_cm,
         long_holds=long_holds,
+        textbook_body=textbook_body,
     )
     plan.params["seed"] = seed
     rate = float(rate_rng.choice(RATES_HZ)) if rate_hz is None else float(rate_hz)

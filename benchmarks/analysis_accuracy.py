@@ -38,7 +38,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tracker.analysis import analyze  # noqa: E402
 from tracker.analysis.evaluation import check_targets, score_session, summarize  # noqa: E402
 from tracker.guidance import Guidance  # noqa: E402
+from tracker.results import SessionAnalysis  # noqa: E402
 
 POSTURES = ("hips_down", "bridge", "mixed")
 SEED_SETS = {"tuning": 5000, "reporting": 7000}
@@ -88,8 +89,8 @@ def _simulate(c: dict[str, Any]) -> tuple[Any, Any, Guidance]:
             c["seed"], posture=c["posture"], fast=c["fast"], with_getting_on_off=c["getting_on_off"],
             duration_s=c["duration_s"], roller_diameter_cm=c["diameter"],
         )  # fmt: skip
-        sim = simulate_session(script, seed=c["seed"], sampling_rate_hz=c["rate"])
-        return sim.recording, sim.truth, Guidance(roller_diameter_cm=c["diameter"])
+        sim1 = simulate_session(script, seed=c["seed"], sampling_rate_hz=c["rate"])
+        return sim1.recording, sim1.truth, Guidance(roller_diameter_cm=c["diameter"])
     from tracker.multibody import random_session
 
     variant = c.get("variant", "full")
@@ -143,7 +144,7 @@ def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in c.items() if not k.startswith("_")}
     t0 = time.perf_counter()
     try:
-        result = analyze(recording, guidance)
+        result = cast(SessionAnalysis, analyze(recording, guidance))
     except Exception as exc:  # the benchmark reports what fails rather than stopping
         out.update(failed=f"{type(exc).__name__}: {exc}", analysis_s=time.perf_counter() - t0)
         return out
@@ -164,7 +165,7 @@ def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
         out["strokes_by_kind"] = kinds
     eff = c.get("effective_diameter")
     if c["model"] == 2 and eff and c["posture"] != "bridge" and not accel_only:
-        m = score_session(analyze(recording, guidance, roller_diameter_cm=eff), truth)
+        m = score_session(cast(SessionAnalysis, analyze(recording, guidance, roller_diameter_cm=eff)), truth)
         out["eff_pace_err"] = m["pace_err"]
         out["eff_mean_pace_err"] = m["mean_pace_err"]
         out["eff_pace_errors"] = m["pace_errors"]

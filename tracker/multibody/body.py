@@ -217,12 +217,12 @@ def _cumtrapz0(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def world_z(a: np.ndarray, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def world_z(a: Any, z: Any, theta: Any) -> Any:
     """World height of trunk-frame vector (a, z) at pitch theta: z sin(theta) + a cos(theta)."""
     return z * np.sin(theta) + a * np.cos(theta)
 
 
-def world_x(a: np.ndarray, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def world_x(a: Any, z: Any, theta: Any) -> Any:
     """World X of trunk-frame vector (a, z) at pitch theta: z cos(theta) - a sin(theta)."""
     return z * np.cos(theta) - a * np.sin(theta)
 

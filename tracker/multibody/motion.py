@@ -224,8 +224,9 @@ class Motion:
             m = self._piece_mode(i, p, st["state"])
             t, t1 = st["t"], st["t"] + p.duration_s
             w_end = WANDER_WEIGHT.get(p.kind, (0.0, 0.0) if m == HIPS_DOWN else (1.0, 1.0))[1]
-            moves = p.kind in ("stroke", "lie_back") and p.contact_to_m is not None
-            s1 = p.contact_to_m if moves else st["s"]
+            s1 = float(st["s"])
+            if p.kind in ("stroke", "lie_back") and p.contact_to_m is not None:
+                s1 = float(p.contact_to_m)
             if m in (FLOOR, HIPS_DOWN) and st["mode"] not in (FLOOR, HIPS_DOWN):
                 st["kp"] = rig.k_pelvis_for(st["th"], st["jx"])  # J stays where it was
             if m == BRIDGE and st["mode"] != BRIDGE:

@@ -186,8 +186,8 @@ class _Writer:
         )
         self.s = to
 
-    def still(self, duration_s: float, **rock: float) -> None:
-        self.add(Piece("still", duration_s, **rock))
+    def still(self, duration_s: float, rock_deg: float = 0.0, rock_hz: float = 0.4) -> None:
+        self.add(Piece("still", duration_s, rock_deg=rock_deg, rock_hz=rock_hz))
 
 
 def _style(rng: np.random.Generator, kind: str) -> dict[str, Any]:
@@ -304,10 +304,10 @@ def _hold(w: _Writer, guidance: Guidance, region: str, long_hold: bool) -> None:
         dur = float(rng.uniform(MIN_HOLD_S, 7.0))
     else:
         dur = float(rng.uniform(8.0, 45.0))
-    rock: dict[str, float] = {}
-    if rng.random() < 0.3:
-        rock = {"rock_deg": float(rng.uniform(2.0, 7.0)), "rock_hz": float(rng.uniform(0.25, 0.7))}
-    w.still(dur, **rock)
+    if rng.random() < 0.3:  # rocking side to side over the tender spot
+        w.still(dur, float(rng.uniform(2.0, 7.0)), float(rng.uniform(0.25, 0.7)))
+    else:
+        w.still(dur)
     w.last_direction = 0.0
 
 

@@ -20,8 +20,9 @@ user who configured them would. Model 2's hips-down sessions are also analysed w
 see `Truth.extra["effective_diameter_cm"]`), to separate the unknown geometry from the algorithm.
 
 `--variant` takes model 2 apart to find what an error comes from: `ideal-sensor` (no sensor
-errors), `textbook-body` (DOMAIN.md's geometry: straight back, hips pinned, rigid roller) or
-`textbook` (both; what is left is the way people move).
+errors), `textbook-body` (the geometry `tracker.analysis.kinematics` assumes: a straight back,
+the hips pinned on the floor, a rigid roller) or `textbook` (both; what is left is the way
+people move).
 
 `--accel-only` replaces the gyro with NaN (`recording.has_gyro` False), as an accelerometer-only
 sensor would give it, and reports sessions the analysis cannot handle as failed.
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         "--variant",
         choices=("full", "ideal-sensor", "textbook-body", "textbook"),
         default="full",
-        help="model 2 with no sensor errors, with DOMAIN.md's geometry, or both (to find causes)",
+        help="model 2 with no sensor errors, with the analysis's textbook geometry, or both (to find causes)",
     )
     ap.add_argument("--json", type=Path, help="write every session's metrics to this file")
     args = ap.parse_args(argv)

@@ -351,9 +351,9 @@ def random_plan(
         lie back first; sit up and stand up at the end. roller_diameter_cm: nominal diameter
         (default: 10-15 cm at random). long_holds: one or two holds over a minute (None: with
         probability 0.3). person, roller: given instead of drawn (the roller's diameter then
-        wins over `roller_diameter_cm`). textbook_body: the geometry DOMAIN.md's formulas assume
-        (a straight back, the hips' point pinned on the floor, a rigid roller), everything else
-        as drawn.
+        wins over `roller_diameter_cm`). textbook_body: the geometry that
+        `tracker.analysis.kinematics` assumes (a straight back, the hips' point pinned on the
+        floor, a rigid roller), everything else as drawn.
     """
     if posture not in ("hips_down", "bridge", "mixed"):
         raise UsageError(f"posture {posture!r} is not known", hint="use hips_down, bridge or mixed")

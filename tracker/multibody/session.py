@@ -147,8 +147,9 @@ def random_session(
 ) -> MultibodySession:
     """`random_plan(seed, ...)` simulated at `rate_hz` (default: one of `RATES_HZ` at random).
 
-    ideal_sensor: no sensor errors (`SensorSpec.ideal`); textbook_body: the geometry of DOMAIN.md's
-    formulas (see `random_plan`). Both for finding out what an error comes from."""
+    ideal_sensor: no sensor errors (`SensorSpec.ideal`); textbook_body: the geometry that
+    `tracker.analysis.kinematics` assumes (see `random_plan`). Both for finding out what an
+    error comes from."""
     plan_rng, rate_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence([seed, 2]).spawn(2)
     )

@@ -254,8 +254,8 @@ def _start_utc(contents: CaptureContents, decoder: Any, notes: list[str]) -> dat
         host_s = float(decoder.host_time_at(0.0))
         utc_ns = contents.utc_ns(ref_ns + int(round(host_s * 1e9)))
         return datetime.fromtimestamp(int(utc_ns) / 1e9, UTC)
-    except CaptureFormatError as exc:
-        notes.append(exc.message)
+    except CaptureFormatError:
+        notes.append("the header has no usable clock anchor: the start time is unknown")
     except (OverflowError, ValueError, OSError):
         notes.append("the header's clock anchor gives no usable start time; it was ignored")
     return None

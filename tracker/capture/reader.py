@@ -408,18 +408,23 @@ class _Parser:
                 self._json(fmt.RecordType(rtype), obj, t_ns, pos)
             else:
                 self.unknown[rtype] = self.unknown.get(rtype, 0) + 1
-        except (ValueError, struct.error) as exc:  # schema.RecordError is a ValueError
-            # CRC-valid but not what its type says: a buggy or crafted writer
+        except schema.RecordError as exc:  # CRC-valid JSON a writer never writes: crafted
+            if rtype == fmt.RecordType.HEADER and self.header is None and self.header_problem is None:
+                self.header_problem = f"the header record (byte {pos}) is unusable: {exc}"
+            else:
+                what = {fmt.RecordType.EVENT: "event", fmt.RecordType.HEADER_UPDATE: "header update"}.get(rtype, "record")
+                self._note(f"the {what} at byte {pos} is unusable and was skipped: {exc}")
+        except (ValueError, struct.error) as exc:
+            # a CRC-valid block that is not what its type says: a buggy or crafted writer
             self.damaged(pos, end, f"record at byte {pos} (type 0x{rtype:02x}) is unusable and was skipped: {exc}")
 
     def _json(self, rtype: fmt.RecordType, obj: dict[str, Any], t_ns: int, pos: int) -> None:
         if rtype == fmt.RecordType.HEADER:
             self._header(obj, pos)
         elif rtype == fmt.RecordType.HEADER_COPY:
-            schema.check(obj, schema.HeaderCopy)
-            self._copy(obj, pos)
+            self._copy(schema.repaired(obj, schema.HeaderCopy)[0], pos)
         elif rtype == fmt.RecordType.HEADER_UPDATE:
-            schema.check(obj, schema.HeaderUpdate)
+            obj = self._repaired(obj, schema.HeaderUpdate, f"the header update at byte {pos}")
             self.updates.append(HeaderUpdate(t_ns, obj, self.imu_count))
             self.update_bytes.append(pos)
             if isinstance(obj.get("settings"), dict):
@@ -431,22 +436,28 @@ class _Parser:
             if kind == "stream_started" and schema.settings_in(obj):
                 self.marks.append(SettingsMark(self.imu_count, "stream", schema.settings_in(obj), byte=pos))
         else:
-            schema.check(obj, schema.End)
             self.complete = True
+            obj = schema.repaired(obj, schema.End)[0]
             if isinstance(obj.get("header"), dict):
-                self._copy(obj["header"], pos)
+                self._copy(schema.repaired(obj["header"], schema.HeaderCopy)[0], pos)
 
     def _header(self, obj: dict[str, Any], pos: int) -> None:
         if self.header is not None or self.header_problem is not None:
             self.warnings.append(f"a second header record at byte {pos} was ignored")
             return
         try:
-            schema.check(obj, schema.Header)
+            obj = self._repaired(obj, schema.Header, "the header's")
         except schema.RecordError as exc:
             self.header_problem = f"the header record (byte {pos}) is unusable: {exc}"
             return
         self.header = obj
         self.marks.append(SettingsMark(0, "header", obj["settings"], epoch=0, byte=pos))
+
+    def _repaired(self, obj: dict[str, Any], kind: type[Any], what: str) -> dict[str, Any]:
+        obj, notes = schema.repaired(obj, kind)
+        for note in notes:
+            self._note(f"{what} {note}" if what.endswith("'s") else f"{what}: {note}")
+        return obj
 
     def _copy(self, obj: dict[str, Any], pos: int) -> None:
         copy = dict(obj)

@@ -172,7 +172,7 @@ class Reconnected(Struct):
 
 
 class SensorSilent(Struct):
-    silent_s: Seconds | None = None
+    silent_s: Seconds
 
 
 class Note(Struct):
@@ -225,8 +225,13 @@ def json_depth(payload: bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def _null_non_finite(payload: bytes) -> bytes:
-    """Bare NaN, Infinity and -Infinity outside strings replaced by null."""
+NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
+"""What a bare NaN, Infinity or -Infinity reads as: a string, which no number field accepts, so
+the check names the field (and says it was not a number) instead of the record failing to parse."""
+
+
+def _quote_non_finite(payload: bytes) -> bytes:
+    """Bare NaN, Infinity and -Infinity outside strings turned into strings."""
     hits = [m.span() for m in _NON_FINITE.finditer(payload)]
     if not hits:
         return payload
@@ -234,7 +239,7 @@ def _null_non_finite(payload: bytes) -> bytes:
     out, last = [], 0
     for a, b in hits:
         if not inside[a]:
-            out += [payload[last:a], b"null"]
+            out += [payload[last:a], b'"' + payload[a:b] + b'"']
             last = b
     return b"".join([*out, payload[last:]])
 
@@ -256,8 +261,8 @@ def _problem(exc: msgspec.MsgspecError) -> RecordError:
 def parse_json(payload: bytes) -> dict[str, Any]:
     """The JSON object in a record's payload; `RecordError` for anything else.
 
-    Bare NaN and Infinity (which older writers' `json.dumps` could write) read as null, so a field
-    that must be a number says so by name instead of the whole record failing to parse.
+    Bare NaN and Infinity (which older writers' `json.dumps` could write) read as the strings
+    "NaN" and "Infinity" (see `NON_FINITE`).
     """
     if len(payload) > MAX_JSON_PAYLOAD:
         raise RecordError(None, f"a JSON record of {len(payload)} bytes (at most {MAX_JSON_PAYLOAD})")
@@ -265,7 +270,7 @@ def parse_json(payload: bytes) -> dict[str, Any]:
     if depth > MAX_DEPTH:
         raise RecordError(None, f"JSON nested {depth} deep (at most {MAX_DEPTH})")
     if b"NaN" in payload or b"Infinity" in payload:
-        payload = _null_non_finite(payload)
+        payload = _quote_non_finite(payload)
     try:
         obj = msgspec.json.decode(payload)
     except RecursionError:  # pragma: no cover  json_depth keeps it from happening
@@ -277,13 +282,57 @@ def parse_json(payload: bytes) -> dict[str, Any]:
     return obj
 
 
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def _value_at(obj: Any, field: str) -> Any:
+    """The value at a msgspec path such as `calibration.sensor_to_body[0][1]` (None if absent)."""
+    for key, index in _STEP.findall(field):
+        try:
+            obj = obj[int(index)] if index else obj[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return obj
+
+
+def _named(exc: msgspec.MsgspecError, obj: Any) -> RecordError:
+    err = _problem(exc)
+    if err.field is not None:
+        value = _value_at(obj, err.field)
+        if isinstance(value, str) and value in NON_FINITE:
+            return RecordError(err.field, f"{value} is not a usable number")
+    return err
+
+
 def check(obj: dict[str, Any], schema: type[Struct]) -> dict[str, Any]:
     """`obj` when it satisfies `schema` (unknown keys allowed and kept), else `RecordError`."""
     try:
         msgspec.convert(obj, schema, strict=True)
     except msgspec.MsgspecError as exc:
-        raise _problem(exc) from None
+        raise _named(exc, obj) from None
     return obj
+
+
+ESSENTIAL = frozenset({"settings"})
+"""Header keys without which samples cannot be read; any other unusable key is dropped with a note."""
+
+
+def repaired(obj: dict[str, Any], schema: type[Struct]) -> tuple[dict[str, Any], list[str]]:
+    """`obj` checked against `schema`, with every unusable non-essential top-level key removed;
+    and a note per removed key naming the field. `RecordError` when an essential key (or the
+    record as a whole) is unusable."""
+    obj = dict(obj)
+    notes: list[str] = []
+    for _ in range(len(obj) + 1):
+        try:
+            return check(obj, schema), notes
+        except RecordError as exc:
+            top = re.split(r"[.\[]", exc.field or "", maxsplit=1)[0]
+            if not top or top in ESSENTIAL or top not in obj:
+                raise
+            del obj[top]
+            notes.append(f"{exc}; it was ignored")
+    raise RecordError(None, "too many unusable fields")
 
 
 def check_event(obj: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +350,7 @@ def check_settings(settings: Any) -> dict[str, Any]:
     try:
         msgspec.convert(settings, Settings, strict=True)
     except msgspec.MsgspecError as exc:
-        err = _problem(exc)
+        err = _named(exc, settings)
         raise RecordError(f"settings.{err.field}" if err.field else "settings", err.problem) from None
     return settings
 

@@ -27,6 +27,24 @@ def _check_rate(rate: int) -> int:
     return rate
 
 
+def _check_transport(spec: str) -> None:
+    """A Bumble transport whose last field is a port must name one that exists: Python's sockets
+    would take 70000 modulo 65536 and listen somewhere else than the hint says."""
+    import re
+
+    from tracker.errors import UsageError
+
+    kind, _, rest = spec.partition(":")
+    if kind not in ("tcp-server", "tcp-client", "udp", "ws-server", "ws-client") or not rest:
+        return
+    port = rest.rsplit(":", 1)[-1]
+    if not re.fullmatch(r"\d{1,6}", port) or not 1 <= int(port) <= 65535:
+        raise UsageError(
+            f"--expose {spec}: {port!r} is not a port (1 to 65535)",
+            hint=f"e.g. --expose {kind}:_:9000",
+        )
+
+
 def _run(coro: Any) -> Any:
     import asyncio
 
@@ -673,6 +691,8 @@ def emulate_command(
     rate: Annotated[int, typer.Option("--rate", help="Power-on sample rate, Hz (a host can change it).")] = 100,
 ) -> None:
     _check_rate(rate)
+    if expose is not None:
+        _check_transport(expose)
     from tracker.link.emulate import run_emulator
 
     console = _stderr_console()

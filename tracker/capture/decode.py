@@ -158,7 +158,8 @@ def decode_capture(
     if not len(imu):
         return decoder
     ref_ns = int(imu.host_time_ns[0])
-    marks = sorted({d.imu_index for d in contents.damage}) if samples_at is not None else []
+    # only the spans noted one by one are told in seconds (a hostile file may hold 100,000s)
+    marks = sorted({d.imu_index for d in contents.damage if d.warning >= 0}) if samples_at is not None else []
     bounds = [*plan.starts[1:], len(imu)]
     configured = first
     for lo, hi, settings in zip(plan.starts, bounds, plan.settings, strict=True):

@@ -14,18 +14,19 @@ Only a file that is not a capture at all (or of a newer major format) raises `Ca
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tracker.capture import format as fmt
 from tracker.capture import schema
-from tracker.capture.resync import next_record
+from tracker.capture.resync import intact_starts, next_record
 from tracker.errors import CaptureFormatError
 
 _HINT_NOT_CAPTURE = "give a file made by `tracker record` (captures start with 'tracker-capture')"
@@ -116,9 +117,9 @@ class SettingsMark:
     byte: int = 0
 
 
-@dataclass(frozen=True)
-class DamagedSpan:
-    """Bytes [start, end) skipped because they failed the checks."""
+class DamagedSpan(NamedTuple):
+    """Bytes [start, end) skipped because they failed the checks (a tuple: a hostile file can
+    hold hundreds of thousands)."""
 
     start: int
     end: int
@@ -205,6 +206,10 @@ class CaptureContents:
 
 MAX_NOTES = 20
 """Damaged spans and unusable records noted one by one; beyond this they are summed up in one."""
+MANY_SPANS = 1024
+"""Damaged spans after which the rest of the file is indexed at once (see `_next_intact`)."""
+INDEX_MAX_BYTES = 64 * 1024 * 1024
+"""Largest rest of a file indexed at once (its candidate arrays must fit in memory)."""
 MAX_EVENTS = 10_000
 """Events kept (a real recording has a handful); more are counted, not decoded."""
 
@@ -289,23 +294,39 @@ def _record_ok(data: bytes, pos: int, size: int) -> int:
     return end
 
 
-def _block(body: bytes, length: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """(source, host times, offsets in the body, lengths) of a NOTIFICATIONS payload."""
-    source, n = fmt.BLOCK_HEAD.unpack_from(body)
-    t_off = fmt.BLOCK_HEAD.size
-    l_off = t_off + 8 * n
+_SMALL_BLOCK = 64
+"""Blocks with at most this many notifications have their lengths added up without numpy."""
+
+
+def _check_block(data: bytes, body_start: int, length: int) -> tuple[int, int]:
+    """(source, n) of a NOTIFICATIONS payload whose counts and lengths add up; `ValueError` if
+    they do not. The times and lengths themselves are gathered for all blocks at once later."""
+    source, n = fmt.BLOCK_HEAD.unpack_from(data, body_start)
+    l_off = body_start + fmt.BLOCK_HEAD.size + 8 * n
     d_off = l_off + 2 * n
-    if d_off > length:
+    if d_off > body_start + length:
         raise ValueError("block shorter than its count")
-    times = np.frombuffer(body, "<i8", n, t_off).astype(np.int64)
-    lens = np.frombuffer(body, "<u2", n, l_off).astype(np.int64)
-    offs = np.empty(n, np.int64)
-    if n:
-        offs[0] = 0
-        np.cumsum(lens[:-1], out=offs[1:])
-    if d_off + int(lens.sum()) != length:
+    if n <= _SMALL_BLOCK:
+        total = sum(struct.unpack_from(f"<{n}H", data, l_off))
+    else:
+        total = int(np.frombuffer(data, "<u2", n, l_off).sum(dtype=np.int64))
+    if d_off + total != body_start + length:
         raise ValueError("block lengths do not add up")
-    return source, times, offs + d_off, lens
+    return source, n
+
+
+def _gather(data: bytes, buffer: np.ndarray, blocks: list[tuple[int, int]]) -> Notifications:
+    """The notifications of blocks [(payload start, n), ...], in order, in a few numpy calls."""
+    head = fmt.BLOCK_HEAD.size
+    times = np.frombuffer(b"".join([data[b + head : b + head + 8 * n] for b, n in blocks]), "<i8").astype(np.int64)
+    lens = np.frombuffer(b"".join([data[b + head + 8 * n : b + head + 10 * n] for b, n in blocks]), "<u2").astype(np.int64)
+    counts = np.array([n for _, n in blocks], np.int64)
+    data_start = np.array([b + head + 10 * n for b, n in blocks], np.int64)
+    before = np.cumsum(lens) - lens  # bytes of notifications before each, over all blocks
+    first = np.cumsum(counts) - counts  # index of each block's first notification
+    block_before = before[np.minimum(first, len(lens) - 1)] if len(lens) else np.zeros(len(counts), np.int64)
+    offsets = np.repeat(data_start - block_before, counts) + before
+    return Notifications(times, offsets, lens, buffer)
 
 
 class _Parser:
@@ -325,7 +346,7 @@ class _Parser:
         self.events: list[CaptureEvent] = []
         self.events_skipped = 0
         self.marks: list[SettingsMark] = []
-        self.blocks: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.blocks: dict[int, list[tuple[int, int]]] = {}  # source -> [(payload start, n)]
         self.imu_count = 0
         self.records = 0
         self.complete = False
@@ -337,6 +358,7 @@ class _Parser:
         self.noted = 0
         self.unnoted_bytes = 0
         self.blank_after: int | None = None
+        self.index: np.ndarray | None = None  # starts of the intact records of the rest, once indexed
 
     # --- notes -------------------------------------------------------------------------------
     def _note(self, text: str, nbytes: int = 0) -> int:
@@ -357,25 +379,69 @@ class _Parser:
     def run(self, pos: int) -> None:
         data, size = self.data, self.size
         while pos < size:
+            if self.index is not None:
+                self._run_indexed(pos)
+                return
             end = _record_ok(data, pos, size)
             if end < 0:
                 pos = self._skip(pos, end)
                 if pos < 0:
                     break
                 continue
-            self.records += 1
-            self._record(pos, end)
+            self._accept(pos, end)
             pos = end
-            if self.complete and pos < size:
-                self.warnings.append(f"{size - pos} bytes follow the end record; they were read too")
-                self.complete = False
+
+    def _accept(self, pos: int, end: int) -> None:
+        self.records += 1
+        self._record(pos, end)
+        if self.complete and end < self.size:
+            self.warnings.append(f"{self.size - end} bytes follow the end record; they were read too")
+            self.complete = False
+
+    def _run_indexed(self, pos: int) -> None:
+        """The walk once the rest of the file is indexed: intact records are known by their start,
+        so a damaged span costs a comparison (see `_skip`)."""
+        assert self.index is not None
+        starts = self.index.tolist()
+        i, n = bisect.bisect_left(starts, pos), len(starts)
+        while pos < self.size:
+            if i < n and starts[i] == pos:
+                _, _, length, _ = fmt.RECORD_HEAD.unpack_from(self.data, pos)
+                end = pos + fmt.RECORD_OVERHEAD + length
+                self._accept(pos, end)
+                pos = end
+                i = bisect.bisect_left(starts, pos, i)
+                continue
+            i = bisect.bisect_right(starts, pos, i)
+            if i >= n:
+                self._ending(pos, _record_ok(self.data, pos, self.size))
+                return
+            self._span(pos, starts[i])
+            pos = starts[i]
+
+    def _span(self, pos: int, nxt: int) -> None:
+        note = "" if self.noted >= MAX_NOTES else (
+            f"bytes {pos}..{nxt} are damaged ({nxt - pos} bytes skipped); reading resumed at the next intact record"
+        )
+        self.damaged(pos, nxt, note)
 
     def _skip(self, pos: int, end: int) -> int:
-        """After a record that does not check out at `pos`: where reading resumes, or -1."""
+        """After a record that does not check out at `pos`: where reading resumes, or -1. After
+        `MANY_SPANS` damaged spans (a hostile or hopeless file) every intact record of the rest is
+        found in one vectorised pass (`index`), so each further span costs a lookup, not a search."""
+        if len(self.spans) >= MANY_SPANS and self.size - pos <= INDEX_MAX_BYTES:
+            self.index = intact_starts(self.data, self.buffer, pos + 1, self.size)
+            return pos  # `run` goes on with the index
         nxt = next_record(self.data, self.buffer, pos + 1, self.size)
         if nxt >= 0:
-            self.damaged(pos, nxt, f"bytes {pos}..{nxt} are damaged ({nxt - pos} bytes skipped); reading resumed at the next intact record")
+            self._span(pos, nxt)
             return nxt
+        self._ending(pos, end)
+        return -1
+
+    def _ending(self, pos: int, end: int) -> None:
+        """No intact record after `pos`: the file is cut there (`end` == -2: a record runs past
+        the end) or damaged to its end."""
         self.cut = pos
         if end == -2:
             self.cut_warning = len(self.warnings)
@@ -383,23 +449,21 @@ class _Parser:
                 f"the file is cut at byte {self.size}: the record starting at byte {pos} is incomplete "
                 f"({self.size - pos} bytes); everything before it was read"
             )
-        else:
-            if not self.buffer[pos:].any():
-                self.blank_after = pos
-            what = "are all zero bytes" if self.blank_after is not None else "are damaged"
-            self.damaged(pos, self.size, f"bytes {pos}..{self.size} at the end of the file {what} and were skipped", at_end=True)
-        return -1
+            return
+        if not self.buffer[pos:].any():
+            self.blank_after = pos
+        what = "are all zero bytes" if self.blank_after is not None else "are damaged"
+        self.damaged(pos, self.size, f"bytes {pos}..{self.size} at the end of the file {what} and were skipped", at_end=True)
 
     def _record(self, pos: int, end: int) -> None:
         _, rtype, length, t_ns = fmt.RECORD_HEAD.unpack_from(self.data, pos)
         body_start = pos + fmt.RECORD_HEAD.size
         try:
             if rtype == fmt.RecordType.NOTIFICATIONS:
-                body = self.data[body_start : body_start + length]
-                source, times, offs, lens = _block(body, length)
-                self.blocks.setdefault(source, []).append((times, offs + body_start, lens))
+                source, n = _check_block(self.data, body_start, length)
+                self.blocks.setdefault(source, []).append((body_start, n))
                 if source == fmt.Source.IMU:
-                    self.imu_count += len(times)
+                    self.imu_count += n
             elif rtype in fmt.JSON_TYPES:
                 if rtype == fmt.RecordType.EVENT and len(self.events) >= MAX_EVENTS:
                     self.events_skipped += 1
@@ -487,17 +551,12 @@ class _Parser:
 
     def notifications(self) -> dict[str, Notifications]:
         out: dict[str, Notifications] = {}
-        for source, parts in self.blocks.items():
+        for source, blocks in self.blocks.items():
             try:
                 name = fmt.Source(source).name.lower()
             except ValueError:
                 name = f"source_{source}"
-            out[name] = Notifications(
-                np.concatenate([t for t, _, _ in parts]),
-                np.concatenate([o for _, o, _ in parts]),
-                np.concatenate([n for _, _, n in parts]),
-                self.buffer,
-            )
+            out[name] = _gather(self.data, self.buffer, blocks)
         return out
 
     def closing_notes(self, origin: str | None) -> None:

@@ -39,6 +39,8 @@ _QUICK_BYTES = 4096
 """Bytes after the damage searched by the plain scan before the vectorised one takes over."""
 _QUICK_HITS = 32
 _QUICK_CRC_BYTES = 64 * 1024
+_DIRECT_BYTES = 4 * 1024 * 1024
+"""Candidates whose CRCs add up to less than this are checked one by one (zlib is fast)."""
 """CRC bytes the plain scan may spend in all; longer candidates wait for the vectorised check."""
 
 
@@ -113,6 +115,8 @@ def shift_many(crc: np.ndarray, n: np.ndarray) -> np.ndarray:
     n = n.astype(np.int64)
     for level in range(_LEVELS):
         v = (n >> (8 * level)) & 0xFF
+        if not v.any():
+            continue  # shifting by 0 at this byte of n: the identity
         t = tables[level]
         out = t[v, 0, out & 0xFF] ^ t[v, 1, (out >> 8) & 0xFF] ^ t[v, 2, (out >> 16) & 0xFF] ^ t[v, 3, out >> 24]
     return out
@@ -139,27 +143,84 @@ def _candidates(buf: np.ndarray, lo: int, hi: int, size: int) -> tuple[np.ndarra
     return p[ok], end[ok]
 
 
-def _intact(data: bytes | memoryview, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Which candidates are intact records, vectorised (see the module docstring)."""
-    a = starts + 2  # the CRC covers everything after the sync marker (starts are sorted)
-    both = np.concatenate((a, np.sort(ends)))
-    order = np.argsort(both, kind="stable")  # two sorted runs: merged in linear time
-    points = both[order]
-    first = np.concatenate(([True], points[1:] != points[:-1]))
-    unique = points[first]
-    rank = np.empty(len(both), np.int64)
-    rank[order] = np.cumsum(first) - 1
+_CHUNK = 256
+"""Spacing of the running CRC's checkpoints: every other prefix CRC starts from the nearest one."""
+_SLAB_CHUNKS = 1 << 15
+"""Chunks whose byte-by-byte CRC states are held at once (8 MiB of file, 32 MiB of states)."""
+_BYTE_TABLE: np.ndarray | None = None
+
+
+def _byte_table() -> np.ndarray:
+    """zlib's CRC-32 table: the register after one byte is T[(r ^ byte) & 0xFF] ^ (r >> 8)."""
+    global _BYTE_TABLE
+    if _BYTE_TABLE is None:
+        r = np.arange(256, dtype=np.uint32)
+        for _ in range(8):
+            r = np.where(r & 1, (r >> 1) ^ np.uint32(_POLY), r >> 1).astype(np.uint32)
+        _BYTE_TABLE = r
+    return _BYTE_TABLE
+
+
+def _chunk_crcs(buf: np.ndarray, first: int, chunks: int) -> np.ndarray:
+    """[j, c] -> crc32 of the first j bytes of chunk c (chunks of `_CHUNK` bytes from `first`),
+    for all chunks at once: one vectorised table step per byte position."""
+    table = _byte_table()
+    region = np.zeros(chunks * _CHUNK, np.uint8)
+    got = buf[first : first + chunks * _CHUNK]
+    region[: got.size] = got
+    columns = region.reshape(chunks, _CHUNK).T
+    states = np.empty((_CHUNK + 1, chunks), np.uint32)
+    reg = np.full(chunks, 0xFFFFFFFF, np.uint32)
+    states[0] = reg
+    for j in range(_CHUNK):
+        reg = table[(reg ^ columns[j]) & 0xFF] ^ (reg >> 8)
+        states[j + 1] = reg
+    return ~states
+
+
+def _prefix_at(data: bytes, buf: np.ndarray, base: int, points: np.ndarray) -> np.ndarray:
+    """`crc32(data[base:x])` for every x in `points` (any order, all >= base).
+
+    A running CRC gives a checkpoint every `_CHUNK` bytes; a point's CRC is its checkpoint's
+    shifted over the bytes after it, xor the CRC of those bytes, which `_chunk_crcs` has for
+    every byte of every chunk at once. No Python work per point."""
     view = memoryview(data)
-    bounds = [int(unique[0]), *unique.tolist()]
-    pieces = (view[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True))
-    prefix = np.fromiter(
-        accumulate(pieces, lambda c, piece: zlib.crc32(piece, c), initial=0),
-        np.uint32,
-        count=len(unique) + 1,
-    )[1:]
-    q_a = prefix[rank[: len(a)]]
-    q_e = prefix[rank[len(a) :]][np.argsort(np.argsort(ends, kind="stable"), kind="stable")]
+    top = int(points.max())
+    cuts = list(range(base, top + 1, _CHUNK))
+    pieces = map(view.__getitem__, map(slice, cuts, [*cuts[1:], top]))
+    checkpoints = np.fromiter(
+        accumulate(pieces, lambda c, piece: zlib.crc32(piece, c), initial=0), np.uint32, count=len(cuts) + 1
+    )
+    k = (points - base) // _CHUNK
+    offset = points - base - k * _CHUNK
+    tail = np.empty(len(points), np.uint32)
+    for lo in range(0, len(cuts), _SLAB_CHUNKS):
+        sel = np.flatnonzero((k >= lo) & (k < lo + _SLAB_CHUNKS))
+        if sel.size:
+            states = _chunk_crcs(buf, base + lo * _CHUNK, min(_SLAB_CHUNKS, len(cuts) - lo))
+            tail[sel] = states[offset[sel], k[sel] - lo]
+    return shift_many(checkpoints[k], offset) ^ tail
+
+
+def _intact(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which candidates are intact records (see the module docstring): one by one when that
+    costs little, vectorised otherwise."""
+    a = starts + 2  # the CRC covers everything after the sync marker
+    if int((ends - a).sum()) <= _DIRECT_BYTES or len(a) <= 4:
+        view = memoryview(data)
+        return np.array([zlib.crc32(view[x:y]) == fmt.CRC_RESIDUE for x, y in zip(a.tolist(), ends.tolist(), strict=True)], bool)
+    buf = np.frombuffer(data, np.uint8)
+    q = _prefix_at(data, buf, int(a.min()), np.concatenate((a, ends)))
+    q_a, q_e = q[: len(a)], q[len(a) :]
     return (q_e ^ shift_many(q_a, ends - a)) == fmt.CRC_RESIDUE
+
+
+def intact_starts(data: bytes, buf: np.ndarray, start: int, size: int) -> np.ndarray:
+    """Sorted starts of every intact record in [start, size), vectorised, in one pass."""
+    starts, ends = _candidates(buf, start, size, size)
+    if not starts.size:
+        return starts
+    return starts[_intact(data, starts, ends)]
 
 
 def _quick(data: bytes, start: int, size: int) -> int | None:

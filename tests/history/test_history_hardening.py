@@ -14,7 +14,7 @@ from conftest import crafted_session
 
 from tracker import paths
 from tracker.cli.main import run
-from tracker.history.ingest import FAILED, IMPORTED, implausible, store_recording
+from tracker.history.ingest import FAILED, IMPORTED, store_recording
 from tracker.history.store import SessionStore
 from tracker.imu import ImuRecording
 
@@ -193,6 +193,8 @@ def test_implausible_sessions_are_refused_with_one_line(start, analysis, says):
         outcome = store_recording(store, analysis, _recording(start))
         assert outcome.status == FAILED and says in outcome.reason and "\n" not in outcome.line()
         assert store.count() == 0
+    from tracker.history.ingest import implausible
+
     assert implausible(crafted_session(), datetime(2025, 3, 3, tzinfo=UTC)) is None
 
 

@@ -21,7 +21,6 @@ from tracker.capture import (
     CaptureWriter,
     load_capture,
     read_capture,
-    resync,
     write_capture_from_counts,
 )
 from tracker.capture import format as fmt

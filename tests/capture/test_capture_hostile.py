@@ -238,6 +238,7 @@ def test_resync_finds_the_record_after_garbage_full_of_sync_markers(tmp_path):
 
 
 def test_vectorised_crc_check_agrees_with_zlib():
+    from tracker.capture import resync
 
     rng = np.random.default_rng(4)
     data = bytearray(rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes())

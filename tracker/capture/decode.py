@@ -132,11 +132,15 @@ def _host_seconds(times_ns: np.ndarray, ref_ns: int) -> np.ndarray:
 
 
 def decode_capture(
-    contents: CaptureContents, *, samples_at: dict[int, int] | None = None, **decoder_options: Any
-):
+    contents: CaptureContents,
+    *,
+    samples_at: dict[int, int] | None = None,
+    plan_notes: list[str] | None = None,
+    **decoder_options: Any,
+) -> Any:
     """Run a capture's IMU notifications through a `StreamDecoder` (the live decode path), in
-    chunks, with the settings `settings_plan` gives each stretch. Returns the decoder; its
-    `plan_notes` say what could not be decoded and why.
+    chunks, with the settings `settings_plan` gives each stretch. Returns the decoder;
+    `plan_notes`, when given, receives what could not be decoded and why.
 
     `samples_at`, when given, is filled with {IMU notification index of each damaged span:
     samples decoded before it}, which `capture_notes` turns into the seconds the damage cost."""
@@ -154,7 +158,8 @@ def decode_capture(
         "gyro_range_dps": spec.DEFAULT_GYRO_RANGE_DPS,
     }
     decoder = StreamDecoder(*_triple(first), **decoder_options)
-    decoder.plan_notes = list(plan.notes)
+    notes = plan_notes if plan_notes is not None else []
+    notes += plan.notes
     if not len(imu):
         return decoder
     ref_ns = int(imu.host_time_ns[0])
@@ -167,7 +172,7 @@ def decode_capture(
         if settings is None:
             if hi > lo:
                 span = (int(imu.host_time_ns[hi - 1]) - int(imu.host_time_ns[lo])) / 1e9
-                decoder.plan_notes.append(
+                notes.append(
                     f"{hi - lo} notifications (about {abs(span):.1f} s) were not decoded: the settings that scale them were lost in damage"
                 )
             continue
@@ -302,7 +307,7 @@ def _check_anything_there(contents: CaptureContents) -> None:
         )
 
 
-def load_capture(path: str | os.PathLike[str]):
+def load_capture(path: str | os.PathLike[str]) -> Any:
     """A capture as an `ImuRecording`, decoded exactly as live data would be.
 
     `start_utc` comes from the host receive times (lower envelope) and the header's clock anchor;
@@ -312,10 +317,11 @@ def load_capture(path: str | os.PathLike[str]):
     contents = read_capture(path)
     _check_anything_there(contents)
     samples_at: dict[int, int] = {}
-    decoder = decode_capture(contents, samples_at=samples_at)
+    plan_notes: list[str] = []
+    decoder = decode_capture(contents, samples_at=samples_at, plan_notes=plan_notes)
     header = contents.header
-    warnings = list(contents.warnings) + decoder.plan_notes
-    notes = capture_notes(contents, decoder.t_sensor_s(), samples_at) + decoder.plan_notes
+    warnings = list(contents.warnings) + plan_notes
+    notes = capture_notes(contents, decoder.t_sensor_s(), samples_at) + plan_notes
     calibration = _calibration(header, warnings, notes)
     start_utc = _start_utc(contents, decoder, notes)
     timezone = _timezone(header, notes)

@@ -7,7 +7,9 @@ Each file is a short intact capture followed by hostile bytes, to the size asked
 - sync-random-lengths: the same markers with random plausible lengths (up to 1 MiB);
 - random: uniformly random bytes (a sync marker every 64 kB by chance);
 - tiny-spans: a damaged span every 32 bytes: 8 garbage bytes before a tiny intact record;
-- zeros: nothing but zero bytes.
+- zeros: nothing but zero bytes;
+- intact: no damage at all, a capture of the size asked (400 Hz, MTU 247): the everyday case, to
+  show it did not get slower.
 
 The reader of this tree (`read_capture`, then `load_capture` with the decode) is timed against
 the reader before this work (`--before`, a git revision: its `tracker/capture/reader.py`, loaded
@@ -45,7 +47,7 @@ from tracker.capture import (  # noqa: E402
 )
 from tracker.errors import TrackerError  # noqa: E402
 
-KINDS = ("sync-every-9", "sync-random-lengths", "random", "tiny-spans", "zeros")
+KINDS = ("intact", "sync-every-9", "sync-random-lengths", "random", "tiny-spans", "zeros")
 
 
 def _head(tmp: Path) -> bytes:
@@ -119,7 +121,13 @@ def main() -> None:
             for mib in sizes:
                 n = int(mib * 1024 * 1024) - len(head)
                 path = tmp / f"{kind}.capture"
-                path.write_bytes(head + _tail(kind, n, rng))
+                if kind == "intact":
+                    samples = int(mib * 1024 * 1024 / 13.2)
+                    counts = (np.arange(samples * 6) % 1000).astype(np.int16).reshape(-1, 6)
+                    write_capture_from_counts(tmp / "intact-new.capture", counts, 400)
+                    os.replace(tmp / "intact-new.capture", path)
+                else:
+                    path.write_bytes(head + _tail(kind, n, rng))
                 now = min((_timed(read_capture, path) for _ in range(2)), key=lambda x: x[1])
                 load = _timed(load_capture, path)
                 if mib <= args.before_max_mib or (before_at is not None and before_at[1] < 1.0):

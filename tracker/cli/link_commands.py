@@ -519,7 +519,7 @@ def _record_and_store(
                 failure = exc
             except BaseException:
                 if recorder.written:
-                    console.print(f"what was recorded is kept in {path}")
+                    console.print(f"what was recorded is kept in {path}", markup=False)
                 raise
             finally:
                 # from here a capture is complete on disk (or there is none): see _Interrupts
@@ -666,7 +666,7 @@ def replay_command(
         return  # a cut or too-short capture still replays: status 0, nothing to store
     stored = store_in_history(capture, report.analysis, report.recording)
     if as_json:
-        console.print(stored)
+        console.print(stored, markup=False)
     else:
         typer.echo(stored)
 
@@ -703,6 +703,6 @@ def emulate_command(
         if not announced and text.startswith("Emulated sensor stopped"):
             return  # it never started (e.g. a bad --expose): "stopped" would mislead
         announced = True
-        console.print(text)
+        console.print(text, markup=False)
 
     _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say))

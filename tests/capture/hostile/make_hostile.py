@@ -101,7 +101,7 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "clock_anchor_1e30": (capture(header(clock='{"anchor_host_ns":10000000000,"anchor_utc_ns":1e30}')), "notes", "clock.anchor_utc_ns"),
     "clock_anchor_host_1e30": (capture(header(clock='{"anchor_host_ns":1e30,"anchor_utc_ns":0}')), "notes", "clock.anchor_host_ns"),
     "clock_not_an_object": (capture(header(clock='"x"')), "notes", "clock"),
-    "settings_not_an_object": (capture(header(settings='"x"')), "fails", "settings"),
+    "settings_not_an_object": (capture(header(settings='"x"')), "fails", "settings: expected object"),
     "sensor_not_an_object": (capture(header(sensor='"x"')), "notes", "sensor"),
     "calibration_not_an_object": (capture(header(more=',"calibration":"x"')), "notes", "calibration"),
     "utc_offset_nan": (capture(header(more=',"utc_offset_s":NaN')), "notes", "utc_offset_s"),
@@ -132,7 +132,7 @@ def _damaged() -> dict[str, tuple[bytes, str, str]]:
     return {
         "signature_flipped_bit": (bytes(sig), "notes", "first line"),
         "signature_newline_lost": (bytes(cut_newline), "notes", "first line"),
-        "zeros_after_signature": (fmt.SIGNATURE + bytes(200_000), "fails", "zeros"),
+        "zeros_after_signature": (fmt.SIGNATURE + bytes(200_000), "fails", "are zeros: no record survives"),
         "sync_garbage_tail": (whole + bytes(garbage), "notes", "damaged"),
     }
 

@@ -96,7 +96,7 @@ def implausible(analysis: SessionAnalysis, start_utc: datetime, *, now: datetime
 
 def _refused(path: Path, why: str) -> ImportOutcome:
     fix = "; if only its date is wrong, import it with --start" if "would start on" in why else "; the file is kept"
-    return ImportOutcome(path, FAILED, reason=f"not stored: {why}{fix}")
+    return ImportOutcome(path, FAILED, reason=f"{why}{fix}")
 
 
 def never_on_roller(analysis: SessionAnalysis) -> bool:

@@ -270,3 +270,17 @@ def test_many_damaged_spans_read_the_same_with_and_without_the_index(tmp_path, m
     assert indexed.corrupt_spans == plain.corrupt_spans and indexed.warnings == plain.warnings
     assert indexed.imu.payloads() == plain.imu.payloads() == read_capture(cap.path).imu.payloads()
     assert indexed.complete and plain.complete
+
+
+def test_stream_started_details_are_not_a_settings_disagreement(tmp_path):
+    """The recorder's header has the settings asked for; `stream_started` adds what the sensor
+    reported (MTU, samples per packet): the copies after it agree with both."""
+    one = np.full((1, 6), 1000, np.int16)
+    path = tmp_path / "rec.capture"
+    with CaptureWriter(path, {"settings": {"sample_rate_hz": 100, "accel_range_g": 4, "gyro_range_dps": 500}},
+                       background_flush=False, fsync=False) as w:  # fmt: skip
+        w.write_event(10**10, "stream_started", sample_rate_hz=100, accel_range_g=4, gyro_range_dps=500, att_mtu=247, samples_per_packet=19)
+        for i in range(3000):  # 30 s: copies every 10 s
+            w.write_notification(10**10 + i * 10**7, packets.encode_data_packet(i, i * 10_000, one, 0x20 if i == 0 else 0))
+    recording = load_capture(path)
+    assert len(recording) == 3000 and not any("disagree" in n for n in recording.source["notes"])

@@ -42,7 +42,7 @@ class SettingsPlan:
 
 
 def _scale_keys(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: settings[k] for k in schema.SettingsUpdate.__struct_fields__ if k in settings}
+    return {k: settings.get(k) for k in schema.SCALE_KEYS}
 
 
 class _Planner:

@@ -60,6 +60,11 @@ class Settings(Struct):
     #     acc_factor: Annotated[float, Meta(gt=0, le=1)] | None = None
 
 
+SCALE_KEYS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
+"""The settings that change how raw counts become samples (a new sensor kind adds its own here):
+two statements of the settings disagree only when these differ."""
+
+
 class SettingsUpdate(Struct):
     """`Settings` where every key is optional (a header update may name only what changed)."""
 

@@ -86,7 +86,7 @@ def implausible(analysis: SessionAnalysis, start_utc: datetime, *, now: datetime
             f"it would last {analysis.duration_s / 3600:.1f} h (at most {MAX_SESSION_S / 3600:.0f} h): "
             "the recording's clock jumped"
         )
-    if analysis.on_roller_s > analysis.duration_s + 1.0 or analysis.rolling_s > analysis.on_roller_s + 1.0:
+    if analysis.on_roller_s > analysis.duration_s + 1.0:
         return (
             f"it would have {analysis.on_roller_s / 60:.1f} min on the roller in a "
             f"{analysis.duration_s / 60:.1f} min recording"

@@ -133,7 +133,11 @@ def open_private(path: Path, *, append: bool = False) -> BinaryIO:
 def write_private_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically (temp file, fsync, rename), mode 0600.
 
-    A full disk raises `DiskFullError` and leaves the old file as it was.
+    The one way tracker writes a file a person names or will open (`--out`, exports, reports,
+    charts, settings): the data goes to a new 0600 file in the same directory, which is then
+    renamed over `path`. So a symlink at `path` is replaced, never followed (its target is left
+    alone); an existing file ends up 0600 whatever its mode was; a reader never sees half a file;
+    a full disk raises `DiskFullError` and leaves the old file as it was.
     """
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -149,6 +153,17 @@ def write_private_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise_storage_error(exc, path)
+
+
+def write_private_figure(figure: object, path: Path, **savefig_kwargs: object) -> None:
+    """Save a matplotlib figure to `path` through `write_private_atomic` (format from the
+    suffix: .png, .svg, .pdf)."""
+    import io
+
+    buffer = io.BytesIO()
+    kind = path.suffix.lstrip(".").lower() or "png"
+    figure.savefig(buffer, format=kind, **savefig_kwargs)  # type: ignore[attr-defined]
+    write_private_atomic(path, buffer.getvalue())
 
 
 def raise_storage_error(exc: OSError, path: Path) -> None:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker.capture import SIGNATURE, CaptureWriter, load_capture, read_capture
+from tracker.capture import format as fmt
 from tracker.errors import CaptureFormatError, DiskFullError
 from tracker.protocol import packets
 
@@ -39,6 +40,10 @@ def _small_capture(path, n=24):
         background_flush=False,
         fsync=False,
     ) as w:
+        # the header record, then its copy (format 1.1)
+        _, _, header_len, _ = fmt.RECORD_HEAD.unpack_from(path.read_bytes(), len(SIGNATURE))
+        bounds.append(len(SIGNATURE) + fmt.RECORD_OVERHEAD + header_len)
+        done.append(0)
         bounds.append(os.path.getsize(path))
         done.append(0)
         for i, p in enumerate(pk):
@@ -79,7 +84,7 @@ def test_flipped_bytes_are_detected_and_the_rest_recovered(tmp_path):
     pk, bounds, done = _small_capture(path)
     data = path.read_bytes()
     damaged_path = tmp_path / "damaged.cap"
-    first_data, end_record = bounds[3], bounds[-1]
+    first_data, end_record = bounds[4], bounds[-1]
     for k in range(first_data, end_record, 3):
         damaged = bytearray(data)
         damaged[k] ^= 0x5A
@@ -91,7 +96,7 @@ def test_flipped_bytes_are_detected_and_the_rest_recovered(tmp_path):
         assert c.complete and c.cut_at_byte is None
         assert any("damaged" in w for w in c.warnings)
         # exactly the notifications whose record was hit are missing
-        hit = [j for j in range(3, len(bounds)) if bounds[j - 1] <= k < bounds[j]][0]
+        hit = [j for j in range(4, len(bounds)) if bounds[j - 1] <= k < bounds[j]][0]
         lost = done[hit] - done[hit - 1]
         got = c.imu.payloads()
         assert len(got) == len(pk) - lost

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tracker.capture import (
+    FORMAT_VERSION,
     SIGNATURE,
     CaptureHeader,
     CaptureWriter,
@@ -126,7 +127,7 @@ def test_notifications_keep_raw_bytes_and_times(tmp_path):
     assert lv.tolist() == [50] * 5 and t.tolist() == [2000, 2100, 2200, 2300, 2400]
     assert c.header["calibration"] == CAL and c.initial_header["calibration"] is None
     assert c.header_updates[0].imu_index == 500 and c.events[0].data == {"text": "hello"}
-    assert c.header["tracker_version"] and c.header["format_version"] == "1.0"
+    assert c.header["tracker_version"] and c.header["format_version"] == FORMAT_VERSION == "1.1"
     assert c.records > 10  # blocks were split at max_block_bytes
 
 
@@ -190,13 +191,14 @@ def test_newer_minor_version_with_unknown_records_is_read(tmp_path):
     assert len(load_capture(path)) == 100
 
 
-def test_damaged_header_cannot_be_scaled(tmp_path):
+def test_damaged_header_is_replaced_by_its_copy(tmp_path):
     cap = write_capture_from_counts(tmp_path / "d.cap", _counts(100), 100)
     data = bytearray(cap.path.read_bytes())
     data[len(SIGNATURE) + 30] ^= 0xFF  # inside the header record
     path = tmp_path / "dh.cap"
     path.write_bytes(bytes(data))
     c = read_capture(path)
-    assert c.corrupt_spans and c.header == {} and len(c.imu) == cap.packets_written
-    with pytest.raises(CaptureFormatError, match="lacks the sensor settings"):
-        load_capture(path)
+    assert c.corrupt_spans and c.header_from and len(c.imu) == cap.packets_written
+    whole, damaged = load_capture(cap.path), load_capture(path)
+    assert np.array_equal(whole.acc_m_s2, damaged.acc_m_s2) and whole.start_utc == damaged.start_utc
+    assert any("copy" in n for n in damaged.source["notes"])

@@ -91,6 +91,12 @@ def load_recording(path: str | Path) -> ImuRecording:
 
 
 def _is_capture(head: bytes) -> bool:
+    try:  # the capture layer also knows a capture whose signature is damaged
+        from tracker.capture.format import looks_like_capture
+    except ImportError:
+        pass
+    else:
+        return looks_like_capture(head)
     magic, signature = _capture_magic()
     # a file that is nothing but the start of the signature is a capture cut within it
     return head.startswith(magic) or (len(head) < len(signature) and signature.startswith(head))
@@ -125,8 +131,13 @@ def _load_capture(path: Path) -> ImuRecording:
             if cut is not None
             else ""
         )
+        what = (
+            f"{path} holds only {len(t)} samples{cut_note}; at least {MIN_SAMPLES} are needed"
+            if len(t) < MIN_SAMPLES
+            else f"{path} holds {t[-1] - t[0]:.1f} s of samples{cut_note}; at least {MIN_DURATION_S:.0f} s are needed"
+        )
         raise RecordingTooShortError(
-            f"{path} holds {t[-1] - t[0] if len(t) else 0.0:.1f} s of samples{cut_note}; at least {MIN_DURATION_S:.0f} s are needed",
+            what,
             path=str(path),
             hint="copy the whole file again, or record a longer session"
             if cut is not None

@@ -3,10 +3,13 @@
 CaptureWriter(path, header) -> .write_notification / .write_event / .update_header / .close
 read_capture(path) -> CaptureContents        every intact record, cut and damage reported
 load_capture(path) -> ImuRecording           through the live StreamDecoder; source["notes"] say
-                                             what damage and cuts cost
+                                             what damage and cuts cost (tracker.capture.decode)
+Every JSON record is checked by tracker.capture.schema; resynchronising after damage is linear
+(tracker.capture.resync).
 write_capture_from_counts(path, counts, ...) a synthetic capture for tests and fixtures
 """
 
+from tracker.capture.decode import capture_notes, decode_capture, load_capture, settings_plan
 from tracker.capture.format import FORMAT_VERSION, SIGNATURE, RecordType, Source
 from tracker.capture.reader import (
     CaptureContents,
@@ -14,9 +17,6 @@ from tracker.capture.reader import (
     DamagedSpan,
     HeaderUpdate,
     Notifications,
-    capture_notes,
-    decode_capture,
-    load_capture,
     read_capture,
 )
 from tracker.capture.synthetic import SyntheticCapture, write_capture_from_counts
@@ -41,5 +41,6 @@ __all__ = [
     "host_time_ns",
     "load_capture",
     "read_capture",
+    "settings_plan",
     "write_capture_from_counts",
 ]

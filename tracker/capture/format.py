@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import struct
 import zlib
 from typing import Any
@@ -27,7 +28,9 @@ import numpy as np
 
 MAGIC = b"tracker-capture "
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1
+"""1.1 added HEADER_COPY records and the header copy in the END record (readers of 1.0 skip the
+former with a warning and ignore the latter)."""
 FORMAT_VERSION = f"{FORMAT_MAJOR}.{FORMAT_MINOR}"
 SIGNATURE = MAGIC + FORMAT_VERSION.encode("ascii") + b"\n"
 MAX_SIGNATURE = 32
@@ -40,6 +43,11 @@ CRC = struct.Struct("<I")
 RECORD_OVERHEAD = RECORD_HEAD.size + CRC.size  # 19 bytes
 MAX_PAYLOAD = 16 * 1024 * 1024
 """A declared length above this is corruption (writers keep records far smaller)."""
+MAX_JSON_PAYLOAD = 1024 * 1024
+"""A JSON record (header, event, ...) longer than this is unreadable: writers keep them to a few kB."""
+CRC_RESIDUE = 0x2144DF1C
+"""`zlib.crc32(m + crc32(m) as 4 little-endian bytes)` for every m: a record is intact exactly when
+the CRC of everything after its sync marker, its own CRC included, is this constant."""
 
 BLOCK_HEAD = struct.Struct("<BI")
 """source u8, notification count u32."""
@@ -54,6 +62,9 @@ class RecordType(enum.IntEnum):
     """JSON: {"kind": ..., ...}: link lost, reconnected, note, ..."""
     HEADER_UPDATE = 0x04
     """JSON: fields merged into the header from here on (calibration learned later, new settings)."""
+    HEADER_COPY = 0x05
+    """JSON: the header as it stands here, repeated so that a damaged header costs nothing
+    (format 1.1; see `header_copy`)."""
     END = 0x7F
     """JSON: written by a clean close; its absence means the recording was interrupted."""
 
@@ -74,6 +85,33 @@ class Source(enum.IntEnum):
 SOURCE_BY_NAME = {s.name.lower(): s for s in Source}
 
 
+JSON_TYPES = frozenset(
+    {RecordType.HEADER, RecordType.EVENT, RecordType.HEADER_UPDATE, RecordType.HEADER_COPY, RecordType.END}
+)
+KNOWN_TYPES = frozenset(int(t) for t in RecordType)
+
+NOT_COPIED = ("extra", "notes")
+"""Header keys a HEADER_COPY leaves out: free-form, possibly large, and not needed to read samples."""
+
+
+def header_copy(header: dict[str, Any]) -> dict[str, Any]:
+    """What a HEADER_COPY (and the END record's `header`) repeats of the header: every key but the
+    free-form ones, so whatever a sensor kind adds to `sensor` or `settings` is copied too."""
+    return {k: v for k, v in header.items() if k not in NOT_COPIED}
+
+
+def looks_like_capture(head: bytes) -> bool:
+    """Whether the first bytes of a file are a capture's, even with its signature damaged: the
+    signature itself (or a start of it: a file cut there), or a signature-sized first line that
+    differs from it in at most 3 bytes and is followed by a record's sync marker."""
+    if head.startswith(MAGIC) or (len(head) < len(SIGNATURE) and SIGNATURE.startswith(head)):
+        return True
+    n = len(SIGNATURE)
+    if len(head) < n + len(SYNC) or head[n : n + len(SYNC)] != SYNC:
+        return False
+    return sum(a != b for a, b in zip(head[:n], SIGNATURE, strict=True)) <= 3
+
+
 def encode_record(rtype: int, host_time_ns: int, payload: bytes) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"record payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
@@ -82,10 +120,21 @@ def encode_record(rtype: int, host_time_ns: int, payload: bytes) -> bytes:
     return head + payload + CRC.pack(crc)
 
 
+def finite_json(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float replaced by None: JSON has no such numbers, and a
+    capture must never hold a value a strict reader refuses."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
 def encode_json_record(rtype: int, host_time_ns: int, obj: dict[str, Any]) -> bytes:
-    return encode_record(
-        rtype, host_time_ns, json.dumps(obj, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    )
+    text = json.dumps(finite_json(obj), separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return encode_record(rtype, host_time_ns, text.encode("utf-8"))
 
 
 def encode_block(source: int, host_times_ns: list[int], payloads: list[bytes]) -> bytes:

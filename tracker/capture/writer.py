@@ -29,12 +29,16 @@ from typing import Any
 
 from tracker import __version__, paths
 from tracker.capture import format as fmt
+from tracker.capture import schema
 from tracker.errors import StorageError
 from tracker.protocol.spec import SAMPLE_SIZE
 
 REQUIRED_SETTINGS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
 MIN_BLOCK_BYTES = 256
 MAX_BLOCK_BYTES = 64 * 1024
+COPY_INTERVAL_NS = 10_000_000_000
+"""A HEADER_COPY follows the header at once, each settings update, and then at least every 10 s of
+host time, so a damaged header costs no sample (docs/capture-format.md, "Header copies")."""
 
 
 def block_bytes_for(settings: dict[str, Any] | None, span_s: float) -> int:
@@ -126,6 +130,11 @@ def _header_json(header: CaptureHeader | dict[str, Any]) -> dict[str, Any]:
         )
     if "sensor" not in obj:
         obj["sensor"] = {}
+    obj = fmt.finite_json(obj)
+    try:  # a reader would set this header aside: refuse to write it
+        schema.check(obj, schema.Header)
+    except schema.RecordError as exc:
+        raise ValueError(f"capture header: {exc}") from None
     return obj
 
 
@@ -160,6 +169,9 @@ class CaptureWriter:
             else block_bytes_for(self._settings, self.flush_interval_s)
         )
         self.notifications_written = 0
+        self._imu_written = 0
+        self._settings_epoch = 0  # settings updates written so far (header copies say it)
+        self._last_copy_ns: int | None = None
         self.records_written = 0
         self.bytes_written = 0
         self._lock = threading.Lock()  # buffers only: never held during a write or an fsync
@@ -192,6 +204,7 @@ class CaptureWriter:
             self._append_record(
                 fmt.encode_json_record(fmt.RecordType.HEADER, first_time, self.header)
             )
+            self._append_copy(first_time)
         self._flush()
         self._fsync_dir()
         self._stop = threading.Event()
@@ -223,6 +236,8 @@ class CaptureWriter:
             self._block_bytes += len(data) + 10
             self._last_time_ns = int(host_time_ns)
             self.notifications_written += 1
+            if src == fmt.Source.IMU:
+                self._imu_written += 1
             # with the background thread the caller never writes; without it, it must
             due = (
                 self._thread is None
@@ -251,12 +266,15 @@ class CaptureWriter:
             self._append_record(
                 fmt.encode_json_record(fmt.RecordType.HEADER_UPDATE, int(host_time_ns), fields)
             )
-            if isinstance(fields.get("settings"), dict) and not self._fixed_block_bytes:
-                # a new rate: blocks keep holding the same span of the session (a settings update
-                # may name only what changed; readers merge it over the first header's settings)
+            if isinstance(fields.get("settings"), dict):
+                # a settings update may name only what changed; readers merge it over the
+                # settings in force, and so does the header the copies repeat
                 self._settings = {**self._settings, **fields["settings"]}
-                self.max_block_bytes = block_bytes_for(self._settings, self.flush_interval_s)
+                self._settings_epoch += 1
+                if not self._fixed_block_bytes:  # a new rate: blocks keep the same span
+                    self.max_block_bytes = block_bytes_for(self._settings, self.flush_interval_s)
             self.header.update(fields)
+            self._append_copy(int(host_time_ns))
 
     def flush(self) -> None:
         """Write everything pending and fsync it (blocks for the write; the other methods don't)."""
@@ -279,6 +297,7 @@ class CaptureWriter:
                         "notifications": self.notifications_written,
                         "records": self.records_written + 1,
                         "closed_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                        "header": self._copy(),
                     }
                     self._append_record(
                         fmt.encode_json_record(fmt.RecordType.END, self._last_time_ns, summary)
@@ -315,13 +334,28 @@ class CaptureWriter:
         self._out += record
         self.records_written += 1
 
+    def _copy(self) -> dict[str, Any]:
+        """The header as it stands, for a HEADER_COPY or the END record."""
+        return {
+            **fmt.header_copy({**self.header, "settings": dict(self._settings)}),
+            "settings_epoch": self._settings_epoch,
+            "imu_notifications": self._imu_written,
+        }
+
+    def _append_copy(self, host_time_ns: int) -> None:
+        self._append_record(fmt.encode_json_record(fmt.RecordType.HEADER_COPY, host_time_ns, self._copy()))
+        self._last_copy_ns = host_time_ns
+
     def _seal_block(self) -> None:
         if self._block_source is None or not self._block_payloads:
             return
         payload = fmt.encode_block(self._block_source, self._block_times, self._block_payloads)
-        self._append_record(
-            fmt.encode_record(fmt.RecordType.NOTIFICATIONS, self._block_times[-1], payload)
-        )
+        last = self._block_times[-1]
+        self._append_record(fmt.encode_record(fmt.RecordType.NOTIFICATIONS, last, payload))
+        if self._last_copy_ns is None or last < self._last_copy_ns:
+            self._last_copy_ns = last  # callers' clocks may start anywhere: count from here
+        elif last - self._last_copy_ns >= COPY_INTERVAL_NS:
+            self._append_copy(last)
         self._block_source = None
         self._block_times = []
         self._block_payloads = []

@@ -48,8 +48,10 @@ def demo_command(
             bar.update(task, description=what, completed=done, total=total)
 
         result = run_demo(target, weeks=weeks, seed=seed, timezone=timezone, progress=progress)
+    from tracker.display import shown
+
     for line in result.failed:
-        console.print(f"not analysed: {line}")
+        console.print(f"not analysed: {shown(line)}")
     typer.echo(f"{result.sessions} simulated sessions recorded through the emulated sensor into {result.data_dir}")
     typer.echo(f"report: {result.report_html}")
     typer.echo(f"explore: tracker --data-dir {result.data_dir} sessions")

@@ -116,7 +116,8 @@ def import_command(
         else:
             for path in files:
                 outcome = import_file(store, path, **kwargs)
-                print(outcome.line())
+                # one file: a failure is the command's error, on stderr (several: the summary is)
+                print(outcome.line(), file=sys.stderr if outcome.status == FAILED else sys.stdout)
                 outcomes.append(outcome)
     failed = sum(o.status == FAILED for o in outcomes)
     if len(outcomes) > 1:
@@ -197,6 +198,7 @@ def show_command(
     from rich.table import Table
 
     from tracker import paths
+    from tracker.display import plain, shown
     from tracker.history import charts
     from tracker.history.store import SessionStore
 
@@ -206,7 +208,7 @@ def show_command(
     console = Console(highlight=False)
     console.print(
         f"[bold]Session {s.id}[/bold]  {s.start_local:%A %Y-%m-%d %H:%M %z}"
-        + (f" ({s.timezone})" if s.timezone else "")
+        + (f" ({shown(s.timezone)})" if s.timezone else "")
     )
     summary = [
         (
@@ -227,14 +229,14 @@ def show_command(
         ("analysed by", f"tracker {a.tracker_version}" if a.tracker_version else "–"),
     ]
     for k, v in summary:
-        console.print(f"  {k:<16} {v}", markup=False)
+        console.print(f"  {k:<16} {plain(v)}", markup=False)  # stored text: shown as text
     if a.strokes:
         t = Table(title="Strokes", box=None, title_justify="left", header_style="bold")
         for col in ("#", "start s", "end s", "distance cm", "pace cm/s", "direction", "region"):
             t.add_column(col, justify="left" if col in ("direction", "region") else "right")
         for i, st in enumerate(a.strokes, 1):
             t.add_row(str(i), f"{st.start_s:.1f}", f"{st.end_s:.1f}", f"{st.distance_cm:.1f}", f"{st.pace_cm_s:.1f}",
-                      st.direction.replace("_", " "), st.region.replace("_", " "))  # fmt: skip
+                      shown(st.direction.replace("_", " ")), shown(st.region.replace("_", " ")))  # fmt: skip
         console.print(t)
     if a.holds:
         t = Table(title="Holds", box=None, title_justify="left", header_style="bold")
@@ -246,7 +248,7 @@ def show_command(
                 f"{h.start_s:.1f}",
                 f"{h.duration_s:.1f}",
                 f"{h.position_cm:.1f}",
-                h.region.replace("_", " "),
+                shown(h.region.replace("_", " ")),
             )
         console.print(t)
     if a.warnings:
@@ -254,7 +256,7 @@ def show_command(
         for col in ("kind", "from s", "to s", "message"):
             t.add_column(col)
         for w in a.warnings:
-            t.add_row(w.kind, f"{w.start_s:.0f}", f"{w.end_s:.0f}", w.message)
+            t.add_row(shown(w.kind), f"{w.start_s:.0f}", f"{w.end_s:.0f}", shown(w.message))
         console.print(t)
     from tracker.errors import StorageError
 
@@ -272,11 +274,7 @@ def show_command(
         return
     fig = charts.new_figure(11, 4.5)
     charts.plot_session_timeline(a, fig.add_subplot())
-    try:
-        with paths.private_umask():
-            fig.savefig(target, dpi=110)
-    except OSError as exc:
-        paths.raise_storage_error(exc, target)
+    paths.write_private_figure(fig, target, dpi=110)  # a symlink there is replaced, not followed
     print(f"timeline chart: {target}")
 
 

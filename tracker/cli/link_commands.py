@@ -27,6 +27,24 @@ def _check_rate(rate: int) -> int:
     return rate
 
 
+def _check_transport(spec: str) -> None:
+    """A Bumble transport whose last field is a port must name one that exists: Python's sockets
+    would take 70000 modulo 65536 and listen somewhere else than the hint says."""
+    import re
+
+    from tracker.errors import UsageError
+
+    kind, _, rest = spec.partition(":")
+    if kind not in ("tcp-server", "tcp-client", "udp", "ws-server", "ws-client") or not rest:
+        return
+    port = rest.rsplit(":", 1)[-1]
+    if not re.fullmatch(r"\d{1,6}", port) or not 1 <= int(port) <= 65535:
+        raise UsageError(
+            f"--expose {spec}: {port!r} is not a port (1 to 65535)",
+            hint=f"e.g. --expose {kind}:_:9000",
+        )
+
+
 def _run(coro: Any) -> Any:
     import asyncio
 
@@ -70,12 +88,18 @@ def scan_command(
     from rich.console import Console
     from rich.table import Table
 
+    from tracker.display import shown
+
     table = Table(title=None)
     for column in ("name", "address", "signal", "battery", "status"):
         table.add_column(column)
     for s in found:
-        status = "default" if s.default else ("paired" if s.paired else "not paired: tracker pair " + s.name)
-        table.add_row(s.name, s.address, f"{s.rssi} dBm", s.battery, status)
+        # names come from the radio: shown as sent (no markup, no terminal escapes); the hint
+        # names the address when the name would not survive a shell
+        name = shown(s.name)
+        hint = s.name if s.name and s.name.isprintable() and s.name.replace("-", "").isalnum() else s.address
+        status = "default" if s.default else ("paired" if s.paired else "not paired: tracker pair " + shown(hint))
+        table.add_row(name, shown(s.address), f"{s.rssi} dBm", shown(s.battery), status)
     Console().print(table)
 
 
@@ -87,10 +111,14 @@ class _ConsoleUI:
         self.emulated = emulated
 
     def say(self, text: str) -> None:
-        self.console.print(text)
+        from tracker.display import plain
+
+        self.console.print(plain(text), markup=False)  # it may quote what the sensor sent
 
     def wait(self, text: str) -> None:
-        self.console.print(text)
+        from tracker.display import plain
+
+        self.console.print(plain(text), markup=False)
         if self.emulated:
             self.console.print("  (the emulated person does this now)")
         elif not self.yes:
@@ -146,10 +174,12 @@ def pair_command(
                 scan_timeout_s=timeout,
             )
 
+    from tracker.display import plain, shown
+
     report = _run(go())
     s = report.signal
     out = typer.echo
-    out(f"Paired {report.record.name} ({report.record.address}) and stored it as the default sensor.")
+    out(f"Paired {plain(report.record.name)} ({plain(report.record.address)}) and stored it as the default sensor.")
     out(
         f"Signal: {s.actual_rate_hz:.1f} samples/s of {s.nominal_rate_hz:.0f} nominal, "
         f"loss {100 * s.loss_fraction:.2f} %, noise {1000 * s.acc_noise_m_s2:.1f} mm/s² and "
@@ -158,7 +188,7 @@ def pair_command(
     q = report.calibration.quality
     out(f"Calibration: standing and lying {q.get('pose_angle_deg', float('nan')):.0f}° apart; sensor-to-body rotation stored.")
     for warning in report.warnings:
-        _stderr_console().print(f"warning: {warning}")
+        _stderr_console().print(f"warning: {shown(warning)}")
 
 
 # --- record --------------------------------------------------------------------------------------
@@ -489,7 +519,7 @@ def _record_and_store(
                 failure = exc
             except BaseException:
                 if recorder.written:
-                    console.print(f"what was recorded is kept in {path}")
+                    console.print(f"what was recorded is kept in {path}", markup=False)
                 raise
             finally:
                 # from here a capture is complete on disk (or there is none): see _Interrupts
@@ -585,6 +615,7 @@ def replay_command(
     import contextlib
     import json
 
+    from tracker.display import plain, shown
     from tracker.errors import UsageError
     from tracker.link.replay import replay_capture
 
@@ -611,7 +642,7 @@ def replay_command(
                 capture,
                 realtime=realtime or live,
                 speed=speed,
-                on_note=lambda text: console.print(f"note: {text}"),
+                on_note=lambda text: console.print(f"note: {shown(text)}"),
                 consumer_for=live_consumer if live else None,
             )
         )
@@ -626,7 +657,7 @@ def replay_command(
         for line in report.summary_lines():
             if report.analysis is None and line == report.analysis_note:
                 line = _not_analysed(line)
-            typer.echo(line)
+            typer.echo(plain(line))  # it names the sensor as the file says
         if report.analysis is not None:
             from tracker.cli.summary import print_session_summary
 
@@ -635,7 +666,7 @@ def replay_command(
         return  # a cut or too-short capture still replays: status 0, nothing to store
     stored = store_in_history(capture, report.analysis, report.recording)
     if as_json:
-        console.print(stored)
+        console.print(stored, markup=False)
     else:
         typer.echo(stored)
 
@@ -660,6 +691,8 @@ def emulate_command(
     rate: Annotated[int, typer.Option("--rate", help="Power-on sample rate, Hz (a host can change it).")] = 100,
 ) -> None:
     _check_rate(rate)
+    if expose is not None:
+        _check_transport(expose)
     from tracker.link.emulate import run_emulator
 
     console = _stderr_console()
@@ -670,6 +703,6 @@ def emulate_command(
         if not announced and text.startswith("Emulated sensor stopped"):
             return  # it never started (e.g. a bad --expose): "stopped" would mislead
         announced = True
-        console.print(text)
+        console.print(text, markup=False)
 
     _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from tracker.display import clock, shown
 from tracker.results import SessionAnalysis
 
 
@@ -34,7 +35,7 @@ def print_session_summary(result: SessionAnalysis, title: str, console: Console 
             table.add_column(col)
         for h in result.holds:
             table.add_row(
-                f"{int(h.start_s // 60)}:{h.start_s % 60:04.1f}",
+                clock(h.start_s),
                 f"{h.duration_s:.0f} s",
                 f"~{h.position_cm:.0f} cm from the hips",
                 h.region.replace("_", " "),
@@ -46,8 +47,8 @@ def print_session_summary(result: SessionAnalysis, title: str, console: Console 
     if result.warnings:
         console.print("[bold]Warnings[/bold]")
         for w in result.warnings:
-            console.print(f"  - at {int(w.start_s // 60)}:{w.start_s % 60:04.1f}: {w.message}")
+            console.print(f"  - at {clock(w.start_s)}: {shown(w.message)}")
     else:
         console.print("No warnings.")
-    for note in result.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+    for note in result.notes:  # notes quote files and radios: shown as text, never as markup
+        console.print(f"[dim]note: {shown(note)}[/dim]")

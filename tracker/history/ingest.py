@@ -11,6 +11,10 @@ session stored first is kept, never replaced; if the new copy is longer, the out
 user who wants the longer one can import it into a fresh data directory). CSV files carry no
 sensor, so for them only the checksum counts.
 
+A session that cannot be right (`implausible`: starting before 2000 or in the future, longer
+than `MAX_SESSION_S`, more time on the roller than recorded, values that are not numbers) is
+refused with a one-line reason and nothing is stored; the file stays where it is.
+
 A recording that never got on the roller (less than `MIN_ON_ROLLER_S` on it, no strokes, no
 holds: e.g. Ctrl-C while still standing) is "skipped": it is not stored, so it counts toward no
 goal and no overuse check; its capture stays where it is.
@@ -53,6 +57,46 @@ MIN_ON_ROLLER_S = 5.0
 """Below this much time on the roller, with no stroke and no hold, a recording is not a session."""
 
 NEVER_ON_ROLLER = "never on the roller"
+
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+"""No session is older than this: an earlier start is a clock that was never set, or a file's
+nonsense (a capture dated 1734)."""
+FUTURE_SLACK = timedelta(days=1)
+"""A start this far past now is a wrong clock (a day allows for any time zone mix-up)."""
+MAX_SESSION_S = 12 * 3600.0
+"""Longest recording stored as one session: longer ones come from a clock that jumped (a session
+"149999917 min on the roller"), not from a person on a roller."""
+IMPLAUSIBLE = "implausible"
+
+
+def implausible(analysis: SessionAnalysis, start_utc: datetime, *, now: datetime | None = None) -> str | None:
+    """Why a session cannot be right (one line), or None. Checked before anything is stored."""
+    import math
+
+    now = now or datetime.now(UTC)
+    values = (analysis.duration_s, analysis.on_roller_s, analysis.rolling_s, analysis.mean_pace_cm_s)
+    if not all(math.isfinite(float(v)) and float(v) >= 0 for v in values):
+        return "its analysis holds values that are not finite, non-negative numbers"
+    if start_utc < EARLIEST_START:
+        return f"it would start on {start_utc:%Y-%m-%d}, before 2000: the recording's clock was wrong"
+    if start_utc > now + FUTURE_SLACK:
+        return f"it would start on {start_utc:%Y-%m-%d}, in the future: the recording's clock was wrong"
+    if analysis.duration_s > MAX_SESSION_S:
+        return (
+            f"it would last {analysis.duration_s / 3600:.1f} h (at most {MAX_SESSION_S / 3600:.0f} h): "
+            "the recording's clock jumped"
+        )
+    if analysis.on_roller_s > analysis.duration_s + 1.0:
+        return (
+            f"it would have {analysis.on_roller_s / 60:.1f} min on the roller in a "
+            f"{analysis.duration_s / 60:.1f} min recording"
+        )
+    return None
+
+
+def _refused(path: Path, why: str) -> ImportOutcome:
+    fix = "; if only its date is wrong, import it with --start" if "would start on" in why else "; the file is kept"
+    return ImportOutcome(path, FAILED, reason=f"{why}{fix}")
 
 
 def never_on_roller(analysis: SessionAnalysis) -> bool:
@@ -163,7 +207,7 @@ def store_analysis(
         store, analysis, recording, capture_path=capture_path, checksum=checksum, tz_name=tz_name,
         start_utc=start_utc,
     )  # fmt: skip
-    if outcome.status == SKIPPED:
+    if outcome.status in (SKIPPED, FAILED):
         where = f"; the capture is kept at {capture_path}" if capture_path is not None else ""
         raise NotStoredError(f"not stored in the history: {outcome.reason}{where}")
     assert outcome.session_id is not None
@@ -190,6 +234,9 @@ def store_recording(
     start, offset, name = session_start(
         recording, capture_path, start_utc=start_utc, tz_name=tz_name
     )
+    why = implausible(analysis, start)
+    if why is not None:
+        return _refused(path, why)
     sid, created = store.add_session(
         analysis,
         start_utc=start,
@@ -273,6 +320,9 @@ def import_file(
         analysis = (analyze or _default_analyze)(recording, guidance)
         if never_on_roller(analysis):
             return ImportOutcome(path, SKIPPED, reason=NEVER_ON_ROLLER, on_roller_s=analysis.on_roller_s)
+        why = implausible(analysis, start)
+        if why is not None:
+            return _refused(path, why)
         sid, created = store.add_session(
             analysis,
             start_utc=start,

@@ -114,14 +114,10 @@ def write_report(
         fig = charts.new_figure(*size, fixed_margins=True)
         draw[name](fig.add_subplot())
         png, svg = out / f"{name}.png", out / f"{name}.svg"
-        try:
-            with paths.private_umask():
-                fig.savefig(png, dpi=110)
-                # Text as text: smaller, selectable SVG. rc_context is scoped: no global style change.
-                with matplotlib.rc_context({"svg.fonttype": "none"}):
-                    fig.savefig(svg)
-        except OSError as exc:
-            paths.raise_storage_error(exc, png)
+        paths.write_private_figure(fig, png, dpi=110)
+        # Text as text: smaller, selectable SVG. rc_context is scoped: no global style change.
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            paths.write_private_figure(fig, svg)
         files += [png, svg]
         images[name] = png.read_bytes()
     tick("writing the page")

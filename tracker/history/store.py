@@ -161,6 +161,28 @@ class SessionStore:
             ),
         )
 
+    def _not_sqlite(self, head: bytes) -> DatabaseCorruptError:
+        """A file in the database's place that is not SQLite at all (not "damaged" SQLite)."""
+        from tracker.display import plain
+
+        start = plain(head[:16].decode("latin-1"))
+        return DatabaseCorruptError(
+            f"session database {self.path} is not an SQLite database (it starts with {start!r}); it was left untouched",
+            hint=(
+                f"if it is a backup of your sessions in another form, restore the real one; otherwise move it "
+                f"aside (mv '{self.path}' '{self.path}.not-sqlite') and import your captures again"
+            ),
+        )
+
+    def _empty_error(self) -> StorageError:
+        return StorageError(
+            f"session database {self.path} is empty (0 bytes): it holds no sessions",
+            hint=(
+                "if you had sessions, restore it from a backup, or import your captures again; otherwise "
+                "`tracker import FILE` or `tracker record` starts it afresh"
+            ),
+        )
+
     def _read_only_error(self) -> StorageError:
         return StorageError(
             f"the data directory {self.path.parent} is read-only: cannot write {self.path.name}",
@@ -210,7 +232,9 @@ class SessionStore:
                     f"cannot read {self.path}: {exc.strerror}", hint="check its permissions"
                 ) from exc
             if head and head != SQLITE_MAGIC:
-                raise self._corrupt("not an SQLite database")
+                raise self._not_sqlite(head)
+            if not head and (self.read_only or not self._writable()):
+                raise self._empty_error()
             if self.read_only or not self._writable():
                 # Reading needs no write access: a read-only mount still lists, shows, exports.
                 self.read_only = True
@@ -225,6 +249,7 @@ class SessionStore:
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._storage_error(exc, writing=True) from exc
+        conn.text_factory = _text
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # Read-only checks first: nothing below writes until the file is known to be sound.
@@ -251,6 +276,9 @@ class SessionStore:
         except sqlite3.Error as exc:
             conn.close()
             raise self._storage_error(exc, writing=True) from exc
+        except UnicodeDecodeError as exc:
+            conn.close()
+            raise self._corrupt("SQLite reports bytes that are not text") from exc
         except BaseException:
             conn.close()
             raise
@@ -258,10 +286,13 @@ class SessionStore:
 
     def _check(self, conn: sqlite3.Connection) -> None:
         """Integrity (quick_check) and schema version, reading only."""
+        conn.text_factory = _text
         try:
             problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall()]
         except sqlite3.DatabaseError as exc:
             raise self._storage_error(exc, writing=False) from exc
+        except UnicodeDecodeError as exc:  # SQLite's own message quotes bytes that are not text
+            raise self._corrupt("its schema holds bytes that are not text") from exc
         if problems != ["ok"]:
             log.info("PRAGMA quick_check of %s: %s", self.path, "; ".join(problems))
             raise self._corrupt("it fails SQLite's integrity check; --verbose shows where")
@@ -274,17 +305,26 @@ class SessionStore:
             )
 
     def _open_read_only(self) -> sqlite3.Connection:
-        """Open without any write: `mode=ro`; on a read-only mount, where SQLite cannot make the
-        WAL index (-shm), as `immutable` (nobody can change the file there)."""
+        """Open without any write, and without creating anything beside the file.
+
+        With no `-wal` file beside it, nobody is writing and everything is in the file itself:
+        it is opened `immutable`, which creates no `-wal`/`-shm` files (plain `mode=ro` would,
+        even for a damaged file). A damaged-looking result is read once more before it is called
+        damaged, in case a writer that started meanwhile was folding its journal in. With a
+        `-wal` file (a writer is at work, or crashed), `mode=ro` reads through it; on a read-only
+        mount, where SQLite cannot make the WAL index, it falls back to `immutable`."""
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        tries = ("", "&immutable=1") if wal.exists() else ("&immutable=1", "&immutable=1")
         conn = None
         last: sqlite3.Error | None = None
-        for suffix in ("", "&immutable=1"):
+        for attempt, suffix in enumerate(tries):
             try:
                 conn = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                        isolation_level=None)  # fmt: skip
+                conn.text_factory = _text
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 self._check(conn)
                 break
@@ -294,8 +334,13 @@ class SessionStore:
                 conn = None
                 cause = exc.__cause__
                 code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
-                if suffix or code not in (_SQLITE_CANTOPEN, _SQLITE_READONLY, _SQLITE_IOERR):
+                retry = code in (_SQLITE_CANTOPEN, _SQLITE_READONLY, _SQLITE_IOERR) or isinstance(exc, DatabaseCorruptError)
+                if attempt == len(tries) - 1 or not retry:
                     raise
+                if isinstance(exc, DatabaseCorruptError):
+                    import time
+
+                    time.sleep(0.1)  # a writer's checkpoint takes milliseconds
                 last = cause if isinstance(cause, sqlite3.Error) else None
             except sqlite3.Error as exc:
                 if conn is not None:
@@ -310,7 +355,7 @@ class SessionStore:
             raise StorageError(
                 f"session database {self.path} has the older schema version {version} and must be "
                 "upgraded, which needs write access",
-                hint="run `tracker sessions` once where the data directory is writable",
+                hint=f"make {self.path.parent} writable and run `tracker import` or `tracker record` once; nothing was changed",
             )
         return conn
 
@@ -353,6 +398,8 @@ class SessionStore:
         """Map SQLite failures a user can act on to TrackerErrors."""
         try:
             yield
+        except UnicodeDecodeError as exc:  # SQLite quoting damaged bytes in its message
+            raise self._corrupt("SQLite reports bytes that are not text") from exc
         except sqlite3.Error as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
             if code not in _STORAGE_CODES and "locked" not in str(exc):
@@ -735,6 +782,11 @@ class SessionStore:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+def _text(raw: bytes) -> str:
+    """Text columns as str, damaged bytes shown as U+FFFD rather than raising mid-query."""
+    return raw.decode("utf-8", errors="replace")
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 

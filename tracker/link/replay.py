@@ -157,7 +157,7 @@ async def _replay_paced(
 ) -> tuple[Any, dict[str, Any]]:
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample."""
-    from tracker.capture.reader import capture_notes
+    from tracker.capture.decode import capture_notes
     from tracker.imu import MountingCalibration
     from tracker.protocol.stream import StreamDecoder
 

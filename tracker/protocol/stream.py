@@ -73,6 +73,13 @@ _MAX_CANDIDATE_SEQ_STEP = 8
 """Candidates of a new chain may skip up to this many sequence numbers (packets lost meanwhile)."""
 _FIRST_WINDOW = 64
 """Packets in the first vectorised pass after an irregular packet (doubles while clean)."""
+_MAX_SILENCE_US = 30 * 86400 * 1e6
+"""Host-clock gaps up to this count the sensor clock's wraps after a silence; a longer one (a
+host clock that jumped, or a file's nonsense) says nothing about the sensor's clock, and a clock
+reset is placed at most this far on. Keeps every step a small integer, so `feed` (Python ints)
+and the batch path (int64) agree whatever host times they are given."""
+_MAX_HOST_S = 1e12
+"""Host times are clipped to +-this (31,700 years); a NaN host time repeats the one before."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +319,7 @@ class StreamDecoder:
         self.resync_packets = int(resync_packets)
         self.log_first = int(log_first)
         self.log_interval_s = float(log_interval_s)
+        self._last_host_s = 0.0  # the last host time fed (stands in for a NaN one)
         self.host_reference_ns: int | None = None
         """Set by a replay: host times fed are seconds after this host clock value (ns)."""
         self._stats = DecodeStats()
@@ -371,6 +379,9 @@ class StreamDecoder:
         on the payload's content. The live path: a few µs of Python, no batch machinery."""
         data = payload if type(payload) is bytes else bytes(payload)
         host = float(host_time_s)
+        if not -_MAX_HOST_S <= host <= _MAX_HOST_S:  # NaN, inf, 1e300: see _MAX_HOST_S
+            host = self._last_host_s if host != host else math.copysign(_MAX_HOST_S, host)
+        self._last_host_s = host
         self._stats.packets += 1
         n = len(data)
         if n >= _HEADER_SIZE:
@@ -392,7 +403,7 @@ class StreamDecoder:
         self, payloads: Sequence[bytes], host_times_s: np.ndarray | Sequence[float]
     ) -> DecodedBlock | None:
         """Many notifications in arrival order, with their host receive times (s)."""
-        host = np.asarray(host_times_s, dtype=np.float64).reshape(-1)
+        host = self._sane_hosts(host_times_s)
         if host.shape[0] != len(payloads):
             raise ValueError(f"{len(payloads)} payloads but {host.shape[0]} host times")
         if not len(payloads):
@@ -410,7 +421,7 @@ class StreamDecoder:
     ) -> DecodedBlock | None:
         """Notifications stored at `buffer[offsets[i]:offsets[i]+lengths[i]]` (a capture file read
         into memory), in arrival order, with their host receive times (s)."""
-        host = np.asarray(host_times_s, dtype=np.float64).reshape(-1)
+        host = self._sane_hosts(host_times_s)
         if not host.shape[0]:
             return None
         batch = packets.decode_packet_array(buffer, offsets, lengths)
@@ -418,6 +429,22 @@ class StreamDecoder:
         return self._process(
             batch, host, lambda i: buf[offsets[i] : offsets[i] + lengths[i]].tobytes()
         )
+
+    def _sane_hosts(self, host_times_s: np.ndarray | Sequence[float]) -> np.ndarray:
+        """Host times as `feed` takes them one by one: clipped to +-_MAX_HOST_S, a NaN replaced
+        by the host time before it."""
+        host = np.array(host_times_s, dtype=np.float64).reshape(-1)
+        if not host.size:
+            return host
+        if not np.isfinite(host).all() or np.abs(host).max() > _MAX_HOST_S:
+            nan = np.isnan(host)
+            host = np.clip(np.where(nan, 0.0, host), -_MAX_HOST_S, _MAX_HOST_S)
+            if nan.any():
+                idx = np.where(nan, -1, np.arange(host.size))
+                idx = np.maximum.accumulate(idx)
+                host = np.where(idx < 0, self._last_host_s, host[np.maximum(idx, 0)])
+        self._last_host_s = float(host[-1])
+        return host
 
     # --- the batch path ------------------------------------------------------------------
     def _process(
@@ -495,8 +522,8 @@ class StreamDecoder:
         # unwrap: signed 32-bit steps
         raw_step = (ts - prev_ts) % _WRAP
         step = np.where(raw_step >= _HALF_WRAP, raw_step - _WRAP, raw_step)
-        host_dt_us = (hst - prev_host) * 1e6
-        long_silence = host_dt_us > _HALF_WRAP
+        host_dt_us = np.clip((hst - prev_host) * 1e6, -_MAX_SILENCE_US, _MAX_SILENCE_US)
+        long_silence = (host_dt_us > _HALF_WRAP) & (host_dt_us < _MAX_SILENCE_US)
         if long_silence.any():  # more than 35 min without packets: the host clock counts the wraps
             k = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
             step = np.where(long_silence, raw_step + k.astype(np.int64) * _WRAP, step)
@@ -623,8 +650,8 @@ class StreamDecoder:
         prev_ts = self._prev_ts_raw
         raw = (ts - prev_ts) % _WRAP
         step = raw - _WRAP if raw >= _HALF_WRAP else raw
-        host_dt_us = (host - self._prev_host_s) * 1e6
-        long_silence = host_dt_us > _HALF_WRAP
+        host_dt_us = min(max((host - self._prev_host_s) * 1e6, -_MAX_SILENCE_US), _MAX_SILENCE_US)
+        long_silence = _HALF_WRAP < host_dt_us < _MAX_SILENCE_US
         if long_silence:  # more than 35 min without packets: the host clock counts the wraps
             step = raw + int(max(0.0, round((host_dt_us - raw) / _WRAP))) * _WRAP
         reset = bool(start) and step <= 0 and not long_silence and key not in self._recent
@@ -793,7 +820,7 @@ class StreamDecoder:
         c0 = cands[0]
         dropped = self._rejected_run - len(cands)
         last_end = self._last_end_us
-        host_gap_us = (c0.host - self._prev_host_s) * 1e6
+        host_gap_us = min(max((c0.host - self._prev_host_s) * 1e6, -_MAX_SILENCE_US), _MAX_SILENCE_US)
         # both ends are "last sample of a packet", so the two gaps measure the same interval
         sensor_gap_us = c0.t0 + (c0.cnt - 1) * period - last_end
         continuous = c0.t0 - last_end > period / 2 and abs(sensor_gap_us - host_gap_us) <= (

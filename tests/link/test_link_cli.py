@@ -25,9 +25,22 @@ def test_scan_json_is_one_list_of_sensors(capsys):
     assert cli(["scan", "--emulated", "--timeout", "0.3", "--json"]) == 0
     out = capsys.readouterr().out
     sensors = json.loads(out)
-    assert isinstance(sensors, list) and len(sensors) == 1
-    assert {"name", "address", "rssi"} <= set(sensors[0])
-    assert sensors[0]["name"].startswith("TRK-") and isinstance(sensors[0]["rssi"], int)
+    # the emulated radio holds one sensor of each kind: tracker IMU, Polar H10, Polar Verity Sense
+    assert isinstance(sensors, list) and len(sensors) == 3
+    assert all({"name", "address", "rssi", "driver"} <= set(s) for s in sensors)
+    by_kind = {s["driver"]: s["name"] for s in sensors}
+    assert by_kind["tracker-imu"].startswith("TRK-")
+    assert by_kind["polar-h10"].startswith("Polar H10 ") and by_kind["polar-verity"].startswith("Polar Sense ")
+    assert all(isinstance(s["rssi"], int) for s in sensors)
+
+
+def test_scan_by_sensor_kind(capsys):
+    assert cli(["scan", "--emulated", "--timeout", "0.3", "--json", "--sensor", "polar-h10"]) == 0
+    sensors = json.loads(capsys.readouterr().out)
+    assert [s["driver"] for s in sensors] == ["polar-h10"]
+    assert cli(["scan", "--emulated", "--sensor", "polar-h9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "polar-h10" in err[0]
 
 
 def test_record_for_a_duration_then_replay(tmp_path, capsys):

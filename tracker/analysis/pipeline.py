@@ -25,7 +25,7 @@ from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.analysis.warnings import WarningRules, region_indices
-from tracker.errors import RecordingTooShortError
+from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
 from tracker.results import SessionAnalysis
@@ -90,6 +90,13 @@ def analyze(
 
     With `details=True` returns `(analysis, AnalysisDetails)`.
     """
+    if len(recording) and not recording.has_gyro:
+        # Until accelerometer-only analysis exists (issue 9, item 3): say so, never guess.
+        raise AnalysisUnavailableError(
+            "accelerometer-only analysis is not available yet (this recording has no gyroscope, "
+            "like a Polar H10's)",
+            hint="keep the file: a later tracker version will analyse it; or record with a sensor that has a gyroscope",
+        )
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))

@@ -451,13 +451,17 @@ def decode_capture(
     contents: CaptureContents, *, samples_at: dict[int, int] | None = None, **decoder_options: Any
 ):
     """Run a capture's IMU notifications through a `StreamDecoder` (the live decode path), in
-    chunks, applying settings changes where the file records them. Returns the decoder.
+    chunks, applying settings changes where the file records them. Returns the decoder (a
+    `PmdStreamDecoder` for a Polar sensor's capture: `tracker.capture.kinds`).
 
     `samples_at`, when given, is filled with {IMU notification index of each damaged span:
     samples decoded before it}, which `capture_notes` turns into the seconds the damage cost."""
+    from tracker.capture.kinds import decode_pmd_capture, is_pmd_kind, sensor_kind
     from tracker.protocol import spec
     from tracker.protocol.stream import StreamDecoder
 
+    if is_pmd_kind(sensor_kind(contents.header)):  # a Polar sensor's PMD frames
+        return decode_pmd_capture(contents, samples_at=samples_at)
     if not contents.initial_header and not len(contents.imu):
         # cut before the header was complete: nothing to decode, and nothing is lost by defaults
         rate, acc, gyr = (

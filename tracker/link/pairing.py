@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from tracker.errors import PairingError, SensorError, SensorSilentError
 from tracker.imu import MountingCalibration
 from tracker.link.calibration import StillPose, calibration_from_still_poses, summarize_still_pose
-from tracker.link.driver import SensorIdentity, StreamSettings
+from tracker.link.driver import SensorIdentity, StreamSettings, notify_stream_started
 from tracker.link.environment import LinkEnvironment, bluetooth_unavailable
 from tracker.link.registry import SensorRecord, SensorRegistry, utc_now_iso
 from tracker.link.scan import find_sensor
@@ -127,9 +127,13 @@ class _Collector:
                 self.battery = payload[0]
             return
         now = time.time()
+        before = self.decoder.samples_kept
         self.decoder.feed(payload, now)
-        self.host_times.append(now)
-        self.samples_at_packet.append(self.decoder.samples_kept)
+        if self.decoder.samples_kept > before:
+            # only notifications that delivered samples time the rate (a Verity Sense's ACC
+            # frames wait for its GYRO frames before their samples are delivered)
+            self.host_times.append(now)
+            self.samples_at_packet.append(self.decoder.samples_kept)
         self.arrived.set()
 
     async def until(self, n_samples: int, timeout_s: float) -> None:
@@ -158,6 +162,7 @@ async def pair_sensor(
     scan_timeout_s: float = 10.0,
     connect_timeout_s: float = 15.0,
     registry: SensorRegistry | None = None,
+    kind: str | None = None,
 ) -> PairingReport:
     """Bond, check, calibrate and store a sensor (see the module docstring). Raises TrackerErrors
     that say what to do: SensorNotFoundError, PairingError, ProtocolVersionError, SensorSilentError."""
@@ -168,7 +173,7 @@ async def pair_sensor(
     settings = settings or StreamSettings()
     rate = float(settings.sample_rate_hz)
     ui.say("Looking for the sensor…")
-    device, _adv, driver = await find_sensor(env, target, timeout_s=scan_timeout_s)
+    device, _adv, driver = await find_sensor(env, target, timeout_s=scan_timeout_s, kind=kind)
     ui.say(f"Found {device.name or device.address} ({device.address}); connecting and bonding…")
     client = BleakClient(device, timeout=connect_timeout_s, **env.client_kwargs())
     try:
@@ -195,17 +200,20 @@ async def pair_sensor(
         info = identity.device_info
         ui.say(
             f"Bonded. {info.get('manufacturer', '?')} {info.get('model', '?')}, serial {info.get('serial', '?')}, "
-            f"firmware {info.get('firmware', '?')}, protocol v{identity.protocol_version}, "
-            f"battery {identity.battery_pct if identity.battery_pct is not None else 'unknown'}%"
+            f"firmware {info.get('firmware', '?')}, "
+            + (f"protocol v{identity.protocol_version}, " if identity.protocol_version is not None else "")
+            + f"battery {identity.battery_pct if identity.battery_pct is not None else 'unknown'}%"
         )
         collector = _Collector(driver.decoder_for(settings.to_json(), keep_samples=True), driver.data_source)
+        slack_s = 10.0
+        ui.wait("Stand upright and keep still until told otherwise (press Enter when ready).")
+        effective = await driver.start(client, settings, collector.sink)
+        notify_stream_started(collector.decoder, effective)
+        rate = float(effective.get("sample_rate_hz", rate))  # the sensor's, when it chose its own
         n_signal = int(round(signal_s * rate))
         n_stand = int(round(stand_s * rate))
         n_settle = int(round(SETTLE_S * rate))
         n_lie = int(round(lie_s * rate))
-        slack_s = 10.0
-        ui.wait("Stand upright and keep still until told otherwise (press Enter when ready).")
-        effective = await driver.start(client, settings, collector.sink)
         ui.say(f"Checking the signal for {signal_s:.0f} s and measuring the standing pose for {stand_s:.0f} s — keep still…")
         await collector.until(n_signal + n_stand, signal_s + stand_s + slack_s)
         lie_from = max(collector.decoder.samples_kept, n_signal + n_stand)

@@ -1,8 +1,8 @@
 """Replay: a capture through the same decode path as live data, then (when present) the analysis.
 
 Without `realtime` the capture is decoded at once (`tracker.capture.load_capture`, vectorised);
-with `realtime` its IMU notifications are fed one by one into a `StreamDecoder`, exactly as the
-recorder feeds live data, and each decoded block reaches the live view (`on_block`) when the
+with `realtime` its IMU notifications are fed one by one into the sensor kind's decoder (a
+`StreamDecoder`, or a `PmdStreamDecoder` for a Polar sensor), exactly as the recorder feeds live data, and each decoded block reaches the live view (`on_block`) when the
 session's own clock says so: the sensor timestamps of its samples, divided by `speed`. For a capture
 recorded live that is the pace the notifications arrived at; a capture written faster than real
 time (fixtures, demos: 155 s of session received within a second) still plays as the session
@@ -157,19 +157,26 @@ async def _replay_paced(
 ) -> tuple[Any, dict[str, Any]]:
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample."""
+    from tracker.capture.kinds import is_pmd_kind, pmd_decoder_for_capture, sensor_kind
     from tracker.capture.reader import capture_notes
     from tracker.imu import MountingCalibration
     from tracker.protocol.stream import StreamDecoder
 
     settings = contents.initial_header.get("settings") or {}
-    decoder = StreamDecoder(
-        float(settings.get("sample_rate_hz", 100)),
-        int(settings.get("accel_range_g", 4)),
-        int(settings.get("gyro_range_dps", 500)),
-    )
+    pmd = is_pmd_kind(sensor_kind(contents.header))
+    decoder: Any
+    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+        decoder = pmd_decoder_for_capture(contents)
+    else:
+        decoder = StreamDecoder(
+            float(settings.get("sample_rate_hz", 100)),
+            int(settings.get("accel_range_g", 4)),
+            int(settings.get("gyro_range_dps", 500)),
+        )
     imu = contents.imu
     updates = sorted(
-        (u for u in contents.header_updates if "settings" in u.fields), key=lambda u: u.imu_index
+        (u for u in contents.header_updates if "settings" in u.fields and not pmd),
+        key=lambda u: u.imu_index,
     )
     marks = {d.imu_index for d in contents.damage}
     samples_at: dict[int, int] = {}

@@ -1,0 +1,83 @@
+"""Which kind of sensor wrote a capture, and the decoder its data notifications need.
+
+A capture's header names the sensor kind in `sensor.driver` ("tracker-imu", "polar-h10",
+"polar-verity"; captures without it are "tracker-imu"). The "imu" notifications are
+firmware_protocol.md packets for the tracker IMU (`tracker.protocol.stream.StreamDecoder`) and
+PMD data frames for a Polar sensor (`tracker.protocol.pmd_stream.PmdStreamDecoder`), which also
+needs the per-measurement settings the sensor confirmed at start: `settings.pmd` in the header
+(written as a header update once streaming started), or, in a capture cut before that update,
+the factors of the start responses recorded among the "control" notifications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.protocol.pmd_stream import PMD_SENSOR_KINDS, PmdStreamDecoder, pmd_settings_of
+
+DEFAULT_KIND = "tracker-imu"
+
+
+def sensor_kind(header: dict[str, Any]) -> str:
+    """The sensor kind a capture header names (`sensor.driver`), "tracker-imu" when it names none."""
+    sensor = header.get("sensor")
+    kind = sensor.get("driver") if isinstance(sensor, dict) else None
+    return kind if isinstance(kind, str) and kind else DEFAULT_KIND
+
+
+def is_pmd_kind(kind: str) -> bool:
+    return kind in PMD_SENSOR_KINDS
+
+
+def pmd_capture_settings(contents: Any) -> dict[str, dict[str, Any]]:
+    """Per-measurement PMD settings of a capture: the header's `settings.pmd`, completed with
+    the factors of start responses recorded on the control point when the header lacks them."""
+    from tracker.protocol import pmd
+
+    streams = pmd_settings_of(contents.header.get("settings"))
+    rate = (contents.header.get("settings") or {}).get("sample_rate_hz")
+    control = contents.notifications.get("control")
+    for name in PMD_SENSOR_KINDS.get(sensor_kind(contents.header), ()):
+        entry = streams.setdefault(name, {})
+        if "sample_rate" not in entry and rate:
+            entry["sample_rate"] = rate
+        if "factor" in entry or control is None:
+            continue
+        for _t, payload in control:
+            try:
+                response = pmd.parse_cp_response(payload)
+            except pmd.PmdError:
+                continue
+            if response.ok and response.op_code == pmd.OpCode.REQUEST_MEASUREMENT_START and response.measurement_name == name:
+                entry["factor"] = float(response.settings.get("factor", 1.0))
+                break
+    return streams
+
+
+def pmd_decoder_for_capture(contents: Any, **options: Any) -> PmdStreamDecoder:
+    """A `PmdStreamDecoder` configured from a Polar capture's header (and recorded answers)."""
+    kind = sensor_kind(contents.header)
+    return PmdStreamDecoder(PMD_SENSOR_KINDS[kind], pmd_capture_settings(contents) or None, **options)
+
+
+def decode_pmd_capture(contents: Any, *, samples_at: dict[int, int] | None = None) -> PmdStreamDecoder:
+    """Run a Polar capture's data frames through the live decode path, in arrival order.
+
+    `samples_at` is filled like `decode_capture`'s: {IMU notification index of each damaged
+    span: samples decoded before it}."""
+    decoder = pmd_decoder_for_capture(contents)
+    imu = contents.imu
+    if not len(imu):
+        return decoder
+    marks = {d.imu_index for d in contents.damage} if samples_at is not None else set()
+    ref_ns = int(imu.host_time_ns[0])
+    times = ((imu.host_time_ns - ref_ns) / 1e9).tolist()
+    for i, payload in enumerate(imu.payloads()):
+        if samples_at is not None and i in marks:
+            samples_at[i] = decoder.samples_kept
+        decoder.feed(payload, times[i])
+    if samples_at is not None:
+        for m in marks:
+            samples_at.setdefault(m, decoder.samples_kept)
+    decoder.host_reference_ns = ref_ns
+    return decoder

@@ -196,9 +196,10 @@ def pair_command(
         if emulated:
             from tracker.emulator import calibration_pose_source
 
-            # The emulated person stands through the signal check and the standing pose, then lies
-            # on the roller (sample time, so the poses line up whatever the machine's load).
-            source = calibration_pose_source(stand_s=signal_s + stand_s, lie_s=60.0, seed=0)
+            # The emulated person stands through the signal check and the standing pose (half a
+            # second more: a Verity Sense's first samples come once both its streams started),
+            # then lies on the roller (sample time, so the poses line up whatever the load).
+            source = calibration_pose_source(stand_s=signal_s + stand_s + 0.5, lie_s=60.0, seed=0)
             env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(
                 source=source, speed=speed, kinds=_emulated_kinds(kind)
             )

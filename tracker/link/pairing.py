@@ -231,12 +231,22 @@ async def pair_sensor(
     stats = decoder.stats
     acc, gyr = recording.acc_m_s2, recording.gyr_rad_s
     signal_slice = slice(0, n_signal)
-    # Rate from host receive times: samples delivered between the first and last packet of the
-    # signal window over the time between them.
-    first_pkt = 0
+    # Rate from host receive times: samples delivered over the time the signal window's packets
+    # took to arrive.
     last_pkt = next((i for i, n in enumerate(collector.samples_at_packet) if n >= n_signal), len(collector.host_times) - 1)
+    # With few, large notifications (a Verity Sense: 13 samples each, 4 a second) one late
+    # arrival skews a two-point estimate: fit a line through every packet of the window, the
+    # first one (the start-up flush of what the sensor held) left out when there are enough.
+    first_pkt = 1 if last_pkt >= 4 else 0
     span_s = collector.host_times[last_pkt] - collector.host_times[first_pkt]
     delivered = collector.samples_at_packet[last_pkt] - collector.samples_at_packet[first_pkt]
+    if last_pkt - first_pkt >= 3:
+        import numpy as np
+
+        window = slice(first_pkt, last_pkt + 1)
+        host = np.asarray(collector.host_times[window]) - collector.host_times[first_pkt]
+        slope = np.polyfit(host, np.asarray(collector.samples_at_packet[window], float), 1)[0]
+        span_s, delivered = 1.0, float(slope)
     speed = float(getattr(env.sensor, "speed", 1.0) or 0.0) if env.emulated else 1.0
     actual_rate = delivered / span_s if span_s > 0 else float("nan")
     if env.emulated and speed not in (0.0, 1.0):

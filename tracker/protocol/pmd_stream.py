@@ -369,7 +369,8 @@ class PmdStreamDecoder:
         st.samples_by_measurement[chain.name] += len(frame.samples)
         if self._origin_ns is None:
             self._origin_ns = int(times[0])
-        t = (np.asarray(times, dtype=np.float64) - float(self._origin_ns)) / 1e9 + self._offset_s
+        # integers first: ns since 2000 are beyond float64's exact range (2**53)
+        t = (np.asarray(times, dtype=np.int64) - self._origin_ns).astype(np.float64) / 1e9 + self._offset_s
         values = np.asarray(frame.samples, dtype=np.float64)
         self._last_t = max(self._last_t, float(t[-1]))
         self._last_host = host
@@ -380,20 +381,27 @@ class PmdStreamDecoder:
         return self._on_gyro(t, values * _RAD_PER_DEG, host)
 
     def _place(self, chain: _Chain, frame: pmd.PmdFrame, prev: int) -> tuple[list[int], int]:
-        """Sample times (ns) and samples lost before them. The SDK's times unless the frame
-        follows a gap: then backwards from its own timestamp at the measured period."""
+        """Sample times (ns) and samples lost before them.
+
+        The SDK's rule, in integer arithmetic (its doubles are 128 ns coarse at today's
+        timestamps, ns since 2000): spread evenly after the previous frame, or (first frame, cut
+        frame) as `decode_frame` placed them. A frame that follows a gap is placed backwards from
+        its own timestamp at the measured period instead of being spread over the gap."""
         n = len(frame.samples)
         period = chain.period_ns or 1e9 / float(chain.sample_rate_hz or 1.0)
+        ts = frame.timestamp_ns
         if not prev or frame.truncated:
-            return frame.timestamps_ns, 0
-        span = frame.timestamp_ns - prev
+            if frame.truncated:
+                return frame.timestamps_ns, 0
+            return [ts - round((n - 1 - k) * period) for k in range(n)], 0
+        span = ts - prev
         if span > GAP_FACTOR * n * period + period / 2:
             lost = max(0, round(span / period) - n)
-            return [frame.timestamp_ns - round((n - 1 - k) * period) for k in range(n)], lost
+            return [ts - round((n - 1 - k) * period) for k in range(n)], lost
         measured = span / n
         if abs(measured - period) < 0.1 * period:  # follow the sensor's real period slowly
             chain.period_ns = 0.9 * period + 0.1 * measured
-        return frame.timestamps_ns, 0
+        return [prev + (span * (k + 1) + n // 2) // n for k in range(n)], 0
 
     def _clock_reset(self, ts: int, host: float) -> None:
         """The sensor clock went back (it restarted): a new segment after the old one by host time."""

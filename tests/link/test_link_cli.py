@@ -133,14 +133,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_emulate_exposes_the_sensor_to_an_outside_bumble_host():
+@pytest.mark.parametrize("kind, prefix", [("tracker-imu", "TRK-"), ("polar-h10", "Polar H10 ")])
+def test_emulate_exposes_the_sensor_to_an_outside_bumble_host(kind, prefix):
     from bumble import hci
     from bumble.device import Device
     from bumble.transport import open_transport
 
     port = _free_port()
     proc = subprocess.Popen(
-        _tracker_cmd("emulate", "--expose", f"tcp-server:_:{port}"),
+        _tracker_cmd("emulate", "--expose", f"tcp-server:_:{port}", "--sensor", kind),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -176,7 +177,7 @@ def test_emulate_exposes_the_sensor_to_an_outside_bumble_host():
     finally:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=15)
-    assert name.startswith("TRK-") and address
+    assert name.startswith(prefix) and address
     assert proc.returncode == 0, err
     assert "stopped" in err
 

@@ -167,6 +167,9 @@ def test_h10_scan_pair_record_replay_decode_and_analysis_pending(tmp_path):
     # analysis: pending, in one line, with nothing lost
     assert replayed.analysis is None
     assert "accelerometer-only analysis is not available yet" in replayed.analysis_note
+    # the strap's heart rate, recorded alongside
+    assert replayed.heart_rate["measurements"] >= 2 and replayed.heart_rate["malformed"] == 0
+    assert 55 <= replayed.heart_rate["mean_bpm"] <= 70
 
 
 def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):

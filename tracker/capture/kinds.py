@@ -81,3 +81,28 @@ def decode_pmd_capture(contents: Any, *, samples_at: dict[int, int] | None = Non
             samples_at.setdefault(m, decoder.samples_kept)
     decoder.host_reference_ns = ref_ns
     return decoder
+
+
+def heart_rate_summary(contents: Any) -> dict[str, Any] | None:
+    """The heart rate a capture recorded alongside (a Polar H10's): {"measurements", "min_bpm",
+    "mean_bpm", "max_bpm", "malformed"}, or None when it holds none."""
+    from tracker.protocol.heart_rate import HeartRateError, decode_heart_rate
+
+    notes = contents.notifications.get("heart_rate")
+    if notes is None or not len(notes):
+        return None
+    rates, malformed = [], 0
+    for _t, payload in notes:
+        try:
+            rates.append(decode_heart_rate(payload).bpm)
+        except HeartRateError:
+            malformed += 1
+    if not rates:
+        return {"measurements": 0, "malformed": malformed}
+    return {
+        "measurements": len(rates),
+        "min_bpm": min(rates),
+        "mean_bpm": round(sum(rates) / len(rates), 1),
+        "max_bpm": max(rates),
+        "malformed": malformed,
+    }

@@ -762,7 +762,11 @@ def emulate_command(
     expose: Annotated[str | None, typer.Option("--expose", metavar="TRANSPORT", help="Bumble HCI transport to expose a controller on.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated session and the sensor's randomness.")] = 0,
     rate: Annotated[int, typer.Option("--rate", help="Power-on sample rate, Hz (a host can change it).")] = 100,
+    sensor: Annotated[
+        str | None, typer.Option("--sensor", metavar="KIND", help=f"Which sensor to emulate: {', '.join(_KINDS)} (default tracker-imu).")
+    ] = None,
 ) -> None:
+    kind = _kind_option(sensor) or "tracker-imu"
     _check_rate(rate, "tracker-imu")
     from tracker.link.emulate import run_emulator
 
@@ -776,4 +780,4 @@ def emulate_command(
         announced = True
         console.print(text)
 
-    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say))
+    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say, kind=kind))

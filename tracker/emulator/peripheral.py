@@ -403,7 +403,7 @@ class Peripheral:
     ) -> bool:
         """Whether the host's CCCD of `characteristic` has `bit` (1 notify, 2 indicate) set."""
         cccd = self.device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle)
-        return bool(cccd) and len(cccd) == 2 and bool(cccd[0] & bit)
+        return cccd is not None and len(cccd) == 2 and bool(cccd[0] & bit)
 
     async def _flow_control(self, connection: Connection) -> None:
         """speed=0: let the controller drain before queueing more notifications."""

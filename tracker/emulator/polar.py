@@ -21,7 +21,7 @@ They speak PMD as Polar's SDK and documents describe it (`tracker.protocol.pmd`)
 Both measure what the tracker IMU emulator measures (`tracker.emulator.sources`: the simulated
 session by default), converted to Polar's units. Faults: `drop_link` (Peripheral), `refuse_start`
 (the next start gets a status), `inject_frame` (raw bytes on the data characteristic),
-`go_silent`. `sent_frames` logs every frame with the SI values it carries.
+`go_silent`. `sent_frames` logs every frame with what the sensor measured (SI) and the integers sent.
 
 Deviations, on purpose: the Verity Sense offers only ACC and GYRO at 52 Hz (its normal mode;
 the real one also streams PPG, PPI and the magnetometer, and more rates in SDK mode); no
@@ -362,7 +362,7 @@ class EmulatedPolarSensor(Peripheral):
                 perm(0),
                 CharacteristicValue(read=refuse_read, write=refuse_write),
             )
-            location = Characteristic(
+            location: Characteristic[bytes] = Characteristic(
                 hr.BODY_SENSOR_LOCATION_UUID,
                 props.READ,
                 perm.READABLE,

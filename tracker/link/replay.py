@@ -40,6 +40,8 @@ class ReplayReport:
     """The analysis result (`tracker.results.SessionAnalysis`) when the analysis layer exists."""
     analysis_note: str | None = None
     recording: Any = field(default=None, repr=False)
+    heart_rate: dict[str, Any] | None = None
+    """The heart rate recorded alongside (a Polar H10's), summarised; None without one."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +57,8 @@ class ReplayReport:
             "cut_at_byte": self.cut_at_byte,
             "notes": self.notes,
         }
+        if self.heart_rate is not None:
+            out["heart_rate"] = self.heart_rate
         if self.analysis is not None and hasattr(self.analysis, "to_json"):
             out["analysis"] = self.analysis.to_json()
         elif self.analysis_note:
@@ -81,6 +85,12 @@ class ReplayReport:
                     f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "")
                     for e in gaps
                 )
+            )
+        hr = self.heart_rate
+        if hr and hr.get("measurements"):
+            lines.append(
+                f"heart rate: {hr['min_bpm']}-{hr['max_bpm']} bpm (mean {hr['mean_bpm']:g}) "
+                f"in {hr['measurements']} measurements"
             )
         if self.analysis is None and self.analysis_note:
             lines.append(self.analysis_note)
@@ -116,6 +126,7 @@ async def replay_capture(
     `realtime` (a live view); `consumer_for(header)` builds that consumer from the capture's header
     (its rate and calibration) when the caller needs them first."""
     from tracker.capture import load_capture, read_capture
+    from tracker.capture.kinds import heart_rate_summary
 
     path = Path(path)
     contents = read_capture(path)
@@ -149,6 +160,7 @@ async def replay_capture(
         analysis=result,
         analysis_note=why_not,
         recording=recording,
+        heart_rate=heart_rate_summary(contents),
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from tracker.protocol.pmd_stream import PMD_SENSOR_KINDS, PmdStreamDecoder, pmd_settings_of
 
 DEFAULT_KIND = "tracker-imu"
+BATCH_FRAMES = 4096
+"""Frames decoded per `feed_many` call on replay (the two Verity streams are aligned per batch)."""
 
 
 def sensor_kind(header: dict[str, Any]) -> str:
@@ -48,7 +50,11 @@ def pmd_capture_settings(contents: Any) -> dict[str, dict[str, Any]]:
                 response = pmd.parse_cp_response(payload)
             except pmd.PmdError:
                 continue
-            if response.ok and response.op_code == pmd.OpCode.REQUEST_MEASUREMENT_START and response.measurement_name == name:
+            if (
+                response.ok
+                and response.op_code == pmd.OpCode.REQUEST_MEASUREMENT_START
+                and response.measurement_name == name
+            ):
                 entry["factor"] = float(response.settings.get("factor", 1.0))
                 break
     return streams
@@ -57,10 +63,14 @@ def pmd_capture_settings(contents: Any) -> dict[str, dict[str, Any]]:
 def pmd_decoder_for_capture(contents: Any, **options: Any) -> PmdStreamDecoder:
     """A `PmdStreamDecoder` configured from a Polar capture's header (and recorded answers)."""
     kind = sensor_kind(contents.header)
-    return PmdStreamDecoder(PMD_SENSOR_KINDS[kind], pmd_capture_settings(contents) or None, **options)
+    return PmdStreamDecoder(
+        PMD_SENSOR_KINDS[kind], pmd_capture_settings(contents) or None, **options
+    )
 
 
-def decode_pmd_capture(contents: Any, *, samples_at: dict[int, int] | None = None) -> PmdStreamDecoder:
+def decode_pmd_capture(
+    contents: Any, *, samples_at: dict[int, int] | None = None
+) -> PmdStreamDecoder:
     """Run a Polar capture's data frames through the live decode path, in arrival order.
 
     `samples_at` is filled like `decode_capture`'s: {IMU notification index of each damaged
@@ -69,13 +79,17 @@ def decode_pmd_capture(contents: Any, *, samples_at: dict[int, int] | None = Non
     imu = contents.imu
     if not len(imu):
         return decoder
-    marks = {d.imu_index for d in contents.damage} if samples_at is not None else set()
+    marks = sorted({d.imu_index for d in contents.damage}) if samples_at is not None else []
     ref_ns = int(imu.host_time_ns[0])
-    times = ((imu.host_time_ns - ref_ns) / 1e9).tolist()
-    for i, payload in enumerate(imu.payloads()):
-        if samples_at is not None and i in marks:
-            samples_at[i] = decoder.samples_kept
-        decoder.feed(payload, times[i])
+    times = (imu.host_time_ns - ref_ns) / 1e9
+    payloads = imu.payloads()
+    bounds = [0, *(m for m in marks if 0 < m < len(payloads)), len(payloads)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # batches between damaged spans
+        if samples_at is not None and lo in marks:
+            samples_at[lo] = decoder.samples_kept
+        for a in range(lo, hi, BATCH_FRAMES):
+            b = min(hi, a + BATCH_FRAMES)
+            decoder.feed_many(payloads[a:b], times[a:b])
     if samples_at is not None:
         for m in marks:
             samples_at.setdefault(m, decoder.samples_kept)

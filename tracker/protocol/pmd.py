@@ -39,6 +39,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 # --- GATT ----------------------------------------------------------------------------------
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_POINT_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
@@ -240,11 +242,6 @@ _SETTING_BY_KEY = {v: k for k, v in SETTING_KEYS.items()}
 def _signed(value: int, size: int) -> int:
     bits = 8 * size
     return value - (1 << bits) if value & (1 << (bits - 1)) else value
-
-
-def _f32(x: float) -> float:
-    """`x` rounded to IEEE-754 single precision, as Kotlin's Float would hold it."""
-    return float(struct.unpack("<f", struct.pack("<f", x))[0])
 
 
 def parse_settings(parameters: bytes) -> dict[str, Any]:
@@ -526,14 +523,28 @@ MAX_FRAME_TYPE = 10
 """The SDK knows frame types 0..10 (`PmdDataFrameType`)."""
 
 
-def _wrap32(v: int) -> int:
+def _wrap32(v: np.ndarray) -> np.ndarray:
+    """Kotlin's 32-bit Int arithmetic: values wrapped into -2**31..2**31-1."""
     return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _delta_block(block: bytes, width: int, channels: int, complete: int) -> np.ndarray:
+    """(complete, channels) signed deltas of `width` bits, LSB first (`parseDeltaFrame`)."""
+    bits = np.unpackbits(np.frombuffer(block, np.uint8), bitorder="little")[
+        : complete * channels * width
+    ]
+    values = bits.reshape(-1, width).astype(np.int64) @ (
+        np.int64(1) << np.arange(width, dtype=np.int64)
+    )
+    values = np.where(values & (1 << (width - 1)), values - (1 << width), values)
+    return values.reshape(complete, channels)
 
 
 def _delta_samples(
     content: bytes, channels: int, bits: int, float_bits: bool
-) -> tuple[list[list[int]], bool, str]:
-    """`BlePMDClient.parseDeltaFramesAll` with its guards: (samples, cut short, note).
+) -> tuple[np.ndarray, bool, str]:
+    """`BlePMDClient.parseDeltaFramesAll` with its guards: (samples (n, channels) int64, cut
+    short, note).
 
     A reference sample (channels values of ceil(bits/8) bytes), then blocks of `delta size u8,
     sample count u8, count*channels deltas of `delta size` bits, LSB first`. Each delta is
@@ -543,72 +554,83 @@ def _delta_samples(
     """
     size = (bits + 7) // 8
     if len(content) < channels * size:
-        return [], bool(content), ""
-    ref = []
-    for c in range(channels):
-        raw = int.from_bytes(content[c * size : (c + 1) * size], "little")
-        ref.append(_signed(raw, 4) if float_bits else _signed(raw, size))
-    samples = [ref]
+        return np.zeros((0, channels), np.int64), bool(content), ""
+    ref = [
+        _signed(
+            int.from_bytes(content[c * size : (c + 1) * size], "little"), 4 if float_bits else size
+        )
+        for c in range(channels)
+    ]
+    parts = [np.array([ref], np.int64)]
+    last = parts[0][-1]
     pos = channels * size
     note = ""
+    cut = False
     while pos < len(content):
         if pos + 2 > len(content):
-            return samples, True, note
+            cut = True
+            break
         width, count = content[pos], content[pos + 1]
         pos += 2
         if width == 0:
             note = note or "a delta block with a delta size of 0 bits was skipped"
             continue
         if width > 32:
-            return (
-                samples,
-                False,
-                f"a delta block says {width}-bit deltas (at most 32); the rest of the frame was dropped",
-            )
-        total_bits = width * channels * count
-        nbytes = (total_bits + 7) // 8
+            note = f"a delta block says {width}-bit deltas (at most 32); the rest of the frame was dropped"
+            break
+        nbytes = (width * channels * count + 7) // 8
         block = content[pos : pos + nbytes]
         pos += nbytes
         complete = min(count, (len(block) * 8) // (width * channels))
-        big = int.from_bytes(block, "little")
-        mask, sign = (1 << width) - 1, 1 << (width - 1)
-        last = samples[-1]
-        for k in range(complete):
-            nxt = []
-            for c in range(channels):
-                d = (big >> ((k * channels + c) * width)) & mask
-                if d & sign:
-                    d -= 1 << width
-                nxt.append(_wrap32(last[c] + d))
-            samples.append(nxt)
-            last = nxt
+        if complete:
+            block_samples = _wrap32(
+                last + np.cumsum(_delta_block(block, width, channels, complete), axis=0)
+            )
+            parts.append(block_samples)
+            last = block_samples[-1]
         if complete < count:
-            return samples, True, note
-    return samples, False, note
+            cut = True
+            break
+    return np.concatenate(parts), cut, note
 
 
-def _scale(raw: list[list[int]], unit: str, factor: float) -> list[tuple[Any, ...]]:
-    """The SDK's factor rule per frame kind (Kotlin Float arithmetic, truncation toward 0)."""
-    f = _f32(factor)
-    if unit == "raw_int":
-        return [tuple(s) for s in raw]
-    if unit == "acc_g":  # compressed type 0: G units * factor * 1000 -> mG
-        k = _f32(f * 1000.0)
-        return [tuple(int(_f32(_f32(float(v)) * k)) for v in s) for s in raw]
-    if unit == "acc_factor":
-        if f == 1.0:
-            return [tuple(s) for s in raw]
-        return [tuple(int(_f32(_f32(float(v)) * f)) for v in s) for s in raw]
-    if unit == "gyro_int":
-        if f == 1.0:
-            return [tuple(_f32(float(v)) for v in s) for s in raw]
-        return [tuple(_f32(_f32(float(v)) * f) for v in s) for s in raw]
-    # gyro_float: the integers are IEEE-754 bit patterns
-    out = []
-    for s in raw:
-        vals = [float(struct.unpack("<f", (v & 0xFFFFFFFF).to_bytes(4, "little"))[0]) for v in s]
-        out.append(tuple(vals if f == 1.0 else [_f32(v * f) for v in vals]))
-    return out
+def _raw_samples(content: bytes, channels: int, size: int) -> tuple[np.ndarray, bool]:
+    """Raw frames: (n, channels) signed little-endian values of `size` bytes, and whether bytes
+    were left over (a cut sample)."""
+    step = size * channels
+    n = len(content) // step
+    data = np.frombuffer(content, np.uint8, n * step).reshape(n * channels, size).astype(np.int64)
+    values = data @ (np.int64(1) << (8 * np.arange(size, dtype=np.int64)))
+    values = np.where(values & (1 << (8 * size - 1)), values - (1 << (8 * size)), values)
+    return values.reshape(n, channels), n * step != len(content)
+
+
+def _kotlin_to_int(values: np.ndarray) -> np.ndarray:
+    """Float.toInt(): toward zero, NaN is 0, beyond Int's range its ends (as float64 ints)."""
+    with np.errstate(invalid="ignore"):
+        out = np.nan_to_num(
+            np.trunc(values.astype(np.float64)), nan=0.0, posinf=2**31 - 1, neginf=-(2**31)
+        )
+    return np.clip(out, -(2**31), 2**31 - 1)
+
+
+def _scale(raw: np.ndarray, unit: str, factor: float) -> np.ndarray:
+    """The SDK's factor rule per frame kind, in Kotlin's Float (IEEE single) arithmetic and
+    Float.toInt()'s truncation for ACC: (n, channels) float64 values (whole numbers for ACC)."""
+    f = np.float32(factor)
+    if unit == "raw_int" or (unit == "acc_factor" and f == 1.0):
+        return raw.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if unit in ("acc_g", "acc_factor"):  # type 0: G units * factor * 1000 -> mG
+            k = f * np.float32(1000.0) if unit == "acc_g" else f
+            return _kotlin_to_int(raw.astype(np.float32) * k)
+        if unit == "gyro_int":
+            values = raw.astype(np.float32)
+        else:  # gyro_float: the integers are IEEE-754 bit patterns
+            values = (raw & 0xFFFFFFFF).astype(np.uint32).view(np.float32)
+        if f != 1.0:
+            values = values * f
+    return values.astype(np.float64)
 
 
 def frame_header(payload: bytes) -> tuple[int, int, int, bool]:
@@ -628,23 +650,15 @@ def frame_header(payload: bytes) -> tuple[int, int, int, bool]:
     )
 
 
-def decode_frame(
-    payload: bytes,
-    *,
-    previous_timestamp_ns: int = 0,
-    sample_rate_hz: float = 0,
-    factor: float = 1.0,
-) -> PmdFrame:
-    """One PMD data frame -> `PmdFrame` (ACC frame types 0, 1, 2 and 0x80, 0x81; GYRO 0x80, 0x81).
-
-    `previous_timestamp_ns` is the timestamp of the previous frame of the same measurement and
-    frame type (0 for the first), `sample_rate_hz` the rate requested at start, `factor` the one
-    the start response gave. A frame cut short decodes its complete samples (`truncated`).
-    Raises PmdError only for a frame shorter than its header, a measurement/frame type the SDK
-    does not decode as ACC or GYRO, and the timestamp rule's error cases.
-    """
+def frame_values(
+    payload: bytes, *, factor: float = 1.0
+) -> tuple[tuple[int, int, int, bool], np.ndarray, bool, str]:
+    """A frame's header, its samples as an (n, channels) float64 array in PMD's units after the
+    SDK's factor rule (what `decode_frame` returns, without the per-sample times), whether it
+    was cut short, and a note. Raises PmdError like `decode_frame` (but never for timestamps)."""
     data = bytes(payload)
-    mtype, ts, ftype, compressed = frame_header(data)
+    header = frame_header(data)
+    mtype, _ts, ftype, compressed = header
     if ftype > MAX_FRAME_TYPE:
         raise PmdError(
             f"frame type {ftype} is not defined (the SDK knows 0..{MAX_FRAME_TYPE})",
@@ -664,23 +678,30 @@ def decode_frame(
             content, layout.channels, layout.bits, layout.unit == "gyro_float"
         )
     else:
-        size = layout.bits // 8
-        step = size * layout.channels
-        n = len(content) // step
-        truncated = n * step != len(content)
-        raw = [
-            [
-                _signed(
-                    int.from_bytes(
-                        content[i * step + c * size : i * step + (c + 1) * size], "little"
-                    ),
-                    size,
-                )
-                for c in range(layout.channels)
-            ]
-            for i in range(n)
-        ]
-    samples = _scale(raw, layout.unit, factor)
+        raw, truncated = _raw_samples(content, layout.channels, layout.bits // 8)
+    return header, _scale(raw, layout.unit, factor), truncated, note
+
+
+def decode_frame(
+    payload: bytes,
+    *,
+    previous_timestamp_ns: int = 0,
+    sample_rate_hz: float = 0,
+    factor: float = 1.0,
+) -> PmdFrame:
+    """One PMD data frame -> `PmdFrame` (ACC frame types 0, 1, 2 and 0x80, 0x81; GYRO 0x80, 0x81).
+
+    `previous_timestamp_ns` is the timestamp of the previous frame of the same measurement and
+    frame type (0 for the first), `sample_rate_hz` the rate requested at start, `factor` the one
+    the start response gave. A frame cut short decodes its complete samples (`truncated`).
+    Raises PmdError only for a frame shorter than its header, a measurement/frame type the SDK
+    does not decode as ACC or GYRO, and the timestamp rule's error cases.
+    """
+    (mtype, ts, ftype, compressed), values, truncated, note = frame_values(payload, factor=factor)
+    if mtype == MeasurementType.ACC:
+        samples: list[tuple[Any, ...]] = [tuple(s) for s in values.astype(np.int64).tolist()]
+    else:
+        samples = [tuple(s) for s in values.tolist()]
     times: list[int] = []
     if samples:
         if truncated and previous_timestamp_ns and sample_rate_hz and sample_rate_hz > 0:

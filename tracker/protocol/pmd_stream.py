@@ -137,6 +137,12 @@ class _Chain:
     held: deque[tuple[bytes, float]] = field(default_factory=deque)
 
 
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def pmd_settings_of(settings: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """The "pmd" entry of capture/stream settings: {"ACC": {"sample_rate": .., "factor": ..}, ...}."""
     raw = (settings or {}).get("pmd")
@@ -207,10 +213,9 @@ class PmdStreamDecoder:
         self._last_host = 0.0
         self._host_offset: float | None = None  # min(host - sensor time): the lower envelope
         # alignment state (two streams): pending accelerometer samples, recent gyro samples
-        self._acc_t = np.zeros(0)
-        self._acc = np.zeros((0, 3))
-        self._gyr_t = np.zeros(0)
-        self._gyr = np.zeros((0, 3))
+        self._acc_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._gyr_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._deferred = False  # feed_many: align once per batch (the same result, far fewer calls)
         self._gyro_seen = False
         # kept output, and every accelerometer sample (for a Verity whose gyro never streamed)
         self._out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -304,11 +309,19 @@ class PmdStreamDecoder:
         host = np.asarray(host_times_s, dtype=np.float64).reshape(-1)
         if host.shape[0] != len(payloads):
             raise ValueError(f"{len(payloads)} payloads but {host.shape[0]} host times")
-        blocks = [
-            b
-            for b in (self.feed(p, h) for p, h in zip(payloads, host.tolist(), strict=True))
-            if b is not None
-        ]
+        self._deferred = len(self.measurements) == 2
+        try:
+            blocks = [
+                b
+                for b in (self.feed(p, h) for p, h in zip(payloads, host.tolist(), strict=True))
+                if b is not None
+            ]
+        finally:
+            self._deferred = False
+        if host.shape[0]:
+            aligned = self._align(float(host[-1]))
+            if aligned is not None:
+                blocks.append(aligned)
         if not blocks:
             return None
         return PmdBlock(
@@ -337,41 +350,42 @@ class PmdStreamDecoder:
             st.out_of_order += 1
             return None
         try:
-            frame = pmd.decode_frame(
-                data,
-                previous_timestamp_ns=prev,
-                sample_rate_hz=chain.sample_rate_hz or 0,
-                factor=chain.factor,
-            )
+            _, values, truncated, note = pmd.frame_values(data, factor=chain.factor)
         except pmd.PmdError as exc:
             self._report_malformed(exc.reason, str(exc), data, host)
             return None
-        if frame.truncated or frame.note:
+        n = len(values)
+        placed = self._place(chain, ts, n, truncated, prev) if n else (np.zeros(0, np.int64), 0)
+        if placed is None:  # the SDK's error case: sample times before its epoch
+            self._report_malformed(
+                "timestamp", f"sample times before 2000-01-01 (frame at {ts} ns)", data, host
+            )
+            return None
+        if truncated or note:
             st.cut_frames += 1
             self._log_limited(
                 "cut",
                 host,
                 "PMD frame cut short or odd (%s), its complete samples kept: %s",
-                frame.note or "cut",
+                note or "cut",
                 data.hex(),
             )
         chain.prev_ts[ftype] = ts
         st.packets_delivered += 1
         st.frames_by_measurement[chain.name] += 1
-        if not frame.samples:
+        if not n:
             return None
-        times, lost = self._place(chain, frame, prev)
+        times, lost = placed
         if lost:
             st.gaps += 1
             st.lost_by_measurement[chain.name] += lost
             if chain.name == "ACC":
                 st.lost_samples += lost
-        st.samples_by_measurement[chain.name] += len(frame.samples)
+        st.samples_by_measurement[chain.name] += n
         if self._origin_ns is None:
             self._origin_ns = int(times[0])
         # integers first: ns since 2000 are beyond float64's exact range (2**53)
-        t = (np.asarray(times, dtype=np.int64) - self._origin_ns).astype(np.float64) / 1e9 + self._offset_s
-        values = np.asarray(frame.samples, dtype=np.float64)
+        t = (times - self._origin_ns).astype(np.float64) / 1e9 + self._offset_s
         self._last_t = max(self._last_t, float(t[-1]))
         self._last_host = host
         off = host - float(t[-1])
@@ -380,28 +394,31 @@ class PmdStreamDecoder:
             return self._on_acc(t, values * pmd.MILLI_G_M_S2, host, lost)
         return self._on_gyro(t, values * _RAD_PER_DEG, host)
 
-    def _place(self, chain: _Chain, frame: pmd.PmdFrame, prev: int) -> tuple[list[int], int]:
-        """Sample times (ns) and samples lost before them.
+    def _place(
+        self, chain: _Chain, ts: int, n: int, truncated: bool, prev: int
+    ) -> tuple[np.ndarray, int] | None:
+        """Sample times (ns, int64) and samples lost before them; None for times before the epoch.
 
-        The SDK's rule, in integer arithmetic (its doubles are 128 ns coarse at today's
-        timestamps, ns since 2000): spread evenly after the previous frame, or (first frame, cut
-        frame) as `decode_frame` placed them. A frame that follows a gap is placed backwards from
-        its own timestamp at the measured period instead of being spread over the gap."""
-        n = len(frame.samples)
+        The SDK's rule (`pmd.sample_timestamps`) in integer arithmetic (its doubles are 128 ns
+        coarse at today's timestamps, ns since 2000): spread evenly after the previous frame, or,
+        for a first frame, back from its timestamp at the sample period. A frame cut short is
+        timed from the previous frame (its timestamp belongs to samples that never came). A
+        frame that follows a gap is placed back from its own timestamp at the measured period
+        instead of being spread over the gap, and the samples of the gap are counted as lost."""
         period = chain.period_ns or 1e9 / float(chain.sample_rate_hz or 1.0)
-        ts = frame.timestamp_ns
-        if not prev or frame.truncated:
-            if frame.truncated:
-                return frame.timestamps_ns, 0
-            return [ts - round((n - 1 - k) * period) for k in range(n)], 0
+        k = np.arange(n, dtype=np.int64)
+        back = ts - np.rint((n - 1 - k) * period).astype(np.int64)
+        if truncated and prev:
+            return prev + np.rint((k + 1) * period).astype(np.int64), 0
+        if not prev or truncated:
+            return (back, 0) if back[0] > 0 else None
         span = ts - prev
         if span > GAP_FACTOR * n * period + period / 2:
-            lost = max(0, round(span / period) - n)
-            return [ts - round((n - 1 - k) * period) for k in range(n)], lost
+            return back, max(0, round(span / period) - n)
         measured = span / n
         if abs(measured - period) < 0.1 * period:  # follow the sensor's real period slowly
             chain.period_ns = 0.9 * period + 0.1 * measured
-        return [prev + (span * (k + 1) + n // 2) // n for k in range(n)], 0
+        return prev + (span * (k + 1) + n // 2) // n, 0
 
     def _clock_reset(self, ts: int, host: float) -> None:
         """The sensor clock went back (it restarted): a new segment after the old one by host time."""
@@ -432,36 +449,35 @@ class PmdStreamDecoder:
         self._pending_lost += lost
         if len(self.measurements) == 1:
             return self._emit(t, acc, np.full_like(acc, np.nan), host)
-        self._acc_t = np.concatenate([self._acc_t, t])
-        self._acc = np.concatenate([self._acc, acc])
-        return self._align(host)
+        self._acc_parts.append((t, acc))
+        return None if self._deferred else self._align(host)
 
     def _on_gyro(self, t: np.ndarray, gyr: np.ndarray, host: float) -> PmdBlock | None:
         self._gyro_seen = True
-        self._gyr_t = np.concatenate([self._gyr_t, t])
-        self._gyr = np.concatenate([self._gyr, gyr])
-        return self._align(host)
+        self._gyr_parts.append((t, gyr))
+        return None if self._deferred else self._align(host)
 
     def _align(self, host: float) -> PmdBlock | None:
         """Deliver the pending accelerometer samples the gyro stream now covers."""
         from tracker.imu import align_streams
 
-        if len(self._gyr_t) == 0 or len(self._acc_t) == 0:
+        if not self._gyr_parts or not self._acc_parts:
             return None
-        ready = int(np.searchsorted(self._acc_t, self._gyr_t[-1], side="right"))
+        gyr_t, gyr = _joined(self._gyr_parts)
+        acc_t, acc = _joined(self._acc_parts)
+        ready = int(np.searchsorted(acc_t, gyr_t[-1], side="right"))
         if ready == 0:
             return None
-        t, acc, gyr = align_streams(
-            self._acc_t[:ready], self._acc[:ready], self._gyr_t, self._gyr, max_gap_s=self.max_gap_s
+        t, acc_out, gyr_out = align_streams(
+            acc_t[:ready], acc[:ready], gyr_t, gyr, max_gap_s=self.max_gap_s
         )
         self._stats.unaligned += ready - len(t)
-        last_ready = self._acc_t[ready - 1]
-        self._acc_t, self._acc = self._acc_t[ready:], self._acc[ready:]
-        keep = max(0, int(np.searchsorted(self._gyr_t, last_ready, side="right")) - 1)
-        self._gyr_t, self._gyr = self._gyr_t[keep:], self._gyr[keep:]
+        keep = max(0, int(np.searchsorted(gyr_t, acc_t[ready - 1], side="right")) - 1)
+        self._acc_parts = [(acc_t[ready:], acc[ready:])] if ready < len(acc_t) else []
+        self._gyr_parts = [(gyr_t[keep:], gyr[keep:])]
         if not len(t):
             return None
-        return self._emit(t, acc, gyr, host)
+        return self._emit(t, acc_out, gyr_out, host)
 
     def _emit(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, host: float) -> PmdBlock:
         lost, self._pending_lost = self._pending_lost, 0

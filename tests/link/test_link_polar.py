@@ -279,3 +279,43 @@ def test_h10_recording_keeps_heart_rate_and_broken_frames_cost_nothing_else(tmp_
     # the H10's heart rate, recorded alongside
     rates = [decode_heart_rate(p).bpm for _, p in contents.notifications["heart_rate"]]
     assert rates and rates == sensor.heart_rates[: len(rates)]
+
+
+def test_a_dropped_link_reconnects_restarts_the_streams_and_counts_the_gap(tmp_path):
+    out = tmp_path / "drop.capture"
+
+    async def go():
+        async with emulated_environment(kinds=("polar-verity",), speed=4.0) as env:
+            sensor = env.sensor
+            recorder = Recorder(env, out, kind="polar-verity", settings=StreamSettings(rate_is_default=True), duration_s=4.0, watchdog_s=1.0)
+
+            async def walk_away():
+                while len(sensor.streaming) < 2:
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(1.0)
+                await sensor.drop_link(out_of_range_s=0.4)
+
+            fault = asyncio.create_task(walk_away())
+            result = await recorder.run()
+            await fault
+            return result, sensor
+
+    result, sensor = run(go())
+    assert result.reconnects == 1
+    contents = read_capture(out)
+    kinds = [e.kind for e in contents.events]
+    assert kinds.index("link_lost") < kinds.index("reconnected")
+    assert kinds.count("stream_started") == 2
+    rec = load_capture(out)
+    decode = rec.source["decode"]
+    # every frame sent is decoded once; the samples not measured while away are counted as lost
+    t_acc, _ = sensor.sent_values("ACC")
+    assert decode["duplicates"] == 0 and decode["malformed_total"] == 0 and decode["gaps"] >= 1
+    first = [f for f in sensor.sent_frames if f.measurement == "ACC" and f.sent]
+    by_stream = np.diff([f.source_index[0] for f in first])
+    missing = int(sum(d - 13 for d in by_stream if d > 13))
+    assert decode["lost_by_measurement"]["ACC"] == missing > 0
+    assert rec.has_gyro and np.all(np.diff(rec.t_s) > 0)
+    # the timeline spans what was sent, less the accelerometer samples no gyro sample covered
+    # (before the gyro started, after its last frame): at most a few frames' worth
+    assert (t_acc[-1] - t_acc[0]) / 1e9 - 1.0 <= rec.t_s[-1] <= (t_acc[-1] - t_acc[0]) / 1e9

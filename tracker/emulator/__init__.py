@@ -27,6 +27,7 @@ from tracker.emulator.sensor import (
 from tracker.emulator.sources import (
     POSE_PITCH_DEG,
     ArraySource,
+    EmulatedPerson,
     MotionScriptSource,
     MotionStep,
     SampleSource,
@@ -34,6 +35,7 @@ from tracker.emulator.sources import (
     SimulatedSessionSource,
     calibration_pose_source,
     default_source,
+    emulated_person,
     placeholder_session_source,
     quantize,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "ArraySource",
     "BondStore",
     "Disconnection",
+    "EmulatedPerson",
     "EmulatedSensor",
     "MotionScriptSource",
     "MotionStep",
@@ -57,6 +60,7 @@ __all__ = [
     "advertising_data_for",
     "calibration_pose_source",
     "default_source",
+    "emulated_person",
     "placeholder_session_source",
     "quantize",
     "random_sensor_address",

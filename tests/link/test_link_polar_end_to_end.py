@@ -234,3 +234,12 @@ def test_cli_record_when_the_sensor_refuses_to_start(tmp_path, capsys, monkeypat
     assert len(errors) == 1 and "ERROR_DEVICE_IN_CHARGER" in errors[0] and "charger" in errors[0]
     contents = read_capture(out)  # what there is (the refusal itself) is kept
     assert contents.complete and len(contents.notifications["control"]) >= 2
+
+
+def test_replay_live_of_an_h10_capture_is_a_usage_mistake(tmp_path, capsys):
+    h10 = tmp_path / "h.capture"
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "1", "--speed", "4", "--out", str(h10)]) == 0
+    capsys.readouterr()
+    assert cli(["replay", str(h10), "--live"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gyroscope" in err[0] and "without --live" in err[0]

@@ -699,7 +699,14 @@ def replay_command(
 
     def live_consumer(header: dict[str, Any]) -> Any:
         nonlocal feed
+        from tracker.capture.kinds import sensor_kind
         from tracker.imu import MountingCalibration
+
+        if sensor_kind(header) == "polar-h10":
+            raise UsageError(
+                "the live view needs a gyroscope, and this capture is a Polar H10's (accelerometer only)",
+                hint="replay it without --live",
+            )
 
         calibration = None
         with contextlib.suppress(KeyError, TypeError, ValueError):

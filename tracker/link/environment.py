@@ -91,7 +91,7 @@ async def real_environment() -> AsyncIterator[LinkEnvironment]:
     yield LinkEnvironment(emulated=False)
 
 
-EMULATED_POLAR = {
+EMULATED_POLAR: dict[str, dict[str, Any]] = {
     "polar-h10": {"address": "D0:10:00:00:00:10", "device_id": "B1A2C3D4"},
     "polar-verity": {"address": "D0:10:00:00:00:20", "device_id": "C5D6E7F8"},
 }

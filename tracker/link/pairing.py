@@ -239,7 +239,7 @@ async def pair_sensor(
     # first one (the start-up flush of what the sensor held) left out when there are enough.
     first_pkt = 1 if last_pkt >= 4 else 0
     span_s = collector.host_times[last_pkt] - collector.host_times[first_pkt]
-    delivered = collector.samples_at_packet[last_pkt] - collector.samples_at_packet[first_pkt]
+    delivered: float = collector.samples_at_packet[last_pkt] - collector.samples_at_packet[first_pkt]
     if last_pkt - first_pkt >= 3:
         import numpy as np
 

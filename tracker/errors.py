@@ -83,6 +83,26 @@ class ControlPointError(SensorError):
         self.result_code = result_code
 
 
+class PmdControlPointError(ControlPointError):
+    """A Polar sensor refused a PMD control-point request; `status_name` is the SDK's name
+    (e.g. "ERROR_INVALID_SAMPLE_RATE"), `measurement` the measurement it was about ("ACC")."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        op_code: int,
+        status: int,
+        status_name: str,
+        measurement: str,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, opcode=op_code, result_code=status, hint=hint)
+        self.status = status
+        self.status_name = status_name
+        self.measurement = measurement
+
+
 class LinkLostError(SensorError):
     """The link dropped and could not be re-established in time."""
 
@@ -93,6 +113,11 @@ class SensorSilentError(SensorError):
 
 class NoBluetoothError(SensorError):
     """No Bluetooth adapter is available on this machine."""
+
+
+# --- analysis --------------------------------------------------------------------------------
+class AnalysisUnavailableError(TrackerError):
+    """The recording is fine but tracker cannot analyse this kind of recording yet."""
 
 
 # --- storage ---------------------------------------------------------------------------------

@@ -25,9 +25,22 @@ def test_scan_json_is_one_list_of_sensors(capsys):
     assert cli(["scan", "--emulated", "--timeout", "0.3", "--json"]) == 0
     out = capsys.readouterr().out
     sensors = json.loads(out)
-    assert isinstance(sensors, list) and len(sensors) == 1
-    assert {"name", "address", "rssi"} <= set(sensors[0])
-    assert sensors[0]["name"].startswith("TRK-") and isinstance(sensors[0]["rssi"], int)
+    # the emulated radio holds one sensor of each kind: tracker IMU, Polar H10, Polar Verity Sense
+    assert isinstance(sensors, list) and len(sensors) == 3
+    assert all({"name", "address", "rssi", "driver"} <= set(s) for s in sensors)
+    by_kind = {s["driver"]: s["name"] for s in sensors}
+    assert by_kind["tracker-imu"].startswith("TRK-")
+    assert by_kind["polar-h10"].startswith("Polar H10 ") and by_kind["polar-verity"].startswith("Polar Sense ")
+    assert all(isinstance(s["rssi"], int) for s in sensors)
+
+
+def test_scan_by_sensor_kind(capsys):
+    assert cli(["scan", "--emulated", "--timeout", "0.3", "--json", "--sensor", "polar-h10"]) == 0
+    sensors = json.loads(capsys.readouterr().out)
+    assert [s["driver"] for s in sensors] == ["polar-h10"]
+    assert cli(["scan", "--emulated", "--sensor", "polar-h9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "polar-h10" in err[0]
 
 
 def test_record_for_a_duration_then_replay(tmp_path, capsys):
@@ -120,14 +133,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_emulate_exposes_the_sensor_to_an_outside_bumble_host():
+@pytest.mark.parametrize("kind, prefix", [("tracker-imu", "TRK-"), ("polar-h10", "Polar H10 ")])
+def test_emulate_exposes_the_sensor_to_an_outside_bumble_host(kind, prefix):
     from bumble import hci
     from bumble.device import Device
     from bumble.transport import open_transport
 
     port = _free_port()
     proc = subprocess.Popen(
-        _tracker_cmd("emulate", "--expose", f"tcp-server:_:{port}"),
+        _tracker_cmd("emulate", "--expose", f"tcp-server:_:{port}", "--sensor", kind),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -163,7 +177,7 @@ def test_emulate_exposes_the_sensor_to_an_outside_bumble_host():
     finally:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=15)
-    assert name.startswith("TRK-") and address
+    assert name.startswith(prefix) and address
     assert proc.returncode == 0, err
     assert "stopped" in err
 

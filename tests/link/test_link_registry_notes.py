@@ -38,7 +38,7 @@ def test_a_damaged_registry_is_a_note_on_stderr_not_a_python_log_line(_isolated_
     (_isolated_data_dir / "sensors.json").write_text(DAMAGED)
     assert run(["scan", "--emulated", "--timeout", "0.3", "--json"]) == 0
     captured = capsys.readouterr()
-    assert len(json.loads(captured.out)) == 1  # stdout stays one JSON document
+    assert len(json.loads(captured.out)) == 3  # stdout stays one JSON document (3 emulated sensors)
     notes = [line for line in captured.err.splitlines() if line.strip()]
     assert notes and all(line.startswith("note: ") for line in notes), captured.err
     assert "sensors.json" in captured.err and "WARNING" not in captured.err

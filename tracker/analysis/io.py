@@ -144,10 +144,12 @@ def _load_capture(path: Path) -> ImuRecording:
             else "record a longer session",
         )
     notes = list(recording.source.get("notes", []))
-    if not (np.all(np.isfinite(acc)) and np.all(np.isfinite(gyr))):
-        acc, gyr, nan_notes = _fill_nans(
-            t, acc.copy(), gyr.copy(), str(path), lambda i: f"sample {i}"
+    no_gyro = not recording.has_gyro  # accelerometer-only (Polar H10): NaN gyro is no gap
+    if not (np.all(np.isfinite(acc)) and (no_gyro or np.all(np.isfinite(gyr)))):
+        acc, filled, nan_notes = _fill_nans(
+            t, acc.copy(), np.zeros_like(gyr) if no_gyro else gyr.copy(), str(path), lambda i: f"sample {i}"
         )
+        gyr = gyr if no_gyro else filled
         notes += nan_notes
     if notes != list(recording.source.get("notes", [])):
         from dataclasses import replace

@@ -27,7 +27,7 @@ from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.steps.runs import fill_nearest, runs, split_by
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.analysis.warnings import WarningRules, region_indices, sample_durations
-from tracker.errors import RecordingTooShortError
+from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
 from tracker.results import SessionAnalysis
@@ -127,6 +127,13 @@ def analyze_with_details(
     parameters: AnalysisParameters | None = None,
 ) -> tuple[SessionAnalysis, AnalysisDetails]:
     """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`)."""
+    if len(recording) and not recording.has_gyro:
+        # Until accelerometer-only analysis exists (issue 9, item 3): say so, never guess.
+        raise AnalysisUnavailableError(
+            "accelerometer-only analysis is not available yet (this recording has no gyroscope, "
+            "like a Polar H10's)",
+            hint="keep the file: a later tracker version will analyse it; or record with a sensor that has a gyroscope",
+        )
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))

@@ -143,10 +143,14 @@ def decode_capture(
     `plan_notes`, when given, receives what could not be decoded and why.
 
     `samples_at`, when given, is filled with {IMU notification index of each damaged span:
-    samples decoded before it}, which `capture_notes` turns into the seconds the damage cost."""
+    samples decoded before it}, which `capture_notes` turns into the seconds the damage cost.
+    A Polar sensor's capture is decoded by a `PmdStreamDecoder` (`tracker.capture.kinds`)."""
+    from tracker.capture.kinds import decode_pmd_capture, is_pmd_kind, sensor_kind
     from tracker.protocol import spec
     from tracker.protocol.stream import StreamDecoder
 
+    if is_pmd_kind(sensor_kind(contents.header)):  # a Polar sensor's PMD frames
+        return decode_pmd_capture(contents, samples_at=samples_at)
     imu = contents.imu
     plan = settings_plan(contents)
     known = [s for s in plan.settings if s is not None]

@@ -73,13 +73,16 @@ class Source(enum.IntEnum):
     """Which characteristic a notification came from."""
 
     IMU = 1
-    """Data characteristic (firmware_protocol.md data packets)."""
+    """The sensor's data characteristic: firmware_protocol.md data packets, or PMD data frames
+    for a Polar sensor (the header's `sensor.driver` says which)."""
     BATTERY = 2
     """Battery Level 0x2A19 (notifications and reads)."""
     CONTROL = 3
     """Control-point indications (responses)."""
     STATUS = 4
     """Status record reads."""
+    HEART_RATE = 5
+    """Heart Rate Measurement 0x2A37 notifications (a Polar H10's, recorded alongside)."""
 
 
 SOURCE_BY_NAME = {s.name.lower(): s for s in Source}

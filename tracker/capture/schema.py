@@ -47,17 +47,30 @@ class RecordError(ValueError):
 
 
 # --- the pieces ------------------------------------------------------------------------------
+class PmdMeasurement(Struct):
+    """One measurement's settings as a Polar sensor confirmed them in its start response
+    (docs/capture-format.md, "Sensor kinds"): rate in Hz, resolution in bits, range in g or °/s,
+    and the factor that scales delta-compressed samples."""
+
+    sample_rate: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    resolution: Annotated[int, Meta(ge=1, le=64)] | None = None
+    range: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+    channels: Annotated[int, Meta(ge=1, le=16)] | None = None
+    factor: Annotated[float, Meta(gt=0, le=1e6)] | None = None
+
+
 class Settings(Struct):
     """How raw counts become SI units. Required in a header; every key optional in an update."""
 
     sample_rate_hz: Annotated[float, Meta(ge=1, le=10_000)]
     accel_range_g: Annotated[int, Meta(ge=1, le=64)]
-    gyro_range_dps: Annotated[int, Meta(ge=1, le=10_000)]
+    gyro_range_dps: Annotated[int, Meta(ge=0, le=10_000)]
+    """0 for a sensor without a gyroscope (the Polar H10)."""
     att_mtu: Annotated[int, Meta(ge=23, le=517)] | None = None
     samples_per_packet: Annotated[int, Meta(ge=1, le=1024)] | None = None
     protocol_version: Annotated[int, Meta(ge=0, le=255)] | None = None
-    # A new sensor kind adds its decode parameters here, optional, e.g.
-    #     acc_factor: Annotated[float, Meta(gt=0, le=1)] | None = None
+    pmd: dict[Name, PmdMeasurement] | None = None
+    """A Polar sensor's settings as it confirmed them, by measurement (ACC, GYRO)."""
 
 
 SCALE_KEYS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
@@ -70,7 +83,8 @@ class SettingsUpdate(Struct):
 
     sample_rate_hz: Annotated[float, Meta(ge=1, le=10_000)] | None = None
     accel_range_g: Annotated[int, Meta(ge=1, le=64)] | None = None
-    gyro_range_dps: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    gyro_range_dps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    pmd: dict[Name, PmdMeasurement] | None = None
     att_mtu: Annotated[int, Meta(ge=23, le=517)] | None = None
     samples_per_packet: Annotated[int, Meta(ge=1, le=1024)] | None = None
     protocol_version: Annotated[int, Meta(ge=0, le=255)] | None = None

@@ -15,15 +15,26 @@ import typer
 
 from tracker.cli.app import app
 
-_EMULATED = typer.Option("--emulated", help="Use the emulated sensor on a virtual radio instead of real Bluetooth.")
-_RATES = (25, 50, 100, 200, 400)
+_EMULATED = typer.Option("--emulated", help="Use emulated sensors on a virtual radio instead of real Bluetooth.")
+_KINDS = ("tracker-imu", "polar-h10", "polar-verity")
+"""Sensor kinds (tracker.link.driver.SENSOR_KINDS; repeated here so `--help` needs no imports)."""
+_RATES_BY_KIND = {"tracker-imu": (25, 50, 100, 200, 400), "polar-h10": (25, 50, 100, 200), "polar-verity": (52,)}
+_DEFAULT_RATE = {"tracker-imu": 100, "polar-h10": 100, "polar-verity": 52}
+_RATES = tuple(sorted({r for rates in _RATES_BY_KIND.values() for r in rates}))
 
 
-def _check_rate(rate: int) -> int:
-    if rate not in _RATES:
+def _check_rate(rate: int | None, kind: str | None = None) -> int | None:
+    """`--rate` as given (None: the sensor's usual rate), checked against what the kind offers."""
+    if rate is None:
+        return None
+    allowed = _RATES_BY_KIND.get(kind or "", _RATES)
+    if rate not in allowed:
         from tracker.errors import UsageError
 
-        raise UsageError(f"--rate {rate} is not supported", hint=f"use one of {', '.join(map(str, _RATES))} Hz")
+        what = f"the {kind} sensor" if kind else "any sensor"
+        raise UsageError(
+            f"--rate {rate} is not supported by {what}", hint=f"use one of {', '.join(map(str, allowed))} Hz, or leave --rate out"
+        )
     return rate
 
 
@@ -45,6 +56,32 @@ def _check_transport(spec: str) -> None:
         )
 
 
+def _stream_settings(rate: int | None, kind: str | None) -> Any:
+    """StreamSettings for `--rate` (the kind's usual rate when not given)."""
+    from tracker.link.driver import StreamSettings
+
+    if rate is None:
+        return StreamSettings(sample_rate_hz=_DEFAULT_RATE.get(kind or "", 100), rate_is_default=True)
+    return StreamSettings(sample_rate_hz=rate)
+
+
+def _sensor_kind(value: str | None) -> str | None:
+    """The sensor kind a `--sensor` value names, or None when it names a sensor (name/address)."""
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    return lowered if lowered in _KINDS else None
+
+
+def _emulated_kinds(kind: str | None, paired: Any = None) -> tuple[str, ...]:
+    """Which emulated sensors to put on the virtual radio for pair/record."""
+    if kind is not None:
+        return (kind,)
+    if paired is not None and paired.driver in _KINDS:
+        return (paired.driver,)
+    return ("tracker-imu",)
+
+
 def _run(coro: Any) -> Any:
     import asyncio
 
@@ -60,12 +97,15 @@ def _stderr_console() -> Any:
 # --- scan ----------------------------------------------------------------------------------------
 @app.command(
     "scan",
-    help="List sensors in range: name, address, signal strength, battery when known.\n\nExample: tracker scan --emulated --json",
+    help="List sensors in range: name, kind (tracker-imu, polar-h10, polar-verity), address, signal strength, battery when known.\n\nExample: tracker scan --emulated --json",
 )
 def scan_command(
     emulated: Annotated[bool, _EMULATED] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=120.0, help="Seconds to listen.")] = 5.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list of sensors on stdout.")] = False,
+    sensor: Annotated[
+        str | None, typer.Option("--sensor", metavar="KIND", help=f"Only sensors of this kind: {', '.join(_KINDS)}.")
+    ] = None,
 ) -> None:
     import json
 
@@ -73,10 +113,13 @@ def scan_command(
     from tracker.link.registry import SensorRegistry
     from tracker.link.scan import scan_sensors
 
+    kind = _kind_option(sensor)
+
     async def go() -> list[Any]:
-        env_cm = emulated_environment(speed=1.0) if emulated else real_environment()
+        kinds = (kind,) if kind else _KINDS
+        env_cm = emulated_environment(speed=1.0, kinds=kinds) if emulated else real_environment()
         async with env_cm as env:
-            return await scan_sensors(env, timeout, registry=SensorRegistry())
+            return await scan_sensors(env, timeout, registry=SensorRegistry(), kind=kind)
 
     found = _run(go())
     if as_json:
@@ -91,16 +134,28 @@ def scan_command(
     from tracker.display import shown
 
     table = Table(title=None)
-    for column in ("name", "address", "signal", "battery", "status"):
+    for column in ("name", "kind", "address", "signal", "battery", "status"):
         table.add_column(column)
     for s in found:
         # names come from the radio: shown as sent (no markup, no terminal escapes); the hint
         # names the address when the name would not survive a shell
-        name = shown(s.name)
-        hint = s.name if s.name and s.name.isprintable() and s.name.replace("-", "").isalnum() else s.address
+        name = s.name or ""
+        safe = name.isprintable() and name.replace("-", "").isalnum()
+        hint = name if safe else s.address
         status = "default" if s.default else ("paired" if s.paired else "not paired: tracker pair " + shown(hint))
-        table.add_row(name, shown(s.address), f"{s.rssi} dBm", shown(s.battery), status)
+        table.add_row(shown(s.name), s.driver, shown(s.address), f"{s.rssi} dBm", shown(s.battery), status)
     Console().print(table)
+
+def _kind_option(value: str | None) -> str | None:
+    """`--sensor KIND` for scan and pair: a sensor kind, or a usage error."""
+    if value is None:
+        return None
+    kind = _sensor_kind(value)
+    if kind is None:
+        from tracker.errors import UsageError
+
+        raise UsageError(f"--sensor {value!r} is not a sensor kind", hint=f"use one of {', '.join(_KINDS)}")
+    return kind
 
 
 # --- pair ----------------------------------------------------------------------------------------
@@ -129,14 +184,20 @@ class _ConsoleUI:
     "pair",
     help=(
         "Bond with a sensor, check its signal, calibrate how it sits (stand still, then lie on the roller "
-        "still), and store it as the default.\n\nExample: tracker pair TRK-C0DE --yes"
+        "still), and store it as the default.\n\nExample: tracker pair TRK-C0DE --yes "
+        "(a Polar sensor: tracker pair --emulated --sensor polar-verity --yes)"
     ),
 )
 def pair_command(
     target: Annotated[str | None, typer.Argument(metavar="[NAME|ADDRESS]", help="Which sensor (default: the first one heard).")] = None,
     emulated: Annotated[bool, _EMULATED] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Run the calibration without waiting for Enter.")] = False,
-    rate: Annotated[int, typer.Option("--rate", help="Sample rate for the signal check, Hz.")] = 100,
+    sensor: Annotated[
+        str | None, typer.Option("--sensor", metavar="KIND", help=f"Only a sensor of this kind: {', '.join(_KINDS)}.")
+    ] = None,
+    rate: Annotated[
+        int | None, typer.Option("--rate", help="Sample rate for the signal check, Hz (default: the sensor's usual rate).")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.5, max=120.0, help="Seconds to look for the sensor.")] = 10.0,
     speed: Annotated[float, typer.Option("--speed", hidden=True, min=0.1, max=100.0, help="Emulator time scale (tests).")] = 1.0,
 ) -> None:
@@ -144,11 +205,11 @@ def pair_command(
 
     import numpy as np
 
-    from tracker.link.driver import StreamSettings
     from tracker.link.environment import emulated_environment, real_environment
     from tracker.link.pairing import pair_sensor
 
-    _check_rate(rate)
+    kind = _kind_option(sensor)
+    _check_rate(rate, kind)
     signal_s, stand_s, lie_s = 3.0, 3.0, 3.0
     ui = _ConsoleUI(yes, emulated)
 
@@ -156,10 +217,13 @@ def pair_command(
         if emulated:
             from tracker.emulator import calibration_pose_source
 
-            # The emulated person stands through the signal check and the standing pose, then lies
-            # on the roller (sample time, so the poses line up whatever the machine's load).
-            source = calibration_pose_source(stand_s=signal_s + stand_s, lie_s=60.0, seed=0)
-            env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(source=source, speed=speed)
+            # The emulated person stands through the signal check and the standing pose (half a
+            # second more: a Verity Sense's first samples come once both its streams started),
+            # then lies on the roller (sample time, so the poses line up whatever the load).
+            source = calibration_pose_source(stand_s=signal_s + stand_s + 0.5, lie_s=60.0, seed=0)
+            env_cm: contextlib.AbstractAsyncContextManager[Any] = emulated_environment(
+                source=source, speed=speed, kinds=_emulated_kinds(kind)
+            )
         else:
             env_cm = real_environment()
         async with env_cm as env:
@@ -167,11 +231,12 @@ def pair_command(
                 env,
                 target,
                 ui=ui,
-                settings=StreamSettings(sample_rate_hz=rate),
+                settings=_stream_settings(rate, kind),
                 signal_s=signal_s,
                 stand_s=stand_s,
                 lie_s=lie_s,
                 scan_timeout_s=timeout,
+                kind=kind,
             )
 
     from tracker.display import plain, shown
@@ -180,10 +245,10 @@ def pair_command(
     s = report.signal
     out = typer.echo
     out(f"Paired {plain(report.record.name)} ({plain(report.record.address)}) and stored it as the default sensor.")
+    gyro_noise = "no gyroscope" if np.isnan(s.gyro_noise_rad_s) else f"{np.degrees(s.gyro_noise_rad_s):.2f} °/s"
     out(
         f"Signal: {s.actual_rate_hz:.1f} samples/s of {s.nominal_rate_hz:.0f} nominal, "
-        f"loss {100 * s.loss_fraction:.2f} %, noise {1000 * s.acc_noise_m_s2:.1f} mm/s² and "
-        f"{np.degrees(s.gyro_noise_rad_s):.2f} °/s."
+        f"loss {100 * s.loss_fraction:.2f} %, noise {1000 * s.acc_noise_m_s2:.1f} mm/s² and {gyro_noise}."
     )
     q = report.calibration.quality
     out(f"Calibration: standing and lying {q.get('pose_angle_deg', float('nan')):.0f}° apart; sensor-to-body rotation stored.")
@@ -397,15 +462,25 @@ def _failure_line(failure: Any, battery_pct: int | None) -> Any:
         "coaching view: pace gauge, hold timer, warnings); reconnects by itself when the link drops; "
         "Ctrl-C ends cleanly. The session is then analysed and stored, also when the sensor is lost "
         "for good partway (the exit status is then 1).\n\n"
-        "Example: tracker record --emulated --live --duration 300"
+        "Example: tracker record --emulated --live --duration 300 "
+        "(a Polar Verity Sense: tracker record --emulated --sensor polar-verity --duration 60)"
     ),
 )
 def record_command(
     emulated: Annotated[bool, _EMULATED] = False,
     duration: Annotated[float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds (default: until Ctrl-C).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Capture file to write (default: captures/<UTC start>.capture in the data directory).")] = None,
-    sensor: Annotated[str | None, typer.Option("--sensor", help="Sensor name or address (default: the paired default sensor).")] = None,
-    rate: Annotated[int, typer.Option("--rate", help="Sample rate, Hz.")] = 100,
+    sensor: Annotated[
+        str | None,
+        typer.Option(
+            "--sensor",
+            help=f"A sensor kind ({', '.join(_KINDS)}), name or address (default: the paired default sensor).",
+        ),
+    ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option("--rate", help="Sample rate, Hz (default: the sensor's usual rate: 100, or 52 for a Verity Sense)."),
+    ] = None,
     speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
     live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
@@ -415,23 +490,37 @@ def record_command(
     from tracker.link.registry import SensorRegistry
     from tracker.settings import load_guidance
 
-    _check_rate(rate)
+    kind = _sensor_kind(sensor)
     load_guidance()  # a setting analysis cannot use is reported now, not after the recording
     if out is not None:
         _check_out_path(out)
     registry = SensorRegistry()
-    # The sensor named, else the default one for this radio: with --emulated, the emulated sensor
-    # `pair --emulated` calibrated (its address is fixed), so its calibration is used.
-    paired = registry.find(sensor) if sensor else registry.default_for(emulated=emulated)
-    target = sensor or (paired.address if paired is not None else None)
+    # The sensor named, else the default one (of the kind named) for this radio: with --emulated,
+    # the emulated sensor `pair --emulated` calibrated (its address is fixed), so its calibration
+    # is used.
+    if sensor and kind is None:
+        paired = registry.find(sensor)
+    else:
+        paired = registry.default_for(emulated=emulated, kind=kind)
+    target = (sensor if kind is None else None) or (paired.address if paired is not None else None)
     calibration = paired.calibration if paired is not None else None
+    known_kind = kind or (paired.driver if paired is not None and paired.driver in _KINDS else None)
+    _check_rate(rate, known_kind)
+    if live and known_kind == "polar-h10":
+        from tracker.errors import UsageError
+
+        raise UsageError(
+            "the live view needs a gyroscope, and the Polar H10 has none",
+            hint="record without --live (the session is analysed once accelerometer-only analysis exists)",
+        )
     path = out if out is not None else _default_capture_path()
     release = None if out is not None else functools.partial(_release_capture_name, path)
     try:
         with _Interrupts(path, on_abandon=release) as interrupts:
             _record_and_store(
                 path, interrupts, registry=registry, emulated=emulated, target=target, calibration=calibration,
-                duration=duration, rate=rate, speed=speed, live=live, quiet=quiet,
+                duration=duration, rate=rate, speed=speed, live=live, quiet=quiet, kind=kind,
+                known_kind=known_kind, emulated_kinds=_emulated_kinds(kind, paired),
             )  # fmt: skip
     finally:
         if release is not None:
@@ -447,10 +536,13 @@ def _record_and_store(
     target: str | None,
     calibration: Any,
     duration: float | None,
-    rate: int,
+    rate: int | None,
     speed: float,
     live: bool,
     quiet: bool,
+    kind: str | None = None,
+    known_kind: str | None = None,
+    emulated_kinds: tuple[str, ...] = ("tracker-imu",),
 ) -> None:
     import asyncio
     import contextlib
@@ -458,7 +550,6 @@ def _record_and_store(
     import sys
 
     from tracker.errors import SensorError
-    from tracker.link.driver import StreamSettings
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
     from tracker.link.recorder import Recorder
 
@@ -470,12 +561,13 @@ def _record_and_store(
 
         # a recording may last an hour: the emulator keeps a bounded log of what it sent
         env_cm = (
-            emulated_environment(speed=speed, send_log_limit=SEND_LOG_LIMIT)
+            emulated_environment(speed=speed, send_log_limit=SEND_LOG_LIMIT, kinds=emulated_kinds)
             if emulated
             else real_environment()
         )
+        settings = _stream_settings(rate, known_kind)
         async with env_cm as env:
-            feed = _live_feed(rate, calibration, quiet) if live else None
+            feed = _live_feed(settings.sample_rate_hz, calibration, quiet) if live else None
             display = feed.view if feed is not None else Live(
                 Text("searching for the sensor…"), console=console, transient=False, refresh_per_second=4
             )
@@ -497,7 +589,8 @@ def _record_and_store(
                 env,
                 path,
                 target=target,
-                settings=StreamSettings(sample_rate_hz=rate),
+                kind=kind,
+                settings=settings,
                 duration_s=duration,
                 calibration=calibration,
                 on_progress=show,
@@ -548,7 +641,11 @@ def _record_and_store(
                     registry.save()
         lost_samples = result.lost_samples if result is not None else progress.lost_samples
         reconnects = result.reconnects if result is not None else progress.reconnects
-        length = f"{result.duration_s:.1f} s" if result is not None else f"{samples / rate:.1f} s of data"
+        length = (
+            f"{result.duration_s:.1f} s"
+            if result is not None
+            else f"{samples / (rate or _DEFAULT_RATE.get(known_kind or '', 100)):.1f} s of data"
+        )
         lost = f", {lost_samples} lost" if lost_samples else ""
         again = f", {reconnects} reconnect(s)" if reconnects else ""
         typer.echo(f"Saved {samples} samples ({length}{lost}{again}) to {path}")
@@ -626,7 +723,14 @@ def replay_command(
 
     def live_consumer(header: dict[str, Any]) -> Any:
         nonlocal feed
+        from tracker.capture.kinds import sensor_kind
         from tracker.imu import MountingCalibration
+
+        if sensor_kind(header) == "polar-h10":
+            raise UsageError(
+                "the live view needs a gyroscope, and this capture is a Polar H10's (accelerometer only)",
+                hint="replay it without --live",
+            )
 
         calibration = None
         with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -689,8 +793,12 @@ def emulate_command(
     expose: Annotated[str | None, typer.Option("--expose", metavar="TRANSPORT", help="Bumble HCI transport to expose a controller on.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated session and the sensor's randomness.")] = 0,
     rate: Annotated[int, typer.Option("--rate", help="Power-on sample rate, Hz (a host can change it).")] = 100,
+    sensor: Annotated[
+        str | None, typer.Option("--sensor", metavar="KIND", help=f"Which sensor to emulate: {', '.join(_KINDS)} (default tracker-imu).")
+    ] = None,
 ) -> None:
-    _check_rate(rate)
+    kind = _kind_option(sensor) or "tracker-imu"
+    _check_rate(rate, "tracker-imu")
     if expose is not None:
         _check_transport(expose)
     from tracker.link.emulate import run_emulator
@@ -705,4 +813,4 @@ def emulate_command(
         announced = True
         console.print(text, markup=False)
 
-    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say))
+    _run(run_emulator(expose=expose, seed=seed, rate_hz=rate, say=say, kind=kind))

@@ -11,15 +11,18 @@ sensor measures, `bonds.py` for its bond store.
 """
 
 from tracker.emulator.bonds import BondStore
-from tracker.emulator.sensor import (
-    MAX_ATT_MTU,
+from tracker.emulator.peripheral import (
     OUT_OF_RANGE_REASON,
     POWER_OFF_REASON,
     Disconnection,
+    Peripheral,
+    random_sensor_address,
+)
+from tracker.emulator.sensor import (
+    MAX_ATT_MTU,
     EmulatedSensor,
     SentPacket,
     advertising_data_for,
-    random_sensor_address,
 )
 from tracker.emulator.sources import (
     POSE_PITCH_DEG,
@@ -49,6 +52,7 @@ __all__ = [
     "EmulatedSensor",
     "MotionScriptSource",
     "MotionStep",
+    "Peripheral",
     "SampleSource",
     "SensorConfig",
     "SentPacket",

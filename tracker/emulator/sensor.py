@@ -40,10 +40,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,9 +50,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bumble import att, hci, smp
+from bumble import att, smp
 from bumble.controller import Controller
-from bumble.device import Connection, Device, DeviceConfiguration
+from bumble.device import Connection, Device
 from bumble.gatt import (
     GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
     Characteristic,
@@ -62,12 +60,18 @@ from bumble.gatt import (
     Descriptor,
     Service,
 )
-from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
-from bumble.transport.common import AsyncPipeSink
 
 from tracker.emulator.bonds import BondStore
+from tracker.emulator.peripheral import (
+    POWER_OFF_REASON,
+    Peripheral,
+    SensorClock,
+    refuse_read,
+    refuse_write,
+    validate_address,
+)
 from tracker.emulator.sources import (
     SampleSource,
     SensorConfig,
@@ -80,20 +84,8 @@ from tracker.protocol.packets import encode_data_packet
 
 logger = logging.getLogger(__name__)
 
-ACL_DATA_PACKET_LENGTH = 251
-"""Bytes per ACL packet of the sensor's virtual controller (LE data length extension maximum)."""
-ADVERTISING_INTERVAL_MS = 20.0
 MAX_ATT_MTU = 247
 """Largest ATT MTU the sensor accepts (19 samples per notification; see spec.MAX_SAMPLES_PER_PACKET)."""
-OUT_OF_RANGE_REASON = (
-    hci.HCI_CONNECTION_TIMEOUT_ERROR
-)  # 0x08: what a host sees when a sensor walks away
-POWER_OFF_REASON = hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_POWER_OFF_ERROR  # 0x15
-_FLOW_PENDING_PACKETS = 8
-"""speed=0: wait for the controller to drain once this many notifications are queued."""
-_PRESENCE_CHECK_S = 0.5
-
-
 # --- records ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SentPacket:
@@ -128,35 +120,6 @@ class SentPacket:
     """time.monotonic() when the notification was handed to the Bluetooth stack."""
 
 
-@dataclass(frozen=True)
-class Disconnection:
-    monotonic_s: float
-    reason: int
-    peer_address: str
-
-
-class _SensorClock:
-    """The sensor's µs clock: runs at `speed * (1 + drift)` times host time, never goes backwards."""
-
-    def __init__(self, initial_us: int, drift_ppm: float, speed: float) -> None:
-        self.ratio = (speed if speed > 0 else 1.0) * (1.0 + drift_ppm * 1e-6)
-        self.anchor_host_s = time.monotonic()
-        self.anchor_us = int(initial_us)
-
-    def now_us(self, host_s: float | None = None) -> int:
-        host = time.monotonic() if host_s is None else host_s
-        return self.anchor_us + int(math.floor((host - self.anchor_host_s) * 1e6 * self.ratio))
-
-    def host_time(self, sensor_us: int) -> float:
-        return self.anchor_host_s + (sensor_us - self.anchor_us) / (1e6 * self.ratio)
-
-    def catch_up(self, sensor_us: int) -> None:
-        """Make `now` at least `sensor_us` (speed=0 streams run ahead of host time)."""
-        host = time.monotonic()
-        if sensor_us > self.now_us(host):
-            self.anchor_host_s, self.anchor_us = host, int(sensor_us)
-
-
 @dataclass
 class _Stream:
     number: int
@@ -169,26 +132,12 @@ class _Stream:
     next_packet: int = 0
 
 
-def _validate_address(address: str) -> hci.Address:
-    try:
-        parsed = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"address {address!r} is not a Bluetooth address like 'F8:00:00:00:C0:DE'"
-        ) from exc
-    if not parsed.is_static:
-        raise ValueError(f"address {address} must be a random static address (first byte C0..FF)")
-    if str(parsed).upper().startswith("F0:F1:F2:F3:F4:F5"):
-        raise ValueError("F0:F1:F2:F3:F4:F5 is bumble-gatt-dump's own address; choose another")
-    return parsed
-
-
 def advertising_data_for(name: str) -> bytes:
     """Flags + complete local name + the IMU service UUID: the sensor's whole advertisement (31 bytes)."""
     return packets.encode_advertisement(name)
 
 
-class EmulatedSensor:
+class EmulatedSensor(Peripheral):
     """An emulated IMU sensor on Bumble. Use as `async with EmulatedSensor(link) as sensor:`.
 
     Parameters (all keyword except `link`):
@@ -271,9 +220,16 @@ class EmulatedSensor:
             raise ValueError(f"battery_pct must be 0..100; got {battery_pct}")
         if speed is not None and speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible); got {speed}")
-        self.address = str(_validate_address(address))
         self.serial_number = serial.upper()
-        self.name = packets.sensor_name(self.serial_number)
+        valid_address = str(validate_address(address))
+        super().__init__(
+            link,
+            name=packets.sensor_name(self.serial_number),
+            address=valid_address,
+            irk_seed=f"trk-irk/{self.serial_number}/{valid_address}",
+            controller_factory=controller_factory,
+            hci_transport=hci_transport,
+        )
         self.manufacturer = manufacturer
         self.model = model
         self.firmware_revision = firmware_revision
@@ -284,9 +240,6 @@ class EmulatedSensor:
         if initial_timestamp_us is None:
             initial_timestamp_us = int(self._rng.integers(0, spec.TIMESTAMP_WRAP_US))
         self._initial_timestamp_us = int(initial_timestamp_us)
-        self._link = link if link is not None or hci_transport is not None else LocalLink()
-        self._controller_factory = controller_factory
-        self._hci_transport_spec = hci_transport
         self._source: SampleSource = (
             default_source(seed=self.seed)
             if source is None
@@ -306,33 +259,20 @@ class EmulatedSensor:
         self.send_log: list[SentPacket] | deque[SentPacket] = (
             [] if send_log_limit is None else deque(maxlen=int(send_log_limit))
         )
-        self.disconnections: list[Disconnection] = []
         self.identify_requests: list[int] = []
         """Seconds of every accepted IDENTIFY command, in order."""
         self.control_log: list[tuple[bytes, int, int]] = []
         """(request bytes, opcode, result code) of every control-point write that got a result."""
 
-        self._device: Device | None = None
-        self._controller: Controller | None = None
-        self._transport: Any = None
-        self._clock: _SensorClock | None = None
-        self._connection: Connection | None = None
+        self._clock: SensorClock | None = None
         self._stream: _Stream | None = None
         self._stream_task: asyncio.Task[None] | None = None
         self._stream_count = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._advertise_after: float = 0.0  # monotonic time before which the sensor stays silent
-        self._powered = False
-        self._stopping = False
         self._lose_count = 0
         self._lose_probability = 0.0
         self._silent_until = 0.0
         self._fifo_overflow = 0
         self._battery_notified: int | None = None
-        self._connected_event = asyncio.Event()
-        self._disconnected_event = asyncio.Event()
-        self._disconnected_event.set()
-        self._advertising_event = asyncio.Event()
         self._streaming_event = asyncio.Event()
         self._data_char: Characteristic[bytes] | None = None
         self._control_char: Characteristic[bytes] | None = None
@@ -341,41 +281,12 @@ class EmulatedSensor:
 
     # --- public state ------------------------------------------------------------------------
     @property
-    def link(self) -> LocalLink | None:
-        return self._link
-
-    @property
-    def device(self) -> Device:
-        """The underlying Bumble device (after `start`)."""
-        if self._device is None:
-            raise RuntimeError(
-                "the sensor is not started; use `async with EmulatedSensor(...)` or `await start()`"
-            )
-        return self._device
-
-    @property
     def source(self) -> SampleSource:
         return self._source
 
     @property
     def state(self) -> spec.SensorState:
         return spec.SensorState.STREAMING if self._stream is not None else spec.SensorState.IDLE
-
-    @property
-    def connected(self) -> bool:
-        return self._connection is not None
-
-    @property
-    def connection(self) -> Connection | None:
-        return self._connection
-
-    @property
-    def advertising(self) -> bool:
-        return self._device is not None and bool(self._device.is_advertising)
-
-    @property
-    def att_mtu(self) -> int:
-        return self._connection.att_mtu if self._connection is not None else att.ATT_DEFAULT_MTU
 
     @property
     def samples_per_packet(self) -> int:
@@ -398,7 +309,7 @@ class EmulatedSensor:
         """The sensor clock now, unwrapped (µs; packets carry it mod 2**32)."""
         if self._clock is None:
             return self._initial_timestamp_us
-        return self._clock.now_us()
+        return self._clock.now()
 
     def sent_counts(self, stream: int | None = None, *, only_sent: bool = True) -> np.ndarray:
         """(N, 6) int16: the samples of every packet that went on air (of one `stream`), in order."""
@@ -428,58 +339,11 @@ class EmulatedSensor:
         }
 
     # --- waiting -----------------------------------------------------------------------------
-    async def wait_connected(self, timeout: float = 10.0) -> Connection:
-        await asyncio.wait_for(self._connected_event.wait(), timeout)
-        assert self._connection is not None
-        return self._connection
-
-    async def wait_disconnected(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._disconnected_event.wait(), timeout)
-
-    async def wait_advertising(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._advertising_event.wait(), timeout)
-
     async def wait_streaming(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._streaming_event.wait(), timeout)
 
-    # --- life cycle --------------------------------------------------------------------------
-    async def __aenter__(self) -> EmulatedSensor:
-        return await self.start()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def start(self) -> EmulatedSensor:
-        """Power on: controller, GATT database, advertising. Returns self."""
-        if self._device is not None:
-            return self
-        config = DeviceConfiguration()
-        config.name = self.name
-        config.address = hci.Address(self.address, hci.Address.RANDOM_DEVICE_ADDRESS)
-        # A stable identity resolving key per sensor (Bumble's default is all zeros).
-        config.irk = hashlib.sha256(
-            f"trk-irk/{self.serial_number}/{self.address}".encode()
-        ).digest()[:16]
-        config.advertising_interval_min = ADVERTISING_INTERVAL_MS
-        config.advertising_interval_max = ADVERTISING_INTERVAL_MS
-        config.advertising_data = self.advertising_data
-        config.scan_response_data = b""
-
-        if self._hci_transport_spec is not None:
-            from bumble.transport import open_transport
-
-            self._transport = await open_transport(self._hci_transport_spec)
-            host = Host(self._transport.source, self._transport.sink)
-        else:
-            assert self._link is not None
-            if self._controller_factory is not None:
-                controller = self._controller_factory(f"{self.name}-controller")
-            else:
-                controller = Controller(f"{self.name}-controller", link=self._link)
-            controller.le_acl_data_packet_length = ACL_DATA_PACKET_LENGTH
-            self._controller = controller
-            host = Host(controller, AsyncPipeSink(controller))
-        device = Device(config=config, host=host)
+    # --- life cycle (the rest is Peripheral's) ----------------------------------------------
+    def _setup_device(self, device: Device) -> None:
         device.keystore = self.bond_store
         device.gatt_server.max_mtu = MAX_ATT_MTU
         device.pairing_config_factory = lambda _connection: PairingConfig(
@@ -489,44 +353,20 @@ class EmulatedSensor:
             delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
         )
         device.smp_manager.session_proxy = _ScOnlySession
-        device.add_services(self._build_gatt(device))
-        device.on(device.EVENT_CONNECTION, self._on_connection)
-        self._device = device
-        await device.power_on()
-        self._clock = _SensorClock(self._initial_timestamp_us, self.clock_drift_ppm, self.speed)
-        self._powered = True
-        await self._start_advertising()
-        if self._controller is not None and self._link is not None:
-            self._spawn(self._watch_peer_presence())
-        return self
 
-    async def stop(self) -> None:
-        """Power off cleanly: stop streaming, disconnect (reason 0x15), leave the link. Idempotent."""
-        if self._device is None or self._stopping:
-            return
-        self._stopping = True
-        self._powered = False
+    def _powered_on(self) -> None:
+        self._clock = SensorClock(self._initial_timestamp_us, self.clock_drift_ppm, self.speed)
+
+    def _stopping_now(self) -> None:
         self._stop_stream()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._device.stop_advertising(), 2.0)
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._connection.disconnect(POWER_OFF_REASON), 2.0)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._device.power_off(), 2.0)
-        if self._controller is not None and self._link is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self._link.remove_controller(self._controller)
-        if self._transport is not None:
-            with contextlib.suppress(Exception):
-                await self._transport.close()
-        self._advertising_event.clear()
-        self._device = None
+
+    def _connected(self, connection: Connection) -> None:
+        connection.on(
+            connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._restore_cccds(connection)
+        )
+
+    def _disconnected(self, connection: Connection, reason: int) -> None:
+        self._stop_stream()
 
     def set_source(self, source: SampleSource | np.ndarray) -> None:
         """Use another source from the next START_STREAM on; that moment becomes its origin."""
@@ -534,27 +374,6 @@ class EmulatedSensor:
         self._source_origin_us = None
 
     # --- faults ------------------------------------------------------------------------------
-    async def drop_link(self, out_of_range_s: float = 5.0) -> None:
-        """Walk out of range: disconnect with reason 0x08, stay invisible `out_of_range_s`, come back.
-
-        Returns once the link is down; advertising resumes in the background after
-        `out_of_range_s` (`await wait_advertising()` for it). A stream ends with the link: the host
-        must subscribe and START_STREAM again, and the samples in between are lost.
-        """
-        if out_of_range_s < 0:
-            raise ValueError("out_of_range_s must be >= 0")
-        self._advertise_after = time.monotonic() + out_of_range_s
-        device = self.device
-        self._advertising_event.clear()
-        with contextlib.suppress(Exception):
-            await device.stop_advertising()
-        connection = self._connection
-        if connection is not None:
-            self._stop_stream()
-            await connection.disconnect(OUT_OF_RANGE_REASON)
-            await self.wait_disconnected(5.0)
-        self._spawn(self._advertise_later(out_of_range_s))
-
     async def lose_packets(self, count: int = 0, *, probability: float | None = None) -> None:
         """Lose the next `count` data packets, and/or each one with `probability` from now on.
 
@@ -620,19 +439,19 @@ class EmulatedSensor:
 
         def read_only(value: bytes | Callable[[Connection], bytes]) -> CharacteristicValue[bytes]:
             reader = value if callable(value) else (lambda _c, v=value: v)
-            return CharacteristicValue(read=reader, write=_refuse_write)
+            return CharacteristicValue(read=reader, write=refuse_write)
 
         self._data_char = Characteristic(
             spec.DATA_CHAR_UUID,
             props.NOTIFY,
             perm(0),
-            CharacteristicValue(read=_refuse_read, write=_refuse_write),
+            CharacteristicValue(read=refuse_read, write=refuse_write),
         )
         self._control_char = Characteristic(
             spec.CONTROL_POINT_UUID,
             props.WRITE | props.INDICATE,
             perm.WRITEABLE,  # access decided by `_require_bond`
-            CharacteristicValue(read=_refuse_read, write=self._on_control_write),
+            CharacteristicValue(read=refuse_read, write=self._on_control_write),
         )
         for characteristic in (self._data_char, self._control_char):
             characteristic.descriptors = [self._cccd(device, characteristic)]
@@ -752,12 +571,6 @@ class EmulatedSensor:
             )
         )
 
-    def _subscribed(
-        self, connection: Connection, characteristic: Characteristic[bytes], bit: int
-    ) -> bool:
-        cccd = self.device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle)
-        return bool(cccd) and len(cccd) == 2 and bool(cccd[0] & bit)
-
     # --- control point -----------------------------------------------------------------------
     async def _on_control_write(self, connection: Connection, value: bytes) -> None:
         await self._require_bond(connection)
@@ -828,7 +641,7 @@ class EmulatedSensor:
     # --- streaming ---------------------------------------------------------------------------
     def _start_stream(self) -> None:
         assert self._clock is not None
-        now_us = self._clock.now_us()
+        now_us = self._clock.now()
         if self._source_origin_us is None:
             self._source_origin_us = now_us
         period = self.config.period_us
@@ -896,7 +709,7 @@ class EmulatedSensor:
         if self._clock is None or self.speed == 0:
             return
         period = stream.config.period_us
-        taken = (self._clock.now_us() - stream.start_us) // period + 1  # samples that exist by now
+        taken = (self._clock.now() - stream.start_us) // period + 1  # samples that exist by now
         pending = int(taken - stream.next_k)
         if pending >= 1:
             n = min(pending, spec.samples_per_packet(connection.att_mtu))
@@ -959,14 +772,6 @@ class EmulatedSensor:
             return "unsubscribed"
         return None
 
-    async def _flow_control(self, connection: Connection) -> None:
-        queue = self.device.host.le_acl_packet_queue
-        if queue is not None and queue.pending >= _FLOW_PENDING_PACKETS:
-            with contextlib.suppress(ValueError):
-                await queue.drain(connection.handle)
-        else:
-            await asyncio.sleep(0)
-
     # --- battery -----------------------------------------------------------------------------
     async def _drain_battery(self, hours: float) -> None:
         if self.battery_drain_pct_per_h <= 0 or self._battery <= 0:
@@ -1009,94 +814,6 @@ class EmulatedSensor:
             with contextlib.suppress(Exception):
                 await self._connection.disconnect(POWER_OFF_REASON)
 
-    # --- connection handling -----------------------------------------------------------------
-    def _on_connection(self, connection: Connection) -> None:
-        if connection.role != hci.Role.PERIPHERAL:
-            return
-        if self._connection is not None:
-            # One host at a time, as on the real sensor.
-            self._spawn(
-                connection.disconnect(hci.HCI_CONNECTION_REJECTED_DUE_TO_LIMITED_RESOURCES_ERROR)
-            )
-            return
-        logger.info("%s: connected to %s", self.name, connection.peer_address)
-        self._connection = connection
-        self._advertising_event.clear()
-        self._disconnected_event.clear()
-        self._connected_event.set()
-        connection.on(
-            connection.EVENT_DISCONNECTION,
-            lambda reason: self._on_disconnection(connection, reason),
-        )
-        connection.on(
-            connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._restore_cccds(connection)
-        )
-
-    def _on_disconnection(self, connection: Connection, reason: int) -> None:
-        if connection is not self._connection:
-            return
-        logger.info(
-            "%s: disconnected from %s (reason 0x%02X)", self.name, connection.peer_address, reason
-        )
-        self.disconnections.append(
-            Disconnection(time.monotonic(), int(reason), str(connection.peer_address))
-        )
-        self._stop_stream()
-        self._connection = None
-        self._connected_event.clear()
-        self._disconnected_event.set()
-        if not self._stopping and self._powered:
-            self._spawn(self._advertise_later(self._advertise_after - time.monotonic()))
-
-    async def _advertise_later(self, delay_s: float) -> None:
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
-        if self._stopping or not self._powered or self._connection is not None:
-            return
-        if time.monotonic() < self._advertise_after - 1e-3:
-            return  # a later drop_link moved the comeback; its own task will advertise
-        await self._start_advertising()
-
-    async def _start_advertising(self) -> None:
-        device = self.device
-        await device.start_advertising(
-            advertising_data=self.advertising_data,
-            scan_response_data=b"",
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS,
-            auto_restart=False,
-        )
-        self._advertising_event.set()
-
-    async def _watch_peer_presence(self) -> None:
-        """Emulate the supervision timeout the virtual link lacks.
-
-        A host whose controller left the link (a Bumble tool that exited without disconnecting)
-        would otherwise stay "connected" forever; a real sensor notices after its supervision
-        timeout and disconnects with reason 0x08.
-        """
-        controller, link = self._controller, self._link
-        assert controller is not None and link is not None
-        while True:
-            await asyncio.sleep(_PRESENCE_CHECK_S)
-            for ll_connection in list(controller.le_connections.values()):
-                peer = link.find_le_controller(ll_connection.peer_address)
-                if peer is None or peer is controller:
-                    logger.info(
-                        "%s: host %s vanished; supervision timeout",
-                        self.name,
-                        ll_connection.peer_address,
-                    )
-                    controller.on_le_disconnected(ll_connection, OUT_OF_RANGE_REASON)
-
-    # --- helpers -----------------------------------------------------------------------------
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-
 class _ScOnlySession(smp.Session):
     """§2: a pairing request without the Secure Connections bit fails with Authentication Requirements."""
 
@@ -1106,22 +823,3 @@ class _ScOnlySession(smp.Session):
             self.send_pairing_failed(smp.ErrorCode.AUTHENTICATION_REQUIREMENTS)
             return
         super().on_smp_pairing_request_command(command)
-
-
-def _refuse_read(_connection: Connection) -> bytes:
-    raise att.ATT_Error(att.ATT_READ_NOT_PERMITTED_ERROR)
-
-
-def _refuse_write(_connection: Connection, _value: bytes) -> None:
-    raise att.ATT_Error(att.ATT_WRITE_NOT_PERMITTED_ERROR)
-
-
-def random_sensor_address(rng: np.random.Generator | None = None) -> str:
-    """A random static address for a sensor (first byte C0..FF, never F0:F1:F2:F3:F4:F5)."""
-    raw = bytearray(
-        os.urandom(6) if rng is None else rng.integers(0, 256, 6, dtype=np.uint8).tobytes()
-    )
-    raw[0] |= 0xC0
-    if bytes(raw) == bytes.fromhex("F0F1F2F3F4F5"):
-        raw[5] ^= 0xFF
-    return ":".join(f"{b:02X}" for b in raw)

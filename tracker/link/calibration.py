@@ -37,10 +37,15 @@ class StillPose:
     mean_acc_m_s2: np.ndarray
     acc_norm_std_m_s2: float
     gyro_std_rad_s: float
+    """NaN for an accelerometer-only sensor (Polar H10)."""
     n_samples: int
+    acc_axis_std_m_s2: float = 0.0
+    """Largest per-axis spread of the acceleration: without a gyroscope, turning shows here."""
 
     @property
     def is_still(self) -> bool:
+        if np.isnan(self.gyro_std_rad_s):
+            return max(self.acc_norm_std_m_s2, self.acc_axis_std_m_s2) <= STILL_ACC_STD_M_S2
         return self.gyro_std_rad_s <= STILL_GYRO_STD_RAD_S and self.acc_norm_std_m_s2 <= STILL_ACC_STD_M_S2
 
 
@@ -56,8 +61,9 @@ def summarize_still_pose(acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> StillPo
     return StillPose(
         mean_acc_m_s2=acc.mean(axis=0),
         acc_norm_std_m_s2=float(np.linalg.norm(acc, axis=1).std()),
-        gyro_std_rad_s=float(gyr.std(axis=0).max()),
+        gyro_std_rad_s=float("nan") if np.isnan(gyr).all() else float(gyr.std(axis=0).max()),
         n_samples=len(acc),
+        acc_axis_std_m_s2=float(acc.std(axis=0).max()),
     )
 
 
@@ -73,8 +79,13 @@ def calibration_from_still_poses(standing: StillPose, lying: StillPose) -> Mount
         ("lying", lying, "lie on your back on the roller without moving"),
     ):
         if not pose.is_still:
+            spread = (
+                f"acceleration spread {max(pose.acc_norm_std_m_s2, pose.acc_axis_std_m_s2):.2f} m/s²"
+                if np.isnan(pose.gyro_std_rad_s)
+                else f"rotation spread {np.degrees(pose.gyro_std_rad_s):.1f} °/s"
+            )
             raise PairingError(
-                f"you moved during the {label} pose (rotation spread {np.degrees(pose.gyro_std_rad_s):.1f} °/s)",
+                f"you moved during the {label} pose ({spread})",
                 hint=f"{what} for the whole countdown, then run `tracker pair` again",
             )
     # The geometry (gravity and plausibility checks, the lateral axis from the two poses) is the

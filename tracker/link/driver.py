@@ -11,6 +11,13 @@ where `source` names the characteristic with the capture's source names ("imu", 
 "control"); the capture keeps the bytes
 with the host receive time and decoding happens from those bytes, live or on replay, through the
 decoder the driver names (`decoder_for`).
+
+Optional: `capture_settings(effective) -> dict`, the settings a capture must keep once streaming
+started (the recorder writes them as a header update; Polar sensors need their per-measurement
+PMD settings and factors there), and `stream_started(effective)` on a decoder that learns its
+settings from the sensor's answers (called by the recorder and pairing after `start`).
+
+Sensor kinds (`SENSOR_KINDS`): "tracker-imu" (firmware_protocol.md), "polar-h10", "polar-verity".
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ class StreamSettings:
     sample_rate_hz: int = 100
     accel_range_g: int = 4
     gyro_range_dps: int = 500
+    rate_is_default: bool = False
+    """The person did not choose the rate: a sensor that cannot stream `sample_rate_hz` uses its
+    own usual rate instead (a Verity Sense streams at 52 Hz) rather than refusing."""
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -105,14 +115,28 @@ class SensorDriver(Protocol):
         ...
 
 
+SENSOR_KINDS = ("tracker-imu", "polar-h10", "polar-verity")
+"""Every sensor kind tracker speaks to (the `kind` of a driver, stored in captures and the registry)."""
+
+
 def all_drivers() -> list[SensorDriver]:
     """Every supported sensor family, in matching order."""
+    from tracker.link.drivers.polar import PolarH10Driver, PolarVerityDriver
     from tracker.link.drivers.tracker_imu import TrackerImuDriver
 
-    return [TrackerImuDriver()]
+    return [TrackerImuDriver(), PolarH10Driver(), PolarVerityDriver()]
+
+
+def notify_stream_started(decoder: Any, effective: dict[str, Any]) -> None:
+    """Tell a decoder the settings a sensor confirmed at start (a no-op for decoders that know
+    them from the start, like the tracker IMU's)."""
+    started = getattr(decoder, "stream_started", None)
+    if callable(started):
+        started(effective)
 
 
 def driver_by_kind(kind: str) -> SensorDriver:
+    """A fresh driver of this sensor kind; KeyError for an unknown one."""
     for driver in all_drivers():
         if driver.kind == kind:
             return driver

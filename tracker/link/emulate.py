@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from typing import Any
 
 from tracker.errors import UsageError
 
@@ -23,11 +24,14 @@ async def run_emulator(
     rate_hz: int = 100,
     say: Callable[[str], None] = print,
     stop: asyncio.Event | None = None,
+    kind: str = "tracker-imu",
 ) -> None:
-    """Run until SIGINT/SIGTERM (or `stop` is set)."""
+    """Run until SIGINT/SIGTERM (or `stop` is set). `kind`: "tracker-imu", "polar-h10" or
+    "polar-verity" (the Polar sensors keep their own rates; `rate_hz` is the tracker IMU's)."""
     from tracker.ble.virtual import VirtualRadio
     from tracker.emulator import EmulatedSensor
-    from tracker.link.environment import SEND_LOG_LIMIT
+    from tracker.emulator.polar import POLAR_EMULATORS
+    from tracker.link.environment import EMULATED_POLAR, SEND_LOG_LIMIT
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -36,13 +40,19 @@ async def run_emulator(
             loop.add_signal_handler(sig, stop.set)
     radio = VirtualRadio()
     # it runs until interrupted, maybe for hours: keep the send log (a test aid) bounded
-    sensor = EmulatedSensor(
-        radio.link,
-        controller_factory=radio.create_controller,
-        seed=seed,
-        sampling_rate_hz=rate_hz,
-        send_log_limit=SEND_LOG_LIMIT,
-    )
+    sensor: Any
+    if kind in POLAR_EMULATORS:
+        sensor = POLAR_EMULATORS[kind](
+            radio.link, controller_factory=radio.create_controller, seed=seed, send_log_limit=SEND_LOG_LIMIT, **EMULATED_POLAR[kind]
+        )
+    else:
+        sensor = EmulatedSensor(
+            radio.link,
+            controller_factory=radio.create_controller,
+            seed=seed,
+            sampling_rate_hz=rate_hz,
+            send_log_limit=SEND_LOG_LIMIT,
+        )
     try:
         await sensor.start()
         if expose:

@@ -33,7 +33,9 @@ class LinkEnvironment:
     radio: Any = None
     """The `tracker.ble.virtual.VirtualRadio` when emulated."""
     sensor: Any = None
-    """The `tracker.emulator.EmulatedSensor` when emulated."""
+    """The (first) emulated sensor when emulated: an `EmulatedSensor` or a Polar one."""
+    sensors: dict[str, Any] = field(default_factory=dict)
+    """Every emulated sensor on the virtual radio, by sensor kind."""
 
     def scanner_kwargs(self) -> dict[str, Any]:
         if self.scanner_backend is None:
@@ -89,6 +91,24 @@ async def real_environment() -> AsyncIterator[LinkEnvironment]:
     yield LinkEnvironment(emulated=False)
 
 
+EMULATED_POLAR: dict[str, dict[str, Any]] = {
+    "polar-h10": {"address": "D0:10:00:00:00:10", "device_id": "B1A2C3D4"},
+    "polar-verity": {"address": "D0:10:00:00:00:20", "device_id": "C5D6E7F8"},
+}
+"""Addresses and device IDs of the emulated Polar sensors (fixed, so a pairing is found again)."""
+
+
+def _emulated_sensor(kind: str, radio: Any, common: dict[str, Any], sensor_kwargs: dict[str, Any]) -> Any:
+    from tracker.emulator import EmulatedSensor
+    from tracker.emulator.polar import POLAR_EMULATORS
+
+    if kind == "tracker-imu":
+        return EmulatedSensor(radio.link, controller_factory=radio.create_controller, **common, **sensor_kwargs)
+    if kind in POLAR_EMULATORS:
+        return POLAR_EMULATORS[kind](radio.link, controller_factory=radio.create_controller, **common, **EMULATED_POLAR[kind])
+    raise ValueError(f"no emulator for sensor kind {kind!r}")
+
+
 @contextlib.asynccontextmanager
 async def emulated_environment(
     *,
@@ -96,26 +116,31 @@ async def emulated_environment(
     seed: int = 0,
     speed: float = 1.0,
     bond_store_path: Any = None,
+    kinds: tuple[str, ...] = ("tracker-imu",),
+    send_log_limit: int | None = None,
     **sensor_kwargs: Any,
 ) -> AsyncIterator[LinkEnvironment]:
-    """A VirtualRadio with an EmulatedSensor advertising on it, and the Bumble bleak backend.
+    """A VirtualRadio with emulated sensors advertising on it, and the Bumble bleak backend.
 
-    `source` is what the emulated IMU measures (a `tracker.emulator.sources.SampleSource`; the
-    emulator's default is the simulated rolling session); `speed` > 1 streams faster than real
-    time (tests); extra keywords go to `EmulatedSensor`. On exit the sensor stops and the radio
-    powers off.
+    `kinds` are the sensors on the radio ("tracker-imu", "polar-h10", "polar-verity"; the first
+    is `env.sensor`). `source` is what they measure (a `tracker.emulator.sources.SampleSource`;
+    the emulators' default is the simulated rolling session); `speed` > 1 streams faster than
+    real time (tests); extra keywords go to the tracker IMU's `EmulatedSensor`. On exit the
+    sensors stop and the radio powers off.
     """
     from tracker.ble.bumble_backend import BumbleClient, BumbleScanner
     from tracker.ble.virtual import VirtualRadio
-    from tracker.emulator import EmulatedSensor
 
+    if not kinds:
+        raise ValueError("an emulated environment needs at least one sensor kind")
     radio = VirtualRadio()
-    kwargs: dict[str, Any] = {"seed": seed, "speed": speed, **sensor_kwargs}
+    common: dict[str, Any] = {"seed": seed, "speed": speed, "send_log_limit": send_log_limit}
     if source is not None:
-        kwargs["source"] = source
-    sensor = EmulatedSensor(radio.link, controller_factory=radio.create_controller, **kwargs)
+        common["source"] = source
+    sensors = {kind: _emulated_sensor(kind, radio, common, sensor_kwargs) for kind in dict.fromkeys(kinds)}
     try:
-        await sensor.start()
+        for sensor in sensors.values():
+            await sensor.start()
         radio.central(bond_store_path=bond_store_path)
         yield LinkEnvironment(
             emulated=True,
@@ -123,9 +148,11 @@ async def emulated_environment(
             client_backend=BumbleClient,
             backend_kwargs={"radio": radio},
             radio=radio,
-            sensor=sensor,
+            sensor=sensors[kinds[0]],
+            sensors=sensors,
         )
     finally:
-        with contextlib.suppress(Exception):
-            await sensor.stop()
+        for sensor in sensors.values():
+            with contextlib.suppress(Exception):
+                await sensor.stop()
         await radio.close()

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from tracker.errors import PairingError, SensorError, SensorSilentError
 from tracker.imu import MountingCalibration
 from tracker.link.calibration import StillPose, calibration_from_still_poses, summarize_still_pose
-from tracker.link.driver import SensorIdentity, StreamSettings
+from tracker.link.driver import SensorIdentity, StreamSettings, notify_stream_started
 from tracker.link.environment import LinkEnvironment, bluetooth_unavailable
 from tracker.link.registry import SensorRecord, SensorRegistry, utc_now_iso
 from tracker.link.scan import find_sensor
@@ -127,9 +127,13 @@ class _Collector:
                 self.battery = payload[0]
             return
         now = time.time()
+        before = self.decoder.samples_kept
         self.decoder.feed(payload, now)
-        self.host_times.append(now)
-        self.samples_at_packet.append(self.decoder.samples_kept)
+        if self.decoder.samples_kept > before:
+            # only notifications that delivered samples time the rate (a Verity Sense's ACC
+            # frames wait for its GYRO frames before their samples are delivered)
+            self.host_times.append(now)
+            self.samples_at_packet.append(self.decoder.samples_kept)
         self.arrived.set()
 
     async def until(self, n_samples: int, timeout_s: float) -> None:
@@ -158,6 +162,7 @@ async def pair_sensor(
     scan_timeout_s: float = 10.0,
     connect_timeout_s: float = 15.0,
     registry: SensorRegistry | None = None,
+    kind: str | None = None,
 ) -> PairingReport:
     """Bond, check, calibrate and store a sensor (see the module docstring). Raises TrackerErrors
     that say what to do: SensorNotFoundError, PairingError, ProtocolVersionError, SensorSilentError."""
@@ -168,7 +173,7 @@ async def pair_sensor(
     settings = settings or StreamSettings()
     rate = float(settings.sample_rate_hz)
     ui.say("Looking for the sensor…")
-    device, _adv, driver = await find_sensor(env, target, timeout_s=scan_timeout_s)
+    device, _adv, driver = await find_sensor(env, target, timeout_s=scan_timeout_s, kind=kind)
     ui.say(f"Found {device.name or device.address} ({device.address}); connecting and bonding…")
     client = BleakClient(device, timeout=connect_timeout_s, **env.client_kwargs())
     try:
@@ -195,17 +200,20 @@ async def pair_sensor(
         info = identity.device_info
         ui.say(
             f"Bonded. {info.get('manufacturer', '?')} {info.get('model', '?')}, serial {info.get('serial', '?')}, "
-            f"firmware {info.get('firmware', '?')}, protocol v{identity.protocol_version}, "
-            f"battery {identity.battery_pct if identity.battery_pct is not None else 'unknown'}%"
+            f"firmware {info.get('firmware', '?')}, "
+            + (f"protocol v{identity.protocol_version}, " if identity.protocol_version is not None else "")
+            + f"battery {identity.battery_pct if identity.battery_pct is not None else 'unknown'}%"
         )
         collector = _Collector(driver.decoder_for(settings.to_json(), keep_samples=True), driver.data_source)
+        slack_s = 10.0
+        ui.wait("Stand upright and keep still until told otherwise (press Enter when ready).")
+        effective = await driver.start(client, settings, collector.sink)
+        notify_stream_started(collector.decoder, effective)
+        rate = float(effective.get("sample_rate_hz", rate))  # the sensor's, when it chose its own
         n_signal = int(round(signal_s * rate))
         n_stand = int(round(stand_s * rate))
         n_settle = int(round(SETTLE_S * rate))
         n_lie = int(round(lie_s * rate))
-        slack_s = 10.0
-        ui.wait("Stand upright and keep still until told otherwise (press Enter when ready).")
-        effective = await driver.start(client, settings, collector.sink)
         ui.say(f"Checking the signal for {signal_s:.0f} s and measuring the standing pose for {stand_s:.0f} s — keep still…")
         await collector.until(n_signal + n_stand, signal_s + stand_s + slack_s)
         lie_from = max(collector.decoder.samples_kept, n_signal + n_stand)
@@ -223,12 +231,22 @@ async def pair_sensor(
     stats = decoder.stats
     acc, gyr = recording.acc_m_s2, recording.gyr_rad_s
     signal_slice = slice(0, n_signal)
-    # Rate from host receive times: samples delivered between the first and last packet of the
-    # signal window over the time between them.
-    first_pkt = 0
+    # Rate from host receive times: samples delivered over the time the signal window's packets
+    # took to arrive.
     last_pkt = next((i for i, n in enumerate(collector.samples_at_packet) if n >= n_signal), len(collector.host_times) - 1)
+    # With few, large notifications (a Verity Sense: 13 samples each, 4 a second) one late
+    # arrival skews a two-point estimate: fit a line through every packet of the window, the
+    # first one (the start-up flush of what the sensor held) left out when there are enough.
+    first_pkt = 1 if last_pkt >= 4 else 0
     span_s = collector.host_times[last_pkt] - collector.host_times[first_pkt]
-    delivered = collector.samples_at_packet[last_pkt] - collector.samples_at_packet[first_pkt]
+    delivered: float = collector.samples_at_packet[last_pkt] - collector.samples_at_packet[first_pkt]
+    if last_pkt - first_pkt >= 3:
+        import numpy as np
+
+        window = slice(first_pkt, last_pkt + 1)
+        host = np.asarray(collector.host_times[window]) - collector.host_times[first_pkt]
+        slope = np.polyfit(host, np.asarray(collector.samples_at_packet[window], float), 1)[0]
+        span_s, delivered = 1.0, float(slope)
     speed = float(getattr(env.sensor, "speed", 1.0) or 0.0) if env.emulated else 1.0
     actual_rate = delivered / span_s if span_s > 0 else float("nan")
     if env.emulated and speed not in (0.0, 1.0):

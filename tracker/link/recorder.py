@@ -37,7 +37,7 @@ from tracker.errors import (
     StorageError,
     TrackerError,
 )
-from tracker.link.driver import SensorDriver, SensorIdentity, StreamSettings
+from tracker.link.driver import SensorDriver, SensorIdentity, StreamSettings, notify_stream_started
 from tracker.link.environment import LinkEnvironment, bluetooth_unavailable
 from tracker.link.scan import find_sensor
 
@@ -120,6 +120,7 @@ class Recorder:
         out_path: Path,
         *,
         target: str | None = None,
+        kind: str | None = None,
         settings: StreamSettings | None = None,
         duration_s: float | None = None,
         watchdog_s: float = 2.0,
@@ -141,6 +142,8 @@ class Recorder:
         self.env = env
         self.out_path = Path(out_path)
         self.target = target
+        self.kind = kind
+        """Only a sensor of this kind ("polar-h10", ...) when given."""
         self.settings = settings or StreamSettings()
         self.duration_s = duration_s
         self.watchdog_s = watchdog_s
@@ -181,6 +184,7 @@ class Recorder:
         self.track_arrivals = False
         """Benchmarks: keep (first 8 payload bytes, clock time once decoded, s) per data notification."""
         self.arrivals: list[tuple[bytes, float]] = []
+        self._recorded_settings: dict[str, Any] | None = None
 
     # --- control from outside --------------------------------------------------------------------
     def stop(self) -> None:
@@ -310,6 +314,23 @@ class Recorder:
         self._writer = CaptureWriter(self.out_path, header, flush_interval_s=self.flush_interval_s)
         self._decoder = driver.decoder_for(self.settings.to_json(), keep_samples=self.keep_samples)
 
+    def _record_settings(self, driver: SensorDriver) -> None:
+        """Keep the settings the sensor confirmed in the capture when the driver says replay
+        needs them (Polar: per-measurement settings and factors), once per change."""
+        capture_settings = getattr(driver, "capture_settings", None)
+        if self._writer is None or not callable(capture_settings):
+            return
+        settings = {**self.settings.to_json(), **capture_settings(self._effective)}
+        if settings == self._recorded_settings:
+            return
+        self._recorded_settings = settings
+        try:
+            self._writer.update_header(self._clock_ns(), settings=settings)
+        except OSError as exc:
+            self._fail(self._storage_error(exc))
+        except TrackerError as exc:
+            self._fail(exc)
+
     async def _progress_loop(self) -> None:
         # The capture writer flushes on its own (a background thread, every flush_interval_s);
         # this loop only reports progress.
@@ -354,6 +375,8 @@ class Recorder:
                 self._open_capture(identity, driver)
             self._last_data_mono = time.monotonic()
             self._effective = await driver.start(client, self.settings, self._sink)
+            notify_stream_started(self._decoder, self._effective)
+            self._record_settings(driver)
             self._event("stream_started", **self._effective)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -450,7 +473,9 @@ class Recorder:
         flusher: asyncio.Task[None] | None = None
         error: BaseException | None = None
         try:
-            device, _adv, driver = await find_sensor(self.env, self.target, timeout_s=self.scan_timeout_s)
+            device, _adv, driver = await find_sensor(
+                self.env, self.target, timeout_s=self.scan_timeout_s, kind=self.kind
+            )
             self._driver = driver
             address = device.address
             client = await self._connect_and_start(device, driver)

@@ -174,13 +174,18 @@ class SensorRegistry:
     def default(self) -> SensorRecord | None:
         return self.sensors.get(self.default_address) if self.default_address else None
 
-    def default_for(self, *, emulated: bool) -> SensorRecord | None:
+    def default_for(self, *, emulated: bool, kind: str | None = None) -> SensorRecord | None:
         """The sensor to use when none is named: the default one if it is on this kind of radio
-        (real or emulated), else the most recently paired one that is."""
+        (real or emulated) and of this sensor `kind` (when given), else the most recently paired
+        one that is."""
+
+        def fits(record: SensorRecord) -> bool:
+            return record.emulated == emulated and (kind is None or record.driver == kind)
+
         default = self.default()
-        if default is not None and default.emulated == emulated:
+        if default is not None and fits(default):
             return default
-        candidates = [r for r in self.sensors.values() if r.emulated == emulated]
+        candidates = [r for r in self.sensors.values() if fits(r)]
         return max(candidates, key=lambda r: r.paired_utc or "", default=None)
 
     def upsert(self, record: SensorRecord, *, make_default: bool = True) -> None:

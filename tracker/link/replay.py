@@ -1,8 +1,8 @@
 """Replay: a capture through the same decode path as live data, then (when present) the analysis.
 
 Without `realtime` the capture is decoded at once (`tracker.capture.load_capture`, vectorised);
-with `realtime` its IMU notifications are fed one by one into a `StreamDecoder`, exactly as the
-recorder feeds live data, and each decoded block reaches the live view (`on_block`) when the
+with `realtime` its IMU notifications are fed one by one into the sensor kind's decoder (a
+`StreamDecoder`, or a `PmdStreamDecoder` for a Polar sensor), exactly as the recorder feeds live data, and each decoded block reaches the live view (`on_block`) when the
 session's own clock says so: the sensor timestamps of its samples, divided by `speed`. For a capture
 recorded live that is the pace the notifications arrived at; a capture written faster than real
 time (fixtures, demos: 155 s of session received within a second) still plays as the session
@@ -40,6 +40,8 @@ class ReplayReport:
     """The analysis result (`tracker.results.SessionAnalysis`) when the analysis layer exists."""
     analysis_note: str | None = None
     recording: Any = field(default=None, repr=False)
+    heart_rate: dict[str, Any] | None = None
+    """The heart rate recorded alongside (a Polar H10's), summarised; None without one."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +57,8 @@ class ReplayReport:
             "cut_at_byte": self.cut_at_byte,
             "notes": self.notes,
         }
+        if self.heart_rate is not None:
+            out["heart_rate"] = self.heart_rate
         if self.analysis is not None and hasattr(self.analysis, "to_json"):
             out["analysis"] = self.analysis.to_json()
         elif self.analysis_note:
@@ -81,6 +85,12 @@ class ReplayReport:
                     f"{e['kind']}" + (f" ({e['gap_s']:.1f} s)" if "gap_s" in e else "")
                     for e in gaps
                 )
+            )
+        hr = self.heart_rate
+        if hr and hr.get("measurements"):
+            lines.append(
+                f"heart rate: {hr['min_bpm']}-{hr['max_bpm']} bpm (mean {hr['mean_bpm']:g}) "
+                f"in {hr['measurements']} measurements"
             )
         if self.analysis is None and self.analysis_note:
             lines.append(self.analysis_note)
@@ -116,6 +126,7 @@ async def replay_capture(
     `realtime` (a live view); `consumer_for(header)` builds that consumer from the capture's header
     (its rate and calibration) when the caller needs them first."""
     from tracker.capture import load_capture, read_capture
+    from tracker.capture.kinds import heart_rate_summary
 
     path = Path(path)
     contents = read_capture(path)
@@ -149,6 +160,7 @@ async def replay_capture(
         analysis=result,
         analysis_note=why_not,
         recording=recording,
+        heart_rate=heart_rate_summary(contents),
     )
 
 
@@ -158,18 +170,25 @@ async def _replay_paced(
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample."""
     from tracker.capture.decode import capture_notes
+    from tracker.capture.kinds import is_pmd_kind, pmd_decoder_for_capture, sensor_kind
     from tracker.imu import MountingCalibration
     from tracker.protocol.stream import StreamDecoder
 
     settings = contents.initial_header.get("settings") or {}
-    decoder = StreamDecoder(
-        float(settings.get("sample_rate_hz", 100)),
-        int(settings.get("accel_range_g", 4)),
-        int(settings.get("gyro_range_dps", 500)),
-    )
+    pmd = is_pmd_kind(sensor_kind(contents.header))
+    decoder: Any
+    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+        decoder = pmd_decoder_for_capture(contents)
+    else:
+        decoder = StreamDecoder(
+            float(settings.get("sample_rate_hz", 100)),
+            int(settings.get("accel_range_g", 4)),
+            int(settings.get("gyro_range_dps", 500)),
+        )
     imu = contents.imu
     updates = sorted(
-        (u for u in contents.header_updates if "settings" in u.fields), key=lambda u: u.imu_index
+        (u for u in contents.header_updates if "settings" in u.fields and not pmd),
+        key=lambda u: u.imu_index,
     )
     marks = {d.imu_index for d in contents.damage}
     samples_at: dict[int, int] = {}

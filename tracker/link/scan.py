@@ -66,13 +66,16 @@ async def _scanner(env: LinkEnvironment, callback: Any) -> AsyncIterator[Any]:
             await scanner.stop()
 
 
-async def scan_sensors(env: LinkEnvironment, timeout_s: float = 5.0, *, registry: Any = None) -> list[FoundSensor]:
-    """Every supported sensor heard within `timeout_s`, strongest signal first."""
+async def scan_sensors(
+    env: LinkEnvironment, timeout_s: float = 5.0, *, registry: Any = None, kind: str | None = None
+) -> list[FoundSensor]:
+    """Every supported sensor heard within `timeout_s` (only those of `kind` when given),
+    strongest signal first."""
     found: dict[str, FoundSensor] = {}
 
     def on_advertisement(device: Any, advertisement: Any) -> None:
         driver = match_driver(device, advertisement)
-        if driver is None:
+        if driver is None or (kind is not None and driver.kind != kind):
             return
         name = advertisement.local_name or device.name or ""
         found[device.address.upper()] = FoundSensor(
@@ -89,16 +92,17 @@ async def scan_sensors(env: LinkEnvironment, timeout_s: float = 5.0, *, registry
                 sensor.default = registry.default_address == sensor.address.upper()
                 sensor.battery = record.battery_text()
                 sensor.battery_pct = record.last_battery_pct
-    return sorted(found.values(), key=lambda s: -s.rssi)
+    return sorted(found.values(), key=lambda s: (-s.rssi, s.name))
 
 
 async def find_sensor(
-    env: LinkEnvironment, target: str | None, timeout_s: float = 10.0
+    env: LinkEnvironment, target: str | None, timeout_s: float = 10.0, *, kind: str | None = None
 ) -> tuple[Any, Any, SensorDriver]:
     """(BLEDevice, AdvertisementData, driver) of the sensor named or addressed by `target`.
 
-    `target` None means the first supported sensor heard. Raises `SensorNotFoundError` with what
-    to do when nothing matching answers within `timeout_s`.
+    `target` None means the first supported sensor heard (of `kind`, when given: "polar-h10",
+    ...). Raises `SensorNotFoundError` with what to do when nothing matching answers within
+    `timeout_s`.
     """
     wanted = target.strip().upper() if target else None
     hit: asyncio.Future[tuple[Any, Any, SensorDriver]] = asyncio.get_running_loop().create_future()
@@ -107,7 +111,7 @@ async def find_sensor(
         if hit.done():
             return
         driver = match_driver(device, advertisement)
-        if driver is None:
+        if driver is None or (kind is not None and driver.kind != kind):
             return
         name = (advertisement.local_name or device.name or "").upper()
         if wanted is None or wanted in (device.address.upper(), name):
@@ -117,7 +121,7 @@ async def find_sensor(
         try:
             return await asyncio.wait_for(asyncio.shield(hit), timeout_s)
         except TimeoutError:
-            what = f"sensor {target!r}" if target else "tracker sensor"
+            what = f"sensor {target!r}" if target else (f"{kind} sensor" if kind else "supported sensor")
             raise SensorNotFoundError(
                 f"no {what} answered within {timeout_s:.0f} s", address=target, hint=NOT_FOUND_HINT
             ) from None

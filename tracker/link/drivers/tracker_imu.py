@@ -93,6 +93,8 @@ class TrackerImuDriver:
 
     kind = "tracker-imu"
     data_source = "imu"
+    product = "tracker sensor"
+    sample_rates_hz = spec.SAMPLE_RATES_HZ
 
     def __init__(self) -> None:
         self._responses: asyncio.Queue[bytes] | None = None

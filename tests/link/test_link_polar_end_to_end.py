@@ -1,0 +1,245 @@
+"""Polar sensors end to end, as a person uses them: scan, pair, record, replay, analyse, store.
+
+The Verity Sense streams a simulated session whose ground truth is exact; its analysis must find
+what the simulator did. The H10 (no gyroscope) records, replays and decodes to exactly what the
+emulator measured; its analysis is refused in one line until accelerometer-only analysis exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+
+from tracker.analysis.evaluation import score_session
+from tracker.capture import read_capture
+from tracker.cli.main import run as cli
+from tracker.emulator import (
+    EmulatedPerson,
+    SensorConfig,
+    SimulatedSessionSource,
+    calibration_pose_source,
+)
+from tracker.emulator.polar import EmulatedPolarSensor, quantization_step
+from tracker.link.driver import StreamSettings
+from tracker.link.environment import emulated_environment
+from tracker.link.pairing import pair_sensor
+from tracker.link.recorder import Recorder
+from tracker.link.registry import SensorRegistry
+from tracker.link.replay import replay_capture
+from tracker.link.scan import scan_sensors
+from tracker.simulate import random_script, simulate_session
+
+SEED = 2025
+ROLLER_CM = 12.5
+"""The simulated person's roller; `tracker config` is told so before the analysis."""
+
+
+def run(coro, timeout=180):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def _mounting(seed: int) -> np.ndarray:
+    return simulate_session(random_script(seed, duration_s=30, with_getting_on_off=False), seed=seed, sampling_rate_hz=25).truth.sensor_to_body
+
+
+def _person(source: SimulatedSessionSource) -> EmulatedPerson:
+    """The person of a simulated session: their strap, how upright they stand, their pitch lying
+    on the roller (as `tracker.emulator.emulated_person` finds them for the default session)."""
+    truth = source.session(52).truth
+    on_roller = next(p for p in truth.phases if p.kind == "on_roller")
+    i = int(np.searchsorted(truth.t_s, on_roller.start_s + 0.5))
+    return EmulatedPerson(np.asarray(truth.sensor_to_body), float(truth.script.upright_pitch_deg), float(truth.pitch_deg[i]))
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(a @ b.T) - 1) / 2, -1, 1))))
+
+
+def _pair(kind: str, registry: SensorRegistry, person: EmulatedPerson):
+    # the emulated person stands a little longer than the 6 s the poses need: a Verity Sense
+    # streams its first aligned samples only once both of its streams have started
+    source = calibration_pose_source(stand_s=6.5, lie_s=60.0, seed=1, person=person)
+
+    async def go():
+        async with emulated_environment(kinds=(kind,), source=source, speed=3.0) as env:
+            return await pair_sensor(
+                env, None, kind=kind, registry=registry, settings=StreamSettings(sample_rate_hz=100, rate_is_default=True)
+            )
+
+    return run(go())
+
+
+def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
+    from dataclasses import replace
+
+    from tracker.analysis import analyze
+    from tracker.cli.link_commands import store_in_history
+    from tracker.history import SessionStore
+    from tracker.settings import load_guidance
+
+    script = random_script(SEED, posture="hips_down", with_getting_on_off=True, duration_s=120, roller_diameter_cm=ROLLER_CM)
+    mounting = _mounting(SEED)
+    source = SimulatedSessionSource(script, seed=SEED, sensor_to_body=mounting)
+    truth = source.session(52).truth
+    n_session = len(source.session(52).counts)
+    registry = SensorRegistry()
+
+    # scan: the Verity Sense is there, told apart from the other kinds
+    async def scan():
+        async with emulated_environment(kinds=("tracker-imu", "polar-h10", "polar-verity")) as env:
+            return await scan_sensors(env, 0.3)
+
+    found = {s.driver: s for s in run(scan())}
+    assert found["polar-verity"].name == "Polar Sense C5D6E7F8"
+
+    # pair: bond, check the signal at the sensor's own 52 Hz, calibrate the mounting
+    person = _person(source)
+    report = _pair("polar-verity", registry, person)
+    assert report.signal.nominal_rate_hz == 52 and report.signal.lost_samples == 0 and not report.warnings
+    # the strap's rotation, up to how far from vertical the person stands
+    assert _angle_deg(report.calibration.sensor_to_body, mounting) < abs(90.0 - person.standing_pitch_deg) + 1.0
+    paired = SensorRegistry().default_for(emulated=True, kind="polar-verity")
+    assert paired is not None and paired.driver == "polar-verity"
+
+    # record: the whole simulated session, with the pairing's calibration
+    out = tmp_path / "verity.capture"
+
+    async def record():
+        async with emulated_environment(kinds=("polar-verity",), source=source, speed=12.0) as env:
+            recorder = Recorder(
+                env,
+                out,
+                kind="polar-verity",
+                settings=StreamSettings(sample_rate_hz=100, rate_is_default=True),
+                calibration=paired.calibration,
+                max_samples=n_session - 30,
+                watchdog_s=3.0,
+            )
+            return await recorder.run()
+
+    result = run(record())
+    assert result.stopped_by == "samples" and result.lost_samples == 0
+    header = read_capture(out).header
+    assert header["sensor"]["driver"] == "polar-verity"
+    assert header["settings"]["pmd"]["GYRO"]["factor"] == 2000 / 32768
+
+    # replay and analyse: what the simulator did (with the person's roller, as `tracker config` sets it)
+    assert cli(["config", "roller_diameter_cm", str(ROLLER_CM)]) == 0
+    report = run(replay_capture(out))
+    assert report.analysis is not None, report.analysis_note
+    assert report.recording.has_gyro and report.sampling_rate_hz == 52
+    assert report.decode["malformed_total"] == 0 and report.decode["lost_samples"] == 0
+    m = score_session(report.analysis, truth)
+    assert m["hold_recall"] == 1.0 and m["hold_precision"] >= 0.66
+    assert m["hold_duration_err_s"] <= 1.5
+    assert abs(m["stroke_count_err"]) <= 0.2 and m["mean_pace_err"] <= 0.1
+    assert m["region_time_err"] <= 0.1 and not m["too_fast_false_alarm"]
+    # and as good as analysing the simulated session directly: the Polar path loses nothing
+    direct = analyze(replace(source.session(52).recording, calibration=paired.calibration), load_guidance())
+    d = score_session(direct, truth)
+    assert abs(len(report.analysis.strokes) - len(direct.strokes)) <= 1
+    assert report.analysis.mean_pace_cm_s == pytest.approx(direct.mean_pace_cm_s, rel=0.03)
+    assert m["hold_duration_err_s"] == pytest.approx(d["hold_duration_err_s"], abs=0.3)
+
+    # store: once, as `tracker record` and `tracker replay` do
+    line = store_in_history(out, report.analysis, report.recording)
+    assert line.startswith("stored as session")
+    assert store_in_history(out, report.analysis, report.recording).startswith("already in the history")
+    with SessionStore() as store:
+        assert store.count() == 1
+
+
+def test_h10_scan_pair_record_replay_decode_and_analysis_pending(tmp_path):
+    mounting = _mounting(SEED + 1)
+    registry = SensorRegistry()
+    source = SimulatedSessionSource(random_script(SEED + 1, duration_s=60), seed=SEED + 1, sensor_to_body=mounting)
+    person = _person(source)
+    report = _pair("polar-h10", registry, person)
+    assert np.isnan(report.signal.gyro_noise_rad_s) and report.signal.nominal_rate_hz == 100
+    assert _angle_deg(report.calibration.sensor_to_body, mounting) < abs(90.0 - person.standing_pitch_deg) + 1.0
+
+    out = tmp_path / "h10.capture"
+
+    async def record():
+        async with emulated_environment(kinds=("polar-h10",), source=source, speed=6.0) as env:
+            recorder = Recorder(env, out, kind="polar-h10", settings=StreamSettings(sample_rate_hz=200), duration_s=3.0)
+            result = await recorder.run()
+            return result, env.sensor
+
+    result, sensor = run(record())
+    replayed = run(replay_capture(out))
+    rec = replayed.recording
+    # decode: exactly the emulator's samples, at its own times
+    t_sent, acc_sent = sensor.sent_values("ACC")
+    assert len(rec) == len(t_sent) == result.samples > 3000
+    np.testing.assert_allclose(rec.acc_m_s2, acc_sent, atol=quantization_step("mG", 1.0) / 2 + 1e-12)
+    np.testing.assert_allclose(rec.t_s, (t_sent - t_sent[0]) / 1e9, atol=1e-9)
+    assert not rec.has_gyro and rec.calibration is None and replayed.sampling_rate_hz == 200
+    # and the source the emulator measured, within the H10's 1 mG
+    first = next(f for f in sensor.sent_frames if f.sent).source_index[0]
+    config = SensorConfig(200, 4, 500)  # what the emulators ask their source for
+    counts = source.counts(first, first + len(rec), config)
+    np.testing.assert_allclose(rec.acc_m_s2, counts[:, :3] * config.accel_scale_m_s2, atol=0.5 * 9.80665e-3 + 1e-9)
+    # analysis: pending, in one line, with nothing lost
+    assert replayed.analysis is None
+    assert "accelerometer-only analysis is not available yet" in replayed.analysis_note
+    # the strap's heart rate, recorded alongside
+    assert replayed.heart_rate["measurements"] >= 2 and replayed.heart_rate["malformed"] == 0
+    assert 55 <= replayed.heart_rate["mean_bpm"] <= 70
+
+
+def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
+    assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", "3"]) == 0
+    assert "Paired Polar Sense C5D6E7F8" in capsys.readouterr().out
+    verity = tmp_path / "v.capture"
+    assert cli(["record", "--emulated", "--sensor", "polar-verity", "--duration", "2", "--speed", "4", "--out", str(verity)]) == 0
+    assert str(verity) in capsys.readouterr().out
+    assert cli(["replay", str(verity), "--json"]) == 0
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["sensor"]["driver"] == "polar-verity" and replayed["sampling_rate_hz"] == 52
+    assert replayed["samples"] > 300 and replayed["decode"]["malformed_total"] == 0
+
+    h10 = tmp_path / "h.capture"
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "3", "--speed", "4", "--out", str(h10)]) == 0
+    out = capsys.readouterr().out
+    assert "accelerometer-only analysis is not available yet" in out and str(h10) in out
+    assert h10.stat().st_size > 10_000  # kept
+    assert cli(["analyze", str(h10)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "accelerometer-only analysis is not available yet" in err[0]
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["record", "--emulated", "--sensor", "polar-verity", "--rate", "100", "--duration", "1"], "52"),
+        (["record", "--emulated", "--sensor", "polar-h10", "--live", "--duration", "1"], "gyroscope"),
+        (["pair", "--emulated", "--sensor", "polar-h10", "--rate", "52"], "25, 50, 100, 200"),
+    ],
+)
+def test_cli_usage_mistakes_for_polar_sensors(argv, words, capsys):
+    assert cli(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+def test_cli_record_when_the_sensor_refuses_to_start(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(EmulatedPolarSensor, "_check_start", lambda *a, **k: 13)  # in its charger
+    out = tmp_path / "refused.capture"
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "2", "--out", str(out)]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tracker: error")]
+    assert len(errors) == 1 and "ERROR_DEVICE_IN_CHARGER" in errors[0] and "charger" in errors[0]
+    contents = read_capture(out)  # what there is (the refusal itself) is kept
+    assert contents.complete and len(contents.notifications["control"]) >= 2
+
+
+def test_replay_live_of_an_h10_capture_is_a_usage_mistake(tmp_path, capsys):
+    h10 = tmp_path / "h.capture"
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "1", "--speed", "4", "--out", str(h10)]) == 0
+    capsys.readouterr()
+    assert cli(["replay", str(h10), "--live"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gyroscope" in err[0] and "without --live" in err[0]

@@ -153,7 +153,7 @@ def test_clocks_that_overlap_in_part_keep_the_overlap(tmp_path, streams):
     path = write_sensor_logger(tmp_path / "part.zip", shift_gyro(streams, 12.0))
     rec = load_recording(path)
     assert rec.duration_s == pytest.approx(streams.t_acc[-1] - 12.0, abs=0.1)
-    assert any("were left out" in n for n in rec.source["notes"])
+    assert any("recorded without the gyroscope were left out" in n for n in rec.source["notes"])
 
 
 # --- wrong columns, unknown layouts ----------------------------------------------------------------
@@ -252,3 +252,40 @@ def test_import_reports_each_bad_export_and_keeps_the_good(tmp_path, streams, ca
     assert run(["sessions", "--json"]) == 0
     assert len(__import__("json").loads(capsys.readouterr().out)) == 1
     assert np.isfinite(1.0)
+
+
+def test_excel_workbook_is_named(tmp_path):
+    path = tmp_path / "phyphox.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    expect(path, InputFileError, "is an Excel workbook", "as CSV")
+
+
+def test_folder_of_recordings_asks_for_the_files(tmp_path, capsys):
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    for name in ("a.capture", "b.capture"):
+        (folder / name).write_bytes(b"tracker-capture 1.0\n")
+    expect(folder, InputFileError, "is a folder of 2 files", "give the files themselves")
+    expect_cli(capsys, ["analyze", str(folder)], 1, "folder of 2 files")
+
+
+def test_a_sensor_logger_file_in_a_busy_folder(tmp_path, streams):
+    # the user gave Gyroscope.csv from a Downloads folder full of other things
+    folder = write_sensor_logger(tmp_path / "Downloads", streams, as_zip=False)
+    for i in range(600):
+        (folder / f"photo{i}.jpg").write_bytes(b"\xff\xd8")
+    rec = load_recording(folder / "Gyroscope.csv")
+    assert rec.has_gyro and rec.source["kind"] == "sensor-logger"
+
+
+def test_a_gap_in_the_gyroscope_stays_a_gap(tmp_path, streams):
+    keep = (streams.t_gyr < 20.0) | (streams.t_gyr > 21.0)
+    gappy = type(streams)(
+        streams.t_acc, streams.total, streams.gravity, streams.t_gyr[keep], streams.gyr[keep]
+    )
+    rec = load_recording(write_sensor_logger(tmp_path / "gap.zip", gappy))
+    steps = np.diff(rec.t_s)
+    assert steps.max() == pytest.approx(1.0, abs=0.05)  # never filled in
+    assert any("Gyroscope.csv has gaps" in n for n in rec.source["notes"])

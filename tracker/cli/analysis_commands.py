@@ -49,6 +49,7 @@ def analyze_command(
     gyro_unit: GyroUnitOption = None,
 ) -> None:
     import json
+    from dataclasses import replace
 
     from tracker.analysis import analyze
     from tracker.cli.file_options import format_line, load_for_analysis, reading_options
@@ -75,4 +76,6 @@ def analyze_command(
     line = format_line(recording)
     if line:
         typer.echo(f"{file.name}: {line}")
+        # said once, at the top, instead of again among the notes
+        result = replace(result, notes=[n for n in result.notes if n != line])
     print_session_summary(result, file.name)

@@ -99,8 +99,8 @@ def load_for_analysis(
 
 
 def format_line(recording: ImuRecording) -> str | None:
-    """ "read as a Sensor Logger export (...)" for files that are not tracker's own."""
+    """"read as a Sensor Logger export (...)" for files in formats other than tracker's own."""
     label = recording.source.get("format")
-    if not label or label == "tracker capture":
+    if not label or label in ("tracker capture", "tracker CSV"):
         return None
     return f"read as a {label}" if not str(label).startswith("read") else str(label)

@@ -76,11 +76,11 @@ def load_recording(
     with open_source(path, head) as source:
         member = source.members[0]
         if mapping is None and sensor_logger.is_sensor_logger_file(member):
-            with open_source(path.resolve().parent) as folder:
-                _refuse_options(
-                    mapping, units, path, "a Sensor Logger file, whose units are documented"
-                )
-                return sensor_logger.read_sensor_logger(folder)
+            _refuse_options(
+                mapping, units, path, "a Sensor Logger file, whose units are documented"
+            )
+            with sensor_logger.export_beside(path) as export:
+                return sensor_logger.read_sensor_logger(export)
         layout = sniff_layout(member)
         if (
             mapping is None
@@ -153,7 +153,30 @@ def _read_export(
             mapping, units, source.path, "a phyphox export, whose units are in its header"
         )
         return phyphox.read_phyphox(source)
+    names = {m.name.lower() for m in source.members}
+    if "xl/workbook.xml" in names:
+        raise InputFileError(
+            f"{source.path} is an Excel workbook",
+            path=str(source.path),
+            hint="export from phyphox (or save the sheet) as CSV, with any separator; tracker reads that",
+        )
+    recordings = [m for m in source.members if m.basename.lower().endswith(".capture")]
     csvs = [m for m in source.members if m.basename.lower().endswith(".csv")]
+    if source.kind == "zip" and recordings:
+        raise InputFileError(
+            f"{source.path} is a zip of tracker captures ({', '.join(m.name for m in recordings[:3])}"
+            f"{', ...' if len(recordings) > 3 else ''})",
+            path=str(source.path),
+            hint="unzip it and give the .capture files",
+        )
+    if source.kind == "folder" and (recordings or len(csvs) > 1):
+        found = recordings or csvs
+        raise InputFileError(
+            f"{source.path} is a folder of {len(found)} files ({', '.join(m.name for m in found[:3])}"
+            f"{', ...' if len(found) > 3 else ''}), not one phone export",
+            path=str(source.path),
+            hint=f"give the files themselves, e.g. tracker import {source.path}/*",
+        )
     if len(csvs) == 1:
         layout = sniff_layout(csvs[0])
         if mapping is not None or has_tracker_columns(layout):

@@ -196,59 +196,26 @@ def read_phyphox(source: Source) -> ImuRecording:
     """A phyphox export as an `ImuRecording` (see the module docstring for the rules)."""
     where = str(source.path)
     found = find_groups(source)
-    if not found["acc"]:
-        if found["linear"]:
-            raise InputFileError(
-                f"{where} holds phyphox's Linear Acceleration, which has gravity removed; tracker "
-                "needs gravity to know which way is up",
-                path=where,
-                hint='record with phyphox\'s "Acceleration with g" (with the gyroscope in the same experiment)',
-            )
-        raise InputFileError(
-            f"{where} has a phyphox gyroscope but no acceleration",
-            path=where,
-            hint='record the accelerometer ("Acceleration with g") and the gyroscope in one experiment',
-        )
+    _require_acceleration(found, where)
     notes: list[str] = []
-    acc_group = found["acc"][0]
-    gyr_group = found["gyr"][0] if found["gyr"] else None
     for key, what in (("acc", "acceleration"), ("gyr", "gyroscope")):
         if len(found[key]) > 1:
             notes.append(
                 f"{what} found in {len(found[key])} tables; used {found[key][0].member.name}"
             )
+    acc_group = found["acc"][0]
+    gyr_group = found["gyr"][0] if found["gyr"] else None
     acc = _read_group(acc_group, _label(acc_group, "accelerometer"))
-    ref = read_time_reference(source, acc_group.member)
-    same_export = gyr_group is None or _root(gyr_group.member) == _root(acc_group.member)
-    gyr_ref = read_time_reference(source, gyr_group.member) if gyr_group is not None else None
     gyr_stream = _read_group(gyr_group, _label(gyr_group, "gyroscope")) if gyr_group else None
-    if not same_export and (ref is None or gyr_ref is None):
-        raise InputFileError(
-            f"{where}: the accelerometer ({acc_group.member.name}) and the gyroscope "
-            f"({gyr_group.member.name}) come from different phyphox exports without meta/time.csv, "  # type: ignore[union-attr]
-            "so they cannot be put on one timeline",
-            path=where,
-            hint="record both sensors in one phyphox experiment and export it as a zip",
-        )
-    start_unix = None
-    if ref is not None:
-        acc.t_s = ref.wall(acc.t_s)
-        if gyr_stream is not None:
-            gyr_stream.t_s = (gyr_ref if not same_export else ref).wall(gyr_stream.t_s)  # type: ignore[union-attr]
-        if len(ref.starts) > 1:
-            notes.append(
-                f"the experiment was paused {len(ref.starts) - 1} time(s): the pauses are gaps"
-            )
-    else:
-        notes.append("no meta/time.csv: the recording's start time is not known")
+    on_wall_clock = _to_wall_clock(source, acc, acc_group, gyr_stream, gyr_group, where, notes)
     origin = float(acc.t_s[0])
     acc.t_s = acc.t_s - origin
+    gyr = None
     if gyr_stream is not None:
         gyr_stream.t_s = gyr_stream.t_s - origin
         acc, gyr = align(acc, gyr_stream, where)
         notes += gyr_stream.notes
     else:
-        gyr = None
         notes.append("no gyroscope columns: an accelerometer-only recording")
     samples = tidy_samples(
         acc.t_s,
@@ -259,25 +226,78 @@ def read_phyphox(source: Source) -> ImuRecording:
         units=UnitOverrides(accel=AccelUnit.M_S2, gyro=GyroUnit.RAD_S),
         time_unit=TimeUnit.S,
     )
-    if ref is not None:
-        start_unix = origin + samples.t0
-    layout_label = _layout_label(acc_group, gyr_group)
-    label = f"{FORMAT} ({layout_label})"
+    first = origin + samples.t0  # Unix time, or experiment time without meta/time.csv
+    label = f"{FORMAT} ({_layout_label(acc_group, gyr_group)})"
     return ImuRecording(
         t_s=samples.t_s,
         acc_m_s2=np.ascontiguousarray(samples.acc_m_s2),
         gyr_rad_s=np.ascontiguousarray(samples.gyr_rad_s),
         sampling_rate_hz=samples.rate_hz,
-        start_utc=datetime.fromtimestamp(start_unix, tz=UTC) if start_unix is not None else None,
+        start_utc=datetime.fromtimestamp(first, tz=UTC) if on_wall_clock else None,
         source={
             "kind": "phyphox",
             "format": label,
             "path": where,
             "notes": [f"read as a {label}"] + acc.notes + notes + samples.notes,
             "sensor": {"name": _device(source, acc_group.member), "address": None},
-            "t0_s": (origin + samples.t0) if ref is None else None,
+            "t0_s": None if on_wall_clock else first,
         },
     )
+
+
+def _require_acceleration(found: dict[str, list[_Group]], where: str) -> None:
+    if found["acc"]:
+        return
+    if found["linear"]:
+        raise InputFileError(
+            f"{where} holds phyphox's Linear Acceleration, which has gravity removed; tracker "
+            "needs gravity to know which way is up",
+            path=where,
+            hint='record with phyphox\'s "Acceleration with g" (with the gyroscope in the same experiment)',
+        )
+    raise InputFileError(
+        f"{where} has a phyphox gyroscope but no acceleration",
+        path=where,
+        hint='record the accelerometer ("Acceleration with g") and the gyroscope in one experiment',
+    )
+
+
+def _to_wall_clock(
+    source: Source,
+    acc: Stream,
+    acc_group: _Group,
+    gyr: Stream | None,
+    gyr_group: _Group | None,
+    where: str,
+    notes: list[str],
+) -> bool:
+    """Map both streams' experiment times to Unix time through meta/time.csv (in place).
+
+    Returns False (times left as experiment time) when the export has no time reference; streams
+    from two different exports without one cannot share a timeline and are an error."""
+    ref = read_time_reference(source, acc_group.member)
+    gyr_ref = ref
+    if gyr_group is not None and _root(gyr_group.member) != _root(acc_group.member):
+        gyr_ref = read_time_reference(source, gyr_group.member)
+        if ref is None or gyr_ref is None:
+            raise InputFileError(
+                f"{where}: the accelerometer ({acc_group.member.name}) and the gyroscope "
+                f"({gyr_group.member.name}) come from different phyphox exports without "
+                "meta/time.csv, so they cannot be put on one timeline",
+                path=where,
+                hint="record both sensors in one phyphox experiment and export it as a zip",
+            )
+    if ref is None:
+        notes.append("no meta/time.csv: the recording's start time is not known")
+        return False
+    acc.t_s = ref.wall(acc.t_s)
+    if gyr is not None and gyr_ref is not None:
+        gyr.t_s = gyr_ref.wall(gyr.t_s)
+    if len(ref.starts) > 1:
+        notes.append(
+            f"the experiment was paused {len(ref.starts) - 1} time(s): the pauses are gaps"
+        )
+    return True
 
 
 def _label(group: _Group, what: str) -> str:

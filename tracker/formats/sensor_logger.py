@@ -26,12 +26,13 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
 from tracker.errors import CsvFormatError, InputFileError
 from tracker.formats.samples import tidy_samples
-from tracker.formats.sources import Member, Source
+from tracker.formats.sources import Member, Source, file_opener
 from tracker.formats.streams import Stream, align, clean_stream
 from tracker.formats.table import read_columns, sniff_layout
 from tracker.formats.units import AccelUnit, GyroUnit, TimeUnit, UnitOverrides
@@ -59,6 +60,18 @@ def looks_like_sensor_logger(source: Source) -> bool:
             if is_sensor_logger_file(member):
                 return True
     return any(_metadata_rows(m) for m in source.find("metadata.csv"))
+
+
+def export_beside(path: Path) -> Source:
+    """The Sensor Logger files in the folder of one of them (a user gave `Gyroscope.csv`)."""
+    folder = path.resolve().parent
+    wanted = {*SENSOR_FILES, "metadata.csv"}
+    members = [
+        Member(f.name, f.stat().st_size, file_opener(f), str(f))
+        for f in sorted(folder.iterdir())
+        if f.is_file() and f.name.lower() in wanted
+    ]
+    return Source(folder, "folder", members)
 
 
 @dataclass(frozen=True)

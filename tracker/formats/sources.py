@@ -165,7 +165,7 @@ def _zip_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[],
     return opener
 
 
-def _file_opener(path: Path) -> Callable[[], BinaryIO]:
+def file_opener(path: Path) -> Callable[[], BinaryIO]:
     def opener() -> BinaryIO:
         return path.open("rb")
 
@@ -188,7 +188,7 @@ def open_source(path: Path, head: bytes | None = None) -> Source:
     if is_zip(head):
         archive, members = open_zip(path)
         return Source(path, "zip", members, [archive])
-    member = Member(path.name, path.stat().st_size, _file_opener(path), str(path))
+    member = Member(path.name, path.stat().st_size, file_opener(path), str(path))
     return Source(path, "file", [member])
 
 
@@ -214,7 +214,7 @@ def _open_folder(path: Path) -> Source:
             for m in members:
                 source.members.append(Member(f"{rel}/{m.name}", m.size, m.opener, m.where))
         else:
-            source.members.append(Member(rel, f.stat().st_size, _file_opener(f), str(f)))
+            source.members.append(Member(rel, f.stat().st_size, file_opener(f), str(f)))
     return source
 
 

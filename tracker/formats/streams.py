@@ -108,13 +108,17 @@ def align(
             hint=f"the accelerometer and the {what} must come from the same recording: export them together",
         )
     keep = np.isin(base.t_s, t)
-    dropped = len(base.t_s) - len(t)
     notes = list(base.notes)
-    if dropped:
-        lost_s = (base.t_s[-1] - base.t_s[0]) - (t[-1] - t[0])
+    inside = int(np.count_nonzero(~keep[np.flatnonzero(keep)[0] : np.flatnonzero(keep)[-1] + 1]))
+    ends_s = (base.t_s[-1] - base.t_s[0]) - (t[-1] - t[0])
+    if inside:
         notes.append(
-            f"{base.name} and {other.name} on one timeline: {dropped} accelerometer samples without "
-            f"{what} data around them were left out"
-            + (f" ({lost_s:.1f} s at the ends)" if lost_s > 0.5 else "")
+            f"{other.name} has gaps: {inside} {base.name} samples without {what} data around "
+            "them were left out (the gaps stay gaps)"
+        )
+    if ends_s > 0.5:
+        notes.append(
+            f"{base.name} and {other.name} overlap for {t[-1] - t[0]:.1f} s: the {ends_s:.1f} s "
+            f"recorded without the {what} were left out"
         )
     return Stream(base.name, t, xyz, base.lines[keep], notes), values

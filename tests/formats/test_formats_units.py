@@ -214,3 +214,10 @@ def test_the_simulator_reads_as_rad_s_and_its_deg_per_s_twin_does_not(sim):
     assert used >= 3 and 0.8 < k < 1.3
     k_deg, _ = gyro_scale_estimate(r.t_s, r.acc_m_s2, np.degrees(r.gyr_rad_s))
     assert k_deg == pytest.approx(np.pi / 180, rel=0.3)
+
+
+def test_import_dates_a_unix_time_csv_by_its_own_clock(tmp_path, sim, capsys):
+    cols = converted(sim, t_scale=1e3, t0=START.timestamp() * 1e3)
+    path = write_csv(tmp_path / "epoch-ms.csv", cols, fmt="%.17g")
+    assert run(["import", str(path), "--timezone", "UTC"]) == 0
+    assert "-> session 1 (2025-03-01 07:30" in capsys.readouterr().out

@@ -27,6 +27,7 @@ def _modules_after(code: str) -> set[str]:
     [
         ("tracker.cli.main", {"scipy", "bleak", "bumble", "pandas", "matplotlib", "vqf"}),
         ("tracker.analysis", {"bleak", "bumble", "pandas", "matplotlib"}),
+        ("tracker.formats", {"bleak", "bumble", "scipy", "pandas", "matplotlib", "vqf", "tracker.analysis"}),
         ("tracker.protocol.stream", {"bleak", "bumble", "scipy", "pandas", "matplotlib"}),
         ("tracker.capture", {"bleak", "bumble", "scipy", "pandas", "matplotlib"}),
         ("tracker.history.report", {"bleak", "bumble", "scipy.signal", "vqf"}),

@@ -1,5 +1,5 @@
-"""Input mistakes that used to get the wrong message: a capture cut inside its signature, and a
-CSV exported with ';' between columns and ',' as the decimal mark."""
+"""Inputs that used to get the wrong message: a capture cut inside its signature, and a CSV
+exported with ';' between columns and ',' as the decimal mark (now read)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tracker.analysis import load_recording
 from tracker.cli.main import run
-from tracker.errors import CsvFormatError, RecordingTooShortError
+from tracker.errors import RecordingTooShortError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -34,17 +34,18 @@ def test_capture_cut_after_its_header(tmp_path):
     assert "cut after 600 bytes" in info.value.one_line()
 
 
-def test_semicolons_and_decimal_commas(tmp_path):
+def test_semicolons_and_decimal_commas_load(tmp_path):
+    # A spreadsheet in a comma-decimal locale writes ';' between columns and ',' as the decimal
+    # mark. This used to be refused; phyphox writes the same, so tracker reads both now.
     rows = ["t;ax;ay;az;gx;gy;gz"] + [
         f"{i * 0.02:.6f};0,1;0,2;9,8;0,0;0,0;0,0".replace(".", ",") for i in range(1000)
     ]
     path = tmp_path / "excel.csv"
     path.write_text("\n".join(rows) + "\n")
-    with pytest.raises(CsvFormatError) as info:
-        load_recording(path)
-    line = info.value.one_line()
-    assert "use ',' between columns and '.' as the decimal mark (found ';' and ',')" in line
-    assert "line 2" not in line or "not a number" not in line
+    rec = load_recording(path)
+    assert len(rec) == 1000
+    assert rec.t_s[1] == pytest.approx(0.02)
+    assert rec.acc_m_s2[0].tolist() == pytest.approx([0.1, 0.2, 9.8])
 
 
 def test_semicolons_with_decimal_points_still_load(tmp_path):

@@ -15,6 +15,13 @@ from typing import Annotated
 import typer
 
 from tracker.cli.app import app
+from tracker.cli.file_options import (
+    FORMATS_EPILOG,
+    AccelUnitOption,
+    ColumnsOption,
+    GyroUnitOption,
+    TimeUnitOption,
+)
 from tracker.errors import UsageError
 from tracker.guidance import ROLLER_DIAMETER_RANGE_CM
 
@@ -30,12 +37,14 @@ def _parse_date(text: str | None, option: str) -> date | None:
         ) from None
 
 
-@app.command("import")
+@app.command("import", epilog=FORMATS_EPILOG)
 def import_command(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Capture (.capture) or CSV files (t,ax,ay,az,gx,gy,gz).", show_default=False
+            help="Capture (.capture) files, CSV files (t,ax,ay,az,gx,gy,gz), or phone apps' exports "
+            "(Sensor Logger zip or folder, phyphox CSV or zip).",
+            show_default=False,
         ),
     ],
     timezone: Annotated[
@@ -58,10 +67,14 @@ def import_command(
         str | None,
         typer.Option(
             "--start",
-            help="Start time for CSV files, which carry none: ISO 8601, local in --timezone unless it has an offset "
+            help="Start time for files that carry none (a CSV without Unix times, a phyphox CSV without meta/time.csv): ISO 8601, local in --timezone unless it has an offset "
             "(default: the file's modification time minus the recording's length). Only with one file.",
         ),
     ] = None,
+    columns: ColumnsOption = None,
+    time_unit: TimeUnitOption = None,
+    accel_unit: AccelUnitOption = None,
+    gyro_unit: GyroUnitOption = None,
 ) -> None:
     """Analyse recordings and store them in your history, each exactly once.
 
@@ -69,9 +82,14 @@ def import_command(
     with the reason; the good ones are kept and the exit status is 1 if any failed.
 
     Example: tracker import captures/*.capture session.csv --timezone Europe/Berlin
+
+    Example: tracker import "Sensor Logger/2025-03-01_07-30-00.zip" phyphox.zip
+
+    Example: tracker import log.csv --columns t=timestamp,ax=AccX,ay=AccY,az=AccZ,gx=GyroX,gy=GyroY,gz=GyroZ --time-unit ms
     """
     import sys
 
+    from tracker.cli.file_options import format_line, load_for_analysis, reading_options
     from tracker.history.ingest import FAILED, SKIPPED, import_file
     from tracker.history.store import SessionStore
     from tracker.history.timezones import parse_start, zone
@@ -83,12 +101,21 @@ def import_command(
             "--start applies to one file", hint="import files with different start times one by one"
         )
     start_utc = parse_start(start, timezone) if start is not None else None
+    mapping, units = reading_options(columns, time_unit, accel_unit, gyro_unit)
+
+    def load(path: Path):  # type: ignore[no-untyped-def]
+        recording = load_for_analysis(path, mapping, units)
+        line = format_line(recording)
+        if line:
+            print(f"{path}: {line}", file=sys.stderr, flush=True)
+        return recording
+
     from tracker.settings import load_guidance
 
     guidance = load_guidance(roller_diameter_cm=roller_diameter)
     outcomes = []
     with SessionStore() as store:
-        kwargs = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc}
+        kwargs = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc, "load": load}
         if len(files) > 1:
             from rich.console import Console
             from rich.progress import (

@@ -143,7 +143,12 @@ class ImportOutcome:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 (hex) of the file's bytes: the identity of a capture."""
+    """sha256 (hex) of the file's bytes: the identity of a capture. For a folder (an unzipped
+    phone export), of its files' names and bytes (`tracker.formats.content_sha256`)."""
+    if path.is_dir():
+        from tracker.formats.sources import content_sha256
+
+        return content_sha256(path)
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -1,0 +1,320 @@
+"""Test writers: a simulated session written the way phone apps export it.
+
+Each writer follows the app's own documents (facts, not code, taken from them):
+
+* Sensor Logger (tszheichoi/awesome-sensor-logger UNITS.md, COORDINATES.md, CROSSPLATFORM.md,
+  README "Accessing Recording Metadata"): one CSV per sensor with `time` (ns since 1970),
+  `seconds_elapsed`, then `z,y,x`; m/s² and rad/s; `TotalAcceleration.csv` (gravity in, Android
+  only), `Accelerometer.csv` (gravity removed) and `Gravity.csv`; iOS acceleration and gravity
+  with the opposite sign in all axes unless "Standardise Units & Frames" is on; the gyroscope the
+  same on both; `Metadata.csv` with version, device name, recording time, platform.
+* phyphox (phyphox-android DataExport.java, ExperimentTimeReference.java; phyphox-experiments
+  accelerometer.phyphox and gyroscope.phyphox): a zip of `<set name>.csv` files plus
+  `meta/device.csv` and `meta/time.csv`; quoted headers; numbers as Java's `0.000000000E0`;
+  separator , ; or tab, decimal mark . or , ; shorter columns padded with NaN; the experiment time
+  stops during a pause; the Android convention on both platforms.
+
+The streams come from the simulator's exact kinematics (`SimulatedSession.trace`) sampled on each
+sensor's own clock (own rate, own phase, timing jitter), with the session's biases and phone-like
+noise, so the truth is the simulator's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+G = 9.80665
+START = datetime(2025, 3, 1, 7, 30, 0, tzinfo=UTC)
+
+
+@dataclass
+class PhoneStreams:
+    """One session as a phone logs it: accelerometer and gyroscope on their own clocks."""
+
+    t_acc: np.ndarray
+    """(N,) s from the session's start (the simulator's t = 0)."""
+    total: np.ndarray
+    """(N, 3) specific force in the sensor frame (Android convention), m/s²."""
+    gravity: np.ndarray
+    """(N, 3) gravity as Android's gravity sensor gives it (points up), at `t_acc`."""
+    t_gyr: np.ndarray
+    gyr: np.ndarray
+    start_utc: datetime = START
+
+    @property
+    def linear(self) -> np.ndarray:
+        return self.total - self.gravity
+
+    def unix_ns(self, t: np.ndarray) -> np.ndarray:
+        return (int(self.start_utc.timestamp() * 1e9) + np.round(t * 1e9)).astype(np.int64)
+
+
+def _clock(duration_s: float, rate: float, phase_s: float, jitter: float, rng) -> np.ndarray:
+    n = int((duration_s - phase_s) * rate)
+    t = phase_s + np.arange(n) / rate + jitter * rng.uniform(-0.5, 0.5, n) / rate
+    return np.sort(t[(t >= 0) & (t <= duration_s)])
+
+
+def phone_streams(
+    sim,
+    *,
+    acc_rate: float = 100.0,
+    gyr_rate: float = 100.0,
+    gyr_phase_s: float = 0.0043,
+    jitter: float = 0.2,
+    acc_noise: float = 0.02,
+    gyr_noise: float = 0.003,
+    seed: int = 0,
+    start_utc: datetime = START,
+) -> PhoneStreams:
+    """The session on a phone's clocks (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    duration = float(sim.truth.duration_s)
+    t_acc = _clock(duration, acc_rate, 0.0021, jitter, rng)
+    t_gyr = _clock(duration, gyr_rate, gyr_phase_s, jitter, rng)
+    k = sim.trace(t_acc)
+    total = (
+        k["acc_m_s2"] + sim.truth.accel_bias_m_s2 + acc_noise * rng.standard_normal((len(t_acc), 3))
+    )
+    gravity = np.einsum("nji,j->ni", k["sensor_to_world"], np.array([0.0, 0.0, G]))
+    gyr = (
+        sim.trace(t_gyr)["gyr_rad_s"]
+        + sim.truth.gyro_bias_rad_s
+        + gyr_noise * rng.standard_normal((len(t_gyr), 3))
+    )
+    return PhoneStreams(t_acc, total, gravity, t_gyr, gyr, start_utc)
+
+
+def shift_gyro(streams: PhoneStreams, seconds: float) -> PhoneStreams:
+    """The gyroscope's clock moved by `seconds` (two files that do not belong together)."""
+    return replace(streams, t_gyr=streams.t_gyr + seconds)
+
+
+# --- Sensor Logger ------------------------------------------------------------------------------
+def _sensor_logger_csv(
+    streams: PhoneStreams, t: np.ndarray, xyz: np.ndarray, pressed_s: float
+) -> str:
+    out = io.StringIO()
+    out.write("time,seconds_elapsed,z,y,x\n")
+    ns = streams.unix_ns(t)
+    for n_i, t_i, (x, y, z) in zip(
+        ns.tolist(), (t - pressed_s).tolist(), xyz.tolist(), strict=True
+    ):
+        out.write(f"{n_i},{t_i!r},{z!r},{y!r},{x!r}\n")
+    return out.getvalue()
+
+
+def write_sensor_logger(
+    dest: Path,
+    streams: PhoneStreams,
+    *,
+    platform: str = "android",
+    standardised: bool = False,
+    as_zip: bool = True,
+    leave_out: tuple[str, ...] = (),
+    metadata: bool = True,
+) -> Path:
+    """A Sensor Logger export of `streams` as `dest` (.zip) or a folder `dest`."""
+    pressed_s = -0.35  # the start button was pressed a little before the first sample
+    files: dict[str, str] = {}
+    if platform == "android":
+        files["TotalAcceleration.csv"] = _sensor_logger_csv(
+            streams, streams.t_acc, streams.total, pressed_s
+        )
+        files["Accelerometer.csv"] = _sensor_logger_csv(
+            streams, streams.t_acc, streams.linear, pressed_s
+        )
+        files["Gravity.csv"] = _sensor_logger_csv(
+            streams, streams.t_acc + 0.0007, streams.gravity, pressed_s
+        )
+    else:
+        sign = 1.0 if standardised else -1.0
+        files["Accelerometer.csv"] = _sensor_logger_csv(
+            streams, streams.t_acc, sign * streams.linear, pressed_s
+        )
+        files["Gravity.csv"] = _sensor_logger_csv(
+            streams, streams.t_acc, sign * streams.gravity, pressed_s
+        )
+    files["Gyroscope.csv"] = _sensor_logger_csv(streams, streams.t_gyr, streams.gyr, pressed_s)
+    if metadata:
+        device = "Pixel 7" if platform == "android" else "iPhone 14"
+        platform_name = "android" if platform == "android" else "ios"
+        files["Metadata.csv"] = (
+            "version,device name,recording time,platform,appVersion,standardisation\n"
+            f"3,{device},{streams.start_utc:%Y-%m-%d_%H-%M-%S},{platform_name},1.41.0,"
+            f"{'true' if standardised else 'false'}\n"
+        )
+    files["Location.csv"] = "time,seconds_elapsed,latitude,longitude\n"
+    files = {k: v for k, v in files.items() if k not in leave_out}
+    return _write(dest, files, as_zip)
+
+
+def _write(dest: Path, files: dict[str, str], as_zip: bool) -> Path:
+    if as_zip:
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, text in files.items():
+                z.writestr(name, text)
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_text(text)
+    return dest
+
+
+# --- phyphox ------------------------------------------------------------------------------------
+def java_number(v: float, decimal: str = ".") -> str:
+    """Java's DecimalFormat "0.000000000E0", as phyphox writes numbers (NaN as "NaN")."""
+    if not np.isfinite(v):
+        return "NaN"
+    mantissa, exponent = f"{v:.9E}".split("E")
+    text = f"{mantissa}E{int(exponent)}"
+    return text.replace(".", decimal)
+
+
+def _table(columns: list[tuple[str, np.ndarray]], sep: str, decimal: str) -> str:
+    rows = max(len(c) for _, c in columns)
+    out = io.StringIO()
+    out.write(sep.join(f'"{name}"' for name, _ in columns) + "\n")
+    for i in range(rows):
+        out.write(
+            sep.join(java_number(c[i] if i < len(c) else np.nan, decimal) for _, c in columns)
+            + "\n"
+        )
+    return out.getvalue()
+
+
+def _acc_columns(t: np.ndarray, total: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    return [
+        ("Time (s)", t),
+        ("Acceleration x (m/s^2)", total[:, 0]),
+        ("Acceleration y (m/s^2)", total[:, 1]),
+        ("Acceleration z (m/s^2)", total[:, 2]),
+        ("Absolute acceleration (m/s^2)", np.linalg.norm(total, axis=1)),
+    ]
+
+
+def _gyr_columns(t: np.ndarray, gyr: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    return [
+        ("Time (s)", t),
+        ("Gyroscope x (rad/s)", gyr[:, 0]),
+        ("Gyroscope y (rad/s)", gyr[:, 1]),
+        ("Gyroscope z (rad/s)", gyr[:, 2]),
+        ("Absolute (rad/s)", np.linalg.norm(gyr, axis=1)),
+    ]
+
+
+def write_phyphox(
+    dest: Path,
+    streams: PhoneStreams,
+    *,
+    layout: str = "separate",
+    sep: str = ",",
+    decimal: str = ".",
+    as_zip: bool = True,
+    pause: tuple[float, float] | None = None,
+    meta: bool = True,
+) -> Path:
+    """A phyphox export: `layout` "separate" (Accelerometer.csv + Gyroscope.csv), "combined" (one
+    set, each sensor with its own time column), "shared" (one set, one time column: the
+    gyroscope sampled with the accelerometer), or "acc-only". `pause` = (from, to) in session
+    seconds: nothing is recorded then and the experiment time stands still."""
+    t_acc, total, t_gyr, gyr = streams.t_acc, streams.total, streams.t_gyr, streams.gyr
+    if pause is not None:
+        p0, p1 = pause
+        keep_a, keep_g = (t_acc < p0) | (t_acc >= p1), (t_gyr < p0) | (t_gyr >= p1)
+        t_acc, total, t_gyr, gyr = t_acc[keep_a], total[keep_a], t_gyr[keep_g], gyr[keep_g]
+        t_acc = np.where(t_acc >= p1, t_acc - (p1 - p0), t_acc)
+        t_gyr = np.where(t_gyr >= p1, t_gyr - (p1 - p0), t_gyr)
+    files: dict[str, str] = {}
+    if layout == "separate":
+        files["Accelerometer.csv"] = _table(_acc_columns(t_acc, total), sep, decimal)
+        files["Gyroscope.csv"] = _table(_gyr_columns(t_gyr, gyr), sep, decimal)
+    elif layout == "combined":
+        files["Raw Data.csv"] = _table(
+            _acc_columns(t_acc, total) + _gyr_columns(t_gyr, gyr), sep, decimal
+        )
+    elif layout == "shared":
+        gyr_on_acc = np.column_stack([np.interp(t_acc, t_gyr, gyr[:, k]) for k in range(3)])
+        files["Raw Data.csv"] = _table(
+            _acc_columns(t_acc, total) + _gyr_columns(t_acc, gyr_on_acc)[1:], sep, decimal
+        )
+    elif layout == "acc-only":
+        files["Raw Data.csv"] = _table(_acc_columns(t_acc, total), sep, decimal)
+    else:
+        raise ValueError(layout)
+    if meta:
+        files["meta/device.csv"] = (
+            sep.join(['"property"', '"value"'])
+            + "\n"
+            + "\n".join(
+                sep.join(f'"{c}"' for c in row)
+                for row in (
+                    ("version", "1.2.0"),
+                    ("deviceBrand", "Google"),
+                    ("deviceModel", "Pixel 7"),
+                )
+            )
+            + "\n"
+        )
+        s0 = streams.start_utc.timestamp()
+        end = float(max(t_acc[-1], t_gyr[-1]))
+        events = [("START", 0.0, s0)]
+        if pause is not None:
+            p0, p1 = pause
+            events += [("PAUSE", p0, s0 + p0), ("START", p0, s0 + p1)]
+            events.append(("PAUSE", end, s0 + end + (p1 - p0)))
+        else:
+            events.append(("PAUSE", end, s0 + end))
+        lines = [sep.join(['"event"', '"experiment time"', '"system time"', '"system time text"'])]
+        for name, exp, sysnow in events:
+            text = (
+                datetime.fromtimestamp(sysnow, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+                + " UTC+00:00"
+            )
+            lines.append(
+                sep.join(
+                    [
+                        f'"{name}"',
+                        java_number(exp, decimal),
+                        f"{sysnow:.3f}".replace(".", decimal),
+                        f'"{text}"',
+                    ]
+                )
+            )
+        files["meta/time.csv"] = "\n".join(lines) + "\n"
+    if not as_zip and not meta and len(files) == 1:
+        dest.write_text(next(iter(files.values())))
+        return dest
+    return _write(dest, files, as_zip)
+
+
+# --- a Movesense-style log (another layout: needs --columns) -------------------------------------
+def write_movesense_style(path: Path, recording, *, t0_ms: int = 1_234_567) -> Path:
+    """`Timestamp` in ms from the sensor's boot, acceleration in m/s², rotation in deg/s."""
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Timestamp", "AccX", "AccY", "AccZ", "GyroX", "GyroY", "GyroZ"])
+        ms = t0_ms + np.round(recording.t_s * 1000).astype(np.int64)
+        gyr = np.degrees(recording.gyr_rad_s)
+        for i in range(len(ms)):
+            a, g = recording.acc_m_s2[i], gyr[i]
+            w.writerow(
+                [
+                    int(ms[i]),
+                    f"{a[0]:.5f}",
+                    f"{a[1]:.5f}",
+                    f"{a[2]:.5f}",
+                    f"{g[0]:.4f}",
+                    f"{g[1]:.4f}",
+                    f"{g[2]:.4f}",
+                ]
+            )
+    return path

@@ -51,7 +51,7 @@ def import_command(
             "--roller-diameter",
             min=ROLLER_DIAMETER_RANGE_CM[0],
             max=ROLLER_DIAMETER_RANGE_CM[1],
-            help="Roller diameter in cm (default 15).",
+            help="Roller diameter in cm (default: your roller_diameter_cm setting, 15 unless changed; see `tracker config`).",
         ),
     ] = None,
     start: Annotated[

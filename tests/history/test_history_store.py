@@ -146,7 +146,7 @@ def test_migration_from_v1_backfills_regions_and_keeps_data(tmp_path):
     path = tmp_path / "old.sqlite3"
     _v1_database(path)
     with SessionStore(path) as store:
-        assert store.schema_version == schema.SCHEMA_VERSION == 2
+        assert store.schema_version == schema.SCHEMA_VERSION == 3
         s = store.session(1)
         # v1 had no region table: v2 adds it, from strokes (10 s each) and holds (20 s).
         assert s.analysis.region_time_s == {"mid_thoracic": 20.0, "lumbar": 30.0}

@@ -1,5 +1,5 @@
 """`tracker` commands of the history layer (registered on import): import, sessions, show,
-export, report.
+delete, edit, export, report.
 
 Heavy imports (pandas, matplotlib, the analysis) happen inside the commands, so `tracker --help`
 and `tracker sessions` stay quick.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -278,6 +278,86 @@ def show_command(
     except OSError as exc:
         paths.raise_storage_error(exc, target)
     print(f"timeline chart: {target}")
+
+
+def _session_line(row: object) -> str:
+    """"3  2025-03-30 07:45 +0200, 4.2 min on the roller" for a `SessionRow`."""
+    r: Any = row
+    return f"{r.id:>5}  {r.start_local:%Y-%m-%d %H:%M %z}, {r.on_roller_s / 60:.1f} min on the roller"
+
+
+@app.command("delete")
+def delete_command(
+    session_ids: Annotated[
+        list[int],
+        typer.Argument(metavar="ID...", help="Session ids (see `tracker sessions`).", show_default=False),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Take sessions out of your history: each with its strokes, holds and warnings, all in one
+    go. Asks first (unless --yes). Capture files are kept: `tracker import CAPTURE` brings a
+    session back.
+
+    Example: tracker delete 12 13
+    """
+    from tracker.history.store import SessionStore
+
+    with SessionStore() as store:
+        rows = store.rows_for(session_ids)  # every id checked before anything is asked or deleted
+        if not yes:
+            typer.echo("\n".join(_session_line(r) for r in rows), err=True)
+            question = f"Delete {'this session' if len(rows) == 1 else f'these {len(rows)} sessions'} from your history? (capture files are kept)"
+            try:
+                go = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # no answer (end of input)
+                go = False
+            if not go:
+                typer.echo("nothing deleted", err=True)
+                raise typer.Exit(1)
+        deleted = store.delete_sessions([r.id for r in rows])
+    for r in deleted:
+        kept = f"; its capture is kept: {r.capture_path}" if r.capture_path else ""
+        typer.echo(f"deleted session {r.id} ({r.start_local:%Y-%m-%d %H:%M %z}, {r.on_roller_s / 60:.1f} min on the roller){kept}")
+
+
+@app.command("edit")
+def edit_command(
+    session_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Session id (see `tracker sessions`).", show_default=False)
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="WHEN",
+            help="When the session really started: ISO 8601, local in --timezone (default: the session's own zone) "
+            "unless it has an offset, e.g. 2025-03-30T07:45 or 2025-03-30T05:45Z.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", metavar="ZONE", help="IANA zone where it happened, e.g. Europe/Berlin."),
+    ] = None,
+) -> None:
+    """Re-date a stored session (e.g. a CSV import whose file time was not the session's).
+
+    Example: tracker edit 12 --start 2025-03-30T07:45
+    """
+    from tracker.history.store import SessionStore
+    from tracker.history.timezones import parse_start, zone
+
+    if start is None:
+        raise UsageError("nothing to change", hint="give the session's real start with --start WHEN")
+    if timezone is not None:
+        zone(timezone)
+    with SessionStore() as store:
+        (before,) = store.rows_for([session_id])
+        moment = parse_start(start, timezone or before.timezone)
+        after = store.redate_session(session_id, moment, timezone=timezone)
+    typer.echo(
+        f"session {after.id} now starts {after.start_local:%Y-%m-%d %H:%M %z}"
+        f" (was {before.start_local:%Y-%m-%d %H:%M %z})"
+    )
 
 
 @app.command("export")

@@ -569,9 +569,10 @@ def _analyse_for_summary(path: Path) -> tuple[Any, Any, str | None]:
 @app.command(
     "replay",
     help=(
-        "Decode a capture through the same path as live data, analyse it and store it in the history "
-        "(once); with --live, watch it in the live coaching view at its recorded pace.\n\n"
-        "Example: tracker replay fixtures/hips_down.capture --live --realtime"
+        "Decode a capture through the same path as live data and analyse it; with --live, watch it in "
+        "the live coaching view at its recorded pace. The history is left alone unless you add "
+        "--store (once per capture, like `tracker import`).\n\n"
+        "Example: tracker replay fixtures/hips_down.capture --live"
     ),
 )
 def replay_command(
@@ -581,6 +582,7 @@ def replay_command(
     live: Annotated[bool, typer.Option("--live", help="Show the live coaching view (implies --realtime).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=100.0, help="With --realtime: play this many times faster.")] = 1.0,
+    store: Annotated[bool, typer.Option("--store", help="Also store the session in your history (once; as `tracker import` would).")] = False,
 ) -> None:
     import contextlib
     import json
@@ -633,7 +635,10 @@ def replay_command(
             print_session_summary(report.analysis, "analysis")
     if report.analysis is None:
         return  # a cut or too-short capture still replays: status 0, nothing to store
-    stored = store_in_history(capture, report.analysis, report.recording)
+    if store:
+        stored = store_in_history(capture, report.analysis, report.recording)
+    else:
+        stored = "not stored in the history (replay leaves it alone; add --store to keep this session)"
     if as_json:
         console.print(stored)
     else:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from tracker import paths
 from tracker.errors import DatabaseCorruptError, DiskFullError, StorageError, UsageError
 from tracker.history import schema
+from tracker.history.edits import SessionEdits
 from tracker.history.timezones import as_utc, local_offset
 from tracker.results import Hold, Phase, SessionAnalysis, Stroke, Warning
 
@@ -125,7 +126,7 @@ _SESSION_ROW_COLUMNS = (
 )
 
 
-class SessionStore:
+class SessionStore(SessionEdits):
     """Sessions in SQLite at `path` (default: `tracker.paths.database_path()`).
 
     Opening checks the file (never writing to a damaged one) and migrates an older schema. Use as a
@@ -135,6 +136,9 @@ class SessionStore:
     SQLite's `mode=ro`: nothing is created, migrated or written, a missing database reads as empty,
     and a read-only data directory works. A store opened for writing whose file or directory turns
     out not to be writable is opened read-only too; its writes then raise a "read-only" error.
+
+    Deleting and re-dating sessions (`delete_sessions`, `redate_session`) live in
+    `tracker.history.edits`.
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
@@ -431,6 +435,7 @@ class SessionStore:
         sensor: Mapping[str, Any] | str | None = None,
         capture_path: str | Path | None = None,
         checksum: str | None = None,
+        content_checksum: str | None = None,
     ) -> tuple[int, bool]:
         """Store one analysed session; returns (session id, created).
 
@@ -440,6 +445,8 @@ class SessionStore:
         `checksum` is the sha256 (hex) of the capture's bytes: when a session with the same
         checksum exists, or one from the same sensor address starting within `SAME_START_S` (the same
         recording, see `session_for_recording`), nothing is written and (its id, False) is returned.
+        So it is when `content_checksum` (`tracker.history.edits.samples_sha256`: the same samples,
+        whatever the file's bytes) matches a stored session.
         """
         start = as_utc(start_utc)
         if utc_offset_s is None:
@@ -457,9 +464,12 @@ class SessionStore:
             capture_path=str(capture_path) if capture_path is not None else None,
             checksum=checksum,
         )
+        session_row["content_sha256"] = content_checksum
         with self._errors(writing=True), self.batch():
-            if checksum is not None:
-                existing = self.session_id_for_checksum(checksum)
+            for existing in (
+                self.session_id_for_checksum(checksum) if checksum is not None else None,
+                self.session_id_for_content(content_checksum) if content_checksum is not None else None,
+            ):
                 if existing is not None:
                     return existing, False
             same = self.session_for_recording(session_row["sensor_address"], start)

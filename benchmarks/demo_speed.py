@@ -61,7 +61,7 @@ def _run_demo(src: str, weeks: int, home: Path) -> float:
     t = time.perf_counter()
     done = subprocess.run(
         _command(src, "demo", "--weeks", str(weeks)),
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, capture_output=True, text=True,
     )  # fmt: skip
     elapsed = time.perf_counter() - t
     if done.returncode != 0:

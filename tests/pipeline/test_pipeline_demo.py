@@ -73,8 +73,9 @@ def test_bumble_debug_text_is_built_only_when_debug_logging_is_on(caplog):
     the full text (without colour codes while DEBUG is off)."""
     import logging
 
-    import tracker.ble.virtual  # noqa: F401  installs tracker.ble.quiet
     from bumble import hci, host
+
+    import tracker.ble.virtual  # noqa: F401  installs tracker.ble.quiet
 
     packet = hci.HCI_Reset_Command()
     bumble_logger = logging.getLogger("bumble")

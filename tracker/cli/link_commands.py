@@ -260,7 +260,12 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
     return f"already in the history as session {session_id}"
 
 
-_CONNECTION_OF_STATE = {"streaming": "connected", "stopped": "disconnected", "stopping": "disconnected"}
+_CONNECTION_OF_STATE = {
+    "searching": "connecting", "connecting": "connecting", "streaming": "connected",
+    "reconnecting": "reconnecting", "stopping": "stopped", "stopped": "stopped",
+}  # fmt: skip
+"""The live view's word for each recorder state: a recording that ends (duration, Ctrl-C) has
+"stopped"; only a sensor lost for good is "lost" (set where the error is caught)."""
 
 
 def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str = "connecting") -> Any:
@@ -272,7 +277,8 @@ def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str
     from tracker.settings import load_guidance
 
     feed = LiveFeed(LiveSession(load_guidance(), float(rate_hz), calibration), LiveView(Console(), quiet=quiet))
-    feed.session.set_link(connection=connection)  # drawn once the view is on screen
+    feed.session.set_link(connection=connection)
+    feed.view.set_state(feed.session.state)  # the first frame: this session, this connection
     return feed
 
 
@@ -452,7 +458,7 @@ def _record_and_store(
 
             def show(p: Any) -> None:
                 if feed is not None:
-                    feed.link(_CONNECTION_OF_STATE.get(p.state, "reconnecting"), p.battery_pct, p.lost_samples)
+                    feed.link(_CONNECTION_OF_STATE.get(p.state, "connecting"), p.battery_pct, p.lost_samples)
                     return
                 battery = f"{p.battery_pct}%" if p.battery_pct is not None else "unknown"
                 display.update(
@@ -480,7 +486,12 @@ def _record_and_store(
             result = failure = None
             try:
                 with display:
-                    result = await recorder.run()
+                    try:
+                        result = await recorder.run()
+                    except SensorError:
+                        if feed is not None:
+                            feed.link("lost")  # the last frame says so, not "stopped"
+                        raise
             except SensorError as exc:
                 # The sensor was lost for good (out of range, silent, battery empty): what was
                 # recorded is still analysed and stored below, then this error ends the command.
@@ -595,6 +606,10 @@ def replay_command(
     console = _stderr_console()
     feed: Any = None
 
+    def recorded_battery(pct: int) -> None:
+        if feed is not None:
+            feed.link(battery_pct=pct)
+
     def live_consumer(header: dict[str, Any]) -> Any:
         nonlocal feed
         from tracker.imu import MountingCalibration
@@ -615,6 +630,7 @@ def replay_command(
                 speed=speed,
                 on_note=lambda text: console.print(f"note: {text}"),
                 consumer_for=live_consumer if live else None,
+                on_battery=recorded_battery if live else None,
             )
         )
     finally:

@@ -277,9 +277,10 @@ class SessionStore(SessionEdits):
                 hint="upgrade tracker (pip install -U tracker); the database was not changed",
             )
 
-    def _open_read_only(self) -> sqlite3.Connection:
+    def _open_read_only(self, *, upgraded: bool = False) -> sqlite3.Connection:
         """Open without any write: `mode=ro`; on a read-only mount, where SQLite cannot make the
-        WAL index (-shm), as `immutable` (nobody can change the file there)."""
+        WAL index (-shm), as `immutable` (nobody can change the file there). A database of an
+        older schema is upgraded first when it can be written (`upgraded`: that was done)."""
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
@@ -311,10 +312,15 @@ class SessionStore(SessionEdits):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < schema.SCHEMA_VERSION:
             conn.close()
+            if self._writable() and not upgraded:
+                # A newer tracker on an older database: upgrade it once (each step one
+                # transaction, see `_migrate`), then read as asked.
+                SessionStore(self.path).close()
+                return self._open_read_only(upgraded=True)
             raise StorageError(
                 f"session database {self.path} has the older schema version {version} and must be "
                 "upgraded, which needs write access",
-                hint="run `tracker sessions` once where the data directory is writable",
+                hint="make the data directory writable and run any tracker command once",
             )
         return conn
 

@@ -192,8 +192,9 @@ def test_export_csv_and_jsonl(tmp_path, capsys):
 
 
 def test_export_parquet_without_pyarrow_says_what_to_install(monkeypatch, tmp_path, capsys):
+    # the command could not do its job (1), it was not a usage mistake (2)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    assert run(["export", "--format", "parquet", "--out", str(tmp_path / "p")]) == 2
+    assert run(["export", "--format", "parquet", "--out", str(tmp_path / "p")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'tracker[parquet]'" in err
     assert run(["export", "--format", "xlsx"]) == 2

@@ -362,27 +362,61 @@ def edit_command(
 
 @app.command("export")
 def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", metavar="FORMAT", help="csv (the default), parquet or jsonl.")] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
+            metavar="PATH",
             help="Directory for csv/parquet, file for jsonl (default: ./tracker-export-FORMAT or ./tracker-export.jsonl).",
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier export there.")] = False,
+    partitioned: Annotated[
+        Path | None,
+        typer.Option(
+            "--partitioned",
+            metavar="DIR",
+            help="Add this history to a pooled Parquet dataset in DIR, partitioned person/year/month "
+            "(Hive style: DuckDB and Spark read it as it is). Implies --format parquet.",
+        ),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            metavar="ID",
+            help="With --partitioned: your id in the dataset (default: a pseudonym made once and kept in your settings).",
+        ),
+    ] = None,
 ) -> None:
-    """Export every session with its strokes, holds and warnings.
+    """Export every session with its strokes, holds and warnings. Never replaces an earlier
+    export unless you add --force.
 
     csv and parquet write sessions, strokes, holds and warnings tables (joined by session_id);
-    jsonl writes one session per line with the rest nested. Parquet needs pyarrow.
+    jsonl writes one session per line with the rest nested. Parquet needs pyarrow. With
+    --partitioned DIR, several people's histories go into one dataset for a clinic or a study
+    (README: a DuckDB query over it).
 
-    Example: tracker export --format parquet --out ~/rolling-export
+    Example: tracker export --format parquet --partitioned ~/study-data --person P017
     """
-    from tracker.history.export import export_store
+    from tracker.history.export import export_partitioned, export_store
     from tracker.history.store import SessionStore
 
+    if partitioned is not None:
+        if (fmt is not None and fmt.lower() != "parquet") or out is not None:
+            raise UsageError("--partitioned writes Parquet into its own DIR", hint="drop --format and --out")
+        from tracker.settings import person_pseudonym
+
+        who = person or person_pseudonym()
+        with SessionStore(read_only=True) as store:
+            written = export_partitioned(store, partitioned, person=who, force=force)
+        print(f"{len(written)} file(s) for person={who} in {partitioned}")
+        return
+    if person is not None:
+        raise UsageError("--person goes with --partitioned", hint="add --partitioned DIR, or drop --person")
     with SessionStore(read_only=True) as store:
-        written = export_store(store, fmt, out)
+        written = export_store(store, fmt or "csv", out, force=force)
     for path in written:
         print(path)
 

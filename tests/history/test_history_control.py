@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import crafted_session, local
 
 from tracker import paths
 from tracker.cli.main import run
@@ -206,3 +207,19 @@ def test_the_same_samples_in_files_with_other_bytes_are_one_session(tmp_path, ca
         assert "already imported" in out and "same samples" in out
     with SessionStore(read_only=True) as store:
         assert store.count() == 1
+
+
+def test_a_session_without_strokes_has_no_pace_not_a_pace_of_zero(capsys):
+    import json
+
+    with SessionStore() as store:
+        store.add_session(crafted_session(3.0, paces_cm_s=(), holds=2), start_utc=local("2025-01-06T07:00"),
+                          timezone="Europe/Berlin")  # fmt: skip
+    assert run(["sessions"]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert " 0.0 " not in row and "–" in row
+    assert run(["sessions", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["mean_pace_cm_s"] is None and listed["n_strokes"] == 0
+    assert run(["show", "1"]) == 0
+    assert "mean pace" not in capsys.readouterr().out

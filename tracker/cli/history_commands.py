@@ -168,9 +168,11 @@ def sessions_command(
     header = f"{'id':>5}  {'start (local)':<22}  {'on roller':>9}  {'strokes':>7}  {'holds':>5}  {'pace cm/s':>9}  {'too fast':>8}  {'warnings':>8}  posture"
     lines = [header]
     for r in rows:
+        # no strokes, no pace: a dash, not a pace of 0.0
+        pace, fast = (f"{r.mean_pace_cm_s:>9.1f}", f"{r.too_fast_fraction:>8.0%}") if r.n_strokes else (f"{'–':>9}", f"{'–':>8}")
         lines.append(
             f"{r.id:>5}  {r.start_local:%Y-%m-%d %H:%M %z}  {r.on_roller_s / 60:>5.1f} min  {r.n_strokes:>7}  {r.n_holds:>5}  "
-            f"{r.mean_pace_cm_s:>9.1f}  {r.too_fast_fraction:>8.0%}  {r.n_warnings:>8}  {r.posture or ''}"
+            f"{pace}  {fast}  {r.n_warnings:>8}  {r.posture or ''}"
         )
     print("\n".join(lines))
     print(f"{len(rows)} session(s)")
@@ -214,7 +216,7 @@ def show_command(
             f"{a.duration_s / 60:.1f} min, {a.on_roller_s / 60:.1f} min on the roller, {a.rolling_s / 60:.1f} min rolling",
         ),
         ("posture", a.posture or "unknown"),
-        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s"),
+        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s" if a.strokes else "none"),
         ("holds", f"{len(a.holds)}, {sum(h.duration_s for h in a.holds):.0f} s in all"),
         (
             "time per region",

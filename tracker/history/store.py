@@ -94,6 +94,8 @@ class SessionRow:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        if not self.n_strokes:  # no strokes, no pace (not a pace of 0)
+            d["mean_pace_cm_s"] = d["too_fast_fraction"] = None
         d["start_utc"] = self.start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
         d["start_local"] = self.start_local.isoformat(timespec="seconds")
         return d

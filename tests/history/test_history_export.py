@@ -105,7 +105,12 @@ def test_readme_duckdb_query_over_a_pooled_partitioned_export(tmp_path, capsys):
     assert "strokes/person=P02/year=2025/month=1/part-0.parquet" in leaves
     for leaf in pool.rglob("*.parquet"):
         assert leaf.stat().st_mode & 0o777 == 0o600
-    rows = duckdb.connect().execute(_readme_query(pool)).fetchall()
+    con = duckdb.connect()
+    columns = [r[0] for r in con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet('{pool}/sessions/*/*/*/*.parquet', hive_partitioning = true)").fetchall()]
+    assert {"person", "year", "month", "start_utc", "on_roller_s"} <= set(columns)
+    assert "capture_path" not in columns and "sensor_address" not in columns  # nothing that names a home or a device
+    rows = con.execute(_readme_query(pool)).fetchall()
     got: dict[str, dict] = {}
     for person, week, minutes, *_rest in rows:
         got.setdefault(person, {})[pd.Timestamp(week).date()] = minutes

@@ -10,7 +10,7 @@
   `DIR/<table>/person=<id>/year=<yyyy>/month=<m>/part-0.parquet` (the session's local start
   decides its year and month; strokes, holds and warnings go with their session). Many people's
   exports into one DIR make one dataset that DuckDB (`hive_partitioning = true`) and Spark read as
-  they are; join tables on (person, session_id).
+  they are; join tables on (person, session_id). It leaves out `LOCAL_ONLY` columns.
 
 Nothing is overwritten unless asked (`force`). Files are private (0600, written atomically) in
 folders tracker creates 0700. Parquet needs pyarrow (`pip install 'tracker[parquet]'`).
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "parquet", "jsonl")
 TABLES = ("sessions", "strokes", "holds", "warnings")
 PARTITIONS = ("person", "year", "month")
+LOCAL_ONLY = ("capture_path", "sensor_address")
+"""Session columns a pooled dataset leaves out: a path on this computer (it names the user's home
+folder) and the sensor's Bluetooth address (a device identifier)."""
 PERSON_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A person's id in a partitioned dataset: a directory name on every system (a pseudonym)."""
 
@@ -96,7 +99,8 @@ def export_partitioned(
             hint="add --force to replace it (other people's data there is kept), or choose another --person",
         )
     tables = _tables(store, text_times=False)
-    sessions = tables["sessions"]
+    # what only means something on this machine, or names a device, stays here
+    tables["sessions"] = sessions = tables["sessions"].drop(columns=list(LOCAL_ONLY))
     local = sessions["start_local"]
     parts = sessions[["id"]].assign(year=local.dt.year.astype(int), month=local.dt.month.astype(int))
     for p in existing:

@@ -13,6 +13,7 @@ from tracker.emulator import (
     SensorConfig,
     SimulatedSessionSource,
     calibration_pose_source,
+    emulated_person,
     placeholder_session_source,
 )
 from tracker.protocol import spec
@@ -84,23 +85,42 @@ def test_calibration_script_is_gravity_through_the_mounting_rotation():
     rate = 100
     config = SensorConfig(rate, 4, 500)
     source = calibration_pose_source(stand_s=3.0, lie_s=3.0, seed=11)
+    person = emulated_person(11)
     counts = source.counts(0, 6 * rate, config)
     acc = counts[:, :3] * config.accel_scale_m_s2
     gyr = counts[:, 3:] * config.gyro_scale_rad_s
     body_acc = acc @ source.sensor_to_body.T  # v_body = R v_sensor
     standing = body_acc[50:280].mean(axis=0)
     on_roller = body_acc[450:590].mean(axis=0)
-    # Physics: standing, gravity's reaction points to the head (+z); on the roller (pitch 20°),
-    # g·(cos 20°, 0, sin 20°) in the body frame.
-    np.testing.assert_allclose(standing, [0, 0, G], atol=0.05)
-    pitch = math.radians(20)
-    np.testing.assert_allclose(on_roller, [G * math.cos(pitch), 0, G * math.sin(pitch)], atol=0.05)
-    # The lie-down is a rotation about the lateral axis: the gyro integrates to -70° about body y
-    # (once the bias, measured while standing still, is removed).
+    # Physics: gravity's reaction is g·(cos pitch, 0, sin pitch) in the body frame, with the
+    # person's own pitch standing (a few degrees from upright) and lying on the roller.
+    for measured, pitch_deg in ((standing, person.standing_pitch_deg), (on_roller, person.lying_pitch_deg)):
+        pitch = math.radians(pitch_deg)
+        np.testing.assert_allclose(measured, [G * math.cos(pitch), 0, G * math.sin(pitch)], atol=0.05)
+    assert 80.0 < person.standing_pitch_deg < 95.0 and 0.0 < person.lying_pitch_deg < 40.0
+    # The lie-down is a rotation about the lateral axis: the gyro integrates to minus the pitch
+    # lost about body y (once the bias, measured while standing still, is removed).
     body_gyr = (gyr - gyr[50:280].mean(axis=0)) @ source.sensor_to_body.T
     turned = body_gyr[300:450].sum(axis=0) / rate
-    np.testing.assert_allclose(np.degrees(turned), [0, -70, 0], atol=1.0)
+    lost = person.standing_pitch_deg - person.lying_pitch_deg
+    np.testing.assert_allclose(np.degrees(turned), [0, -lost, 0], atol=1.0)
     assert source.ended(6 * rate + 1, config)
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+def test_the_person_who_pairs_is_the_person_who_records(seed):
+    """`pair --emulated` and `record --emulated` stream one person with one strap: the pairing
+    script wears the default session's strap, stands at its upright pitch and lies at its pitch
+    on the roller (they used to be two people, and a good calibration of one ruined the other's
+    analysis)."""
+    truth = SimulatedSessionSource(seed=seed).session(100).truth
+    person = emulated_person(seed)
+    np.testing.assert_allclose(person.sensor_to_body, truth.sensor_to_body, atol=1e-12)
+    np.testing.assert_allclose(calibration_pose_source(seed=seed).sensor_to_body, truth.sensor_to_body)
+    assert person.standing_pitch_deg == pytest.approx(truth.script.upright_pitch_deg)
+    on = next(p for p in truth.phases if p.kind == "on_roller")
+    lying = truth.pitch_deg[(truth.t_s > on.start_s) & (truth.t_s < on.start_s + 1.0)]
+    assert lying.min() - 0.5 <= person.lying_pitch_deg <= lying.max() + 0.5
 
 
 def test_rolling_pitch_swings_between_20_and_34_degrees():

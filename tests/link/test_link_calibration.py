@@ -37,6 +37,50 @@ def test_recovers_a_random_mounting_rotation(seed):
     assert cal.quality["pose_angle_deg"] == pytest.approx(70.0, abs=1.0)
 
 
+@pytest.mark.parametrize(
+    ("lean_deg", "lying_pitch_deg"),
+    [(0.0, 3.0), (2.5, 15.0), (-3.0, 35.0), (4.0, 25.0), (0.0, -8.0)],  # bridges and hips down
+)
+def test_the_two_poses_fix_the_lateral_axis_whatever_the_lying_pitch(lean_deg, lying_pitch_deg):
+    """Lying is not 90° from standing: hips down the torso is 15-35° up, in a bridge about level.
+    Both gravity directions lie in the sagittal plane, so the lateral axis comes out exact; the
+    rest is off by exactly how far the person leaned while standing, and the lying pitch the
+    calibration implies is the true one less that lean."""
+    truth = Rotation.random(random_state=int(10 * lying_pitch_deg) + 100).as_matrix()
+
+    def pose(pitch_deg, seed):
+        p = np.radians(pitch_deg)
+        return summarize_still_pose(*synthetic_still_pose(truth, [np.cos(p), 0, np.sin(p)], n_samples=300, seed=seed))
+
+    cal = calibration_from_still_poses(pose(90.0 - lean_deg, 1), pose(lying_pitch_deg, 2))
+    r = cal.sensor_to_body
+    assert np.degrees(np.arccos(np.clip(r[1] @ truth[1], -1, 1))) < 0.3
+    angle = np.degrees(np.arccos(np.clip((np.trace(r @ truth.T) - 1) / 2, -1, 1)))
+    assert angle == pytest.approx(abs(lean_deg), abs=0.3)
+    assert cal.quality["lying_pitch_deg"] == pytest.approx(lying_pitch_deg + lean_deg, abs=0.3)
+    assert "orthogonality_error_deg" not in cal.quality  # 90° apart is not the ideal
+
+
+def test_lying_head_down_is_refused_with_what_to_do():
+    truth = Rotation.random(random_state=3).as_matrix()
+    stand = summarize_still_pose(*synthetic_still_pose(truth, UP_STANDING, n_samples=300))
+    p = np.radians(-30.0)  # the hips 30° above the head: not on a roller
+    lie = summarize_still_pose(*synthetic_still_pose(truth, [np.cos(p), 0, np.sin(p)], n_samples=300))
+    with pytest.raises(PairingError) as err:
+        calibration_from_still_poses(stand, lie)
+    assert "not lying on a roller" in err.value.message
+    assert "stand upright" in err.value.hint and "tracker pair" in err.value.hint
+
+
+def test_gravity_off_by_more_than_a_tenth_is_refused():
+    truth = np.eye(3)
+    acc, gyr = synthetic_still_pose(truth, UP_STANDING, n_samples=200)
+    lie = summarize_still_pose(*synthetic_still_pose(truth, UP_SUPINE, n_samples=200))
+    calibration_from_still_poses(summarize_still_pose(acc * 1.08, gyr), lie)  # a sensor 8 % off
+    with pytest.raises(PairingError, match="gravity"):
+        calibration_from_still_poses(summarize_still_pose(acc * 1.15, gyr), lie)
+
+
 def test_moving_during_a_pose_is_refused_with_what_to_do():
     truth = np.eye(3)
     acc, gyr = synthetic_still_pose(truth, UP_STANDING, n_samples=300)

@@ -14,7 +14,7 @@ import pytest
 from bleak import BleakClient
 
 from tracker.capture import decode_capture, read_capture
-from tracker.emulator import SensorConfig, calibration_pose_source
+from tracker.emulator import SensorConfig, calibration_pose_source, emulated_person
 from tracker.errors import DiskFullError, PairingError, SensorNotFoundError, SensorSilentError
 from tracker.link.driver import StreamSettings
 from tracker.link.environment import emulated_environment
@@ -68,8 +68,14 @@ def test_pair_bonds_checks_signal_calibrates_and_stores_default(tmp_path):
     report, bonded = run(go())
     assert bonded
     r, truth = report.calibration.sensor_to_body, source.sensor_to_body
+    person = emulated_person(5)
+    # the two poses fix the lateral axis exactly, the rest up to how upright the person stood
+    assert np.degrees(np.arccos(np.clip(r[1] @ truth[1], -1, 1))) < 1.0
     angle = np.degrees(np.arccos(np.clip((np.trace(r @ truth.T) - 1) / 2, -1, 1)))
-    assert angle < 1.0
+    lean = abs(90.0 - person.standing_pitch_deg)
+    assert abs(angle - lean) < 1.0
+    implied = 90.0 - (person.standing_pitch_deg - person.lying_pitch_deg)
+    assert report.calibration.quality["lying_pitch_deg"] == pytest.approx(implied, abs=1.0)
     assert report.identity.protocol_version == 1 and report.identity.device_info["serial"]
     assert report.signal.lost_samples == 0 and report.signal.malformed == 0
     assert report.signal.acc_noise_m_s2 < 0.1

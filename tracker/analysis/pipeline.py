@@ -24,7 +24,7 @@ from tracker.analysis.contact import ContactPositionEstimator
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.strokes import StrokeHoldDetector
-from tracker.analysis.warnings import WarningRules, region_indices
+from tracker.analysis.warnings import WarningRules, region_indices, sample_durations
 from tracker.errors import RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
@@ -33,6 +33,11 @@ from tracker.results import SessionAnalysis
 DEFAULT_GUIDANCE = Guidance()
 
 MIN_DURATION_S = 10.0
+
+MAX_GAP_IN_HOLD_S = 60.0
+"""A hold may go on across a gap in the data up to this long (the link dropped while the person
+held still: the same spot on both sides); across a longer gap its two sides are two holds, and
+the unknown time is neither."""
 
 
 @dataclass
@@ -156,6 +161,15 @@ def analyze(
         pitch_deg=np.degrees(pitch_rad),
     )
     strokes = detector.strokes_
+    if sig.gaps:
+        # the motion inside a gap is unknown: a "stroke" from before a gap to after it has no pace
+        kept = [s for s in strokes if not _spans_gap(s.start_s, s.end_s, sig.gaps)]
+        if len(kept) < len(strokes):
+            notes.append(
+                f"left out {len(strokes) - len(kept)} stroke(s) that ran across a gap in the data"
+            )
+        strokes = detector.strokes_ = kept
+        detector.holds_ = _cut_holds_at_gaps(detector.holds_, sig.gaps, guidance.hold_min_s)
     if params.bridge_distance_from_acc and not contact.segment_moves:
         strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
         detector.strokes_ = strokes
@@ -163,7 +177,7 @@ def analyze(
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = _fill_nearest(smooth, seg.on_roller_)
 
-    dt = np.diff(sig.t_s, append=sig.t_s[-1] + 1.0 / sig.rate_hz)
+    dt = sample_durations(sig.t_s)  # a gap's time counts nowhere
     region_time = dict.fromkeys(REGIONS, 0.0)
     on_idx = np.flatnonzero(seg.on_roller_ & np.isfinite(pos_for_time))
     if on_idx.size:
@@ -177,7 +191,7 @@ def analyze(
         .warnings_
     )
 
-    on_roller_s = float(sum(p.end_s - p.start_s for p in seg.phases_ if p.kind == "on_roller"))
+    on_roller_s = float(dt[seg.on_roller_].sum())
     rolling_s = float(sum(s.duration_s for s in detector.strokes_))
     step = max(1, int(round(sig.rate_hz / params.track_rate_hz)))
     track = [
@@ -270,6 +284,29 @@ def _roller_pitch(
                 out[sa:sb] = _gyro_pitch(
                     accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
                 )
+    return out
+
+
+def _spans_gap(start_s: float, end_s: float, gaps: list[tuple[float, float]]) -> bool:
+    """Whether [start_s, end_s] holds any of the unknown time of `gaps`."""
+    return any(min(end_s, b) - max(start_s, a) > 0 for a, b in gaps)
+
+
+def _cut_holds_at_gaps(holds: list, gaps: list[tuple[float, float]], min_s: float) -> list:
+    """Holds with every gap longer than `MAX_GAP_IN_HOLD_S` cut out (parts under `min_s` go)."""
+    from dataclasses import replace
+
+    long_gaps = [(a, b) for a, b in gaps if b - a > MAX_GAP_IN_HOLD_S]
+    out = []
+    for hold in holds:
+        parts = [(hold.start_s, hold.end_s)]
+        for a, b in long_gaps:
+            parts = [p for lo, hi in parts for p in ((lo, min(hi, a)), (max(lo, b), hi)) if p[1] > p[0]]
+        for lo, hi in parts:
+            if (lo, hi) == (hold.start_s, hold.end_s):
+                out.append(hold)
+            elif hi - lo >= min_s:
+                out.append(replace(hold, start_s=lo, end_s=hi, duration_s=hi - lo))
     return out
 
 

@@ -26,6 +26,20 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     )
 
 
+def sample_durations(t_s: np.ndarray) -> np.ndarray:
+    """The time each sample of a uniform analysis grid stands for, in s.
+
+    One grid period each (the median step): the step across a gap in the data (a dropped link,
+    lost packets) is unknown time and never counts as time on the roller, rolling, or in a region.
+    """
+    t = np.asarray(t_s, dtype=float)
+    if len(t) < 2:
+        return np.zeros(len(t))
+    steps = np.diff(t)
+    period = float(np.median(steps))
+    return np.minimum(np.append(steps, period), period)
+
+
 def region_indices(position_cm: np.ndarray, guidance: Guidance) -> np.ndarray:
     """Index into `guidance.region_bounds_cm()` for each position (vectorised `region_at`)."""
     ends = np.array([end for _name, _start, end in guidance.region_bounds_cm()][:-1])
@@ -79,7 +93,7 @@ class WarningRules:
                         h.duration_s,
                     )
                 )
-        dt = np.diff(t_s, append=t_s[-1] + (t_s[-1] - t_s[-2] if len(t_s) > 1 else 0.0))
+        dt = sample_durations(t_s)
         on = on_roller & np.isfinite(position_cm)
         idx = np.flatnonzero(on)
         region_index = region_indices(position_cm[idx], g)
@@ -116,31 +130,41 @@ class WarningRules:
                     )
                 )
         if g.warn_lumbar and on.any():
-            lumbar_end = g.region_bounds_cm()[0][2]
-            lumbar = on & (np.nan_to_num(position_cm, nan=np.inf) < lumbar_end)
-            spans = [(float(t_s[a]), float(t_s[b - 1])) for a, b in _runs(lumbar)]
-            merged: list[list[float]] = []
-            for a, b in spans:
-                if merged and a - merged[-1][1] <= self.lumbar_merge_s:
-                    merged[-1][1] = b
-                else:
-                    merged.append([a, b])
-            for a, b in merged:
-                if b - a < self.lumbar_min_s:
-                    continue
-                out.append(
-                    Warning(
-                        "lumbar",
-                        a,
-                        b,
-                        "The roller was under your lower back (lumbar spine) for "
-                        f"{b - a:.0f} s; a foam roller can strain it: use a duo ball there, or stay above the ribs.",
-                        b - a,
-                    )
-                )
+            out += self._lumbar(t_s, position_cm, on, dt)
         out.sort(key=lambda w: (w.start_s, w.kind))
         self.warnings_ = out
         return self
+
+    def _lumbar(
+        self, t_s: np.ndarray, position_cm: np.ndarray, on: np.ndarray, dt: np.ndarray
+    ) -> list[Warning]:
+        """One warning per stretch of lumbar work; its time is the time the roller was on the
+        lumbar spine within the stretch (what the region table counts), not the stretch's
+        length, which also holds the turns above it that merged the pieces."""
+        lumbar_end = self.guidance.region_bounds_cm()[0][2]
+        lumbar = on & (np.nan_to_num(position_cm, nan=np.inf) < lumbar_end)
+        merged: list[list[int]] = []  # [first, last] sample of each merged stretch
+        for a, b in _runs(lumbar):
+            if merged and t_s[a] - t_s[merged[-1][1]] <= self.lumbar_merge_s:
+                merged[-1][1] = b - 1
+            else:
+                merged.append([a, b - 1])
+        out = []
+        for a, b in merged:
+            seconds = float(dt[a : b + 1][lumbar[a : b + 1]].sum())
+            if seconds < self.lumbar_min_s:
+                continue
+            out.append(
+                Warning(
+                    "lumbar",
+                    float(t_s[a]),
+                    float(t_s[b]),
+                    "The roller was under your lower back (lumbar spine) for "
+                    f"{seconds:.0f} s; a foam roller can strain it: use a duo ball there, or stay above the ribs.",
+                    seconds,
+                )
+            )
+        return out
 
     def _too_fast(self, strokes: list[Stroke], holds: list[Hold]) -> list[Warning]:
         g = self.guidance

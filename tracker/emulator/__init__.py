@@ -24,6 +24,7 @@ from tracker.emulator.sensor import (
 from tracker.emulator.sources import (
     POSE_PITCH_DEG,
     ArraySource,
+    EmulatedPerson,
     MotionScriptSource,
     MotionStep,
     SampleSource,
@@ -31,6 +32,7 @@ from tracker.emulator.sources import (
     SimulatedSessionSource,
     calibration_pose_source,
     default_source,
+    emulated_person,
     placeholder_session_source,
     quantize,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "ArraySource",
     "BondStore",
     "Disconnection",
+    "EmulatedPerson",
     "EmulatedSensor",
     "MotionScriptSource",
     "MotionStep",
@@ -53,6 +56,7 @@ __all__ = [
     "advertising_data_for",
     "calibration_pose_source",
     "default_source",
+    "emulated_person",
     "placeholder_session_source",
     "quantize",
     "random_sensor_address",

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -246,7 +246,8 @@ class MotionScriptSource(SampleSource):
     """A torso IMU's counts for a script of poses, from physics.
 
     Model (body frame x anterior, y left, z superior; see tracker.imu): the torso only pitches about
-    the lateral axis y by `pitch(t)` above horizontal, so at rest the specific force reads
+    the lateral axis y by `pitch(t)` above horizontal (per pose: `POSE_PITCH_DEG`, or the person's
+    own `pose_pitch_deg`), so at rest the specific force reads
     g·(cos pitch, 0, sin pitch) and the rotation rate is (0, d pitch/dt, 0). Pose changes are smooth
     (raised cosine over `transition_s`). Breathing adds 0.01 m/s² at 0.25 Hz along x. The sensor
     sees all of it through `sensor_to_body` (v_sensor = Rᵀ v_body), plus white noise (σ 0.012 m/s²,
@@ -268,7 +269,9 @@ class MotionScriptSource(SampleSource):
         roll_period_s: float = 20.0,
         noise: bool = True,
         end: EndPolicy = "hold",
+        pose_pitch_deg: Mapping[str, float] | None = None,
     ) -> None:
+        self.pose_pitch_deg = {**POSE_PITCH_DEG, **dict(pose_pitch_deg or {})}
         self.steps: tuple[MotionStep, ...] = tuple(
             s if isinstance(s, MotionStep) else MotionStep(*s) for s in steps
         )
@@ -307,13 +310,14 @@ class MotionScriptSource(SampleSource):
     def pitch_rad(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Torso pitch (rad) and its rate (rad/s) at times `t_s` (s from the source origin)."""
         t = np.asarray(t_s, dtype=float)
-        pitch = np.full_like(t, math.radians(POSE_PITCH_DEG[self.steps[0].pose]))
+        pitches = self.pose_pitch_deg
+        pitch = np.full_like(t, math.radians(pitches[self.steps[0].pose]))
         rate = np.zeros_like(t)
         tr = max(self.transition_s, 1e-9)
-        previous = POSE_PITCH_DEG[self.steps[0].pose]
+        previous = pitches[self.steps[0].pose]
         for step, start in zip(self.steps, self._starts_s, strict=True):
-            delta = math.radians(POSE_PITCH_DEG[step.pose] - previous)
-            previous = POSE_PITCH_DEG[step.pose]
+            delta = math.radians(pitches[step.pose] - previous)
+            previous = pitches[step.pose]
             if delta:
                 u = np.clip((t - start) / tr, 0.0, 1.0)
                 pitch += delta * (0.5 - 0.5 * np.cos(math.pi * u))
@@ -366,6 +370,7 @@ class MotionScriptSource(SampleSource):
         return {
             **super().describe(),
             "steps": [[s.pose, s.duration_s] for s in self.steps],
+            "pose_pitch_deg": {s.pose: self.pose_pitch_deg[s.pose] for s in self.steps},
             "seed": self.seed,
             "sensor_to_body": self.sensor_to_body.round(9).tolist(),
         }
@@ -392,17 +397,58 @@ def calibration_pose_source(
     lie_s: float = 3.0,
     seed: int = 0,
     sensor_to_body: np.ndarray | None = None,
+    person: EmulatedPerson | None = None,
 ) -> MotionScriptSource:
     """The pairing calibration's script: stand still `stand_s`, then lie on the roller still `lie_s`.
 
-    The lie-down transition (1 s) is inside the second step; the source holds the roller pose
-    afterwards. `source.sensor_to_body` is the truth the calibration should recover.
+    Worn and done by `person` (default: `emulated_person(seed)`, the one `default_source(seed)`
+    records, so `tracker pair --emulated` calibrates the strap `tracker record --emulated` then
+    streams); `sensor_to_body` puts the strap on another way. The lie-down transition (1 s) is
+    inside the second step; the source holds the roller pose afterwards.
+    `source.sensor_to_body` is the strap's truth; a calibration recovers its lateral axis exactly
+    and the rest up to how upright the person stands (`person.standing_pitch_deg`).
     """
+    person = person or emulated_person(seed)
+    if sensor_to_body is not None:
+        person = replace(person, sensor_to_body=np.asarray(sensor_to_body, float))
     return MotionScriptSource(
         [("stand", stand_s), ("roller", lie_s)],
         seed=seed,
-        sensor_to_body=sensor_to_body,
+        sensor_to_body=person.sensor_to_body,
+        pose_pitch_deg={"stand": person.standing_pitch_deg, "roller": person.lying_pitch_deg},
         end="hold",
+    )
+
+
+@dataclass(frozen=True)
+class EmulatedPerson:
+    """Who wears the emulated sensor: how the strap sits and how they hold still.
+
+    `standing_pitch_deg`: the torso's pitch above level standing "upright" (people lean a few
+    degrees); `lying_pitch_deg`: lying still on the roller where the session starts (hips down
+    15-35°, a bridge a few degrees).
+    """
+
+    sensor_to_body: np.ndarray
+    standing_pitch_deg: float
+    lying_pitch_deg: float
+
+
+def emulated_person(seed: int = 0) -> EmulatedPerson:
+    """The person in `default_source(seed)`: the simulated session's strap, upright pitch and
+    pitch on the roller when the simulator is installed, else the placeholder session's."""
+    if not SimulatedSessionSource.available():
+        return EmulatedPerson(
+            _rotation_from_seed(seed), POSE_PITCH_DEG["stand"], POSE_PITCH_DEG["roller"]
+        )
+    truth = SimulatedSessionSource(seed=seed).session(spec.SAMPLE_RATES_HZ[0]).truth
+    on_roller = next((p for p in truth.phases if p.kind == "on_roller"), None)
+    start_s = on_roller.start_s + 0.5 if on_roller is not None else 0.0
+    i = min(int(np.searchsorted(truth.t_s, start_s)), len(truth.t_s) - 1)
+    return EmulatedPerson(
+        np.asarray(truth.sensor_to_body, float),
+        float(truth.script.upright_pitch_deg),
+        float(truth.pitch_deg[i]),
     )
 
 

@@ -4,11 +4,14 @@ Pure numpy, no radio: `tracker pair` collects the samples, this module turns the
 sensor-to-body rotation stored with the sensor.
 
 At rest an accelerometer reads the specific force, +9.81 m/s² pointing up. Standing upright, "up"
-is the body's superior axis (+z body); lying supine on the roller, "up" is the anterior axis
-(+x body, out of the chest). Expressed in the sensor frame these two directions give two rows of
-the rotation R (v_body = R @ v_sensor); the third is y = z × x (the person's left). The lying
-direction is made orthogonal to the standing one (Gram-Schmidt), so the standing pose, measured
-with the trunk upright, is trusted most.
+is the body's superior axis (+z body); lying on the back on the roller, "up" is pitched 15-35°
+from the anterior axis toward superior with the hips down, and about anterior in a bridge. Both
+directions lie in the sagittal plane, so their cross product is the lateral axis whatever the
+lying pitch; superior is taken from standing and anterior completes the frame
+(`tracker.analysis.body_axes.calibration_from_still_poses`, which also refuses poses that imply
+an impossible way of lying on a roller). How upright the person stood is the one thing two poses
+cannot tell: the analysis checks the calibration against each recording and takes the pitch
+offset from it (`BodyAxesEstimator`).
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ def summarize_still_pose(acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> StillPo
 def calibration_from_still_poses(standing: StillPose, lying: StillPose) -> MountingCalibration:
     """The sensor-to-body rotation from a standing and a supine still pose.
 
-    Raises `PairingError` (with what to do) when a pose was not still, gravity looks wrong, or
-    the two poses are too alike to tell the axes apart.
+    Raises `PairingError` (with what to do) when a pose was not still, gravity looks wrong, the
+    two poses are too alike to tell the axes apart, or the lying pitch they imply is not a way
+    to lie on a roller (nothing is stored then).
     """
     for label, pose, what in (
         ("standing", standing, "stand upright without moving"),
@@ -73,16 +77,14 @@ def calibration_from_still_poses(standing: StillPose, lying: StillPose) -> Mount
                 f"you moved during the {label} pose (rotation spread {np.degrees(pose.gyro_std_rad_s):.1f} °/s)",
                 hint=f"{what} for the whole countdown, then run `tracker pair` again",
             )
-    # The geometry (gravity checks, Gram-Schmidt) is the analysis layer's, shared with the body
-    # axes it infers from recordings.
+    # The geometry (gravity and plausibility checks, the lateral axis from the two poses) is the
+    # analysis layer's, which checks the calibration against every recording.
     calibration = from_mean_poses(standing.mean_acc_m_s2, lying.mean_acc_m_s2)
-    angle_deg = calibration.quality["pose_angle_deg"]
     return MountingCalibration(
         sensor_to_body=calibration.sensor_to_body,
         source="pairing",
         quality={
-            "pose_angle_deg": angle_deg,
-            "orthogonality_error_deg": abs(90.0 - angle_deg),
+            **calibration.quality,
             "standing_gyro_std_rad_s": standing.gyro_std_rad_s,
             "lying_gyro_std_rad_s": lying.gyro_std_rad_s,
         },

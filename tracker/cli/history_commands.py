@@ -341,7 +341,7 @@ def edit_command(
         typer.Option("--timezone", metavar="ZONE", help="IANA zone where it happened, e.g. Europe/Berlin."),
     ] = None,
 ) -> None:
-    """Re-date a stored session (e.g. a CSV import whose file time was not the session's).
+    """Re-date a stored session: a CSV import dated by its file's time, or a session at a wrong time.
 
     Example: tracker edit 12 --start 2025-03-30T07:45
     """

@@ -28,6 +28,10 @@ class UsageError(TrackerError):
     exit_code = 2
 
 
+class MissingDependencyError(TrackerError):
+    """An optional package a command needs is not installed (the hint is the line installing it)."""
+
+
 # --- input files -----------------------------------------------------------------------------
 class InputFileError(TrackerError):
     """A file given to tracker cannot be used."""

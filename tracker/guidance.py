@@ -1,7 +1,9 @@
 """Guidance numbers: the defaults behind every warning, each one configurable.
 
-Sources are in DOMAIN.md: the "1 inch per second" rule for pace, physiotherapy guidance for holds,
-foam-rolling protocol reviews for time per region, and the acute:chronic load ratio for weeks.
+Every default, its unit, what it changes and where it comes from is in `docs/guidance.md` (the
+"1 inch per second" rule for pace, physiotherapy guidance for holds, foam-rolling protocol reviews
+for time per region, the acute:chronic load ratio for weeks); `SETTING_DOCS` holds the same words
+for `tracker config`, and a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+GUIDANCE_DOC = "docs/guidance.md"
+"""Where every default is explained with its source (in the repository and the source package)."""
 
 REGIONS = ("lumbar", "lower_thoracic", "mid_thoracic", "upper_thoracic")
 """Regions along the back, from the hips toward the neck."""
@@ -177,3 +182,52 @@ def guidance_problem(guidance: Guidance, changed: str | None = None) -> str | No
             )
         return f"{small} ({_with_unit(a, unit)}) must be {relation} {large} ({_with_unit(b, unit)})"
     return None
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """What a setting means for a person: its unit, what it changes, and where its default comes
+    from (the short form; the bracketed keys name the full sources in `GUIDANCE_DOC`)."""
+
+    unit: str
+    changes: str
+    source: str
+
+
+SETTING_DOCS: dict[str, SettingDoc] = {
+    # The same words as the table in docs/guidance.md (tests/pipeline/test_config_table.py checks).
+    "target_pace_cm_s": SettingDoc("cm/s", "the middle of the pace gauge's green band and the target line on the pace chart", 'the "one inch per second" rule [pace]'),
+    "too_fast_pace_cm_s": SettingDoc("cm/s", "strokes faster than this count as too fast (warning, gauge's red zone, weekly too-fast share)", "twice the one-inch rule; rolling to a fast metronome was faster still [pace] [fast]"),
+    "too_fast_min_strokes": SettingDoc("strokes", "how many too-fast strokes in a row raise a warning", "a sustained pace, not one quick stroke [fast]"),
+    "hold_min_s": SettingDoc("s", "the shortest stillness on the roller that counts as a hold (shorter ones are the turn of a stroke)", "tracker's choice: longer than the stop at a stroke's turn [detect]"),
+    "hold_target_min_s": SettingDoc("s", "start of the hold timer's target band", "holds of 20–30 s are typical (10–45 s range) [hold]"),
+    "hold_target_max_s": SettingDoc("s", "end of the hold timer's target band", "holds of 20–30 s are typical (10–45 s range) [hold]"),
+    "hold_too_long_s": SettingDoc("s", "a hold longer than this is warned about", "2–3 min on one spot is reported to bruise [bruise]"),
+    "region_budget_s": SettingDoc("s", "time on one region in one session above which it is warned about", "protocols use 1–3 sets of 30–120 s per area [protocols]"),
+    "session_too_long_s": SettingDoc("s", "time on the roller in one session above which it is warned about", "sessions run 10–20 min; decompression sessions around 30 min [session]"),
+    "warn_lumbar": SettingDoc("", "whether rolling the lower back is warned about", "widely advised against; a duo ball is kinder there [lumbar]"),
+    "roller_diameter_cm": SettingDoc("cm", "turns the torso's pitch into the roller's position along your back (hips-down posture)", "a runner's smooth roller is about 15 cm across [roller]"),
+    "hip_to_neck_cm": SettingDoc("cm", "the length of back the regions divide (positions, regions, the back bar)", "an adult's estimate; measure yours [body]"),
+    "lumbar_fraction": SettingDoc("fraction", "where the lumbar region ends, as a fraction of hip_to_neck_cm", "the lumbar spine is roughly the first third from the hips [body]"),
+    "goal_sessions_per_week": SettingDoc("sessions", 'the weekly goal line, "goal met" and the streak', "3–5 sessions a week is the usual advice [frequency]"),
+    "max_sessions_per_day": SettingDoc("sessions", "more sessions than this on one day flags the week as overuse", "a little daily beats a lot weekly [frequency]"),
+    "acwr_high": SettingDoc("ratio", 'a load ratio above this flags the week as overuse ("high")', "the acute:chronic load ratio [load]"),
+    "acwr_normal_low": SettingDoc("ratio", "lower end of the normal load-ratio band", "the acute:chronic load ratio [load]"),
+    "acwr_normal_high": SettingDoc("ratio", 'upper end of the normal load-ratio band ("elevated" above it)', "the acute:chronic load ratio [load]"),
+    "region_weekly_budget_s": SettingDoc("s", "time on one region in one week above which the week is flagged as overuse", "5 sessions a week (the top of the usual advice) times 2 min per region [frequency] [protocols]"),
+    "week_start": SettingDoc("day", "the first day of each week in the weekly charts and tables", "users of similar tools ask for a choosable week start, Monday by default [weeks]"),
+}  # fmt: skip
+"""Per setting: unit, what it changes, and the source of its default (see `GUIDANCE_DOC`)."""
+
+
+def closest_settings(name: str, limit: int = 3) -> list[str]:
+    """Setting names a mistyped `name` was probably meant to be (best first; may be empty):
+    close spellings, and names that share a word with it (`roller_diameter` -> `roller_diameter_cm`)."""
+    import difflib
+
+    known = [f.name for f in fields(Guidance)]
+    wanted = name.strip().lower().replace("-", "_")
+    found = difflib.get_close_matches(wanted, known, n=limit, cutoff=0.6)
+    if wanted:
+        found += [k for k in known if k.startswith(wanted) or wanted in k.split("_")]
+    return list(dict.fromkeys(found))[:limit]

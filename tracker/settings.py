@@ -111,3 +111,19 @@ def save_guidance_setting(name: str, text: str) -> Guidance:
         raise UsageError(problem, hint="change the other setting first, or choose a value that fits it")
     paths.write_private_atomic(paths.config_path(), (json.dumps(document, indent=2) + "\n").encode())
     return guidance
+
+
+def person_pseudonym() -> str:
+    """This user's id in pooled (partitioned) exports: a random pseudonym made once and kept in
+    the settings file ("person"), so every export of this history lands in the same partition and
+    no name leaves the machine unless the user chooses one (`--person`)."""
+    import secrets
+
+    document = load_settings()
+    person = document.get("person")
+    if isinstance(person, str) and person:
+        return person
+    person = f"p-{secrets.token_hex(4)}"
+    document["person"] = person
+    paths.write_private_atomic(paths.config_path(), (json.dumps(document, indent=2) + "\n").encode())
+    return person

@@ -109,7 +109,8 @@ def test_session_timeline_artists():
     assert len(strokes.get_segments()) == 2
     (holds,) = _by_gid(ax, "holds")
     assert [seg[0][1] for seg in holds.get_segments()] == [30.0, 30.0]
-    (warnings,) = _by_gid(ax, "warnings")
+    (rows,) = [child for child in ax.child_axes if child.get_gid() == "warning-rows"]
+    (warnings,) = _by_gid(rows, "warnings")
     np.testing.assert_allclose(warnings.get_segments()[0][:, 0], [30 / 60, 40 / 60])
     bands = [c for c in ax.get_children() if str(c.get_gid()).startswith("region-")]
     assert len(bands) == 4

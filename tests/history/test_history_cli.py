@@ -192,8 +192,9 @@ def test_export_csv_and_jsonl(tmp_path, capsys):
 
 
 def test_export_parquet_without_pyarrow_says_what_to_install(monkeypatch, tmp_path, capsys):
+    # the command could not do its job (1), it was not a usage mistake (2)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    assert run(["export", "--format", "parquet", "--out", str(tmp_path / "p")]) == 2
+    assert run(["export", "--format", "parquet", "--out", str(tmp_path / "p")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'tracker[parquet]'" in err
     assert run(["export", "--format", "xlsx"]) == 2
@@ -231,8 +232,10 @@ def test_report_writes_charts_and_a_page_whose_links_all_resolve(tmp_path, capsy
     for p in out.iterdir():
         assert p.stat().st_mode & 0o777 == 0o600, p
     page = (out / "index.html").read_text()
-    assert page.count("<tr") == 7  # header + 6 weeks
-    assert "<td>2025-01-06</td><td>3</td>" in page and "<td>2024-12-02</td><td>0</td>" in page
+    # --weeks 6, but the history starts in the week of 6 Jan: one week, not five empty ones first
+    assert page.count("<tr") == 2  # header + 1 week
+    assert "<td>2025-01-06</td><td>3</td>" in page and "2024-12-" not in page
+    assert "<h1>Foam rolling: 1 week, 6 Jan – 12 Jan 2025</h1>" in page
 
 
 def test_report_on_an_empty_history_is_friendly(tmp_path, capsys):

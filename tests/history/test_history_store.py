@@ -146,7 +146,7 @@ def test_migration_from_v1_backfills_regions_and_keeps_data(tmp_path):
     path = tmp_path / "old.sqlite3"
     _v1_database(path)
     with SessionStore(path) as store:
-        assert store.schema_version == schema.SCHEMA_VERSION == 2
+        assert store.schema_version == schema.SCHEMA_VERSION == 3
         s = store.session(1)
         # v1 had no region table: v2 adds it, from strokes (10 s each) and holds (20 s).
         assert s.analysis.region_time_s == {"mid_thoracic": 20.0, "lumbar": 30.0}
@@ -157,6 +157,31 @@ def test_migration_from_v1_backfills_regions_and_keeps_data(tmp_path):
             crafted_session(), start_utc=local("2025-01-06T07:00"), timezone="Europe/Berlin"
         )
         assert store.session(sid).analysis.position_track
+
+
+def test_reading_commands_upgrade_an_older_database_once(capsys):
+    """A newer tracker on an older database: `tracker sessions` (which opens read-only) upgrades it
+    when it can write, rather than sending the user round in circles."""
+    from tracker.cli.main import run
+
+    path = paths.database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _v1_database(path)
+    assert run(["sessions", "--json"]) == 0
+    assert [r["id"] for r in __import__("json").loads(capsys.readouterr().out)] == [1]
+    with SessionStore(path, read_only=True) as store:
+        assert store.schema_version == schema.SCHEMA_VERSION
+
+
+def test_an_older_database_that_cannot_be_written_says_what_to_do(tmp_path, monkeypatch):
+    path = tmp_path / "old.sqlite3"
+    _v1_database(path)
+    before = path.read_bytes()
+    monkeypatch.setattr(SessionStore, "_writable", lambda self: False)  # a read-only mount
+    with pytest.raises(StorageError, match="needs write access") as info:
+        SessionStore(path, read_only=True)
+    assert "make the data directory writable" in info.value.hint
+    assert path.read_bytes() == before
 
 
 def test_newer_schema_is_refused_and_untouched(tmp_path):

@@ -92,6 +92,15 @@ def test_a_lost_sensor_still_gives_a_stored_session_then_exit_1(monkeypatch, tmp
     assert "already imported" in capsys.readouterr().out
 
 
+def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_path, capsys):
+    _fault_after(monkeypatch, _walk_away)
+    code = run(["record", "--emulated", "--live", "--quiet", "--speed", str(SPEED), "--out", str(tmp_path / "x.capture")])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    final = captured.out[captured.out.rindex("tracker live") :]
+    assert "lost: what was recorded is kept" in final and "stopped" not in final
+
+
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
     assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0
     capsys.readouterr()

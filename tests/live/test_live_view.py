@@ -61,7 +61,7 @@ def test_bell_rings_for_each_warning(replayed):
 
 def test_stale_battery_after_disconnect(replayed):
     *_rest, frames = replayed
-    assert "disconnected   battery 87% (last known, stale)" in frames[-1]
+    assert "disconnected   battery 87% (last known)" in frames[-1]
 
 
 def test_battery_never_minus_one_and_unknown_when_never_read():

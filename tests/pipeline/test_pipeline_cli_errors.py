@@ -131,7 +131,7 @@ def test_a_cut_capture_replays_with_status_0_and_says_not_analysed(tmp_path, cap
     assert "not analysed" in out and "at least" in out
 
 
-def test_replay_exits_1_when_the_history_cannot_be_written(tmp_path, capsys, monkeypatch):
+def test_replay_store_exits_1_when_the_history_cannot_be_written(tmp_path, capsys, monkeypatch):
     from tracker.history.store import SessionStore
 
     capture = tmp_path / "bridge.capture"
@@ -141,7 +141,7 @@ def test_replay_exits_1_when_the_history_cannot_be_written(tmp_path, capsys, mon
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
     monkeypatch.setattr(SessionStore, "add_session", read_only)
-    assert run(["replay", str(capture)]) == 1
+    assert run(["replay", str(capture), "--store"]) == 1
     captured = capsys.readouterr()
     assert "strokes" in captured.out or "No strokes" in captured.out  # the summary came first
     line = _one_error_line(captured.err)

@@ -25,13 +25,21 @@ def test_plan_is_about_three_a_week_with_one_overuse_week():
 def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     target = tmp_path / "demo"
     assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "5"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     report = Path(re.search(r"report: (\S+)", out).group(1))
     assert report.exists() and report.name == "index.html"
     sessions = int(re.search(r"(\d+) simulated sessions", out).group(1))
     assert sessions >= 1
     captures = sorted((target / "captures").glob("*.capture"))
     assert len(captures) == sessions
+    # not a terminal: progress is plain lines, one per step, as it happens; no unknown totals
+    err = captured.err.splitlines()
+    assert [line for line in err if line.startswith("session ")] == [
+        line for line in err if re.fullmatch(r"session \d+/\d+: .+", line)
+    ]
+    assert sum(line.startswith("session ") for line in err) == sessions
+    assert "drawing the report" in err and "None" not in captured.err
     assert (target / "sessions.sqlite3").stat().st_mode & 0o077 == 0
     # the stored sessions are the demo's, listed through the normal command
     assert run(["--data-dir", str(target), "sessions", "--json"]) == 0
@@ -57,3 +65,34 @@ def test_demo_refuses_a_directory_that_is_not_its_own(tmp_path, capsys):
 @pytest.mark.parametrize("weeks", ["0", "x"])
 def test_demo_bad_weeks(weeks, capsys):
     assert run(["demo", "--weeks", weeks]) == 2
+
+
+def test_bumble_debug_text_is_built_only_when_debug_logging_is_on(caplog):
+    """Bumble formats every packet into its debug log with f-strings; with DEBUG off that text is
+    not built (the demo's biggest waste), with DEBUG on it is all there, and str() still gives
+    the full text (without colour codes while DEBUG is off)."""
+    import logging
+
+    from bumble import hci, host
+
+    import tracker.ble.virtual  # noqa: F401  installs tracker.ble.quiet
+
+    packet = hci.HCI_Reset_Command()
+    bumble_logger = logging.getLogger("bumble")
+    level = bumble_logger.level
+    bumble_logger.setLevel(logging.WARNING)
+    try:
+        _check_lazy(packet, host, caplog)
+    finally:
+        bumble_logger.setLevel(level)
+
+
+def _check_lazy(packet, host, caplog) -> None:
+    import logging
+
+    assert f"{packet}" == "HCI_Reset_Command"
+    assert str(packet) == "HCI_RESET_COMMAND" and host.color("x", "green") == "x"
+    with caplog.at_level(logging.DEBUG, logger="bumble"):
+        coloured = host.color("HCI_RESET_COMMAND", "green")
+        assert coloured != "HCI_RESET_COMMAND" and "HCI_RESET_COMMAND" in coloured
+        assert f"{packet}" == str(packet) == coloured

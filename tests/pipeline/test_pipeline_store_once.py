@@ -14,11 +14,11 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 def test_replay_then_import_then_replay_store_one_session(tmp_path, capsys):
     capture = tmp_path / "bridge.capture"
     shutil.copy(FIXTURES / "bridge.capture", capture)
-    assert run(["replay", str(capture)]) == 0
+    assert run(["replay", str(capture), "--store"]) == 0
     assert "stored as session 1" in capsys.readouterr().out
     assert run(["import", str(capture)]) == 0
     assert "already imported" in capsys.readouterr().out
-    assert run(["replay", str(capture)]) == 0
+    assert run(["replay", str(capture), "--store"]) == 0
     assert "already in the history as session 1" in capsys.readouterr().out
     with SessionStore() as store:
         assert store.count() == 1

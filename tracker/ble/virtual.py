@@ -26,7 +26,10 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from tracker.ble import quiet
+
 logger = logging.getLogger(__name__)
+quiet.install()  # Bumble's per-packet debug text is built only when DEBUG is on (tracker.ble.quiet)
 
 ACL_DATA_PACKET_LENGTH = 251
 """Bytes per ACL packet of every virtual controller (the LE data length extension maximum)."""

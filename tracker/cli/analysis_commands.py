@@ -37,11 +37,11 @@ def analyze_command(
         ),
     ],
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
+        bool, typer.Option("--json", help='Print exactly one JSON document on stdout (the holds are its "pauses", a name kept for compatibility).')
     ] = False,
     roller_diameter: Annotated[
         float | None,
-        typer.Option("--roller-diameter", metavar="CM", help="Roller diameter in cm (default 15)."),
+        typer.Option("--roller-diameter", metavar="CM", help="Roller diameter in cm (default: your roller_diameter_cm setting, 15 unless changed; see `tracker config roller_diameter_cm`)."),
     ] = None,
     columns: ColumnsOption = None,
     time_unit: TimeUnitOption = None,

@@ -1,5 +1,5 @@
 """`tracker` commands of the history layer (registered on import): import, sessions, show,
-export, report.
+delete, edit, export, report.
 
 Heavy imports (pandas, matplotlib, the analysis) happen inside the commands, so `tracker --help`
 and `tracker sessions` stay quick.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,7 +60,7 @@ def import_command(
             "--roller-diameter",
             min=ROLLER_DIAMETER_RANGE_CM[0],
             max=ROLLER_DIAMETER_RANGE_CM[1],
-            help="Roller diameter in cm (default 15).",
+            help="Roller diameter in cm (default: your roller_diameter_cm setting, 15 unless changed; see `tracker config`).",
         ),
     ] = None,
     start: Annotated[
@@ -196,9 +196,11 @@ def sessions_command(
     header = f"{'id':>5}  {'start (local)':<22}  {'on roller':>9}  {'strokes':>7}  {'holds':>5}  {'pace cm/s':>9}  {'too fast':>8}  {'warnings':>8}  posture"
     lines = [header]
     for r in rows:
+        # no strokes, no pace: a dash, not a pace of 0.0
+        pace, fast = (f"{r.mean_pace_cm_s:>9.1f}", f"{r.too_fast_fraction:>8.0%}") if r.n_strokes else (f"{'–':>9}", f"{'–':>8}")
         lines.append(
             f"{r.id:>5}  {r.start_local:%Y-%m-%d %H:%M %z}  {r.on_roller_s / 60:>5.1f} min  {r.n_strokes:>7}  {r.n_holds:>5}  "
-            f"{r.mean_pace_cm_s:>9.1f}  {r.too_fast_fraction:>8.0%}  {r.n_warnings:>8}  {r.posture or ''}"
+            f"{pace}  {fast}  {r.n_warnings:>8}  {r.posture or ''}"
         )
     print("\n".join(lines))
     print(f"{len(rows)} session(s)")
@@ -243,7 +245,7 @@ def show_command(
             f"{a.duration_s / 60:.1f} min, {a.on_roller_s / 60:.1f} min on the roller, {a.rolling_s / 60:.1f} min rolling",
         ),
         ("posture", a.posture or "unknown"),
-        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s"),
+        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s" if a.strokes else "none"),
         ("holds", f"{len(a.holds)}, {sum(h.duration_s for h in a.holds):.0f} s in all"),
         (
             "time per region",
@@ -305,29 +307,143 @@ def show_command(
     print(f"timeline chart: {target}")
 
 
+def _session_line(row: object) -> str:
+    """"3  2025-03-30 07:45 +0200, 4.2 min on the roller" for a `SessionRow`."""
+    r: Any = row
+    return f"{r.id:>5}  {r.start_local:%Y-%m-%d %H:%M %z}, {r.on_roller_s / 60:.1f} min on the roller"
+
+
+@app.command("delete")
+def delete_command(
+    session_ids: Annotated[
+        list[int],
+        typer.Argument(metavar="ID...", help="Session ids (see `tracker sessions`).", show_default=False),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Take sessions out of your history: each with its strokes, holds and warnings, all in one
+    go. Asks first (unless --yes). Capture files are kept: `tracker import CAPTURE` brings a
+    session back.
+
+    Example: tracker delete 12 13
+    """
+    from tracker.history.store import SessionStore
+
+    with SessionStore() as store:
+        rows = store.rows_for(session_ids)  # every id checked before anything is asked or deleted
+        if not yes:
+            typer.echo("\n".join(_session_line(r) for r in rows), err=True)
+            question = f"Delete {'this session' if len(rows) == 1 else f'these {len(rows)} sessions'} from your history? (capture files are kept)"
+            try:
+                go = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # no answer (end of input)
+                go = False
+            if not go:
+                typer.echo("nothing deleted", err=True)
+                raise typer.Exit(1)
+        deleted = store.delete_sessions([r.id for r in rows])
+    for r in deleted:
+        kept = f"; its capture is kept: {r.capture_path}" if r.capture_path else ""
+        typer.echo(f"deleted session {r.id} ({r.start_local:%Y-%m-%d %H:%M %z}, {r.on_roller_s / 60:.1f} min on the roller){kept}")
+
+
+@app.command("edit")
+def edit_command(
+    session_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Session id (see `tracker sessions`).", show_default=False)
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="WHEN",
+            help="When the session really started: ISO 8601, local in --timezone (default: the session's own zone) "
+            "unless it has an offset, e.g. 2025-03-30T07:45 or 2025-03-30T05:45Z.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", metavar="ZONE", help="IANA zone where it happened, e.g. Europe/Berlin."),
+    ] = None,
+) -> None:
+    """Re-date a stored session: a CSV import dated by its file's time, or a session at a wrong time.
+
+    Example: tracker edit 12 --start 2025-03-30T07:45
+    """
+    from tracker.history.store import SessionStore
+    from tracker.history.timezones import parse_start, zone
+
+    if start is None:
+        raise UsageError("nothing to change", hint="give the session's real start with --start WHEN")
+    if timezone is not None:
+        zone(timezone)
+    with SessionStore() as store:
+        (before,) = store.rows_for([session_id])
+        moment = parse_start(start, timezone or before.timezone)
+        after = store.redate_session(session_id, moment, timezone=timezone)
+    typer.echo(
+        f"session {after.id} now starts {after.start_local:%Y-%m-%d %H:%M %z}"
+        f" (was {before.start_local:%Y-%m-%d %H:%M %z})"
+    )
+
+
 @app.command("export")
 def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", metavar="FORMAT", help="csv (the default), parquet or jsonl.")] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
+            metavar="PATH",
             help="Directory for csv/parquet, file for jsonl (default: ./tracker-export-FORMAT or ./tracker-export.jsonl).",
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier export there.")] = False,
+    partitioned: Annotated[
+        Path | None,
+        typer.Option(
+            "--partitioned",
+            metavar="DIR",
+            help="Add this history to a pooled Parquet dataset in DIR, partitioned person/year/month "
+            "(Hive style: DuckDB and Spark read it as it is). Implies --format parquet.",
+        ),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            metavar="ID",
+            help="With --partitioned: your id in the dataset (default: a pseudonym made once and kept in your settings).",
+        ),
+    ] = None,
 ) -> None:
-    """Export every session with its strokes, holds and warnings.
+    """Export every session with its strokes, holds and warnings. Never replaces an earlier
+    export unless you add --force.
 
     csv and parquet write sessions, strokes, holds and warnings tables (joined by session_id);
-    jsonl writes one session per line with the rest nested. Parquet needs pyarrow.
+    jsonl writes one session per line with the rest nested. Parquet needs pyarrow. With
+    --partitioned DIR, several people's histories go into one dataset for a clinic or a study
+    (README: a DuckDB query over it).
 
-    Example: tracker export --format parquet --out ~/rolling-export
+    Example: tracker export --format parquet --partitioned ~/study-data --person P017
     """
-    from tracker.history.export import export_store
+    from tracker.history.export import export_partitioned, export_store
     from tracker.history.store import SessionStore
 
+    if partitioned is not None:
+        if (fmt is not None and fmt.lower() != "parquet") or out is not None:
+            raise UsageError("--partitioned writes Parquet into its own DIR", hint="drop --format and --out")
+        from tracker.settings import person_pseudonym
+
+        who = person or person_pseudonym()
+        with SessionStore(read_only=True) as store:
+            written = export_partitioned(store, partitioned, person=who, force=force)
+        print(f"{len(written)} file(s) for person={who} in {partitioned}")
+        return
+    if person is not None:
+        raise UsageError("--person goes with --partitioned", hint="add --partitioned DIR, or drop --person")
     with SessionStore(read_only=True) as store:
-        written = export_store(store, fmt, out)
+        written = export_store(store, fmt or "csv", out, force=force)
     for path in written:
         print(path)
 

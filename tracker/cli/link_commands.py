@@ -355,7 +355,12 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
     return f"already in the history as session {session_id}"
 
 
-_CONNECTION_OF_STATE = {"streaming": "connected", "stopped": "disconnected", "stopping": "disconnected"}
+_CONNECTION_OF_STATE = {
+    "searching": "connecting", "connecting": "connecting", "streaming": "connected",
+    "reconnecting": "reconnecting", "stopping": "stopped", "stopped": "stopped",
+}  # fmt: skip
+"""The live view's word for each recorder state: a recording that ends (duration, Ctrl-C) has
+"stopped"; only a sensor lost for good is "lost" (set where the error is caught)."""
 
 
 def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str = "connecting") -> Any:
@@ -367,7 +372,8 @@ def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str
     from tracker.settings import load_guidance
 
     feed = LiveFeed(LiveSession(load_guidance(), float(rate_hz), calibration), LiveView(Console(), quiet=quiet))
-    feed.session.set_link(connection=connection)  # drawn once the view is on screen
+    feed.session.set_link(connection=connection)
+    feed.view.set_state(feed.session.state)  # the first frame: this session, this connection
     return feed
 
 
@@ -574,7 +580,7 @@ def _record_and_store(
 
             def show(p: Any) -> None:
                 if feed is not None:
-                    feed.link(_CONNECTION_OF_STATE.get(p.state, "reconnecting"), p.battery_pct, p.lost_samples)
+                    feed.link(_CONNECTION_OF_STATE.get(p.state, "connecting"), p.battery_pct, p.lost_samples)
                     return
                 battery = f"{p.battery_pct}%" if p.battery_pct is not None else "unknown"
                 display.update(
@@ -603,7 +609,12 @@ def _record_and_store(
             result = failure = None
             try:
                 with display:
-                    result = await recorder.run()
+                    try:
+                        result = await recorder.run()
+                    except SensorError:
+                        if feed is not None:
+                            feed.link("lost")  # the last frame says so, not "stopped"
+                        raise
             except SensorError as exc:
                 # The sensor was lost for good (out of range, silent, battery empty): what was
                 # recorded is still analysed and stored below, then this error ends the command.
@@ -696,9 +707,10 @@ def _analyse_for_summary(path: Path) -> tuple[Any, Any, str | None]:
 @app.command(
     "replay",
     help=(
-        "Decode a capture through the same path as live data, analyse it and store it in the history "
-        "(once); with --live, watch it in the live coaching view at its recorded pace.\n\n"
-        "Example: tracker replay fixtures/hips_down.capture --live --realtime"
+        "Decode a capture through the same path as live data and analyse it; with --live, watch it in "
+        "the live coaching view at its recorded pace. The history is left alone unless you add "
+        "--store (once per capture, like `tracker import`).\n\n"
+        "Example: tracker replay fixtures/hips_down.capture --live"
     ),
 )
 def replay_command(
@@ -708,6 +720,7 @@ def replay_command(
     live: Annotated[bool, typer.Option("--live", help="Show the live coaching view (implies --realtime).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
     speed: Annotated[float, typer.Option("--speed", min=0.1, max=100.0, help="With --realtime: play this many times faster.")] = 1.0,
+    store: Annotated[bool, typer.Option("--store", help="Also store the session in your history (once; as `tracker import` would).")] = False,
 ) -> None:
     import contextlib
     import json
@@ -720,6 +733,10 @@ def replay_command(
         raise UsageError("--live and --json do not go together", hint="drop one of them")
     console = _stderr_console()
     feed: Any = None
+
+    def recorded_battery(pct: int) -> None:
+        if feed is not None:
+            feed.link(battery_pct=pct)
 
     def live_consumer(header: dict[str, Any]) -> Any:
         nonlocal feed
@@ -748,6 +765,7 @@ def replay_command(
                 speed=speed,
                 on_note=lambda text: console.print(f"note: {shown(text)}"),
                 consumer_for=live_consumer if live else None,
+                on_battery=recorded_battery if live else None,
             )
         )
     finally:
@@ -768,7 +786,10 @@ def replay_command(
             print_session_summary(report.analysis, "analysis")
     if report.analysis is None:
         return  # a cut or too-short capture still replays: status 0, nothing to store
-    stored = store_in_history(capture, report.analysis, report.recording)
+    if store:
+        stored = store_in_history(capture, report.analysis, report.recording)
+    else:
+        stored = "not stored in the history (replay leaves it alone; add --store to keep this session)"
     if as_json:
         console.print(stored, markup=False)
     else:

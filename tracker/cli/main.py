@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from tracker.cli.app import app
+from tracker.cli.app import app, tidy_help
 from tracker.cli.logs import reset_logging
 from tracker.errors import TrackerError
 
@@ -44,7 +44,7 @@ def run(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        command = typer.main.get_command(app)
+        command = tidy_help(typer.main.get_command(app))
         with command.make_context("tracker", args) as ctx:
             command.invoke(ctx)
     except typer.Exit as exc:

@@ -33,24 +33,31 @@ SESSIONS_COLOR = "#4C78A8"
 MINUTES_COLOR = "#F58518"
 OVERUSE_COLOR = "#D62728"
 GOAL_COLOR = "#2CA02C"
+NO_SESSION_COLOR = "#E8E8E8"
 REGION_LABELS = {r: r.replace("_", " ") for r in REGIONS}
 _LABEL_BOX = {"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.75, "edgecolor": "none"}
 
 
 def new_figure(
-    width_in: float = 10.0, height_in: float = 4.0, *, fixed_margins: bool = False
+    width_in: float = 10.0,
+    height_in: float = 4.0,
+    *,
+    fixed_margins: bool = False,
+    right_in: float = 1.0,
 ) -> Figure:
     """A plain Figure (no pyplot, no global state).
 
     Constrained layout by default; `fixed_margins=True` uses fixed margins in inches instead,
     which draws about twice as fast (the report uses it: its charts have known labels).
+    `right_in` is the right margin then: room for what a chart puts right of its axes (a colour
+    bar and its label, a second y axis), and no more, so no chart ends in blank space.
     """
     from matplotlib.figure import Figure
 
     if not fixed_margins:
         return Figure(figsize=(width_in, height_in), layout="constrained")
     fig = Figure(figsize=(width_in, height_in))
-    left_in, right_in, bottom_in, top_in = 1.1, 1.0, 0.6, 0.4
+    left_in, bottom_in, top_in = 1.1, 0.6, 0.4
     fig.subplots_adjust(
         left=left_in / width_in,
         right=1 - right_in / width_in,
@@ -70,6 +77,16 @@ def empty_state(ax: Axes, title: str, message: str = EMPTY_MESSAGE) -> Axes:
         spine.set_color("0.85")
     ax.set_title(title)
     return ax
+
+
+def colour_bar(mappable: object, ax: Axes, label: str) -> object:
+    """A colour bar right beside `ax`, as tall as it and narrow, in axes coordinates: it takes no
+    room from the plot and leaves none empty (`Figure.colorbar(ax=...)` reserves a slot far wider
+    than the bar, the blank strip the report's charts used to end in)."""
+    cax = ax.inset_axes((1.012, 0.0, 0.018, 1.0))
+    bar = ax.figure.colorbar(mappable, cax=cax, label=label)  # type: ignore[arg-type]
+    cax.set_gid("colour-bar")
+    return bar
 
 
 def _week_ticks(ax: Axes, index: pd.DatetimeIndex, max_ticks: int = 12) -> None:
@@ -112,10 +129,12 @@ def plot_weekly_consistency(
     ax.axhline(guidance.goal_sessions_per_week, color=GOAL_COLOR, linestyle="--", linewidth=1.5,
                label=f"goal: {guidance.goal_sessions_per_week} a week", gid="goal")  # fmt: skip
     top = max(sessions.max(), guidance.goal_sessions_per_week) + 1.2
+    reasons = _overuse_reasons(summary, overuse) if overuse.any() else []
     if overuse.any():
         ax.scatter(x[overuse], sessions[overuse] + 0.35, marker="v", s=30, color=OVERUSE_COLOR,
-                   zorder=3, label="overuse (see report table)", gid="overuse")  # fmt: skip
-    ax.set_ylim(0, top)
+                   zorder=3, label="overuse", gid="overuse")  # fmt: skip
+        top = max([top, *(h + 0.9 + 0.42 * len(lines) for h, lines in zip(sessions[overuse], reasons, strict=False))])
+    ax.set_ylim(0, top + 1.0)  # the top: room for the legend
     ax.set_ylabel("sessions per week")
     ax.yaxis.get_major_locator().set_params(integer=True)
     twin = ax.twinx()
@@ -127,15 +146,49 @@ def plot_weekly_consistency(
         twin.plot(x[current], minutes[current], linestyle="none", marker="o", markersize=5,
                   markerfacecolor="white", markeredgecolor=MINUTES_COLOR, gid="this-week-minutes",
                   label="this week so far")  # fmt: skip
-    twin.set_ylim(0, max(1.0, float(summary["rolling_min"].max())) * 1.15)
+    twin.set_ylim(0, max(1.0, float(summary["rolling_min"].max())) * 1.15 * (top + 1.0) / top)
+    for xi, height, lines in zip(x[overuse], sessions[overuse], reasons, strict=False):
+        # on the twin (drawn last), in the bars' coordinates: above the minutes line, readable
+        twin.text(xi, height + 0.7, "\n".join(lines), transform=ax.transData, ha="center", va="bottom",
+                  fontsize=7, color=OVERUSE_COLOR, gid="overuse-reason", linespacing=1.1, bbox=_LABEL_BOX)  # fmt: skip
     twin.set_ylabel("minutes on the roller", color=MINUTES_COLOR)
     twin.tick_params(axis="y", colors=MINUTES_COLOR)
     _week_ticks(ax, summary.index)
-    handles, labels = ax.get_legend_handles_labels()
-    h2, l2 = twin.get_legend_handles_labels()
-    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=4, frameon=False)
+    ax.legend(*_consistency_legend(ax, twin, guidance, current.any(), overuse.any()),
+              loc="upper left", fontsize=8, ncols=3, frameon=False)  # fmt: skip
     ax.set_title(title)
     return ax
+
+
+def _overuse_reasons(summary: pd.DataFrame, overuse: np.ndarray) -> list[list[str]]:
+    """Why each overuse week is one, a line per reason ("3 sessions on Wed 25 Nov", "load ratio
+    1.62 > 1.5", ...), drawn above its bar while the chart is narrow enough to read (16 weeks)."""
+    if len(summary) > 16:
+        return []
+    reasons = summary["overuse_reasons"].astype(str).to_numpy()[overuse]
+    return [[part.strip() for part in why.split(";") if part.strip()] or ["overuse"] for why in reasons]
+
+
+def _consistency_legend(ax: Axes, twin: Axes, g: Guidance, now: bool, overuse: bool) -> tuple[list, list]:
+    """One key for every colour of the consistency chart: bars (and the hatched week in
+    progress), the goal, overuse weeks (red edge and marker), the minutes line."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list = [Patch(facecolor=SESSIONS_COLOR, label="sessions")]
+    if now:
+        handles.append(Patch(facecolor="white", edgecolor=SESSIONS_COLOR, hatch="///", label="this week so far"))
+    handles.append(Line2D([], [], color=GOAL_COLOR, linestyle="--", linewidth=1.5,
+                          label=f"goal: {g.goal_sessions_per_week} a week"))  # fmt: skip
+    if overuse:
+        handles.append(Line2D([], [], color=OVERUSE_COLOR, marker="v", linestyle="none",
+                              label=f"overuse (load ratio > {g.acwr_high:g}, > {g.max_sessions_per_day} sessions a day "
+                                    f"or a region > {g.region_weekly_budget_s / 60:g} min a week)"))  # fmt: skip
+    handles.append(Line2D([], [], color=MINUTES_COLOR, marker="o", markersize=3, label="minutes on the roller"))
+    if now:
+        handles.append(Line2D([], [], color=MINUTES_COLOR, marker="o", markerfacecolor="white", linestyle="none",
+                              label="minutes this week so far"))  # fmt: skip
+    return handles, [h.get_label() for h in handles]
 
 
 def plot_pace_trend(
@@ -212,8 +265,16 @@ def plot_region_heatmap(
     ax.set_yticks(range(len(REGIONS)))
     ax.set_yticklabels([REGION_LABELS[r] for r in REGIONS], fontsize=8)
     _week_ticks(ax, summary.index)
-    ax.figure.colorbar(im, ax=ax, label="minutes", pad=0.01)
-    ax.set_title(f"{title} (red outline: over {budget_min:g} min a week)")
+    colour_bar(im, ax, "minutes on the roller")
+    if len(rows):
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(facecolor="none", edgecolor=OVERUSE_COLOR, linewidth=1.5,
+                                 label=f"over {budget_min:g} min a week: overuse")],
+                  loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False, borderaxespad=0.1)  # fmt: skip
+        ax.set_title(title, loc="right")
+    else:
+        ax.set_title(title)
     return ax
 
 
@@ -243,15 +304,23 @@ def plot_calendar(grid: pd.DataFrame, ax: Axes) -> Axes:
     from matplotlib.colors import ListedColormap
 
     # Days in the history without rolling are light grey; days outside it stay blank.
-    ax.imshow(np.where(np.isnan(values), np.nan, 0.0), aspect="auto", cmap=ListedColormap(["#E8E8E8"]),
-              interpolation="nearest")  # fmt: skip
+    ax.imshow(np.where(np.isnan(values), np.nan, 0.0), aspect="auto", cmap=ListedColormap([NO_SESSION_COLOR]),
+              interpolation="nearest", gid="no-session")  # fmt: skip
     im = ax.imshow(shown, aspect="auto", cmap="Greens", vmin=0, vmax=max(10.0, float(np.nanmax(values))),
                    interpolation="nearest", gid="calendar")  # fmt: skip
     ax.set_yticks(range(7))
     ax.set_yticklabels([d[:3].title() for d in grid.index], fontsize=8)
     _week_ticks(ax, pd.DatetimeIndex(grid.columns))
-    ax.figure.colorbar(im, ax=ax, label="minutes", pad=0.01)
-    ax.set_title(title)
+    colour_bar(im, ax, "minutes")
+    from matplotlib.patches import Patch
+
+    # the grey has no place on the colour bar (0 minutes is white there): it gets its own key
+    handles = [Patch(facecolor=NO_SESSION_COLOR, edgecolor="0.8", label="no session that day")]
+    if np.isnan(values).any():
+        handles.append(Patch(facecolor="white", edgecolor="0.8", label="not in your history (before the first session, after today)"))
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, ncols=2,
+              frameon=False, borderaxespad=0.1)  # fmt: skip
+    ax.set_title(title, loc="right")
     return ax
 
 
@@ -260,7 +329,8 @@ def plot_session_timeline(
 ) -> Axes:
     """One session: roller position along the back over time (grey line, gid "position"), strokes
     coloured by pace (gid "strokes"), holds as dark bars at their position (gid "holds"), warnings
-    as red spans above the back (gid "warnings"), region bands in the background."""
+    as red spans in rows of their own above the back (an inset axes, gid "warning-rows"), region
+    bands in the background, labelled; a colour bar for the pace."""
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
@@ -302,27 +372,16 @@ def plot_session_timeline(
     lc = LineCollection(segments, array=np.asarray(paces, dtype=float), cmap="RdYlGn_r", norm=norm,
                         linewidths=2.2, gid="strokes")  # fmt: skip
     ax.add_collection(lc)
-    ax.figure.colorbar(lc, ax=ax, label="stroke pace, cm/s", pad=0.01)
+    colour_bar(lc, ax, "stroke pace, cm/s")
     if analysis.holds:
         ax.hlines([h.position_cm for h in analysis.holds], [h.start_s / 60 for h in analysis.holds],
                   [h.end_s / 60 for h in analysis.holds], colors="black", linewidth=5, gid="holds",
                   label="hold")  # fmt: skip
-    top = length * 1.2
-    if analysis.warnings:
-        # one lane per kind of warning above the back, labelled once, so spans never overprint
-        kinds = list(dict.fromkeys(w.kind for w in analysis.warnings))
-        lane_cm = 3.0
-        base = length + 2.5
-        ys = [base + lane_cm * kinds.index(w.kind) for w in analysis.warnings]
-        ax.hlines(ys, [w.start_s / 60 for w in analysis.warnings], [max(w.end_s, w.start_s + 5) / 60 for w in analysis.warnings],
-                  colors=OVERUSE_COLOR, linewidth=3, gid="warnings", label="warning")  # fmt: skip
-        for i, kind in enumerate(kinds):  # inside the axes, left, over the lane's start
-            ax.text(0.005, base + lane_cm * i, kind.replace("_", " "), transform=ax.get_yaxis_transform(),
-                    fontsize=7, color=OVERUSE_COLOR, va="center", ha="left", zorder=5, gid="warning-lane-label",
-                    bbox=_LABEL_BOX)  # fmt: skip
-        top = max(top, base + lane_cm * len(kinds) + 1.0)
     end_min = max([analysis.duration_s / 60, *(seg[-1, 0] for seg in segments)])
     ax.set_xlim(0, end_min)
+    top = length * 1.03
+    if analysis.warnings:
+        top = _warning_rows(analysis, ax, top, end_min)
     ax.set_ylim(0, top)
     ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= length])
     ax.set_xlabel("minutes from the start")
@@ -330,3 +389,38 @@ def plot_session_timeline(
     ax.legend(loc="lower right", fontsize=7, framealpha=0.8, ncols=3)
     ax.set_title(title)
     return ax
+
+
+WARNING_ROW_AXES = 0.075
+"""Height of one warning row, as a fraction of the timeline's axes."""
+
+
+def _warning_rows(analysis: SessionAnalysis, ax: Axes, back_top: float, end_min: float) -> float:
+    """The warnings in a panel of their own across the top of the timeline (gid "warning-rows"):
+    one row per kind, labelled "warning: <kind>", over a white ground and under a rule, so no
+    row reads as a region of the back. Returns the y limit that keeps the back below the panel."""
+    from matplotlib.lines import Line2D
+
+    kinds = list(dict.fromkeys(w.kind for w in analysis.warnings))
+    height = min(0.4, WARNING_ROW_AXES * len(kinds) + 0.03)
+    rows = ax.inset_axes((0.0, 1.0 - height, 1.0, height), sharex=ax)
+    rows.set_gid("warning-rows")
+    rows.set_facecolor("white")
+    rows.set_ylim(len(kinds) - 0.4, -0.6)  # first kind on top
+    rows.set_yticks([])
+    rows.tick_params(axis="x", bottom=False, labelbottom=False)
+    for side in ("left", "right", "top"):
+        rows.spines[side].set_visible(False)
+    rows.spines["bottom"].set_color("0.4")
+    ys = [kinds.index(w.kind) for w in analysis.warnings]
+    rows.hlines(ys, [w.start_s / 60 for w in analysis.warnings],
+                [max(w.end_s, w.start_s + 5) / 60 for w in analysis.warnings],
+                colors=OVERUSE_COLOR, linewidth=3, gid="warnings")  # fmt: skip
+    for i, kind in enumerate(kinds):
+        rows.text(0.005, i, f"warning: {kind.replace('_', ' ')}", transform=rows.get_yaxis_transform(),
+                  fontsize=7, color=OVERUSE_COLOR, va="center", ha="left", zorder=5,
+                  gid="warning-row-label", bbox=_LABEL_BOX)  # fmt: skip
+    rows.set_xlim(0, end_min)
+    # the key for the red rows lives in the timeline's legend, with the other marks
+    ax.add_line(Line2D([], [], color=OVERUSE_COLOR, linewidth=3, label="warning (rows at the top)"))
+    return back_top / (1.0 - height)

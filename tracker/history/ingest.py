@@ -9,7 +9,10 @@ stored session is that recording again (a copy, a cut copy, a damaged copy) and 
 "already imported as session N" without analysing it. The rule is the simplest safe one: the
 session stored first is kept, never replaced; if the new copy is longer, the outcome says so (a
 user who wants the longer one can import it into a fresh data directory). CSV files carry no
-sensor, so for them only the checksum counts.
+sensor, so for them the checksum counts, and so does the samples' own checksum
+(`tracker.history.edits.samples_sha256`), for every file: the same samples in a file with other
+bytes are the same recording, whatever start time it is given. (A wrong start is fixed with
+`tracker edit ID --start WHEN`, not by importing again.)
 
 A session that cannot be right (`implausible`: starting before 2000 or in the future, longer
 than `MAX_SESSION_S`, more time on the roller than recorded, values that are not numbers) is
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.errors import InputFileError, StorageError, TrackerError
 from tracker.guidance import Guidance
+from tracker.history.edits import samples_sha256
 from tracker.history.timezones import local_offset, zone
 
 if TYPE_CHECKING:
@@ -250,6 +254,7 @@ def store_recording(
         sensor=sensor_of(recording),
         capture_path=str(Path(capture_path).resolve()) if capture_path is not None else None,
         checksum=checksum,
+        content_checksum=samples_sha256(recording),
     )
     if not created:
         return ImportOutcome(path, ALREADY, sid)
@@ -257,6 +262,13 @@ def store_recording(
         path, IMPORTED, sid, start_utc=start, utc_offset_s=offset, on_roller_s=analysis.on_roller_s,
         strokes=len(analysis.strokes),
     )  # fmt: skip
+
+
+def _redate_hint(session_id: int, start_utc: datetime | None) -> str | None:
+    """For a file already stored and imported again with --start: how to change the start."""
+    if start_utc is None:
+        return None
+    return f"its start stays; to change it: tracker edit {session_id} --start WHEN"
 
 
 def _same_recording_note(store: SessionStore, recording: ImuRecording, start: datetime) -> tuple[int, str | None] | None:
@@ -316,8 +328,14 @@ def import_file(
             raise InputFileError(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
         existing = store.session_id_for_checksum(checksum)
         if existing is not None:
-            return ImportOutcome(path, ALREADY, existing)
+            return ImportOutcome(path, ALREADY, existing, reason=_redate_hint(existing, start_utc))
         recording = (load or _default_load)(path)
+        content = samples_sha256(recording)
+        existing = store.session_id_for_content(content)
+        if existing is not None:
+            note = "the same samples as a stored session"
+            hint = _redate_hint(existing, start_utc)
+            return ImportOutcome(path, ALREADY, existing, reason=f"{note}; {hint}" if hint else note)
         start, offset, name = session_start(recording, path, start_utc=start_utc, tz_name=tz_name)
         same = _same_recording_note(store, recording, start)
         if same is not None:
@@ -336,6 +354,7 @@ def import_file(
             sensor=sensor_of(recording),
             capture_path=str(path.resolve()),
             checksum=checksum,
+            content_checksum=content,
         )
     except StorageError:
         raise  # the database or the disk, not this file: stop the whole import

@@ -35,6 +35,9 @@ CHARTS = (
     ("calendar", "Days rolled", (10.0, 2.6)),
     ("latest_session", "The latest session", (10.0, 4.0)),
 )
+RIGHT_MARGIN_IN = {"weekly_consistency": 0.75, "pace_trend": 0.3}
+"""Room right of each chart's axes (inches): the minutes axis, or a colour bar (the default)."""
+COLOUR_BAR_MARGIN_IN = 0.85
 
 
 @dataclass
@@ -58,7 +61,8 @@ def write_report(
     end: date | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Compute the weekly tables over the last `weeks` weeks (up to `end`, default today), draw the
+    """Compute the weekly tables over the last `weeks` weeks up to `end` (default today), from the
+    week of the first stored session at the earliest (`weeks_to_show`), draw the
     charts into `out_dir` (default: `<data dir>/report`) as PNG and SVG, and write `index.html`."""
     import matplotlib
 
@@ -86,7 +90,8 @@ def write_report(
         if own_store:
             store.close()
     tick("weekly numbers")
-    summary = weekly_summary(sessions, strokes, guidance=guidance, weeks=weeks, end=end)
+    shown = weeks_to_show(sessions, weeks, guidance=guidance, end=end)
+    summary = weekly_summary(sessions, strokes, guidance=guidance, weeks=shown, end=end)
     daily = daily_summary(sessions, guidance=guidance, end=end)
     if len(daily) and len(summary):
         daily = daily.loc[summary.index[0] :]
@@ -111,7 +116,8 @@ def write_report(
     images: dict[str, bytes] = {}
     for name, _caption, size in CHARTS:
         tick(f"drawing {name.replace('_', ' ')}")
-        fig = charts.new_figure(*size, fixed_margins=True)
+        right = RIGHT_MARGIN_IN.get(name, COLOUR_BAR_MARGIN_IN)
+        fig = charts.new_figure(*size, fixed_margins=True, right_in=right)
         draw[name](fig.add_subplot())
         png, svg = out / f"{name}.png", out / f"{name}.svg"
         paths.write_private_figure(fig, png, dpi=110)
@@ -123,11 +129,43 @@ def write_report(
     tick("writing the page")
     page = out / "index.html"
     empty = None if len(sessions) else charts.EMPTY_MESSAGE.replace("\n", " ")
-    body = _html(summary, sessions, images, latest, guidance, weeks, empty)
+    body = _html(summary, sessions, images, latest, guidance, shown, empty)
     paths.write_private_atomic(page, body.encode("utf-8"))
     if progress is not None:
         progress("done", total, total)
     return Report(out, page, [*files, page], summary, len(sessions), empty)
+
+
+def weeks_to_show(
+    sessions: pd.DataFrame, weeks: int, *, guidance: Guidance = DEFAULT_GUIDANCE, end: date | None = None
+) -> int:
+    """How many weeks the report shows: from the week of the first stored session (a new user sees
+    their weeks, not empty ones before they started) to the week of `end` (default today), and at
+    most `weeks`. With no session: one week."""
+    import pandas as pd
+
+    from tracker.history.weekly import local_day, real_sessions, week_of
+
+    real = real_sessions(sessions)
+    if real.empty:
+        return 1
+    first = week_of(local_day(real), guidance.week_start).min()
+    last_day = pd.Timestamp(end) if end is not None else pd.Timestamp.now().normalize()
+    last = week_of(pd.Series([last_day]), guidance.week_start).iloc[0]
+    spanned = int((last - first).days // 7) + 1
+    return max(1, min(weeks, spanned))
+
+
+def _weeks_words(summary: pd.DataFrame) -> str:
+    """"6 weeks, 26 Oct – 6 Dec 2026": the weeks the report shows."""
+    if summary.empty:
+        return "no weeks yet"
+    import pandas as pd
+
+    first, last = summary.index[0], summary.index[-1] + pd.Timedelta(days=6)
+    n = len(summary)
+    span = f"{first:%-d %b}" + ("" if first.year == last.year else f" {first:%Y}") + f" – {last:%-d %b %Y}"
+    return f"{n} week{'' if n == 1 else 's'}, {span}"
 
 
 def _fmt(v: object, spec: str = "") -> str:
@@ -156,7 +194,7 @@ def _html(
         this = summary.iloc[-1]
         ratio = this["acwr"]
         head = [
-            ("this week", f"{int(this['sessions'])} of {g.goal_sessions_per_week} sessions"),
+            ("this week", f"{int(this['sessions'])} session{'' if int(this['sessions']) == 1 else 's'} (goal {g.goal_sessions_per_week})"),
             ("streak", f"{int(this['streak_weeks'])} week(s) meeting the goal"),
             ("load ratio (7 d : 28 d)", f"{_fmt(ratio, '.2f')} {this['load_band']}".strip()),
             ("overuse weeks shown", str(int(summary["overuse"].sum()))),
@@ -185,7 +223,7 @@ def _html(
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Foam rolling: the last {weeks} weeks</title>
+<title>Foam rolling: {esc(_weeks_words(summary))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }}
 .headline {{ display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }}
@@ -200,7 +238,7 @@ figcaption {{ font-size: .85rem; color: #555; }}
 .empty {{ font-size: 1.1rem; background: #fff8e1; padding: 1rem; border-radius: 6px; }}
 footer {{ font-size: .75rem; color: #777; margin-top: 2rem; }}
 </style></head><body>
-<h1>Foam rolling: the last {weeks} weeks</h1>
+<h1>Foam rolling: {esc(_weeks_words(summary))}</h1>
 {notice}
 <div class="headline">{headline}</div>
 <h2>Week by week</h2>

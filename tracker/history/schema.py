@@ -9,6 +9,9 @@ Versions:
     1  sessions, strokes, holds, warnings (the first release).
     2  region_times (seconds per region and session, backfilled for v1 sessions from their strokes
        and holds), phases, position_tracks (the timeline line), session notes and stroke time.
+    3  sessions.content_sha256: the sha256 of the decoded samples (`tracker.history.edits.
+       samples_sha256`), unique: the same recording is stored once even from files whose bytes
+       differ (a capture re-saved, a CSV with other line endings). NULL for older sessions.
 
 Conventions: times in a session are seconds from its first sample; positions are centimetres along
 the back from the hips; paces are of the roller's contact point along the back (cm/s).
@@ -126,6 +129,11 @@ SELECT session_id, region, SUM(seconds) FROM (
 ) GROUP BY session_id, region;
 """
 
+V3_DDL = """
+ALTER TABLE sessions ADD COLUMN content_sha256 TEXT;
+CREATE UNIQUE INDEX sessions_by_content ON sessions(content_sha256);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A migration step made of plain SQL statements (run one by one: no implicit COMMIT)."""
@@ -145,5 +153,6 @@ def _split(sql: str) -> list[str]:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(V1_DDL),  # 0 -> 1
     _script(V2_DDL),  # 1 -> 2
+    _script(V3_DDL),  # 2 -> 3
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

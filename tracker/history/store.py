@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from tracker import paths
 from tracker.errors import DatabaseCorruptError, DiskFullError, StorageError, UsageError
 from tracker.history import schema
+from tracker.history.edits import SessionEdits
 from tracker.history.timezones import as_utc, local_offset
 from tracker.results import Hold, Phase, SessionAnalysis, Stroke, Warning
 
@@ -93,6 +94,8 @@ class SessionRow:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        if not self.n_strokes:  # no strokes, no pace (not a pace of 0)
+            d["mean_pace_cm_s"] = d["too_fast_fraction"] = None
         d["start_utc"] = self.start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
         d["start_local"] = self.start_local.isoformat(timespec="seconds")
         return d
@@ -125,7 +128,7 @@ _SESSION_ROW_COLUMNS = (
 )
 
 
-class SessionStore:
+class SessionStore(SessionEdits):
     """Sessions in SQLite at `path` (default: `tracker.paths.database_path()`).
 
     Opening checks the file (never writing to a damaged one) and migrates an older schema. Use as a
@@ -135,6 +138,9 @@ class SessionStore:
     SQLite's `mode=ro`: nothing is created, migrated or written, a missing database reads as empty,
     and a read-only data directory works. A store opened for writing whose file or directory turns
     out not to be writable is opened read-only too; its writes then raise a "read-only" error.
+
+    Deleting and re-dating sessions (`delete_sessions`, `redate_session`) live in
+    `tracker.history.edits`.
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
@@ -304,7 +310,7 @@ class SessionStore:
                 hint="upgrade tracker (pip install -U tracker); the database was not changed",
             )
 
-    def _open_read_only(self) -> sqlite3.Connection:
+    def _open_read_only(self, *, upgraded: bool = False) -> sqlite3.Connection:
         """Open without any write, and without creating anything beside the file.
 
         With no `-wal` file beside it, nobody is writing and everything is in the file itself:
@@ -312,7 +318,8 @@ class SessionStore:
         even for a damaged file). A damaged-looking result is read once more before it is called
         damaged, in case a writer that started meanwhile was folding its journal in. With a
         `-wal` file (a writer is at work, or crashed), `mode=ro` reads through it; on a read-only
-        mount, where SQLite cannot make the WAL index, it falls back to `immutable`."""
+        mount, where SQLite cannot make the WAL index, it falls back to `immutable`. A database
+        of an older schema is upgraded first when it can be written (`upgraded`: that was done)."""
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
@@ -352,10 +359,15 @@ class SessionStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < schema.SCHEMA_VERSION:
             conn.close()
+            if self._writable() and not upgraded:
+                # A newer tracker on an older database: upgrade it once (each step one
+                # transaction, see `_migrate`), then read as asked.
+                SessionStore(self.path).close()
+                return self._open_read_only(upgraded=True)
             raise StorageError(
                 f"session database {self.path} has the older schema version {version} and must be "
                 "upgraded, which needs write access",
-                hint=f"make {self.path.parent} writable and run `tracker import` or `tracker record` once; nothing was changed",
+                hint=f"make {self.path.parent} writable and run any tracker command once; nothing was changed",
             )
         return conn
 
@@ -478,6 +490,7 @@ class SessionStore:
         sensor: Mapping[str, Any] | str | None = None,
         capture_path: str | Path | None = None,
         checksum: str | None = None,
+        content_checksum: str | None = None,
     ) -> tuple[int, bool]:
         """Store one analysed session; returns (session id, created).
 
@@ -487,6 +500,8 @@ class SessionStore:
         `checksum` is the sha256 (hex) of the capture's bytes: when a session with the same
         checksum exists, or one from the same sensor address starting within `SAME_START_S` (the same
         recording, see `session_for_recording`), nothing is written and (its id, False) is returned.
+        So it is when `content_checksum` (`tracker.history.edits.samples_sha256`: the same samples,
+        whatever the file's bytes) matches a stored session.
         """
         start = as_utc(start_utc)
         if utc_offset_s is None:
@@ -504,9 +519,12 @@ class SessionStore:
             capture_path=str(capture_path) if capture_path is not None else None,
             checksum=checksum,
         )
+        session_row["content_sha256"] = content_checksum
         with self._errors(writing=True), self.batch():
-            if checksum is not None:
-                existing = self.session_id_for_checksum(checksum)
+            for existing in (
+                self.session_id_for_checksum(checksum) if checksum is not None else None,
+                self.session_id_for_content(content_checksum) if content_checksum is not None else None,
+            ):
                 if existing is not None:
                     return existing, False
             same = self.session_for_recording(session_row["sensor_address"], start)

@@ -2,8 +2,8 @@
 
 These are *not* ground truth for the analysis (that is `tracker.simulate`): they are plausible
 `SessionAnalysis` objects made directly, fast enough to fill three years of daily sessions in a
-few seconds. Rolling follows DOMAIN.md: strokes of 8-20 cm back and forth between the lower back
-and the shoulder blades at a pace around the 2.5 cm/s rule (some sessions rushed), holds of
+few seconds. Rolling follows the guidance in docs/guidance.md: strokes of 8-20 cm back and forth
+between the lower back and the shoulder blades at a pace around the 2.5 cm/s rule (some sessions rushed), holds of
 10-40 s over tender spots, a 2 Hz position track, time per region, and the warnings that follow.
 """
 

@@ -10,7 +10,7 @@ session belongs to the day it started on.
 "Rolling minutes" are minutes on the roller (`SessionAnalysis.on_roller_s`: strokes and holds):
 the tissue load the weekly numbers and the load ratio are about.
 
-Load ratio (DOMAIN.md): acute load is the rolling minutes of the 7 days ending on a day; chronic
+Load ratio (docs/guidance.md, [load]): acute load is the rolling minutes of the 7 days ending on a day; chronic
 load is the rolling minutes of the 28 days ending on that day divided by 4 (a weekly average that
 includes the acute week); the ratio is acute / chronic. It is left undefined (NaN) until the
 history spans 28 days, and when the chronic load is zero: a first week of rolling is not a spike.

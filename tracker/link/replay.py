@@ -120,11 +120,13 @@ async def replay_capture(
     on_note: Callable[[str], None] | None = None,
     on_block: Callable[[Any], None] | None = None,
     consumer_for: Callable[[dict[str, Any]], Callable[[Any], None]] | None = None,
+    on_battery: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Decode a capture as live data would be decoded and report it; notes (cut, corruption) go
     to `on_note` as well as into the report. `on_block` receives each `DecodedBlock` when
     `realtime` (a live view); `consumer_for(header)` builds that consumer from the capture's header
-    (its rate and calibration) when the caller needs them first."""
+    (its rate and calibration) when the caller needs them first. `on_battery` receives each
+    battery level (%) the capture recorded, when `realtime`, at its place in the stream."""
     from tracker.capture import load_capture, read_capture
     from tracker.capture.kinds import heart_rate_summary
 
@@ -133,7 +135,9 @@ async def replay_capture(
     if consumer_for is not None:
         on_block = consumer_for(dict(contents.header))
     if realtime:
-        recording, decoder_stats = await _replay_paced(contents, speed=speed, on_block=on_block)
+        recording, decoder_stats = await _replay_paced(
+            contents, speed=speed, on_block=on_block, on_battery=on_battery
+        )
     else:
         recording = load_capture(path)
         decoder_stats = dict(recording.source.get("decode", {}))
@@ -165,10 +169,15 @@ async def replay_capture(
 
 
 async def _replay_paced(
-    contents: Any, *, speed: float, on_block: Callable[[Any], None] | None
+    contents: Any,
+    *,
+    speed: float,
+    on_block: Callable[[Any], None] | None,
+    on_battery: Callable[[int], None] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
-    on when the session's clock (its samples' sensor times / `speed`) reaches its last sample."""
+    on when the session's clock (its samples' sensor times / `speed`) reaches its last sample.
+    Battery levels go to `on_battery` before the first IMU notification received after them."""
     from tracker.capture.decode import capture_notes
     from tracker.capture.kinds import is_pmd_kind, pmd_decoder_for_capture, sensor_kind
     from tracker.imu import MountingCalibration
@@ -192,6 +201,8 @@ async def _replay_paced(
     )
     marks = {d.imu_index for d in contents.damage}
     samples_at: dict[int, int] = {}
+    battery_ns, battery_pct = contents.battery_levels() if on_battery is not None else ((), ())
+    b = 0
     if len(imu):
         t0_ns = int(imu.host_time_ns[0])
         wall0 = time.monotonic()
@@ -209,6 +220,9 @@ async def _replay_paced(
                 u += 1
             if i in marks:
                 samples_at[i] = decoder.samples_kept
+            while b < len(battery_ns) and battery_ns[b] <= t_ns:
+                on_battery(int(battery_pct[b]))  # type: ignore[misc]  # set with battery_ns
+                b += 1
             host_s = (t_ns - t0_ns) / 1e9
             block = decoder.feed(payload, host_s)
             if block is None or not len(block):

@@ -29,6 +29,8 @@ class LiveFeed:
     def __init__(self, session: Any, view: Any = None, *, clock: Any = time.perf_counter) -> None:
         self.session = session
         self.view = view
+        if view is not None and hasattr(view, "set_state"):
+            view.set_state(session.state)  # the first frame shows this session (e.g. calibrated)
         self.clock = clock
         self.errors = 0
         self.events: list[LiveEvent] = []

@@ -105,7 +105,8 @@ class LiveState:
     warning_count: int = 0
     # set by the recorder / replay (the analysis knows nothing of the link)
     connection: str = "unknown"
-    """"connected", "reconnecting", "disconnected", "replay", "unknown"."""
+    """"connecting", "connected", "reconnecting", "stopped" (the recording ended normally),
+    "lost" (the sensor did not come back), "disconnected", "replay", "unknown"."""
     battery_pct: int | None = None
     """Last known battery level; None when never known."""
     battery_stale: bool = False

@@ -84,6 +84,46 @@ def back_bar(state: LiveState, width: int = 40) -> Text:
     return text
 
 
+_CONNECTION = {
+    # connection state -> (words, style); "stopped" is a normal end (duration, Ctrl-C), "lost" a
+    # sensor that did not come back (the recording is still saved, analysed and stored)
+    "connecting": ("connecting…", "dim"),
+    "connected": ("connected", "green"),
+    "reconnecting": ("reconnecting…", "yellow"),
+    "stopped": ("stopped", "bold"),
+    "lost": ("lost: what was recorded is kept", "bold red"),
+    "disconnected": ("disconnected", "red"),
+    "replay": ("replay", "cyan"),
+}
+
+
+def _waiting_text(state: LiveState) -> str | None:
+    """What the pace line says before the first sample arrived, else None."""
+    if state.session_s > 0 or state.phase == "on_roller" or state.connection in ("stopped", "lost"):
+        return None
+    return "starting the replay…" if state.connection == "replay" else "waiting for the sensor…"
+
+
+def sensor_line(state: LiveState) -> Text:
+    """Connection and battery, in words that match what happened."""
+    words, style = _CONNECTION.get(state.connection, (state.connection, "dim"))
+    line = Text(words, style=style)
+    pct = state.battery_pct
+    if pct is None:
+        line.append("   battery: unknown", style="dim")
+    elif state.connection == "replay":
+        line.append(f"   battery {pct}% (as recorded)")
+    elif state.connection == "stopped":
+        line.append(f"   battery {pct}% at the end")
+    elif state.battery_stale:
+        line.append(f"   battery {pct}% (last known)", style="yellow")
+    else:
+        line.append(f"   battery {pct}%")
+    if state.lost_samples:
+        line.append(f"   lost {state.lost_samples} samples", style="dim")
+    return line
+
+
 class LiveView:
     """Full-screen live coaching view (rich `Live`); see the module docstring.
 
@@ -138,6 +178,11 @@ class LiveView:
                 self.console.print(self.render(self._state))
 
     # --- updates ---------------------------------------------------------------------------------
+    def set_state(self, state: LiveState) -> None:
+        """Take the state to show without drawing it (before the view is on screen: the first
+        frame then shows the session as it is, e.g. calibrated from pairing, not a blank one)."""
+        self._state = state
+
     def update(self, state: LiveState, events: list[LiveEvent] | None = None, *, force: bool = False) -> None:
         """Take a new state and the events since the last call; sound new warnings at once, redraw
         at most `refresh_per_second` (and always when a warning arrives or `force`)."""
@@ -203,8 +248,15 @@ class LiveView:
         grid.add_column()
 
         # pace
-        if state.phase == "unknown":
-            pace_line = Text("learning how the sensor sits… (pair the sensor to skip this)", style="italic")
+        waiting = _waiting_text(state)
+        if waiting is not None:
+            pace_line = Text(waiting, style="italic dim")
+        elif state.phase == "unknown":
+            # only without a calibration: with one (pairing, or the capture's) the axes are known
+            learning = "learning how the sensor sits on you…"
+            if state.axes_source == "learning":
+                learning += " (`tracker pair` skips this)"
+            pace_line = Text(learning, style="italic")
         elif state.pace_cm_s is None or not state.moving:
             pace_line = Text("— (not moving)")
         else:
@@ -260,21 +312,12 @@ class LiveView:
                 Text(f"{h.elapsed_s:4.0f} s  (target {h.target_min_s:.0f}–{h.target_max_s:.0f} s)  {status[0]}  ", style=status[1]).append(bar),
             )
         else:
-            grid.add_row("Hold", Text(f"—  ({state.holds_done} holds so far; target {h.target_min_s:.0f}–{h.target_max_s:.0f} s)", style="dim"))
+            done = "no holds yet" if not state.holds_done else f"{state.holds_done} hold{'s' if state.holds_done != 1 else ''} so far"
+            grid.add_row("Hold", Text(f"—  ({done}; target {h.target_min_s:.0f}–{h.target_max_s:.0f} s)", style="dim"))
 
         # time, link, battery
         grid.add_row("Session", Text(f"{format_clock(state.session_s)}   on the roller {format_clock(state.on_roller_s)}"))
-        conn_style = {"connected": "green", "replay": "cyan", "reconnecting": "yellow", "disconnected": "red"}.get(state.connection, "dim")
-        link = Text(state.connection, style=conn_style)
-        if state.battery_pct is None:
-            link.append("   battery: unknown", style="dim")
-        elif state.battery_stale:
-            link.append(f"   battery {state.battery_pct}% (last known, stale)", style="yellow")
-        else:
-            link.append(f"   battery {state.battery_pct}%")
-        if state.lost_samples:
-            link.append(f"   lost {state.lost_samples} samples", style="dim")
-        grid.add_row("Sensor", link)
+        grid.add_row("Sensor", sensor_line(state))
 
         # warnings
         if self.recent:
@@ -287,5 +330,6 @@ class LiveView:
             grid.add_row("Warnings", lines)
         else:
             grid.add_row("Warnings", Text("none", style="dim"))
-        footer = Text("Ctrl-C stops" + ("   (quiet)" if self.quiet else ""), style="dim")
+        ended = state.connection in ("stopped", "lost")
+        footer = Text(("recording ended" if ended else "Ctrl-C stops") + ("   (quiet)" if self.quiet else ""), style="dim")
         return Panel(Group(grid, footer), title=self.title, border_style="red" if self.recent and h.over_limit else "blue")

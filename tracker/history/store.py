@@ -367,7 +367,7 @@ class SessionStore(SessionEdits):
             raise StorageError(
                 f"session database {self.path} has the older schema version {version} and must be "
                 "upgraded, which needs write access",
-                hint=f"make the data directory ({self.path.parent}) writable and run any tracker command once; nothing was changed",
+                hint=f"make the data directory writable ({self.path.parent}) and run any tracker command once; nothing was changed",
             )
         return conn
 

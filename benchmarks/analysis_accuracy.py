@@ -282,11 +282,16 @@ def main(argv: list[str] | None = None) -> None:
         default="full",
         help="model 2 with no sensor errors, with the analysis's textbook geometry, or both (to find causes)",
     )
+    ap.add_argument(
+        "--posture", choices=("all", *POSTURES), default="all", help="only the sessions of one posture"
+    )
     ap.add_argument("--json", type=Path, help="write every session's metrics to this file")
     args = ap.parse_args(argv)
     models = (1, 2) if args.model == "both" else (int(args.model),)
     sets = tuple(SEED_SETS) if args.seeds == "both" else (args.seeds,)
     todo = [c for m in models for s in sets for c in conditions(m, s, args.sessions, args.duration)]
+    if args.posture != "all":
+        todo = [c for c in todo if c["posture"] == args.posture]
     for c in todo:
         c["variant"] = args.variant
     t0 = time.perf_counter()

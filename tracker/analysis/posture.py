@@ -381,8 +381,16 @@ class PostureSegmenter:
         band_a = Butterworth(2, (0.05, min(1.0, 0.45 * rate)), rate, "bandpass")
         band_t = Butterworth(2, (0.02, min(0.15, 0.45 * rate)), rate, "bandpass")
         w = max(3, int(round(self.ratio_window_s * rate)))
-        q_a = np.sqrt(np.maximum(centred_uniform_mean(band_a.zero_phase(a_spine) ** 2, w), 0.0))
-        rate_t = np.gradient(band_t.zero_phase(theta)) * rate
+        # each stay on the roller filtered on its own: lying back turns the torso by 80°, and
+        # through a 0.02 Hz band-pass that step rings for a minute, as "pitching" that outweighs
+        # a bridge's strokes (the live stage, too, filters the samples on the roller only)
+        a_band = np.zeros(len(theta))
+        t_band = np.zeros(len(theta))
+        for a, b in runs(self.on_roller_):
+            a_band[a:b] = band_a.zero_phase(a_spine[a:b])
+            t_band[a:b] = band_t.zero_phase(theta[a:b])
+        q_a = np.sqrt(np.maximum(centred_uniform_mean(a_band**2, w), 0.0))
+        rate_t = np.gradient(t_band) * rate
         q_t = np.sqrt(np.maximum(centred_uniform_mean(rate_t**2, w), 0.0))
         score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
         moving = ((q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)) & candidate

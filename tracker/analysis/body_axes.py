@@ -14,6 +14,14 @@ the recording itself, which may start already on the roller, with the strap rota
   projection over the recording gives z.
 * **lateral (y)** = z x x. As a check, the principal axis of rotation on the roller (pitching)
   should be close to it (`quality["lateral_check_deg"]`).
+* **a level torso (a bridge).** Lying nearly level, gravity's share in the chest plane is the
+  sine of a pitch of a few degrees, as small as an accelerometer's bias (10 mg is 0.6°) or the
+  body's sideways lean: its direction says little about where the head is. But a bridge's
+  strokes translate the body along the spine: the gravity-free acceleration in the chest plane
+  (stroke band, while lying flat and turning slowly) has its principal axis there, and gravity
+  is still good for the sign (the head end higher; standing, when recorded, settles it). Used
+  when lying is that level (in-plane gravity under `level_max_deg`) and the axis is clear
+  (`min_translation_ratio`); `quality["heading_correction_deg"]` says how far it turned z.
 
 The pitch that locates the roller (tracker.analysis.kinematics) depends on x and z only through
 the tilt of z within the sagittal plane, which this recovers from the rocking: a wrong x by
@@ -165,6 +173,7 @@ class _Inferred:
     lying: np.ndarray
     pitching_axis: np.ndarray
     pitching_ratio: float
+    heading_correction_deg: float | None = None
 
 
 class BodyAxesEstimator:
@@ -187,7 +196,11 @@ class BodyAxesEstimator:
         lying_min_cos: float = 0.3,
         max_rate_rad_s: float = 0.5,
         min_lying_s: float = 20.0,
+        level_max_deg: float = 10.0,
+        min_translation_ratio: float = 4.0,
     ) -> None:
+        self.level_max_deg = level_max_deg
+        self.min_translation_ratio = min_translation_ratio
         self.highpass_window_s = highpass_window_s
         self.min_separation = min_separation
         self.lying_min_cos = lying_min_cos
@@ -200,10 +213,14 @@ class BodyAxesEstimator:
         gyr_rad_s: np.ndarray,
         rate_hz: float,
         calibration: MountingCalibration | None = None,
+        acc_m_s2: np.ndarray | None = None,
     ) -> BodyAxesEstimator:
-        """`up_sensor` (M, 3) unit up vectors and `gyr_rad_s` (M, 3) rates, sensor frame."""
+        """`up_sensor` (M, 3) unit up vectors and `gyr_rad_s` (M, 3) rates, sensor frame;
+        `acc_m_s2` (M, 3) the specific force, optional (a level torso's heading comes from it,
+        see the module docstring)."""
         self.notes_: list[str] = []
         self.fit_: CalibrationFit | None = None
+        self._acc = acc_m_s2
         has_gyro = bool(len(gyr_rad_s)) and bool(np.isfinite(gyr_rad_s).all())
         if calibration is not None:
             inferred = self._infer(up_sensor, gyr_rad_s, rate_hz) if has_gyro else None
@@ -241,6 +258,8 @@ class BodyAxesEstimator:
             "eigen_separation": inferred.separation,
             "lateral_check_deg": inferred.lateral_check_deg,
         }
+        if inferred.heading_correction_deg is not None:
+            self.quality_["heading_correction_deg"] = inferred.heading_correction_deg
         if inferred.separation < self.min_separation:
             self.notes_.append(
                 f"the chest normal was hard to tell from the long axis (separation {inferred.separation:.1f}); "
@@ -270,6 +289,13 @@ class BodyAxesEstimator:
         if np.linalg.norm(z) < 1e-6:
             z = evecs[:, 1] - (evecs[:, 1] @ x) * x
         z /= np.linalg.norm(z)
+        heading = None
+        acc = getattr(self, "_acc", None)
+        if acc is not None and len(acc) == len(up_sensor):
+            level_z = self._level_heading(x, up_sensor, gyr_rad_s, np.asarray(acc, dtype=float), rate_hz)
+            if level_z is not None:
+                heading = float(np.degrees(np.arccos(np.clip(float(level_z @ z), -1.0, 1.0))))
+                z = level_z
         y = np.cross(z, x)
         return _Inferred(
             sensor_to_body=np.vstack([x, y, z]),
@@ -279,7 +305,52 @@ class BodyAxesEstimator:
             lying=lying,
             pitching_axis=evecs[:, 2],
             pitching_ratio=float(evals[2] / max(evals[1], 1e-18)),
+            heading_correction_deg=heading,
         )
+
+    def _level_heading(
+        self, x: np.ndarray, up_sensor: np.ndarray, gyr_rad_s: np.ndarray, acc: np.ndarray, rate_hz: float
+    ) -> np.ndarray | None:
+        """The superior axis of a torso lying level, from the direction its strokes translate
+        it (module docstring), or None when lying is not that level or the direction not
+        clear."""
+        from tracker.analysis.steps.filters import Butterworth
+
+        flat = (up_sensor @ x > np.cos(np.radians(25.0))) & (
+            np.linalg.norm(gyr_rad_s, axis=1) < 0.3
+        )
+        if flat.sum() < self.min_lying_s * rate_hz or not np.isfinite(acc).all():
+            return None
+        in_plane = up_sensor[flat] - np.outer(up_sensor[flat] @ x, x)
+        if np.linalg.norm(in_plane.mean(axis=0)) >= np.sin(np.radians(self.level_max_deg)):
+            return None  # pitched enough for gravity to say where the head is
+        band = Butterworth(2, (0.1, min(1.5, 0.45 * rate_hz)), rate_hz, "bandpass")
+
+        def banded(v: np.ndarray) -> np.ndarray:
+            return np.column_stack([band.zero_phase(v[:, k]) for k in range(v.shape[1])])
+
+        lin = banded(acc - STANDARD_GRAVITY_M_S2 * up_sensor)[flat]
+        # rocking side to side turns the chest about the long axis, and the sensor, above that
+        # axis, swings sideways: take out what the rotation explains (the lever arm r fitted,
+        # a = alpha x r + omega x (omega x r)), so what is left is the body's own translation
+        w = np.asarray(gyr_rad_s, dtype=float)
+        alpha = np.gradient(w, axis=0) * rate_hz
+        lever = np.zeros((len(w), 3, 3))
+        for k in range(3):
+            e = np.zeros(3)
+            e[k] = 1.0
+            lever[:, :, k] = np.cross(alpha, e) + np.cross(w, np.cross(w, e))
+        cols = banded(lever.reshape(len(w), 9))[flat].reshape(-1, 3, 3)
+        r, *_ = np.linalg.lstsq(cols.reshape(-1, 3), lin.reshape(-1), rcond=None)
+        lin = lin - cols @ r
+        lin -= np.outer(lin @ x, x)
+        evals, evecs = np.linalg.eigh(lin.T @ lin / len(lin))
+        if evals[2] < self.min_translation_ratio * max(evals[1], 1e-18):
+            return None
+        z = evecs[:, 2] - (evecs[:, 2] @ x) * x
+        z /= np.linalg.norm(z)
+        # the head end is higher (lying, a bridge's shoulders on the roller; standing, clearly)
+        return z if float(np.sum(up_sensor @ z)) >= 0.0 else -z
 
     def fit_calibration(
         self,

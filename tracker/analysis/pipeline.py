@@ -154,7 +154,7 @@ def analyze_with_details(
     )
     notes += sig.notes
     axes = BodyAxesEstimator().estimate(
-        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration
+        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration, acc_m_s2=sig.acc_m_s2
     )
     notes += axes.notes_
     rot = axes.sensor_to_body_

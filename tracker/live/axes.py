@@ -109,7 +109,8 @@ class AxesStage:
         samples = list(self._buffer)
         up = np.array([x.up for x in samples])
         gyr = np.array([x.gyr_rad_s for x in samples])
-        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, self.calibration)
+        acc = np.array([x.acc_m_s2 for x in samples])
+        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, self.calibration, acc_m_s2=acc)
         fit = est.fit_
         checked_s = fit.quality.get("checked_lying_s", 0.0) if fit is not None else 0.0
         if fit is not None and fit.fits and checked_s < self.min_lying_s and not final:
@@ -141,7 +142,8 @@ class AxesStage:
         samples = list(self._buffer)
         up = np.array([s.up for s in samples])
         gyr = np.array([s.gyr_rad_s for s in samples])
-        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, None)
+        acc = np.array([s.acc_m_s2 for s in samples])
+        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, None, acc_m_s2=acc)
         x = est.sensor_to_body_[0]
         lying = float(np.count_nonzero(up @ x > est.lying_min_cos)) / self.rate_hz
         separated = est.quality_.get("eigen_separation", 0.0) >= est.min_separation

@@ -73,6 +73,13 @@ def record_phone(
                 platform=platform, standardised=standardised, duration=duration, live=live, quiet=quiet,
                 emulated=emulated, speed=speed,
             )  # fmt: skip
+            if not recorder.written and failure is None:
+                from tracker.errors import SensorError
+
+                raise SensorError(
+                    "no push from the phone arrived",
+                    hint="check the Push URL in Sensor Logger, that HTTP Push is on and, for a phone on your Wi-Fi, --listen 0.0.0.0; then record again",
+                )
             after_recording(path, interrupts, result, recorder, failure, nominal_rate_hz=recorder.decoder.sample_rate_hz or 100.0)
     finally:
         if release is not None:
@@ -109,7 +116,7 @@ class _PhoneLive:
 
     def __call__(self, block: Any) -> Any:
         if not self.started:
-            from tracker.live import LiveSession
+            from tracker.live.streaming import LiveSession
             from tracker.settings import load_guidance
 
             self.feed.session = LiveSession(load_guidance(), self.decoder.sample_rate_hz, None)

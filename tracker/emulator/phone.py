@@ -17,6 +17,7 @@ scored against it exactly as a capture is.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
@@ -205,7 +206,7 @@ class EmulatedPhone:
             for msg in self.messages:
                 while extra and extra[0][0] <= msg.at_s:
                     _at, action = extra.pop(0)
-                    self.extra_statuses.append(self._try(lambda a=action: a(conn, target), conn))
+                    self.extra_statuses.append(self._try(functools.partial(action, conn, target), conn))
                 delay = t0 + msg.at_s / self.speed - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return
@@ -213,7 +214,7 @@ class EmulatedPhone:
                     return
                 if self._paused(msg.at_s):
                     continue
-                status = self._try(lambda m=msg: _post(conn, target, m.body), conn)
+                status = self._try(functools.partial(_post, conn, target, msg.body), conn)
                 self.results.append(PushResult(msg.message_id, status, time.monotonic()))
         finally:
             conn.close()

@@ -183,12 +183,12 @@ class PhoneRecorder:
             return 413, str(exc)
         self._note_push()
         block = self._decoder.feed_body(body, t_ns / 1e9)
-        error = self._decoder.last_error
-        if error is not None:
-            if error.reason == "other_device":
+        unused = self._decoder.last_error
+        if unused is not None:
+            if unused.reason == "other_device":
                 return 409, "another phone is already pushing to this recording"
-            self._server.limiter.warn(error.reason, f"a push from the phone is not a Sensor Logger message ({error}); kept in the capture, not used")
-            return 400, f"not a Sensor Logger message: {error}"
+            self._server.limiter.warn(unused.reason, f"a push from the phone is not a Sensor Logger message ({unused}); kept in the capture, not used")
+            return 400, f"not a Sensor Logger message: {unused}"
         if not self._rate_written and self._decoder.sample_rate_hz > 0:
             self._rate_written = True
             self._update_header(settings={"sample_rate_hz": self._decoder.sample_rate_hz})

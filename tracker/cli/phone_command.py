@@ -89,7 +89,7 @@ def record_phone(
 def _say_where(console: Any, url: str, host: str, emulated: bool) -> None:
     from tracker.link.phone_server import is_local
 
-    console.print(f"In Sensor Logger: Settings > Data Streaming > HTTP Push on, Push URL: {url}", markup=False, soft_wrap=True)
+    console.print(f"In Sensor Logger, tap the gear icon on the Logger page and turn on HTTP Push with the Push URL: {url}", markup=False, soft_wrap=True)
     console.print("Switch on Accelerometer, Gravity and Gyroscope (Android: also Total Acceleration), then start recording in the app.", markup=False)
     if emulated:
         console.print("(an emulated phone pushes a simulated session now)", markup=False)

@@ -255,3 +255,21 @@ def test_listening_on_the_network_says_what_it_exposes():
     console = Console(record=True, width=200)
     _say_where(console, "http://127.0.0.1:8765/push?token=abc", "127.0.0.1", emulated=False)
     assert "--listen 0.0.0.0" in console.export_text()
+
+
+def test_a_phone_without_its_gyroscope_switched_on_is_told_once_and_still_recorded(tmp_path, sim, caplog):
+    streams = phone_streams(sim, seed=4)
+    messages = []
+    for m in push_messages(streams, platform="android"):
+        if m.at_s > 15:
+            break
+        body = json.loads(m.body)
+        body["payload"] = [r for r in body["payload"] if r["name"] != "gyroscope"]
+        messages.append(type(m)(m.at_s, json.dumps(body).encode(), m.message_id))
+    with caplog.at_level("WARNING", logger="tracker.link.phone"):
+        _recorder, out, live = record(tmp_path / "nogyro.capture", messages, speed=20.0, platform="android")
+    told = [r for r in caplog.records if "no gyroscope" in r.getMessage()]
+    assert len(told) == 1 and "switch on Gyroscope" in told[0].getMessage()
+    assert live.session is None  # no live analysis without a gyroscope
+    rec = load_capture(tmp_path / "nogyro.capture")
+    assert not rec.has_gyro and rec.duration_s == pytest.approx(15, abs=1.2)

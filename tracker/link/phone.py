@@ -47,6 +47,8 @@ PHONE_GYRO_RANGE_DPS = 2000
 """A phone does not say its ranges: these stand in (the widest common phone ranges) so the
 capture header has the settings every capture states; nothing is scaled by them."""
 ANSWER_TIMEOUT_S = 10.0
+MESSAGES_BEFORE_TELLING = 3
+"""Messages seen before saying that a sensor the analysis needs is missing from the pushes."""
 
 
 class PhoneRecorder:
@@ -108,6 +110,7 @@ class PhoneRecorder:
         self._push_interval_s: float | None = None
         self._silent_since: float | None = None
         self._rate_written = False
+        self._told_missing = False
         self._bodies = 0
         self._gaps: list[dict[str, float]] = []
 
@@ -189,6 +192,7 @@ class PhoneRecorder:
                 return 409, "another phone is already pushing to this recording"
             self._server.limiter.warn(unused.reason, f"a push from the phone is not a Sensor Logger message ({unused}); kept in the capture, not used")
             return 400, f"not a Sensor Logger message: {unused}"
+        self._missing_sensors()
         if not self._rate_written and self._decoder.sample_rate_hz > 0:
             self._rate_written = True
             self._update_header(settings={"sample_rate_hz": self._decoder.sample_rate_hz})
@@ -198,6 +202,17 @@ class PhoneRecorder:
             except Exception:  # noqa: BLE001  a live-view bug must not stop a recording
                 logger.exception("live consumer failed")
         return 200, "ok"
+
+    def _missing_sensors(self) -> None:
+        """Say once when the pushes lack what tracker needs (the app's sensor switches)."""
+        st = self._decoder.stats
+        if self._told_missing or st.messages < MESSAGES_BEFORE_TELLING:
+            return
+        self._told_missing = True
+        if st.acceleration is None:
+            logger.warning("the phone pushes no acceleration: switch on Accelerometer and Gravity (Android: Total Acceleration) in Sensor Logger")
+        elif not self._decoder.gyro_seen:
+            logger.warning("the phone pushes no gyroscope readings: switch on Gyroscope in Sensor Logger (without it there is no live view, and the recording is accelerometer-only)")
 
     def _note_push(self) -> None:
         now = time.monotonic()

@@ -41,6 +41,8 @@ import numpy as np
 
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
+from tracker.analysis.steps.movement import fit_movement
+from tracker.analysis.steps.movement import progress as movement_progress
 from tracker.analysis.steps.pieces import PieceCutter
 from tracker.analysis.steps.runs import runs
 from tracker.analysis.steps.windows import StillWindows, dilate
@@ -304,6 +306,16 @@ class StrokeHoldDetector:
             prev = b
         if prev < n:
             moving_runs.append((prev, n))
+        # a gap in the data (bridged, or a longer one inside a stay) ends a piece: what moved
+        # inside it is unknown, and a piece measured across it has no duration
+        jumps = np.flatnonzero(np.diff(t) > 2.5 / rate) + 1
+        moving_runs = [
+            (x, y)
+            for a, b in moving_runs
+            for x, y in zip(
+                [a, *jumps[(jumps > a) & (jumps < b)]], [*jumps[(jumps > a) & (jumps < b)], b], strict=True
+            )
+        ]
         strokes: list[Stroke] = []
         for a, b in moving_runs:
             edges = [0, *self._cuts(p_f[a:b], rate), b - a]
@@ -362,23 +374,19 @@ class StrokeHoldDetector:
         t: np.ndarray, a: int, b: int, strokes: list[Stroke], w: int
     ) -> tuple[float, float]:
         """(start, end) of the hold in the still samples [a, b): from the end of the stroke
-        that arrives to the start of the one that leaves."""
+        that arrives (the last to start before the still stretch) to the start of the one that
+        leaves (the first to end after it). A slow stroke's first and last seconds look still
+        (a minimum-jerk stroke at 1 cm/s covers under half a cm in its first 2-3 s), so a still
+        stretch often begins before the arriving stroke has ended, or ends after the leaving
+        one has begun: the hold is only the time between them (none if one stroke spans the
+        stretch)."""
         start, end = float(t[a]), float(t[b - 1])
-        before = [s for s in strokes if s.end_s <= t[min(b - 1, a + w)] and s.start_s < t[a] + 1e-9]
-        after = [
-            s for s in strokes if s.start_s >= t[max(a, b - 1 - w)] and s.end_s > t[b - 1] - 1e-9
-        ]
-        if before:
-            start = max(before[-1].end_s, float(t[0]))
-        if after:
-            end = min(after[0].start_s, float(t[-1]))
-        # a stroke that began before the still stretch and runs into it (its slow first part,
-        # high on the back, can look still) ends before the hold starts; likewise at the end
-        for s in strokes:
-            if s.start_s < start < s.end_s and s.end_s < end:
-                start = s.end_s
-            if s.start_s < end < s.end_s and s.start_s > start:
-                end = s.start_s
+        arriving = [s for s in strokes if s.start_s < start]
+        leaving = [s for s in strokes if s.end_s > end]
+        if arriving:
+            start = max(max(s.end_s for s in arriving), float(t[0]))
+        if leaving:
+            end = min(min(s.start_s for s in leaving), float(t[-1]))
         return start, end
 
     def _fit_strokes(self, t, p_f, strokes: list[Stroke], guidance: Guidance) -> list[Stroke]:
@@ -409,10 +417,12 @@ class StrokeHoldDetector:
             ]
         )
         strokes = list(strokes)
+        # each movement's shape (`steps.movement`): the raised cosine until fitted
+        shapes = np.tile([0.5, 0.0], (len(strokes), 1))
         passes = self.fit_iterations
         for _ in range(4):
             for _ in range(passes):
-                self._backfit_pass(td, yd, strokes, hd, starts, ends, signed)
+                self._backfit_pass(td, yd, strokes, hd, starts, ends, signed, shapes)
             passes = 1  # after a merge, one more pass settles the merged movement
             # two movements in one direction that overlap are one movement that a breath split
             # (nobody starts the next before the last has ended): merge, and fit again
@@ -435,7 +445,7 @@ class StrokeHoldDetector:
             if keep.all():
                 break
             strokes = [s for s, kp in zip(strokes, keep, strict=True) if kp]
-            starts, ends, signed = starts[keep], ends[keep], signed[keep]
+            starts, ends, signed, shapes = starts[keep], ends[keep], signed[keep], shapes[keep]
             hd = [k for k, s in enumerate(strokes) if s.posture == "hips_down"]
         out = []
         for k, s in enumerate(strokes):
@@ -461,7 +471,7 @@ class StrokeHoldDetector:
             )
         return _no_overlap(out, hd)
 
-    def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed) -> None:
+    def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed, shapes) -> None:
         """One pass of `_fit_strokes` over the hips-down movements (arrays updated in place).
         A movement is fitted inside the gap-free stretch of the track it lies in (across a
         link gap there is no data to place its start or end)."""
@@ -484,13 +494,15 @@ class StrokeHoldDetector:
             others = np.zeros(len(tw))
             for j in range(max(0, k - 2), min(len(strokes), k + 3)):
                 if j != k:
-                    others += signed[j] * _ramp(tw, starts[j], ends[j])
-            got = _fit_ramp(
-                tw, yd[i0:i1] - others, starts[k], ends[k], self.min_fit_s, self.fit_search
-            )
+                    u = (tw - starts[j]) / max(ends[j] - starts[j], 1e-9)
+                    others += signed[j] * movement_progress(u, shapes[j, 0], shapes[j, 1])
+            got = fit_movement(
+                tw, yd[i0:i1] - others, starts[k], ends[k], min_s=self.min_fit_s,
+                search=self.fit_search,
+            )  # fmt: skip
             if got is None:
                 continue
-            s_k, e_k, d_k = got
+            s_k, e_k, d_k = got.start_s, got.end_s, got.distance_cm
             # a fit that flips the direction, loses the movement or leaves the data keeps the
             # first estimate
             if (
@@ -501,6 +513,7 @@ class StrokeHoldDetector:
             ):
                 continue
             starts[k], ends[k], signed[k] = s_k, e_k, d_k
+            shapes[k] = (got.ramp, got.skew)
 
     def _strokes_within(self, t, p_f, posture, a: int, b: int, rate: float, guidance: Guidance):
         """Strokes of the 0.8 Hz track inside samples [a, b) (turns and stops as anywhere)."""

@@ -1,0 +1,186 @@
+"""One point-to-point movement of the roller, fitted to a stretch of the position track.
+
+People roll in more than one way: a reach that speeds up and slows down smoothly (minimum
+jerk, close to a raised cosine), steady rolling between short starts and stops (a trapezoid
+with a long cruise), a pendulum-like sweep, a slow start and a quick finish or the reverse.
+Where a movement starts and ends cannot be read off a noisy track directly (breathing moves the
+track by as much as a slow stroke covers in seconds), so a movement's start, end and distance
+come from a least-squares fit of a movement shape to every sample around it. The shape is not
+assumed: it is one of a family fitted along with the timing,
+
+    velocity(u) = ramp up over `ramp` of the time, cruise, ramp down over `ramp`   (u in [0, 1])
+
+with raised-cosine ramps (`ramp` = 0.5 is the raised-cosine movement, smaller is a longer
+cruise), on a time warped by `skew` (w = u + skew u (1 - u): a slow start and a quick finish
+for skew < 0, the reverse for skew > 0). A fit that forced one shape on every movement read a
+long-cruise stroke's duration 20-40 % wrong, or let it collapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RAMPS = (0.5, 0.06)
+"""The range of ramp fractions: the raised cosine down to a cruise over 88 % of the time."""
+COARSE_RAMPS = (0.5, 0.3, 0.12)
+"""Ramps of the coarse timing search; the best is then refined by `RAMP_STEP` either way."""
+RAMP_STEP = 0.08
+SIGNIFICANCE = 6.0
+"""A shape other than the raised cosine must explain this many noise variances more (the 95 %
+point of a chi-square with its two extra parameters)."""
+NOISE_CORRELATION_S = 2.0
+"""Samples of the fitted track this close together carry the same noise (the track is
+low-passed, and breathing is a slow wave): the noise variance counts once per this long."""
+SKEWS = (-0.5, -0.25, 0.0, 0.25, 0.5)
+"""Time warps searched (0: symmetric)."""
+
+
+def progress(u: np.ndarray, ramp: float = 0.5, skew: float = 0.0) -> np.ndarray:
+    """Share of the distance covered at normalised time `u` (0 before the movement, 1 after),
+    for the shape (`ramp`, `skew`) of the module docstring. Broadcasts over `u`."""
+    u = np.clip(u, 0.0, 1.0)
+    if skew:
+        u = u + skew * u * (1.0 - u)
+    a = float(np.clip(ramp, 1e-3, 0.5))
+    # one raised-cosine ramp of length a covers a/2 of "cruise-speed time"
+    head = 0.5 * u - (a / (2.0 * np.pi)) * np.sin(np.pi * np.minimum(u, a) / a)
+    head = np.where(u < a, head, 0.5 * a + (u - a))
+    v = 1.0 - u
+    tail = 0.5 * v - (a / (2.0 * np.pi)) * np.sin(np.pi * np.minimum(v, a) / a)
+    tail = np.where(v < a, tail, 0.5 * a + (v - a))
+    total = 1.0 - a
+    # below the tail's start the head formula holds, above it 1 - tail(1 - u)
+    return np.where(u <= 1.0 - a, head, total - tail) / total
+
+
+@dataclass(frozen=True)
+class MovementFit:
+    """A fitted movement: times (s), signed distance (cm) and shape."""
+
+    start_s: float
+    end_s: float
+    distance_cm: float
+    ramp: float
+    skew: float
+    gain: float
+    """The sum of squares the movement explains (for comparing fits of the same data)."""
+
+
+def fit_movement(
+    t: np.ndarray,
+    y: np.ndarray,
+    start: float,
+    end: float,
+    *,
+    min_s: float,
+    search: float,
+    shapes: bool = True,
+) -> MovementFit | None:
+    """The movement (plus a constant) that best fits `y` at times `t` (least squares), its start
+    and end searched around `start` and `end` (by `search` of the duration, at least 1 s each
+    way). None when no candidate explains anything.
+
+    The raised cosine first; then (with `shapes`) the family: the timing on a coarse grid for
+    each of `COARSE_RAMPS`, the skew at the best, the ramp between its coarse neighbours, and
+    the timing again on a finer grid. A shape other than the raised cosine is taken only when
+    it explains clearly more than noise could (`SIGNIFICANCE`): on a noisy track (a breath high
+    on the back moves the position by as much as a slow stroke's first second) a free shape
+    would otherwise fit the noise, and the shape decides the duration."""
+    dur = end - start
+    half = max(1.0, search * dur)
+    yc = y - y.mean()
+    rc = _refined(t, yc, _timing(t, yc, start, end, half, half / 6.0, min_s, 0.5, 0.0), half, min_s)
+    if rc is None or not shapes:
+        return rc
+    best = rc
+    # the timing depends on the shape (a long cruise starts later than a raised cosine, whose
+    # slow start reaches back): a coarse timing search for each of a few ramps, symmetric
+    for r in COARSE_RAMPS[1:]:
+        got = _timing(t, yc, start, end, half, half / 6.0, min_s, r, 0.0)
+        if got is not None and got.gain > best.gain:
+            best = got
+    # then the skew, and the ramp between its coarse neighbours, each with the timing around
+    # the best so far (a skewed movement's best symmetric fit is shifted and shortened)
+    medium = (half / 3.0, half / 12.0)
+    for k in SKEWS:
+        got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, best.ramp, k)
+        if got is not None and got.gain > best.gain:
+            best = got
+    for r in (best.ramp - RAMP_STEP, best.ramp + RAMP_STEP):
+        if RAMPS[-1] <= r <= RAMPS[0]:
+            got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, r, best.skew)
+            if got is not None and got.gain > best.gain:
+                best = got
+    flexible = _refined(t, yc, best, half, min_s) if best is not rc else rc
+    assert flexible is not None
+    # noise per sample from the raised cosine's residual; neighbouring samples of a track
+    # low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    per_sample = max(float(yc @ yc) - rc.gain, 0.0) / max(len(t), 1)
+    correlated = max(1.0, NOISE_CORRELATION_S / step)
+    if flexible.gain - rc.gain > SIGNIFICANCE * per_sample * correlated:
+        return flexible
+    return rc
+
+
+def _refined(
+    t: np.ndarray, yc: np.ndarray, fit: MovementFit | None, half: float, min_s: float
+) -> MovementFit | None:
+    """`fit` with its timing searched again on a finer grid around it."""
+    if fit is None:
+        return None
+    fine = _timing(
+        t, yc, fit.start_s, fit.end_s, half / 6.0, half / 24.0, min_s, fit.ramp, fit.skew
+    )
+    return fine if fine is not None and fine.gain >= fit.gain else fit
+
+
+def _gains(g: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(explained sum of squares, distance) of each row of candidate shapes `g` against `yc`."""
+    gc = g - g.mean(axis=1, keepdims=True)
+    cov = gc @ yc
+    var = np.einsum("ij,ij->i", gc, gc)
+    ok = var > 1e-9
+    gain = np.where(ok, cov * cov / np.maximum(var, 1e-12), -np.inf)
+    return gain, np.where(ok, cov / np.maximum(var, 1e-12), 0.0)
+
+
+def _timing(
+    t: np.ndarray,
+    yc: np.ndarray,
+    start: float,
+    end: float,
+    span: float,
+    step: float,
+    min_s: float,
+    ramp: float,
+    skew: float,
+) -> MovementFit | None:
+    offs = np.arange(-span, span + 1e-9, step)
+    ss = np.repeat(start + offs, len(offs))  # every (start, end) pair of the grid
+    ee = np.tile(end + offs, len(offs))
+    keep = ee - ss >= min_s
+    if not keep.any():
+        return None
+    ss, ee = ss[keep], ee[keep]
+    u = (t[None, :] - ss[:, None]) / (ee - ss)[:, None]
+    gain, dist = _gains(progress(u, ramp, skew), yc)
+    k = int(np.argmax(gain))
+    if not np.isfinite(gain[k]):
+        return None
+    return MovementFit(float(ss[k]), float(ee[k]), float(dist[k]), ramp, skew, float(gain[k]))
+
+
+def _shape(
+    t: np.ndarray, yc: np.ndarray, start: float, end: float, shapes: list[tuple[float, float]]
+) -> MovementFit | None:
+    u = (t - start) / max(end - start, 1e-9)
+    g = np.vstack([progress(u, r, k) for r, k in shapes])
+    gain, dist = _gains(g, yc)
+    k = int(np.argmax(gain))
+    if not np.isfinite(gain[k]):
+        return None
+    r, w = shapes[k]
+    return MovementFit(start, end, float(dist[k]), r, w, float(gain[k]))

@@ -69,6 +69,12 @@ class PostureSegmenter:
     lift_search_s, lift_rate_fraction, lift_pad_s
         Placing the lift near a change of posture (`_place_lifts`): how far to look, where the
         lift ends (its pitch rate below this fraction of its peak), and a margin around it.
+    transition_tail_fraction
+        A transition goes on while the torso turns faster than this share of its peak rate.
+    sit_rise_min_deg, sit_rise_rate_deg_s, sit_margin_deg, sit_plateau_s, sit_plateau_tol_deg
+        Sitting up (or lying back) inside the on-roller band of angles (`_getting_on_and_off`):
+        a rise of at least this many degrees, at least this fast, to a plateau steeper by the
+        margin than the rolling before it, lasting this long, within the tolerance.
     min_posture_s
         Shorter runs of one posture inside a stay on the roller take their neighbour's. 8 s:
         hips down with the roller at the neck (a small roller, a slow stroke's turn) the torso
@@ -100,7 +106,19 @@ class PostureSegmenter:
         lift_search_s: float = 4.0,
         lift_rate_fraction: float = 0.2,
         lift_pad_s: float = 0.3,
+        transition_tail_fraction: float = 0.2,
+        sit_rise_min_deg: float = 20.0,
+        sit_rise_rate_deg_s: float = 12.0,
+        sit_margin_deg: float = 10.0,
+        sit_plateau_s: float = 1.0,
+        sit_plateau_tol_deg: float = 5.0,
     ) -> None:
+        self.transition_tail_fraction = transition_tail_fraction
+        self.sit_rise_min_deg = sit_rise_min_deg
+        self.sit_rise_rate_deg_s = sit_rise_rate_deg_s
+        self.sit_margin_deg = sit_margin_deg
+        self.sit_plateau_s = sit_plateau_s
+        self.sit_plateau_tol_deg = sit_plateau_tol_deg
         self.lift_search_s = lift_search_s
         self.lift_rate_fraction = lift_rate_fraction
         self.lift_pad_s = lift_pad_s
@@ -159,20 +177,17 @@ class PostureSegmenter:
         for k, (_lab, a, b) in enumerate(spans):
             if b - a < min_n and 0 < k < len(spans) - 1:
                 state[a:b] = spans[k - 1][0]
-        # transitions: fast turning next to a change of state
-        fast = rate_deg_s > self.transition_rate_deg_s
+        # transitions: fast turning next to a change of state, with its slow ends (a movement
+        # that decelerates smoothly turns below any fixed rate well before it stops: the last
+        # degrees of lying back would read as a quick stroke along the back)
         trans = np.zeros(len(t_s), dtype=bool)
         change = np.flatnonzero(state[1:] != state[:-1]) + 1
         for c in change.tolist():
-            a = c
-            while a > 0 and fast[a - 1]:
-                a -= 1
-            b = c
-            while b < len(t_s) and fast[b]:
-                b += 1
+            a, b = self._fast_around(rate_deg_s, c)
             trans[a:b] = True
         labels = state.copy()
         labels[trans] = "transition"
+        labels = self._getting_on_and_off(labels, sag_s, rate)
         self.labels_ = labels
         self.on_roller_ = labels == "on_roller"
         self.sagittal_deg_ = sag_s
@@ -223,6 +238,77 @@ class PostureSegmenter:
         phases.sort(key=lambda p: p.start_s)
         self.phases_ = phases
         return self
+
+    def _fast_around(self, rate_deg_s: np.ndarray, c: int) -> tuple[int, int]:
+        """[a, b): the turning around sample `c` faster than `transition_rate_deg_s`, extended
+        while it turns faster than `transition_tail_fraction` of its own peak rate."""
+        n = len(rate_deg_s)
+        fast = rate_deg_s > self.transition_rate_deg_s
+        a, b = c, c
+        while a > 0 and fast[a - 1]:
+            a -= 1
+        while b < n and fast[b]:
+            b += 1
+        if b <= a:
+            return a, b
+        tail = min(self.transition_rate_deg_s, self.transition_tail_fraction * float(rate_deg_s[a:b].max()))
+        while a > 0 and rate_deg_s[a - 1] > tail:
+            a -= 1
+        while b < n and rate_deg_s[b] > tail:
+            b += 1
+        return a, b
+
+    def _getting_on_and_off(self, labels: np.ndarray, sag_s: np.ndarray, rate: float) -> np.ndarray:
+        """A stay on the roller that ends by sitting up to a sitting angle inside the on-roller
+        band (people sit leaning back by 65-85°, the band ends at `on_roller_exit_deg`) ends
+        where sitting up begins: the quick rise (at least `sit_rise_min_deg`, at
+        `sit_rise_rate_deg_s` or faster) to a plateau that lasts to the end of the stay and is
+        steeper by `sit_margin_deg` than any pitch of the stay before it (no hips-down
+        position is that steep: the rolling never went there). Likewise a stay that begins
+        sitting below `on_roller_max_deg` begins where lying back ends. The rise (fall) is a
+        transition, the plateau sitting."""
+        out = labels.copy()
+        plateau_n = max(1, int(round(self.sit_plateau_s * rate)))
+        for a, b in runs(labels == "on_roller"):
+            if b - a < 3 * plateau_n:
+                continue
+            p = sag_s[a:b]
+            m = b - a
+            end = self._sit_up(p, plateau_n, rate)
+            start = self._sit_up(p[::-1], plateau_n, rate)
+            # the rolling: between lying back and sitting up, where either was found
+            lo = m - start[0] if start else 0
+            hi = end[0] if end else m
+            if hi - lo < plateau_n:
+                continue
+            steepest = float(p[lo:hi].max())
+            if end and float(np.median(p[end[1] :])) >= steepest + self.sit_margin_deg:
+                out[a + end[0] : a + end[1]] = "transition"
+                out[a + end[1] : b] = "sitting"
+            if start and float(np.median(p[: m - start[1]])) >= steepest + self.sit_margin_deg:
+                out[a + m - start[1] : a + m - start[0]] = "transition"
+                out[a : a + m - start[1]] = "sitting"
+        return out
+
+    def _sit_up(self, p: np.ndarray, plateau_n: int, rate: float) -> tuple[int, int] | None:
+        """(start, end) of a quick rise to a plateau at the end of the angles `p` of one stay
+        (indices into `p`; the plateau runs from `end` to the end), or None (see
+        `_getting_on_and_off`, which checks the plateau against the rolling)."""
+        level = float(np.median(p[-plateau_n:]))
+        below = np.flatnonzero(p < level - self.sit_rise_min_deg)
+        if not below.size:
+            return None
+        k0 = int(below[-1])
+        while k0 > 0 and p[k0 - 1] < p[k0]:
+            k0 -= 1  # back to where the rise began
+        k1 = int(below[-1]) + 1
+        while k1 < len(p) and p[k1] < level - self.sit_plateau_tol_deg:
+            k1 += 1
+        if len(p) - k1 < plateau_n or k0 == 0:
+            return None
+        if (level - p[k0]) < self.sit_rise_rate_deg_s * (k1 - k0) / rate:
+            return None  # a stroke into the lumbar region, not sitting up
+        return k0, k1
 
     def _require_lift(self, posture: np.ndarray, pitch_deg: np.ndarray, rate: float) -> np.ndarray:
         """Drop posture changes that no lift or lowering of the hips explains.

@@ -115,10 +115,10 @@ def fit_movement(
                 best = got
     flexible = _refined(t, yc, best, half, min_s) if best is not rc else rc
     assert flexible is not None
-    # noise per sample from the raised cosine's residual; neighbouring samples of a track
-    # low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
+    # noise per sample from the fuller model's residual (an F test); neighbouring samples of a
+    # track low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
     step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
-    per_sample = max(float(yc @ yc) - rc.gain, 0.0) / max(len(t), 1)
+    per_sample = max(float(yc @ yc) - flexible.gain, 0.0) / max(len(t), 1)
     correlated = max(1.0, NOISE_CORRELATION_S / step)
     if flexible.gain - rc.gain > SIGNIFICANCE * per_sample * correlated:
         return flexible

@@ -27,8 +27,8 @@ RAMPS = (0.5, 0.06)
 COARSE_RAMPS = (0.5, 0.3, 0.12)
 """Ramps of the coarse timing search; the best is then refined by `RAMP_STEP` either way."""
 RAMP_STEP = 0.08
-SIGNIFICANCE = 6.0
-"""A shape other than the raised cosine must explain this many noise variances more (the 95 %
+SIGNIFICANCE = 9.2
+"""A shape other than the raised cosine must explain this many noise variances more (the 99 %
 point of a chi-square with its two extra parameters)."""
 NOISE_CORRELATION_S = 2.0
 """Samples of the fitted track this close together carry the same noise (the track is

@@ -193,6 +193,39 @@ def diameter_bound_cm(pitch_rad: ArrayLike, hip_to_neck_cm: float) -> np.ndarray
     return 2.0 * hip_to_neck_cm * np.tan(0.5 * np.asarray(pitch_rad, dtype=float))
 
 
+class RollerDiameterTracker:
+    """`RollerDiameter` as a recording goes on (the live analysis): the flattest hips-down pitch
+    so far (`steps.windows.LowestMean`) and the time hips down so far. `step(pitch_rad,
+    hips_down)` one analysis-rate sample, `run(pitch_rad, hips_down)` arrays; `current` is the
+    answer after them (the same as `roller_diameter` on everything so far)."""
+
+    def __init__(self, rate_hz: float, configured_cm: float, hip_to_neck_cm: float) -> None:
+        from tracker.analysis.steps.windows import LowestMean
+
+        self.rate_hz = float(rate_hz)
+        self.configured_cm = float(configured_cm)
+        self.hip_to_neck_cm = float(hip_to_neck_cm)
+        self._lowest = LowestMean(max(1, int(round(FLATTEST_WINDOW_S * self.rate_hz))))
+        self._count = 0
+        self.current = RollerDiameter(self.configured_cm, self.configured_cm, self.hip_to_neck_cm)
+
+    def step(self, pitch_rad: float, hips_down: bool = True) -> RollerDiameter:
+        low = self._lowest.step(float(pitch_rad), bool(hips_down))
+        self._count += int(bool(hips_down))
+        return self._update(low)
+
+    def run(self, pitch_rad: np.ndarray, hips_down: np.ndarray) -> RollerDiameter:
+        low = self._lowest.run(pitch_rad, hips_down)
+        self._count += int(np.count_nonzero(hips_down))
+        return self._update(float(low[-1]) if len(low) else float("nan"))
+
+    def _update(self, lowest: float) -> RollerDiameter:
+        self.current = RollerDiameter.from_pitch(
+            self.configured_cm, self.hip_to_neck_cm, lowest, self._count / self.rate_hz
+        )
+        return self.current
+
+
 def roller_diameter(
     pitch_rad: np.ndarray,
     hips_down: np.ndarray,
@@ -202,11 +235,4 @@ def roller_diameter(
 ) -> RollerDiameter:
     """`RollerDiameter` for a recording: `pitch_rad` (M,) the torso's pitch, `hips_down` (M,)
     bool, the samples rolling with the hips down (a window never spans a False)."""
-    from tracker.analysis.steps.windows import LowestMean
-
-    n = max(1, int(round(FLATTEST_WINDOW_S * rate_hz)))
-    lowest = LowestMean(n).run(pitch_rad, hips_down)
-    flattest = float(lowest[-1]) if len(lowest) else float("nan")
-    return RollerDiameter.from_pitch(
-        configured_cm, hip_to_neck_cm, flattest, float(np.count_nonzero(hips_down)) / rate_hz
-    )
+    return RollerDiameterTracker(rate_hz, configured_cm, hip_to_neck_cm).run(pitch_rad, hips_down)

@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from tracker.analysis.kinematics import hips_down_position_cm
+from tracker.analysis.kinematics import RollerDiameterTracker, hips_down_position_cm
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.guidance import Guidance
 from tracker.live.account import OpenHold, SessionLog
@@ -61,6 +61,9 @@ class HipsDownStage:
     merge_gap_s
         A movement shorter than `small_stroke_cm` that starts within this of the last stroke's
         end and goes on in its direction is that stroke's end (`_merge_split`).
+    diameter_lag_s
+        The hips-down pitch reaches the diameter's bound (`kinematics.RollerDiameterTracker`)
+        this late: by then a change of posture dated back to a lift has withdrawn the lift.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class HipsDownStage:
         absorb_s: float = 8.0,
         ending_ratio: float = 0.3,
         merge_gap_s: float = 1.0,
+        diameter_lag_s: float = 20.0,
     ) -> None:
         self.log = log
         self.guidance = guidance
@@ -86,6 +90,12 @@ class HipsDownStage:
         self.still_tol_cm = detector.still_tol_cm
         self.slow_hz = detector.slow_hz
         self.roller_diameter_cm = guidance.roller_diameter_cm
+        # the diameter the geometry uses, as offline (`kinematics.RollerDiameter`): fed with
+        # the hips-down pitch `diameter_lag_s` late, so a lift of the hips that posture
+        # recognition dates back later (its pitch falls like a bridge's) is taken out first
+        self.diameter = RollerDiameterTracker(rate_hz, guidance.roller_diameter_cm, guidance.hip_to_neck_cm)
+        self.diameter_lag_s = diameter_lag_s
+        self._pitches: deque[tuple[float, float]] = deque()
         self.cutter = detector.piece_cutter()
         self.measure = detector.stroke_measure(guidance)
         self.smooth = detector.smoother(rate_hz)
@@ -127,6 +137,8 @@ class HipsDownStage:
     def step(self, s: BodySample, turning: bool = False) -> None:
         """One analysis-rate sample in this posture. `turning`: the torso turns as fast as when
         getting off the roller (the lumbar rule waits)."""
+        if not s.bridged:
+            self._diameter_sample(s.t_s, s.pitch_rad)
         p = float(hips_down_position_cm(np.float64(s.pitch_rad), self.roller_diameter_cm))
         if math.isfinite(p):
             self.contacts.append((s.t_s, p))
@@ -145,10 +157,41 @@ class HipsDownStage:
         if self._pending_hold is not None:
             self._finalise_hold(self._pending_hold.end_s)
 
+    def _diameter_sample(self, t: float, pitch_rad: float) -> None:
+        """Feed the diameter's bound the pitch `diameter_lag_s` ago; a change of the diameter
+        rescales everything kept in cm (`rescale`)."""
+        self._pitches.append((t, pitch_rad))
+        while self._pitches and self._pitches[0][0] <= t - self.diameter_lag_s:
+            self.diameter.step(self._pitches.popleft()[1])
+        used = self.diameter.current.used_cm
+        if abs(used / self.roller_diameter_cm - 1.0) > 1e-3:
+            self.rescale(used / self.roller_diameter_cm)
+            self.roller_diameter_cm = used
+            self.measure.roller_diameter_cm = used
+
+    def rescale(self, k: float) -> None:
+        """The diameter the positions use changed by the factor `k` (positions are k times as
+        large): every kept position, filter state and threshold state follows, so the track
+        shows no step (which would read as a stroke)."""
+        self.smooth.rescale(k)
+        self.breath.rescale(k)
+        self.stillness.rescale(k)
+        self.cutter.rescale(k)
+        for name in ("smooth_cm", "raw_cm"):
+            self.track.buf[name] *= k
+        self.contacts = deque(((t, k * v) for t, v in self.contacts), maxlen=self.contacts.maxlen)
+        if self.hold is not None:
+            self.hold.positions_cm = [k * v for v in self.hold.positions_cm]
+        if self._prev_pf is not None:
+            self._prev_pf *= k
+        self._piece_peak *= k
+
     def withdraw_after(self, t_c: float) -> None:
         """Hips-down strokes running past the lift dated at `t_c` were the lift (the pitch falls
         by ten degrees, which the hips-down geometry reads as a fast stroke): offline no stroke
         spans a change of posture. They leave the list and the count (their events are out)."""
+        while self._pitches and self._pitches[-1][0] > t_c:
+            self._pitches.pop()  # the lift's pitch is no hips-down contact
         log = self.log
         keep = [s for s in log.strokes if not (s.posture == HIPS_DOWN and s.end_s > t_c + 0.5)]
         dropped = log.withdraw_strokes(keep)

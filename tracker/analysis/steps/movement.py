@@ -2,18 +2,23 @@
 
 People roll in more than one way: a reach that speeds up and slows down smoothly (minimum
 jerk, close to a raised cosine), steady rolling between short starts and stops (a trapezoid
-with a long cruise), a pendulum-like sweep, a slow start and a quick finish or the reverse.
-Where a movement starts and ends cannot be read off a noisy track directly (breathing moves the
-track by as much as a slow stroke covers in seconds), so a movement's start, end and distance
-come from a least-squares fit of a movement shape to every sample around it. The shape is not
-assumed: it is one of a family fitted along with the timing,
+with a long cruise), a pendulum-like sweep. Where a movement starts and ends cannot be read off
+a noisy track directly (breathing moves the track by as much as a slow stroke covers in
+seconds), so a movement's start, end and distance come from a least-squares fit of a movement
+shape to every sample around it. The shape is not assumed: it is one of a family fitted along
+with the timing,
 
     velocity(u) = ramp up over `ramp` of the time, cruise, ramp down over `ramp`   (u in [0, 1])
 
 with raised-cosine ramps (`ramp` = 0.5 is the raised-cosine movement, smaller is a longer
-cruise), on a time warped by `skew` (w = u + skew u (1 - u): a slow start and a quick finish
-for skew < 0, the reverse for skew > 0). A fit that forced one shape on every movement read a
-long-cruise stroke's duration 20-40 % wrong, or let it collapse.
+cruise). A fit that forced one shape on every movement read a long-cruise stroke's duration
+20-40 % wrong, or let it collapse. The shapes differ by millimetres over a whole stroke, so a
+shape other than the raised cosine is taken only when it explains clearly more than the
+track's noise (an F test with the noise counted once per `NOISE_CORRELATION_S` and never below
+`NOISE_FLOOR_CM`). `progress` also takes a time warp (`skew`: a slow start and a quick finish,
+or the reverse), which the fit does not search: on clean tracks the low-pass and slow pitch
+errors bend a symmetric stroke just enough for a warp to fit them, which moved stroke ends by
+half a second.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ RAMP_STEP = 0.08
 SIGNIFICANCE = 9.2
 """A shape other than the raised cosine must explain this many noise variances more (the 99 %
 point of a chi-square with its two extra parameters)."""
+NOISE_FLOOR_CM = 0.2
+"""The track is not known better than this (cm rms) even where it is smooth: the low-pass and
+the pitch's own errors bend a movement's shape by about this much, which no shape should be
+chosen to explain."""
 NOISE_CORRELATION_S = 2.0
 """Samples of the fitted track this close together carry the same noise (the track is
 low-passed, and breathing is a slow wave): the noise variance counts once per this long."""
-SKEWS = (-0.5, -0.25, 0.0, 0.25, 0.5)
-"""Time warps searched (0: symmetric)."""
 
 
 def progress(u: np.ndarray, ramp: float = 0.5, skew: float = 0.0) -> np.ndarray:
@@ -82,9 +89,9 @@ def fit_movement(
     and end searched around `start` and `end` (by `search` of the duration, at least 1 s each
     way). None when no candidate explains anything.
 
-    The raised cosine first; then (with `shapes`) the family: the timing on a coarse grid for
-    each of `COARSE_RAMPS`, the skew at the best, the ramp between its coarse neighbours, and
-    the timing again on a finer grid. A shape other than the raised cosine is taken only when
+    The raised cosine first; then (with `shapes`) the family's symmetric members: the timing on
+    a coarse grid for each of `COARSE_RAMPS`, the ramp between its coarse neighbours, and the
+    timing again on a finer grid. A shape other than the raised cosine is taken only when
     it explains clearly more than noise could (`SIGNIFICANCE`): on a noisy track (a breath high
     on the back moves the position by as much as a slow stroke's first second) a free shape
     would otherwise fit the noise, and the shape decides the duration."""
@@ -101,13 +108,8 @@ def fit_movement(
         got = _timing(t, yc, start, end, half, half / 6.0, min_s, r, 0.0)
         if got is not None and got.gain > best.gain:
             best = got
-    # then the skew, and the ramp between its coarse neighbours, each with the timing around
-    # the best so far (a skewed movement's best symmetric fit is shifted and shortened)
+    # then the ramp between its coarse neighbours, with the timing around the best so far
     medium = (half / 3.0, half / 12.0)
-    for k in SKEWS:
-        got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, best.ramp, k)
-        if got is not None and got.gain > best.gain:
-            best = got
     for r in (best.ramp - RAMP_STEP, best.ramp + RAMP_STEP):
         if RAMPS[-1] <= r <= RAMPS[0]:
             got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, r, best.skew)
@@ -119,6 +121,7 @@ def fit_movement(
     # track low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
     step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     per_sample = max(float(yc @ yc) - flexible.gain, 0.0) / max(len(t), 1)
+    per_sample = max(per_sample, NOISE_FLOOR_CM**2)
     correlated = max(1.0, NOISE_CORRELATION_S / step)
     if flexible.gain - rc.gain > SIGNIFICANCE * per_sample * correlated:
         return flexible

@@ -122,6 +122,10 @@ class StillWindows:
     def clear(self) -> None:
         self._q.clear()
 
+    def rescale(self, k: float) -> None:
+        """The signal's unit changed by the factor `k`: the kept values follow."""
+        self._q = deque((k * v for v in self._q), maxlen=self.n)
+
     @property
     def full(self) -> bool:
         return len(self._q) == self.n

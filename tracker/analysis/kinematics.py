@@ -168,6 +168,23 @@ class RollerDiameter:
             return f"roller {self.configured_cm:g} cm configured, {at_most}: used {self.used_cm:.1f} cm"
         return f"roller {self.configured_cm:g} cm configured, {at_most}"
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RollerDiameter:
+        """The inverse of `to_json` (as a stored result's parameters hold it)."""
+        rng = obj.get("bound_range_cm")
+        return cls(
+            configured_cm=float(obj["configured_cm"]),
+            used_cm=float(obj["used_cm"]),
+            hip_to_neck_cm=float(obj["hip_to_neck_cm"]),
+            bound_cm=None if obj.get("bound_cm") is None else float(obj["bound_cm"]),
+            bound_range_cm=None if rng is None else (float(rng[0]), float(rng[1])),
+            flattest_pitch_deg=None
+            if obj.get("flattest_pitch_deg") is None
+            else float(obj["flattest_pitch_deg"]),
+            hips_down_s=float(obj.get("hips_down_s", 0.0)),
+            status=str(obj.get("status", "not_identifiable")),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "configured_cm": self.configured_cm,

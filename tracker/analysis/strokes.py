@@ -468,11 +468,15 @@ class StrokeHoldDetector:
             starts, ends, signed, shapes = starts[keep], ends[keep], signed[keep], shapes[keep]
             hd = [k for k, s in enumerate(strokes) if s.posture == "hips_down"]
         out = []
+        fitted: list[int] = []  # their places in `out`
         for k, s in enumerate(strokes):
             if k not in hd:
                 out.append(s)
                 continue
             dist = float(abs(signed[k]))
+            if dist < self.min_stroke_cm:
+                continue  # the fit, over every sample around it, says it hardly moved
+            fitted.append(len(out))
             dur = float(ends[k] - starts[k])
             start_cm = s.start_cm if s.start_cm is not None else 0.0
             end_cm = start_cm + float(signed[k])
@@ -489,7 +493,7 @@ class StrokeHoldDetector:
                     end_cm=end_cm,
                 )
             )
-        return _no_overlap(out, hd)
+        return _no_overlap(out, fitted)
 
     def _window(self, td, starts, ends, j: int, k: int) -> tuple[int, int]:
         """Indices [i0, i1) of the fit window of movements j..k: from the middle of the one

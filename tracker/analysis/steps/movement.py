@@ -32,6 +32,7 @@ RAMPS = (0.5, 0.06)
 COARSE_RAMPS = (0.5, 0.3, 0.12)
 """Ramps of the coarse timing search; the best is then refined by `RAMP_STEP` either way."""
 RAMP_STEP = 0.08
+MIN_RAMP_STEP = 0.02
 SIGNIFICANCE = 9.2
 """A shape other than the raised cosine must explain this many noise variances more (the 99 %
 point of a chi-square with its two extra parameters)."""
@@ -90,8 +91,8 @@ def fit_movement(
     way). None when no candidate explains anything.
 
     The raised cosine first; then (with `shapes`) the family's symmetric members: the timing on
-    a coarse grid for each of `COARSE_RAMPS`, the ramp between its coarse neighbours, and the
-    timing again on a finer grid. A shape other than the raised cosine is taken only when
+    a coarse grid for each of `COARSE_RAMPS`, the ramp stepped from there (the timing searched
+    around the best for each step), and the timing again on a finer grid. A shape other than the raised cosine is taken only when
     it explains clearly more than noise could (`SIGNIFICANCE`): on a noisy track (a breath high
     on the back moves the position by as much as a slow stroke's first second) a free shape
     would otherwise fit the noise, and the shape decides the duration."""
@@ -108,13 +109,21 @@ def fit_movement(
         got = _timing(t, yc, start, end, half, half / 6.0, min_s, r, 0.0)
         if got is not None and got.gain > best.gain:
             best = got
-    # then the ramp between its coarse neighbours, with the timing around the best so far
+    # then the ramp between its coarse neighbours (halving the step when neither side is
+    # better), with the timing searched again around the best so far for each
     medium = (half / 3.0, half / 12.0)
-    for r in (best.ramp - RAMP_STEP, best.ramp + RAMP_STEP):
-        if RAMPS[-1] <= r <= RAMPS[0]:
-            got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, r, best.skew)
-            if got is not None and got.gain > best.gain:
-                best = got
+    step = RAMP_STEP
+    for _ in range(8):
+        moved = False
+        for r in (best.ramp - step, best.ramp + step):
+            if RAMPS[-1] <= r <= RAMPS[0]:
+                got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, r, 0.0)
+                if got is not None and got.gain > best.gain:
+                    best, moved = got, True
+        if not moved:
+            step /= 2.0
+            if step < MIN_RAMP_STEP:
+                break
     flexible = _refined(t, yc, best, half, min_s) if best is not rc else rc
     assert flexible is not None
     # noise per sample from the fuller model's residual (an F test); neighbouring samples of a

@@ -44,7 +44,7 @@ import numpy as np
 from tracker.analysis.kinematics import hips_down_pitch_rad
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
-from tracker.analysis.steps.movement import NOISE_CORRELATION_S, fit_movement
+from tracker.analysis.steps.movement import fit_movement, one_movement
 from tracker.analysis.steps.movement import progress as movement_progress
 from tracker.analysis.steps.pieces import PieceCutter
 from tracker.analysis.steps.runs import runs
@@ -53,10 +53,6 @@ from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
-
-MERGE_SIGNIFICANCE = 7.8
-"""Two movements in one direction must explain this many noise variances more than one (the
-95 % point of a chi-square with the second movement's three parameters)."""
 
 
 def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
@@ -510,7 +506,7 @@ class StrokeHoldDetector:
     def _one_movement(self, td, yd, j: int, k: int, starts, ends, signed, shapes) -> bool:
         """Whether the neighbouring movements j and k (one direction, next to each other) are
         one movement: a single fitted movement explains the track about as well as the two do
-        (within what noise explains, `steps.movement.SIGNIFICANCE`). A slow stroke's speed
+        (`steps.movement.one_movement`). A slow stroke's speed
         dips with each breath high on the back, and a dip can look like a stop."""
         i0, i1 = self._window(td, starts, ends, j, k)
         if i1 - i0 < 8:
@@ -521,26 +517,15 @@ class StrokeHoldDetector:
             if m not in (j, k):
                 u = (tw - starts[m]) / max(ends[m] - starts[m], 1e-9)
                 others += signed[m] * movement_progress(u, shapes[m, 0], shapes[m, 1])
-        y = yd[i0:i1] - others
-        yc = y - y.mean()
-        two = np.column_stack(
-            [
-                movement_progress((tw - starts[m]) / max(ends[m] - starts[m], 1e-9), *shapes[m])
-                for m in (j, k)
-            ]
-            + [np.ones(len(tw))]
+        one = one_movement(
+            tw,
+            yd[i0:i1] - others,
+            (starts[j], ends[j], shapes[j, 0]),
+            (starts[k], ends[k], shapes[k, 0]),
+            min_s=self.min_fit_s,
+            search=self.fit_search,
         )
-        coef, *_ = np.linalg.lstsq(two, y, rcond=None)
-        ss_two = float(np.sum((y - two @ coef) ** 2))
-        one = fit_movement(
-            tw, y, starts[j], ends[k], min_s=self.min_fit_s, search=self.fit_search
-        )
-        if one is None or one.distance_cm * signed[j] <= 0:
-            return False
-        ss_one = float(yc @ yc) - one.gain
-        step = float(np.median(np.diff(tw)))
-        noise = ss_two / len(tw) * max(1.0, NOISE_CORRELATION_S / step)
-        return ss_one - ss_two < MERGE_SIGNIFICANCE * noise
+        return one is not None and one.distance_cm * signed[j] > 0
 
     def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed, shapes) -> None:
         """One pass of `_fit_strokes` over the hips-down movements (arrays updated in place).

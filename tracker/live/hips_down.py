@@ -28,6 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from tracker.analysis.kinematics import RollerDiameterTracker, hips_down_position_cm
+from tracker.analysis.steps.movement import one_movement
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.guidance import Guidance
 from tracker.live.account import OpenHold, SessionLog
@@ -97,6 +98,11 @@ class HipsDownStage:
         self.diameter_lag_s = diameter_lag_s
         self._pitches: deque[tuple[float, float]] = deque()
         self.cutter = detector.piece_cutter()
+        self.fit_gap_s = detector.merge_gap_s
+        self.fit_margin_s = detector.fit_margin_s
+        self.fit_rate_hz = detector.fit_rate_hz
+        self.min_fit_s = detector.min_fit_s
+        self.fit_search = detector.fit_search
         self.measure = detector.stroke_measure(guidance)
         self.smooth = detector.smoother(rate_hz)
         self.breath = detector.breath_filter(rate_hz)
@@ -305,8 +311,56 @@ class HipsDownStage:
         if self.hold is not None and not self.hold.open:
             self._end_hold(self.hold.left_s if self.hold.left_s is not None else t_known, final=False)
             self._finalise_hold(stroke.start_s)
+        elif self._one_with_last(stroke):
+            return
         self.log.add_stroke(stroke, t_known)
         self._ending_fired = False
+
+    def _one_with_last(self, stroke: Stroke) -> bool:
+        """A stroke that goes on the last one's way right after it (no hold between) is that
+        stroke's second half when one movement fits the track as well as the two
+        (`steps.movement.one_movement`, as offline): a breath high on the back slows a slow
+        stroke for a moment, and the dip reads as a stop. The last stroke is replaced by the
+        one movement (its count stays)."""
+        log = self.log
+        if not log.strokes:
+            return False
+        last = log.strokes[-1]
+        if (
+            last.direction != stroke.direction
+            or last.posture != HIPS_DOWN
+            or stroke.start_s - last.end_s > self.fit_gap_s
+            or last.end_s < self.on_since_s
+            or (log.holds and log.holds[-1].start_s >= last.end_s - 1e-9)
+            or last.start_cm is None
+        ):
+            return False
+        # the unfiltered track, as offline fits (no filter delay, no causal filter's bend),
+        # from the end of the stroke before (offline subtracts the neighbours' fitted shapes;
+        # here the window leaves them out) to just past this one (the next is under way)
+        lo = last.start_s - self.fit_margin_s
+        if len(log.strokes) > 1:
+            lo = max(lo, log.strokes[-2].end_s)
+        i0 = self.track.index_at("t_s", lo)
+        i1 = self.track.index_at("t_s", stroke.end_s + 0.5) + 1
+        rows = self.track.get(max(i0, self.track.first), i1)
+        step = max(1, int(round(self.rate_hz / self.fit_rate_hz)))
+        t, y = rows["t_s"][::step], rows["raw_cm"][::step]
+        one = one_movement(
+            t, y, (last.start_s, last.end_s, 0.5), (stroke.start_s, stroke.end_s, 0.5),
+            min_s=self.min_fit_s, search=self.fit_search, refit=True,
+        )  # fmt: skip
+        sign = 1.0 if last.direction == "toward_head" else -1.0
+        if one is None or one.distance_cm * sign <= 0:
+            return False
+        dist = abs(one.distance_cm)
+        dur = one.end_s - one.start_s
+        end_cm = last.start_cm + sign * dist
+        log.strokes[-1] = replace(
+            last, start_s=one.start_s, end_s=one.end_s, distance_cm=dist, pace_cm_s=dist / dur,
+            end_cm=end_cm, region=self.guidance.region_at(0.5 * (last.start_cm + end_cm)),
+        )  # fmt: skip
+        return True
 
     def _merge_split(self, small: Stroke) -> bool:
         """A short movement (under `small_stroke_cm`, not absorbed by a hold) that carries on

@@ -36,6 +36,9 @@ MIN_RAMP_STEP = 0.02
 SIGNIFICANCE = 9.2
 """A shape other than the raised cosine must explain this many noise variances more (the 99 %
 point of a chi-square with its two extra parameters)."""
+MERGE_SIGNIFICANCE = 7.8
+"""Two movements in one direction must explain this many noise variances more than one (the
+95 % point of a chi-square with the second movement's three parameters)."""
 NOISE_FLOOR_CM = 0.2
 """The track is not known better than this (cm rms) even where it is smooth: the low-pass and
 the pitch's own errors bend a movement's shape by about this much, which no shape should be
@@ -135,6 +138,49 @@ def fit_movement(
     if flexible.gain - rc.gain > SIGNIFICANCE * per_sample * correlated:
         return flexible
     return rc
+
+
+def one_movement(
+    t: np.ndarray,
+    y: np.ndarray,
+    first: tuple[float, float, float],
+    second: tuple[float, float, float],
+    *,
+    min_s: float,
+    search: float,
+    refit: bool = False,
+) -> MovementFit | None:
+    """The single movement that explains the track `y` at `t` about as well as two neighbouring
+    movements in one direction do (`first`, `second`: start, end and ramp of each), or None
+    when the two explain clearly more (`MERGE_SIGNIFICANCE` noise variances, the noise as in
+    `fit_movement`). A slow stroke's speed dips with each breath high on the back, and a dip
+    looks like a stop between two strokes. `refit`: the two are rough guesses (fit each on its
+    side of the boundary first)."""
+    if len(t) < 8:
+        return None
+    if refit:
+        # rough times (a live piece's): each fitted on its side of the boundary first, so the
+        # two are judged at their best
+        mid = 0.5 * (first[1] + second[0])
+        for side, (a, b, r) in ((t <= mid, first), (t > mid, second)):
+            got = fit_movement(t[side], y[side], a, b, min_s=min_s, search=search) if side.sum() >= 8 else None
+            if got is not None:
+                if side[0]:
+                    first = (got.start_s, got.end_s, got.ramp)
+                else:
+                    second = (got.start_s, got.end_s, got.ramp)
+    cols = [progress((t - a) / max(b - a, 1e-9), r) for a, b, r in (first, second)]
+    two = np.column_stack([*cols, np.ones(len(t))])
+    coef, *_ = np.linalg.lstsq(two, y, rcond=None)
+    ss_two = float(np.sum((y - two @ coef) ** 2))
+    one = fit_movement(t, y, first[0], second[1], min_s=min_s, search=search)
+    if one is None:
+        return None
+    yc = y - y.mean()
+    ss_one = float(yc @ yc) - one.gain
+    step = float(np.median(np.diff(t)))
+    noise = max(ss_two / len(t), NOISE_FLOOR_CM**2) * max(1.0, NOISE_CORRELATION_S / step)
+    return one if ss_one - ss_two < MERGE_SIGNIFICANCE * noise else None
 
 
 def _refined(

@@ -13,10 +13,13 @@ from tracker.analysis.steps import rules
 from tracker.analysis.steps.decimate import BlockMean, block_mean
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
+from tracker.analysis.steps.movement import fit_movement
+from tracker.analysis.steps.movement import progress as movement_progress
 from tracker.analysis.steps.orientation import VqfOrientation, up_from_quaternion
 from tracker.analysis.steps.pieces import PieceCutter, TurningPoints
 from tracker.analysis.steps.runs import fill_nearest, label_runs, runs, split_by
 from tracker.analysis.steps.windows import (
+    LowestMean,
     StillWindows,
     TrailingMean,
     centred_extreme,
@@ -104,6 +107,73 @@ def test_still_windows_and_trailing_means_do_not_depend_on_blocks(sizes):
     again = TrailingMean(9)
     np.testing.assert_allclose(np.concatenate([again.run(x[s]) for s in _cuts(len(x), sizes)]), means)
     np.testing.assert_allclose(means[20], x[12:21].mean())
+
+
+@settings(max_examples=30, deadline=None)
+@given(blocks, st.integers(1, 12))
+def test_lowest_means_do_not_depend_on_blocks(sizes, n):
+    """The flattest pitch (`LowestMean`): step, run and run on any blocks agree, and the answer
+    is the lowest mean of n samples that lie inside one run of `inside`."""
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.normal(size=300))
+    inside = rng.random(300) > 0.08
+    whole = LowestMean(n).run(x, inside)
+    stepped = LowestMean(n)
+    np.testing.assert_allclose([stepped.step(v, i) for v, i in zip(x, inside, strict=True)], whole, atol=1e-9)
+    blocked = LowestMean(n)
+    got = np.concatenate([blocked.run(x[s], inside[s]) for s in _cuts(len(x), sizes)])
+    np.testing.assert_allclose(got, whole, atol=1e-9)
+    brute = min(
+        x[k : k + n].mean() for k in range(len(x) - n + 1) if inside[k : k + n].all()
+    )
+    assert whole[-1] == pytest.approx(brute)
+
+
+def test_rescaled_state_is_the_state_of_the_rescaled_signal():
+    """A change of unit mid-stream (the live hips-down stage when the roller diameter it uses
+    changes): rescaling a filter's, a still window's and a piece cutter's state gives what they
+    would hold had the signal been in the new unit all along."""
+    x = 30.0 + 10.0 * np.sin(np.arange(400) / 20.0) + np.random.default_rng(6).normal(0, 0.2, 400)
+    k = 0.8
+    a, b = Butterworth.lowpass(0.8, RATE), Butterworth.lowpass(0.8, RATE)
+    a.run(x[:200])
+    b.run(k * x[:200])
+    a.rescale(k)
+    np.testing.assert_allclose(a.run(k * x[200:]), b.run(k * x[200:]), atol=1e-9)
+    w1, w2 = StillWindows(50, 1.0), StillWindows(50, 1.0)
+    w1.run(x[:200])
+    w2.run(k * x[:200])
+    w1.rescale(k)
+    assert w1.run(k * x[200:]).tolist() == w2.run(k * x[200:]).tolist()
+    c1, c2 = PieceCutter(1.5, 0.3, 2.0), PieceCutter(1.5, 0.3, 2.0)
+    c1.start(0, x[0])
+    c2.start(0, k * x[0])
+    cuts1, cuts2 = [], []
+    for i in range(1, 400):
+        v1 = x[i] if i < 200 else k * x[i]
+        if i == 200:
+            c1.rescale(k)
+        s1 = abs(v1 - (x[i - 1] if i <= 200 else k * x[i - 1])) * RATE
+        cuts1.append(c1.step(i, v1, s1))
+        cuts2.append(c2.step(i, k * x[i], abs(k * x[i] - k * x[i - 1]) * RATE))
+    assert cuts1[200:] == cuts2[200:]
+
+
+@pytest.mark.parametrize("ramp", [0.5, 0.3, 0.12])
+def test_a_movement_is_timed_whatever_its_cruise(ramp):
+    """`fit_movement` finds a movement's start, end and distance from a track with a breath on
+    it, a raised cosine (ramp 0.5) or a long cruise (ramp 0.12), from rough first guesses."""
+    t = np.arange(0.0, 30.0, 0.2)
+    breath = 0.3 * np.sin(2 * np.pi * 0.25 * t)
+    y = 40.0 - 18.0 * movement_progress((t - 8.0) / 12.0, ramp) + breath
+    got = fit_movement(t, y, 6.5, 21.5, min_s=0.8, search=0.4)
+    assert got is not None
+    assert got.start_s == pytest.approx(8.0, abs=0.6) and got.end_s == pytest.approx(20.0, abs=0.6)
+    assert got.distance_cm == pytest.approx(-18.0, rel=0.05)
+    # a raised cosine on a clean track is not taken for another shape
+    if ramp == 0.5:
+        clean = fit_movement(t, 40.0 - 18.0 * movement_progress((t - 8.0) / 12.0), 7.0, 21.0, min_s=0.8, search=0.4)
+        assert clean is not None and clean.ramp == 0.5
 
 
 def test_still_windows_find_a_hold_with_breathing():

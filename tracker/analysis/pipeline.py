@@ -22,6 +22,7 @@ from tracker import __version__
 from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
 from tracker.analysis.io import MIN_DURATION_S
+from tracker.analysis.kinematics import roller_diameter
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.steps.runs import fill_nearest, runs, split_by
@@ -183,13 +184,23 @@ def analyze_with_details(
             sig.rate_hz,
             params.gyro_pitch_window_s,
         )
-    contact = contact_estimator(guidance, params).estimate(
+    # the diameter the hips-down geometry uses: the configured one, unless the recording shows
+    # it cannot be (`kinematics.RollerDiameter`); a new gap-free segment starts its windows anew
+    hips_down = (seg.posture_ == "hips_down") & seg.on_roller_ & ~seg.lift_mask_ & ~sig.bridged
+    hips_down[1:] &= sig.segment[1:] == sig.segment[:-1]
+    roller = roller_diameter(
+        pitch_rad, hips_down, sig.rate_hz, guidance.roller_diameter_cm, guidance.hip_to_neck_cm
+    )
+    if roller.note():
+        notes.append(str(roller.note()))
+    geometry = guidance.with_overrides(roller_diameter_cm=roller.used_cm)
+    contact = contact_estimator(geometry, params).estimate(
         sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_
     )
     notes += contact.notes_
     # lifting or lowering the hips turns the torso with the roller where it is: no stroke
     usable = seg.on_roller_ & ~sig.bridged & ~seg.lift_mask_
-    detector_params = {"roller_diameter_cm": guidance.roller_diameter_cm, **params.detector}
+    detector_params = {"roller_diameter_cm": roller.used_cm, **params.detector}
     detector = StrokeHoldDetector(**detector_params).detect(
         sig.t_s,
         contact.position_cm_,
@@ -257,6 +268,7 @@ def analyze_with_details(
             "guidance": guidance.to_json(),
             "analysis": params.to_json(),
             "body_axes": {"source": axes.source_, "quality": axes.quality_},
+            "roller": roller.to_json(),
             "sampling_rate_hz": sig.native_rate_hz,
         },
         tracker_version=__version__,

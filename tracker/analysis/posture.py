@@ -69,6 +69,18 @@ class PostureSegmenter:
     lift_search_s, lift_rate_fraction, lift_pad_s
         Placing the lift near a change of posture (`_place_lifts`): how far to look, where the
         lift ends (its pitch rate below this fraction of its peak), and a margin around it.
+    transition_tail_fraction, transition_search_s
+        A transition is the fastest turning within `transition_search_s` of a change of state,
+        going on while the torso turns faster than `transition_tail_fraction` of its peak rate.
+    sit_rise_min_deg, sit_rise_rate_deg_s, sit_margin_deg, sit_plateau_s, sit_plateau_tol_deg
+        Sitting up (or lying back) inside the on-roller band of angles (`_getting_on_and_off`):
+        a rise of at least this many degrees, at a peak rate at least this fast, to a plateau
+        steeper by the margin than the rolling before it, lasting this long, within the
+        tolerance.
+    sit_min_deg, sit_max_s
+        Such a plateau is at least this upright (people sit leaning back by 65-85°; a hips-down
+        pitch that steep puts the roller under the sacrum), and sitting up takes at most
+        `sit_max_s`.
     min_posture_s
         Shorter runs of one posture inside a stay on the roller take their neighbour's. 8 s:
         hips down with the roller at the neck (a small roller, a slow stroke's turn) the torso
@@ -100,7 +112,26 @@ class PostureSegmenter:
         lift_search_s: float = 4.0,
         lift_rate_fraction: float = 0.2,
         lift_pad_s: float = 0.3,
+        transition_tail_fraction: float = 0.2,
+        transition_search_s: float = 1.0,
+        sit_rise_min_deg: float = 20.0,
+        sit_rise_rate_deg_s: float = 12.0,
+        sit_margin_deg: float = 10.0,
+        sit_plateau_s: float = 1.0,
+        sit_plateau_tol_deg: float = 5.0,
+        sit_min_deg: float = 55.0,
+        sit_max_s: float = 5.0,
     ) -> None:
+        self.sit_min_deg = sit_min_deg
+        self.sit_max_s = sit_max_s
+        self.transition_tail_fraction = transition_tail_fraction
+        self.transition_search_s = transition_search_s
+        self._dt = 0.04
+        self.sit_rise_min_deg = sit_rise_min_deg
+        self.sit_rise_rate_deg_s = sit_rise_rate_deg_s
+        self.sit_margin_deg = sit_margin_deg
+        self.sit_plateau_s = sit_plateau_s
+        self.sit_plateau_tol_deg = sit_plateau_tol_deg
         self.lift_search_s = lift_search_s
         self.lift_rate_fraction = lift_rate_fraction
         self.lift_pad_s = lift_pad_s
@@ -140,6 +171,7 @@ class PostureSegmenter:
         ids; `acc_body_m_s2` (M, 3) specific force in the body frame (optional: without it the
         posture on the roller comes from pitch alone)."""
         rate = 1.0 / float(np.median(np.diff(t_s))) if len(t_s) > 1 else 25.0
+        self._dt = 1.0 / rate
         n_s = max(1, int(round(self.smooth_s * rate)))
         sag = np.degrees(np.arctan2(up_body[:, 2], up_body[:, 0]))
         sag_s = centred_mean(sag, n_s)
@@ -159,20 +191,17 @@ class PostureSegmenter:
         for k, (_lab, a, b) in enumerate(spans):
             if b - a < min_n and 0 < k < len(spans) - 1:
                 state[a:b] = spans[k - 1][0]
-        # transitions: fast turning next to a change of state
-        fast = rate_deg_s > self.transition_rate_deg_s
+        # transitions: fast turning next to a change of state, with its slow ends (a movement
+        # that decelerates smoothly turns below any fixed rate well before it stops: the last
+        # degrees of lying back would read as a quick stroke along the back)
         trans = np.zeros(len(t_s), dtype=bool)
         change = np.flatnonzero(state[1:] != state[:-1]) + 1
         for c in change.tolist():
-            a = c
-            while a > 0 and fast[a - 1]:
-                a -= 1
-            b = c
-            while b < len(t_s) and fast[b]:
-                b += 1
+            a, b = self._fast_around(rate_deg_s, c)
             trans[a:b] = True
         labels = state.copy()
         labels[trans] = "transition"
+        labels = self._getting_on_and_off(labels, sag_s, rate)
         self.labels_ = labels
         self.on_roller_ = labels == "on_roller"
         self.sagittal_deg_ = sag_s
@@ -223,6 +252,92 @@ class PostureSegmenter:
         phases.sort(key=lambda p: p.start_s)
         self.phases_ = phases
         return self
+
+    def _fast_around(self, rate_deg_s: np.ndarray, c: int) -> tuple[int, int]:
+        """[a, b) of the turning at a change of state at sample `c`: the fastest turning within
+        `transition_search_s` of it, if faster than `transition_rate_deg_s`, extended while it
+        turns faster than `transition_tail_fraction` of that peak (a movement that decelerates
+        smoothly turns below any fixed rate well before it stops, and the angle may cross the
+        threshold in that slow end); always including `c`. Empty when nothing turns fast."""
+        n = len(rate_deg_s)
+        reach = max(1, int(round(self.transition_search_s / max(self._dt, 1e-9))))
+        lo, hi = max(0, c - reach), min(n, c + reach + 1)
+        if hi <= lo:
+            return c, c
+        m = lo + int(np.argmax(rate_deg_s[lo:hi]))
+        peak = float(rate_deg_s[m])
+        if peak <= self.transition_rate_deg_s:
+            return c, c
+        tail = min(self.transition_rate_deg_s, self.transition_tail_fraction * peak)
+        a, b = m, m + 1
+        while a > 0 and rate_deg_s[a - 1] > tail:
+            a -= 1
+        while b < n and rate_deg_s[b] > tail:
+            b += 1
+        return min(a, c), max(b, c)
+
+    def _getting_on_and_off(self, labels: np.ndarray, sag_s: np.ndarray, rate: float) -> np.ndarray:
+        """A stay on the roller that ends by sitting up to a sitting angle inside the on-roller
+        band (people sit leaning back by 65-85°, the band ends at `on_roller_exit_deg`) ends
+        where sitting up begins: the quick rise (at least `sit_rise_min_deg`, at
+        `sit_rise_rate_deg_s` or faster) to a plateau that lasts to the end of the stay and is
+        steeper by `sit_margin_deg` than any pitch of the stay before it (no hips-down
+        position is that steep: the rolling never went there). Likewise a stay that begins
+        sitting below `on_roller_max_deg` begins where lying back ends. The rise (fall) is a
+        transition, the plateau sitting."""
+        out = labels.copy()
+        plateau_n = max(1, int(round(self.sit_plateau_s * rate)))
+        for a, b in runs(labels == "on_roller"):
+            if b - a < 3 * plateau_n:
+                continue
+            p = sag_s[a:b]
+            m = b - a
+            end = self._sit_up(p, plateau_n, rate)
+            start = self._sit_up(p[::-1], plateau_n, rate)
+            # the rolling: between lying back and sitting up, where either was found
+            lo = m - start[0] if start else 0
+            hi = end[0] if end else m
+            if hi - lo < plateau_n:
+                continue
+            steepest = float(p[lo:hi].max())
+            if end and float(np.median(p[end[1] :])) >= steepest + self.sit_margin_deg:
+                out[a + end[0] : a + end[1]] = "transition"
+                out[a + end[1] : b] = "sitting"
+            if start and float(np.median(p[: m - start[1]])) >= steepest + self.sit_margin_deg:
+                out[a + m - start[1] : a + m - start[0]] = "transition"
+                out[a : a + m - start[1]] = "sitting"
+        return out
+
+    def _sit_up(self, p: np.ndarray, plateau_n: int, rate: float) -> tuple[int, int] | None:
+        """(start, end) of a quick rise to a plateau at the end of the angles `p` of one stay
+        (indices into `p`; the plateau runs from `end` to the end), or None (see
+        `_getting_on_and_off`, which checks the plateau against the rolling). The rise is the
+        fastest rising within the last `sit_rise_min_deg` below the plateau, extended while it
+        rises faster than `transition_tail_fraction` of that rate."""
+        level = float(np.median(p[-plateau_n:]))
+        if level < self.sit_min_deg:
+            return None  # no one sits that far back: the roller under the back holds them
+        below = np.flatnonzero(p < level - self.sit_rise_min_deg)
+        if not below.size:
+            return None
+        k1 = int(below[-1]) + 1
+        while k1 < len(p) and p[k1] < level - self.sit_plateau_tol_deg:
+            k1 += 1
+        if len(p) - k1 < plateau_n:
+            return None
+        d = np.gradient(p) * rate
+        lo = max(0, int(below[-1]) - plateau_n)
+        m = lo + int(np.argmax(d[lo:k1])) if k1 > lo else k1
+        peak = float(d[m]) if m < len(d) else 0.0
+        if peak < self.sit_rise_rate_deg_s:
+            return None  # a stroke into the lumbar region, not sitting up
+        k0 = m
+        longest = int(round(self.sit_max_s * rate))
+        while k0 > 0 and d[k0 - 1] > self.transition_tail_fraction * peak and k1 - k0 < longest:
+            k0 -= 1
+        if k0 == 0 or level - p[k0] < self.sit_rise_min_deg:
+            return None
+        return k0, k1
 
     def _require_lift(self, posture: np.ndarray, pitch_deg: np.ndarray, rate: float) -> np.ndarray:
         """Drop posture changes that no lift or lowering of the hips explains.

@@ -16,15 +16,17 @@ as quiet as a hold to an accelerometer, but it moves the contact 4.5 cm in 3 s.
   for a raised-cosine speed profile, 0.51 for minimum jerk), which is robust to the slow start
   and end of each movement.
 * **Hips down, the strokes are then fitted** (`fit_ramps`, `_fit_strokes`): the whole track
-  as a chain of raised-cosine movements, each movement's start, end and distance by least
+  as a chain of point-to-point movements, each movement's start, end and distance by least
   squares over every sample from the middle of the movement before to the middle of the one
   after, the neighbours' fitted shapes subtracted (two passes). High on the back a breath tilts
   the chest by as much "position" as a slow stroke covers in seconds (0.4° is 1.5 cm at 45 cm),
   which moves a 10 %/90 % crossing by a second or more: the turn between two slow strokes
-  became a 3-4 s "hold", or one stroke two. A least-squares fit averages the breath out.
-  Movements in one direction whose fits overlap by more than `merge_overlap_s` are one movement
-  (nobody starts the next before the last has ended; the brief stops between legs of one long
-  way are 0.15-0.8 s) and are merged and fitted again. The holds lie between the fitted
+  became a 3-4 s "hold", or one stroke two. A least-squares fit averages the breath out. The
+  movement's shape is fitted too (`steps.movement`: a raised cosine unless a longer cruise or
+  a skew explains clearly more than noise does), so steady rolling with a long cruise is timed
+  as well as a smooth reach. Neighbouring movements in one direction are one movement when one
+  fitted movement explains the track as well as the two (`_one_movement`: a breath slows a
+  slow stroke for a moment, which can look like a stop). The holds lie between the fitted
   strokes, so a turn's stop is a hold only if it lasts `Guidance.hold_min_s`.
 
 Causal form (for the live view): the turning-point rule is a state machine that confirms a turn
@@ -39,11 +41,14 @@ from dataclasses import replace
 
 import numpy as np
 
+from tracker.analysis.kinematics import hips_down_pitch_rad
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
+from tracker.analysis.steps.movement import fit_movement, one_movement
+from tracker.analysis.steps.movement import progress as movement_progress
 from tracker.analysis.steps.pieces import PieceCutter
 from tracker.analysis.steps.runs import runs
-from tracker.analysis.steps.windows import StillWindows, dilate
+from tracker.analysis.steps.windows import StillWindows, dilate, window_extreme
 from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke
 
@@ -82,6 +87,10 @@ class StrokeHoldDetector:
     min_inside_pace_cm_s
         A movement found inside a stretch that the breathing-free track calls still must be at
         least this fast to break the hold (people roll at 1.5-10 cm/s; slower is creep).
+    breath_window_s, breath_factor
+        Inside a still stretch a hips-down movement must also turn the torso by `breath_factor`
+        times what this person's breathing turns it by (`_breathing_deg`, over windows of
+        `breath_window_s`): a deep breath or a sigh is about twice the usual one.
     max_pace_cm_s
         Faster "strokes" (and ones longer than the back) are posture changes, not rolling.
     hold_pitch_tol_deg
@@ -93,8 +102,9 @@ class StrokeHoldDetector:
         passes; how far beyond a movement its window may reach (besides the neighbours'
         middles); how far its start and end are searched, as a share of its first duration
         (at least 1 s); the shortest movement.
-    merge_overlap_s
-        Fitted movements in one direction that overlap by more than this are one.
+    merge_gap_s
+        Fitted movements in one direction less than this apart (or overlapping) are one when
+        one movement fits the track as well as the two do (`_one_movement`).
     bridge_inside_fraction
         A bridge movement belongs to a stretch on the roller when at least this share of it
         lies inside (one fitted across the lift of the hips before it does not).
@@ -113,6 +123,8 @@ class StrokeHoldDetector:
         min_pitch_change_deg: float = 1.2,
         roller_diameter_cm: float | None = None,
         min_inside_pace_cm_s: float = 1.0,
+        breath_window_s: float = 5.0,
+        breath_factor: float = 2.0,
         max_pace_cm_s: float = 25.0,
         hold_pitch_tol_deg: float = 3.0,
         fit_ramps: bool = True,
@@ -121,11 +133,11 @@ class StrokeHoldDetector:
         fit_margin_s: float = 4.0,
         fit_search: float = 0.4,
         min_fit_s: float = 0.8,
-        merge_overlap_s: float = 1.0,
+        merge_gap_s: float = 0.5,
         bridge_inside_fraction: float = 0.75,
     ) -> None:
         self.bridge_inside_fraction = bridge_inside_fraction
-        self.merge_overlap_s = merge_overlap_s
+        self.merge_gap_s = merge_gap_s
         self.fit_ramps = fit_ramps
         self.fit_rate_hz = fit_rate_hz
         self.fit_iterations = fit_iterations
@@ -135,6 +147,8 @@ class StrokeHoldDetector:
         self.hold_pitch_tol_deg = hold_pitch_tol_deg
         self.max_pace_cm_s = max_pace_cm_s
         self.min_inside_pace_cm_s = min_inside_pace_cm_s
+        self.breath_window_s = breath_window_s
+        self.breath_factor = breath_factor
         self.min_pitch_change_deg = min_pitch_change_deg
         self.roller_diameter_cm = roller_diameter_cm
         self.smooth_hz = smooth_hz
@@ -279,6 +293,7 @@ class StrokeHoldDetector:
         # every sample of a window (centred on its middle) whose slow track stays within the
         # tolerance is still
         still = dilate(StillWindows.centred(p_slow, w, self.still_tol_cm), w)
+        breath_deg = self._breathing_deg(p_f, p_slow, still, posture, rate)
         # slow rolling is not stillness: the breathing-free track is low-passed far below a
         # stroke's own frequency, so a short stroke between two turns (out and back within a
         # few seconds) can vanish from it. A still stretch that holds a real stroke in the
@@ -286,6 +301,8 @@ class StrokeHoldDetector:
         # than a breath's) is moving where that stroke is.
         for a, b in runs(still):
             for s in self._strokes_within(t, p_f, posture, a, b, rate, guidance):
+                if self._pitch_swing_deg(s) < self.breath_factor * breath_deg:
+                    continue  # what breathing turns the chest by, a sigh included
                 if s.posture != "hips_down":
                     # a bridge's track comes from integrated acceleration: what it shows inside
                     # a still stretch is as likely drift as a stroke
@@ -304,6 +321,16 @@ class StrokeHoldDetector:
             prev = b
         if prev < n:
             moving_runs.append((prev, n))
+        # a gap in the data (bridged, or a longer one inside a stay) ends a piece: what moved
+        # inside it is unknown, and a piece measured across it has no duration
+        jumps = np.flatnonzero(np.diff(t) > 2.5 / rate) + 1
+        moving_runs = [
+            (x, y)
+            for a, b in moving_runs
+            for x, y in zip(
+                [a, *jumps[(jumps > a) & (jumps < b)]], [*jumps[(jumps > a) & (jumps < b)], b], strict=True
+            )
+        ]
         strokes: list[Stroke] = []
         for a, b in moving_runs:
             edges = [0, *self._cuts(p_f[a:b], rate), b - a]
@@ -362,23 +389,19 @@ class StrokeHoldDetector:
         t: np.ndarray, a: int, b: int, strokes: list[Stroke], w: int
     ) -> tuple[float, float]:
         """(start, end) of the hold in the still samples [a, b): from the end of the stroke
-        that arrives to the start of the one that leaves."""
+        that arrives (the last to start before the still stretch) to the start of the one that
+        leaves (the first to end after it). A slow stroke's first and last seconds look still
+        (a minimum-jerk stroke at 1 cm/s covers under half a cm in its first 2-3 s), so a still
+        stretch often begins before the arriving stroke has ended, or ends after the leaving
+        one has begun: the hold is only the time between them (none if one stroke spans the
+        stretch)."""
         start, end = float(t[a]), float(t[b - 1])
-        before = [s for s in strokes if s.end_s <= t[min(b - 1, a + w)] and s.start_s < t[a] + 1e-9]
-        after = [
-            s for s in strokes if s.start_s >= t[max(a, b - 1 - w)] and s.end_s > t[b - 1] - 1e-9
-        ]
-        if before:
-            start = max(before[-1].end_s, float(t[0]))
-        if after:
-            end = min(after[0].start_s, float(t[-1]))
-        # a stroke that began before the still stretch and runs into it (its slow first part,
-        # high on the back, can look still) ends before the hold starts; likewise at the end
-        for s in strokes:
-            if s.start_s < start < s.end_s and s.end_s < end:
-                start = s.end_s
-            if s.start_s < end < s.end_s and s.start_s > start:
-                end = s.start_s
+        arriving = [s for s in strokes if s.start_s < start]
+        leaving = [s for s in strokes if s.end_s > end]
+        if arriving:
+            start = max(max(s.end_s for s in arriving), float(t[0]))
+        if leaving:
+            end = min(min(s.start_s for s in leaving), float(t[-1]))
         return start, end
 
     def _fit_strokes(self, t, p_f, strokes: list[Stroke], guidance: Guidance) -> list[Stroke]:
@@ -409,10 +432,12 @@ class StrokeHoldDetector:
             ]
         )
         strokes = list(strokes)
+        # each movement's shape (`steps.movement`): the raised cosine until fitted
+        shapes = np.tile([0.5, 0.0], (len(strokes), 1))
         passes = self.fit_iterations
         for _ in range(4):
             for _ in range(passes):
-                self._backfit_pass(td, yd, strokes, hd, starts, ends, signed)
+                self._backfit_pass(td, yd, strokes, hd, starts, ends, signed, shapes)
             passes = 1  # after a merge, one more pass settles the merged movement
             # two movements in one direction that overlap are one movement that a breath split
             # (nobody starts the next before the last has ended): merge, and fit again
@@ -424,7 +449,8 @@ class StrokeHoldDetector:
                     and strokes[last].posture == "hips_down"
                     and strokes[k].posture == "hips_down"
                     and signed[last] * signed[k] > 0
-                    and starts[k] < ends[last] - self.merge_overlap_s
+                    and starts[k] - ends[last] < self.merge_gap_s
+                    and self._one_movement(td, yd, last, k, starts, ends, signed, shapes)
                 ):
                     starts[last] = min(starts[last], starts[k])
                     ends[last] = max(ends[last], ends[k])
@@ -435,14 +461,18 @@ class StrokeHoldDetector:
             if keep.all():
                 break
             strokes = [s for s, kp in zip(strokes, keep, strict=True) if kp]
-            starts, ends, signed = starts[keep], ends[keep], signed[keep]
+            starts, ends, signed, shapes = starts[keep], ends[keep], signed[keep], shapes[keep]
             hd = [k for k, s in enumerate(strokes) if s.posture == "hips_down"]
         out = []
+        fitted: list[int] = []  # their places in `out`
         for k, s in enumerate(strokes):
             if k not in hd:
                 out.append(s)
                 continue
             dist = float(abs(signed[k]))
+            if dist < self.min_stroke_cm:
+                continue  # the fit, over every sample around it, says it hardly moved
+            fitted.append(len(out))
             dur = float(ends[k] - starts[k])
             start_cm = s.start_cm if s.start_cm is not None else 0.0
             end_cm = start_cm + float(signed[k])
@@ -459,9 +489,45 @@ class StrokeHoldDetector:
                     end_cm=end_cm,
                 )
             )
-        return _no_overlap(out, hd)
+        return _no_overlap(out, fitted)
 
-    def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed) -> None:
+    def _window(self, td, starts, ends, j: int, k: int) -> tuple[int, int]:
+        """Indices [i0, i1) of the fit window of movements j..k: from the middle of the one
+        before to the middle of the one after, at most a duration and `fit_margin_s` beyond."""
+        n = len(starts)
+        dur = ends[k] - starts[j]
+        lo = 0.5 * (starts[j - 1] + ends[j - 1]) if j > 0 else td[0]
+        hi = 0.5 * (starts[k + 1] + ends[k + 1]) if k + 1 < n else td[-1]
+        lo = max(lo, starts[j] - dur - self.fit_margin_s)
+        hi = min(hi, ends[k] + dur + self.fit_margin_s)
+        i0, i1 = np.searchsorted(td, [lo, hi])
+        return int(i0), int(i1)
+
+    def _one_movement(self, td, yd, j: int, k: int, starts, ends, signed, shapes) -> bool:
+        """Whether the neighbouring movements j and k (one direction, next to each other) are
+        one movement: a single fitted movement explains the track about as well as the two do
+        (`steps.movement.one_movement`). A slow stroke's speed
+        dips with each breath high on the back, and a dip can look like a stop."""
+        i0, i1 = self._window(td, starts, ends, j, k)
+        if i1 - i0 < 8:
+            return False
+        tw = td[i0:i1]
+        others = np.zeros(len(tw))
+        for m in range(max(0, j - 2), min(len(starts), k + 3)):
+            if m not in (j, k):
+                u = (tw - starts[m]) / max(ends[m] - starts[m], 1e-9)
+                others += signed[m] * movement_progress(u, shapes[m, 0], shapes[m, 1])
+        one = one_movement(
+            tw,
+            yd[i0:i1] - others,
+            (starts[j], ends[j], shapes[j, 0]),
+            (starts[k], ends[k], shapes[k, 0]),
+            min_s=self.min_fit_s,
+            search=self.fit_search,
+        )
+        return one is not None and one.distance_cm * signed[j] > 0
+
+    def _backfit_pass(self, td, yd, strokes, hd, starts, ends, signed, shapes) -> None:
         """One pass of `_fit_strokes` over the hips-down movements (arrays updated in place).
         A movement is fitted inside the gap-free stretch of the track it lies in (across a
         link gap there is no data to place its start or end)."""
@@ -484,13 +550,15 @@ class StrokeHoldDetector:
             others = np.zeros(len(tw))
             for j in range(max(0, k - 2), min(len(strokes), k + 3)):
                 if j != k:
-                    others += signed[j] * _ramp(tw, starts[j], ends[j])
-            got = _fit_ramp(
-                tw, yd[i0:i1] - others, starts[k], ends[k], self.min_fit_s, self.fit_search
-            )
+                    u = (tw - starts[j]) / max(ends[j] - starts[j], 1e-9)
+                    others += signed[j] * movement_progress(u, shapes[j, 0], shapes[j, 1])
+            got = fit_movement(
+                tw, yd[i0:i1] - others, starts[k], ends[k], min_s=self.min_fit_s,
+                search=self.fit_search,
+            )  # fmt: skip
             if got is None:
                 continue
-            s_k, e_k, d_k = got
+            s_k, e_k, d_k = got.start_s, got.end_s, got.distance_cm
             # a fit that flips the direction, loses the movement or leaves the data keeps the
             # first estimate
             if (
@@ -501,6 +569,34 @@ class StrokeHoldDetector:
             ):
                 continue
             starts[k], ends[k], signed[k] = s_k, e_k, d_k
+            shapes[k] = (got.ramp, got.skew)
+
+    def _breathing_deg(self, p_f, p_slow, still, posture, rate: float) -> float:
+        """How far this person's breathing turns the chest (degrees of pitch, peak to peak),
+        with the hips down: the median, over breath-long windows (`breath_window_s`) inside the
+        stretch's still time, of the range of the pitch of the 0.8 Hz track less that of the
+        breathing-free one. A breath tilts the chest wall under the sensor and presses the back
+        into the roller; high on the back that is as much "position" as a short stroke covers.
+        0 when there is no still time long enough (or no roller diameter)."""
+        if not self.roller_diameter_cm:
+            return 0.0
+        n = max(2, int(round(self.breath_window_s * rate)))
+        spans: list[np.ndarray] = []
+        for a, b in runs(still & (posture == "hips_down")):
+            if b - a < 2 * n:
+                continue
+            theta = hips_down_pitch_rad(p_f[a:b], self.roller_diameter_cm)
+            wave = np.degrees(theta - hips_down_pitch_rad(p_slow[a:b], self.roller_diameter_cm))
+            ptp = window_extreme(wave, n, np.maximum) - window_extreme(wave, n, np.minimum)
+            spans.append(ptp[:: max(1, n // 2)])
+        return float(np.median(np.concatenate(spans))) if spans else 0.0
+
+    def _pitch_swing_deg(self, s: Stroke) -> float:
+        """How far a hips-down stroke turns the torso (degrees; inf when unknown)."""
+        if not self.roller_diameter_cm or s.start_cm is None or s.end_cm is None:
+            return float("inf")
+        d = self.roller_diameter_cm
+        return abs(float(np.degrees(hips_down_pitch_rad(s.start_cm, d) - hips_down_pitch_rad(s.end_cm, d))))
 
     def _strokes_within(self, t, p_f, posture, a: int, b: int, rate: float, guidance: Guidance):
         """Strokes of the 0.8 Hz track inside samples [a, b) (turns and stops as anywhere)."""

@@ -41,6 +41,11 @@ def print_session_summary(result: SessionAnalysis, title: str, console: Console 
                 h.region.replace("_", " "),
             )
         console.print(table)
+    roller = result.parameters.get("roller")
+    if roller and result.on_roller_s > 0:
+        from tracker.analysis.kinematics import RollerDiameter
+
+        console.print(RollerDiameter.from_json(roller).describe().capitalize())
     regions = [f"{k.replace('_', ' ')} {v:.0f} s" for k, v in result.region_time_s.items() if v > 0]
     if regions:  # nothing found on the back: no line rather than an empty one
         console.print("Time per region: " + ", ".join(regions))

@@ -27,7 +27,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from tracker.analysis.kinematics import hips_down_position_cm
+from tracker.analysis.kinematics import RollerDiameterTracker, hips_down_position_cm
+from tracker.analysis.steps.movement import one_movement
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.guidance import Guidance
 from tracker.live.account import OpenHold, SessionLog
@@ -61,6 +62,9 @@ class HipsDownStage:
     merge_gap_s
         A movement shorter than `small_stroke_cm` that starts within this of the last stroke's
         end and goes on in its direction is that stroke's end (`_merge_split`).
+    diameter_lag_s
+        The hips-down pitch reaches the diameter's bound (`kinematics.RollerDiameterTracker`)
+        this late: by then a change of posture dated back to a lift has withdrawn the lift.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class HipsDownStage:
         absorb_s: float = 8.0,
         ending_ratio: float = 0.3,
         merge_gap_s: float = 1.0,
+        diameter_lag_s: float = 20.0,
     ) -> None:
         self.log = log
         self.guidance = guidance
@@ -86,7 +91,18 @@ class HipsDownStage:
         self.still_tol_cm = detector.still_tol_cm
         self.slow_hz = detector.slow_hz
         self.roller_diameter_cm = guidance.roller_diameter_cm
+        # the diameter the geometry uses, as offline (`kinematics.RollerDiameter`): fed with
+        # the hips-down pitch `diameter_lag_s` late, so a lift of the hips that posture
+        # recognition dates back later (its pitch falls like a bridge's) is taken out first
+        self.diameter = RollerDiameterTracker(rate_hz, guidance.roller_diameter_cm, guidance.hip_to_neck_cm)
+        self.diameter_lag_s = diameter_lag_s
+        self._pitches: deque[tuple[float, float]] = deque()
         self.cutter = detector.piece_cutter()
+        self.fit_gap_s = detector.merge_gap_s
+        self.fit_margin_s = detector.fit_margin_s
+        self.fit_rate_hz = detector.fit_rate_hz
+        self.min_fit_s = detector.min_fit_s
+        self.fit_search = detector.fit_search
         self.measure = detector.stroke_measure(guidance)
         self.smooth = detector.smoother(rate_hz)
         self.breath = detector.breath_filter(rate_hz)
@@ -127,6 +143,8 @@ class HipsDownStage:
     def step(self, s: BodySample, turning: bool = False) -> None:
         """One analysis-rate sample in this posture. `turning`: the torso turns as fast as when
         getting off the roller (the lumbar rule waits)."""
+        if not s.bridged:
+            self._diameter_sample(s.t_s, s.pitch_rad)
         p = float(hips_down_position_cm(np.float64(s.pitch_rad), self.roller_diameter_cm))
         if math.isfinite(p):
             self.contacts.append((s.t_s, p))
@@ -145,10 +163,41 @@ class HipsDownStage:
         if self._pending_hold is not None:
             self._finalise_hold(self._pending_hold.end_s)
 
+    def _diameter_sample(self, t: float, pitch_rad: float) -> None:
+        """Feed the diameter's bound the pitch `diameter_lag_s` ago; a change of the diameter
+        rescales everything kept in cm (`rescale`)."""
+        self._pitches.append((t, pitch_rad))
+        while self._pitches and self._pitches[0][0] <= t - self.diameter_lag_s:
+            self.diameter.step(self._pitches.popleft()[1])
+        used = self.diameter.current.used_cm
+        if abs(used / self.roller_diameter_cm - 1.0) > 1e-3:
+            self.rescale(used / self.roller_diameter_cm)
+            self.roller_diameter_cm = used
+            self.measure.roller_diameter_cm = used
+
+    def rescale(self, k: float) -> None:
+        """The diameter the positions use changed by the factor `k` (positions are k times as
+        large): every kept position, filter state and threshold state follows, so the track
+        shows no step (which would read as a stroke)."""
+        self.smooth.rescale(k)
+        self.breath.rescale(k)
+        self.stillness.rescale(k)
+        self.cutter.rescale(k)
+        for name in ("smooth_cm", "raw_cm"):
+            self.track.buf[name] *= k
+        self.contacts = deque(((t, k * v) for t, v in self.contacts), maxlen=self.contacts.maxlen)
+        if self.hold is not None:
+            self.hold.positions_cm = [k * v for v in self.hold.positions_cm]
+        if self._prev_pf is not None:
+            self._prev_pf *= k
+        self._piece_peak *= k
+
     def withdraw_after(self, t_c: float) -> None:
         """Hips-down strokes running past the lift dated at `t_c` were the lift (the pitch falls
         by ten degrees, which the hips-down geometry reads as a fast stroke): offline no stroke
         spans a change of posture. They leave the list and the count (their events are out)."""
+        while self._pitches and self._pitches[-1][0] > t_c:
+            self._pitches.pop()  # the lift's pitch is no hips-down contact
         log = self.log
         keep = [s for s in log.strokes if not (s.posture == HIPS_DOWN and s.end_s > t_c + 0.5)]
         dropped = log.withdraw_strokes(keep)
@@ -262,8 +311,56 @@ class HipsDownStage:
         if self.hold is not None and not self.hold.open:
             self._end_hold(self.hold.left_s if self.hold.left_s is not None else t_known, final=False)
             self._finalise_hold(stroke.start_s)
+        elif self._one_with_last(stroke):
+            return
         self.log.add_stroke(stroke, t_known)
         self._ending_fired = False
+
+    def _one_with_last(self, stroke: Stroke) -> bool:
+        """A stroke that goes on the last one's way right after it (no hold between) is that
+        stroke's second half when one movement fits the track as well as the two
+        (`steps.movement.one_movement`, as offline): a breath high on the back slows a slow
+        stroke for a moment, and the dip reads as a stop. The last stroke is replaced by the
+        one movement (its count stays)."""
+        log = self.log
+        if not log.strokes:
+            return False
+        last = log.strokes[-1]
+        if (
+            last.direction != stroke.direction
+            or last.posture != HIPS_DOWN
+            or stroke.start_s - last.end_s > self.fit_gap_s
+            or last.end_s < self.on_since_s
+            or (log.holds and log.holds[-1].start_s >= last.end_s - 1e-9)
+            or last.start_cm is None
+        ):
+            return False
+        # the unfiltered track, as offline fits (no filter delay, no causal filter's bend),
+        # from the end of the stroke before (offline subtracts the neighbours' fitted shapes;
+        # here the window leaves them out) to just past this one (the next is under way)
+        lo = last.start_s - self.fit_margin_s
+        if len(log.strokes) > 1:
+            lo = max(lo, log.strokes[-2].end_s)
+        i0 = self.track.index_at("t_s", lo)
+        i1 = self.track.index_at("t_s", stroke.end_s + 0.5) + 1
+        rows = self.track.get(max(i0, self.track.first), i1)
+        step = max(1, int(round(self.rate_hz / self.fit_rate_hz)))
+        t, y = rows["t_s"][::step], rows["raw_cm"][::step]
+        one = one_movement(
+            t, y, (last.start_s, last.end_s, 0.5), (stroke.start_s, stroke.end_s, 0.5),
+            min_s=self.min_fit_s, search=self.fit_search, refit=True,
+        )  # fmt: skip
+        sign = 1.0 if last.direction == "toward_head" else -1.0
+        if one is None or one.distance_cm * sign <= 0:
+            return False
+        dist = abs(one.distance_cm)
+        dur = one.end_s - one.start_s
+        end_cm = last.start_cm + sign * dist
+        log.strokes[-1] = replace(
+            last, start_s=one.start_s, end_s=one.end_s, distance_cm=dist, pace_cm_s=dist / dur,
+            end_cm=end_cm, region=self.guidance.region_at(0.5 * (last.start_cm + end_cm)),
+        )  # fmt: skip
+        return True
 
     def _merge_split(self, small: Stroke) -> bool:
         """A short movement (under `small_stroke_cm`, not absorbed by a hold) that carries on

@@ -72,6 +72,12 @@ class Butterworth:
         else:
             self.zi = self._zi_unit * (x0 if self.btype == "lowpass" else 0.0)
 
+    def rescale(self, k: float) -> None:
+        """The signal's unit changed by the factor `k`: the state is linear in the past inputs,
+        so scaling it is what the filter would hold had they been k times as large."""
+        if self.zi is not None:
+            self.zi = self.zi * k
+
     def step(self, x: float) -> float:
         """One sample through the filter (direct form II transposed, section by section)."""
         if self.zi is None:

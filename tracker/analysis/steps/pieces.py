@@ -62,6 +62,12 @@ class TurningPoints:
             self.direction = 1 if v > self.start_v else -1
         return turn
 
+    def rescale(self, k: float) -> None:
+        """The track's unit changed by the factor `k` (its values are now k times as large)."""
+        self.turn_v *= k
+        self.start_v *= k
+        self.ext_v *= k
+
     def run(self, p: np.ndarray) -> list[int]:
         """Every turning point of the whole track `p` (indices into it)."""
         if len(p) == 0:
@@ -96,6 +102,14 @@ class StopDetector:
         self.dip_i = -1
         self.dip_v = math.nan
         self.right = 0.0
+
+    def rescale(self, k: float) -> None:
+        """The track's unit changed by the factor `k` (values and speeds k times as large)."""
+        self.start_v *= k
+        self.dip_v *= k
+        self.peak *= k
+        self.dip *= k
+        self.right *= k
 
     def step(self, i: int, v: float, speed: float) -> int | None:
         """Sample `i` (value `v`, speed `speed` >= 0); returns the index of a stop it confirms
@@ -140,6 +154,12 @@ class PieceCutter:
     def start(self, i: int, v: float) -> None:
         self.turns.start(i, v)
         self.stops.start(i, v)
+
+    def rescale(self, k: float) -> None:
+        """The track's unit changed by the factor `k` (a change of the roller diameter the
+        hips-down position is computed with): the state follows, so no step appears."""
+        self.turns.rescale(k)
+        self.stops.rescale(k)
 
     def restart(self, i: int, extreme_v: float, direction: int, start_i: int, start_v: float) -> None:
         """Continue a piece that began at `start_i` (value `start_v`) in a known `direction`,

@@ -7,6 +7,7 @@ sample at a time (or `run` on consecutive blocks) give the same answer. The cent
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 
@@ -121,6 +122,10 @@ class StillWindows:
     def clear(self) -> None:
         self._q.clear()
 
+    def rescale(self, k: float) -> None:
+        """The signal's unit changed by the factor `k`: the kept values follow."""
+        self._q = deque((k * v for v in self._q), maxlen=self.n)
+
     @property
     def full(self) -> bool:
         return len(self._q) == self.n
@@ -154,3 +159,64 @@ class StillWindows:
         mirrored) spans at most `tolerance`. The offline form of the same test."""
         span = centred_extreme(x, n, np.maximum) - centred_extreme(x, n, np.minimum)
         return span <= tolerance
+
+
+class LowestMean:
+    """The lowest mean of `n` consecutive samples seen so far, counting only windows whose
+    samples are all `inside` (a run that is interrupted starts its windows afresh).
+
+    The flattest hips-down pitch is this over the pitch on the roller (`tracker.analysis.
+    kinematics.RollerDiameter`): a mean over a breath or so, so breathing does not set it.
+    `step(x, inside)` one sample, `run(x, inside)` arrays; both return the lowest so far after
+    each sample (NaN until a full window), and the state carries over between calls."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, int(n))
+        self._mean = TrailingMean(self.n)
+        self.lowest = math.inf
+
+    def clear(self) -> None:
+        """Forget everything (a new recording)."""
+        self._mean.clear()
+        self.lowest = math.inf
+
+    def step(self, x: float, inside: bool = True) -> float:
+        if not inside or not math.isfinite(x):
+            self._mean.clear()
+        else:
+            m = self._mean.step(x)
+            if len(self._mean) == self.n and m < self.lowest:
+                self.lowest = m
+        return self.lowest if math.isfinite(self.lowest) else math.nan
+
+    def run(self, x: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        ok = np.isfinite(x) if inside is None else (np.asarray(inside, dtype=bool) & np.isfinite(x))
+        if not len(x):
+            return np.zeros(0)
+        carry = list(self._mean._q)  # the open run's last values (its full windows are counted)
+        lowest_at = np.full(len(x), np.inf)
+        for a, b in _true_runs(ok):
+            pre = carry if a == 0 else []
+            seg = np.concatenate([pre, x[a:b]])
+            if len(seg) < self.n:
+                continue
+            c = np.concatenate([[0.0], np.cumsum(seg)])
+            means = (c[self.n :] - c[: -self.n]) / self.n
+            end = a - len(pre) + self.n - 1 + np.arange(len(means))  # each window's last sample
+            keep = end >= a
+            lowest_at[end[keep]] = means[keep]
+        low = np.minimum.accumulate(np.minimum(lowest_at, self.lowest))
+        self.lowest = float(low[-1])
+        # the open run carries over to the next call
+        self._mean.clear()
+        if ok[-1]:
+            start = len(ok) - int(np.argmin(ok[::-1])) if not ok.all() else 0
+            for v in np.concatenate([carry if start == 0 else [], x[start:]])[-self.n :]:
+                self._mean.step(float(v))
+        return np.where(np.isfinite(low), low, np.nan)
+
+
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))

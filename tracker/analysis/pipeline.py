@@ -8,7 +8,11 @@
 4. `ContactPositionEstimator`: where the roller touches the back, from the pitch on the roller
    (the gyro's, pinned to the accelerometer: `_roller_pitch`).
 5. `StrokeHoldDetector`: strokes (distance, pace) and holds.
-6. Regions and `WarningRules`.
+6. `tracker.analysis.activity`: what is not foam rolling (walking, a sensor on a table, lying
+   without rolling, stretching) counts nowhere; a recording with no rolling at all is
+   "not_rolling", with no strokes, holds or warnings.
+7. Regions and `WarningRules`.
+8. `tracker.analysis.uncertainty`: the ± of every pace and position.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from tracker import __version__
+from tracker.analysis import activity as activity_rules
+from tracker.analysis import uncertainty
 from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
 from tracker.analysis.io import MIN_DURATION_S
@@ -30,7 +36,7 @@ from tracker.analysis.warnings import WarningRules, region_indices, sample_durat
 from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
-from tracker.results import SessionAnalysis
+from tracker.results import Phase, SessionAnalysis, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
 
@@ -172,6 +178,11 @@ def analyze_with_details(
         gaps=sig.gaps,
         acc_body_m_s2=acc_b,
     )
+    # walking, a sensor on a table, poses no roller allows: not on a roller, whatever the pitch
+    sensor_mask, other = activity_rules.sensor_spans(sig.t_s, sig.acc_m_s2, sig.gyr_rad_s, sig.rate_hz)
+    pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz)
+    _leave_roller(seg, sensor_mask & seg.on_roller_, "unknown", sig)
+    _leave_roller(seg, pose_mask & seg.on_roller_, "lying", sig)
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
     if params.gyro_pitch_window_s:
         pitch_rad = _roller_pitch(
@@ -211,7 +222,31 @@ def analyze_with_details(
         detector.holds_ = _cut_holds_at_gaps(detector.holds_, sig.gaps, guidance.hold_min_s)
     if params.bridge_distance_from_acc and not contact.segment_moves:
         strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
-        detector.strokes_ = strokes
+    strokes = [_with_snr(s, contact, sig.t_s) for s in strokes]
+    # a stay on the roller that never rolled (lying still, a stretch) counts nowhere
+    verdict = activity_rules.decide(
+        sig.t_s,
+        seg.labels_,
+        activity_rules.rolling_stays(sig.t_s, seg.on_roller_, strokes),
+        other + pose_other,
+        pose_range,
+        axes_inferred=axes.source_ == "inferred",
+    )
+    assert verdict.keep is not None
+    lying = seg.on_roller_ & ~verdict.keep
+    if lying.any():
+        n_s, n_h = len(strokes), len(detector.holds_)
+        strokes = [s for s in strokes if verdict.keep[min(np.searchsorted(sig.t_s, s.start_s), len(sig.t_s) - 1)]]
+        detector.holds_ = [
+            h for h in detector.holds_ if verdict.keep[min(np.searchsorted(sig.t_s, h.start_s), len(sig.t_s) - 1)]
+        ]
+        _leave_roller(seg, lying, "lying", sig)
+        if verdict.activity != "not_rolling" and (n_s > len(strokes) or n_h > len(detector.holds_)):
+            notes.append(
+                f"left out {n_s - len(strokes)} stroke(s) and {n_h - len(detector.holds_)} hold(s) of "
+                f"{float(sample_durations(sig.t_s)[lying].sum()) / 60:.1f} min lying back without rolling"
+            )
+    detector.strokes_ = strokes
     smooth = detector.smooth_cm_
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = fill_nearest(smooth, seg.on_roller_)
@@ -242,12 +277,24 @@ def analyze_with_details(
         str(p) for p in np.unique(seg.posture_[seg.on_roller_]) if p
     )
     posture = None if not postures else (postures.pop() if len(postures) == 1 else "mixed")
+    setup, signal = uncertainty.as_inputs(
+        {"body_axes": {"source": axes.source_, "quality": axes.quality_}, "sampling_rate_hz": sig.native_rate_hz},
+        has_gyro=recording.has_gyro,
+        acc_noise=uncertainty.measure_noise(sig.acc_m_s2),
+        gap_share=_lost_share(sig, recording.duration_s),
+        roller_diameter_cm=guidance.roller_diameter_cm,
+        hip_to_neck_cm=guidance.hip_to_neck_cm,
+        calibration_given=recording.calibration is not None,
+    )
+    strokes, holds, unc = uncertainty.attach(
+        detector.strokes_, detector.holds_, sig.t_s, pos_for_time, seg.posture_, seg.on_roller_, setup, signal
+    )
     result = SessionAnalysis(
         duration_s=float(recording.duration_s),
         on_roller_s=on_roller_s,
         rolling_s=rolling_s,
-        strokes=detector.strokes_,
-        holds=detector.holds_,
+        strokes=strokes,
+        holds=holds,
         warnings=warnings,
         phases=seg.phases_,
         region_time_s=region_time,
@@ -261,6 +308,10 @@ def analyze_with_details(
         },
         tracker_version=__version__,
         notes=notes,
+        activity=verdict.activity,
+        activity_reason=verdict.reason,
+        other_activities=verdict.spans,
+        uncertainty=unc if verdict.activity != "not_rolling" else None,
     )
     return result, AnalysisDetails(
         t_s=sig.t_s,
@@ -319,6 +370,46 @@ def _roller_pitch(
                     accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
                 )
     return out
+
+
+def _with_snr(stroke: Stroke, contact: ContactPositionEstimator, t_s: np.ndarray) -> Stroke:
+    """A bridge stroke with its `snr` (how clearly its acceleration stands out of the noise)."""
+    spine = getattr(contact, "spine_acc_m_s2_", None)
+    if stroke.posture != "bridge" or spine is None:
+        return stroke
+    from dataclasses import replace
+
+    snr = uncertainty.bridge_stroke_snr(t_s, spine, stroke.start_s, stroke.end_s)
+    return stroke if snr is None else replace(stroke, snr=round(snr, 3))
+
+
+def _leave_roller(seg: PostureSegmenter, mask: np.ndarray, label: str, sig) -> None:
+    """Samples that are not on a roller after all (`mask`): relabelled, and the phases again."""
+    if not mask.any():
+        return
+    from tracker.analysis.posture import UNKNOWN
+    from tracker.analysis.steps.runs import label_runs
+
+    seg.on_roller_ = seg.on_roller_ & ~mask
+    seg.posture_ = np.where(mask, "", seg.posture_).astype(object)
+    labels = seg.labels_.copy()
+    labels[mask] = label
+    seg.labels_ = labels
+    t = sig.t_s
+    phases = [
+        Phase(str(lab), float(t[a]), float(t[b]) if b < len(t) else float(t[-1]))
+        for lab, a, b in label_runs(labels)
+    ]
+    phases += [Phase(UNKNOWN, g0, g1) for g0, g1 in sig.gaps]
+    seg.phases_ = sorted(phases, key=lambda p: p.start_s)
+
+
+def _lost_share(sig, duration_s: float) -> float:
+    """Share of the recording lost in gaps or filled in by interpolation."""
+    if duration_s <= 0:
+        return 0.0
+    lost = sum(b - a for a, b in sig.gaps) + float(np.count_nonzero(sig.bridged)) / sig.rate_hz
+    return min(1.0, lost / duration_s)
 
 
 def _spans_gap(start_s: float, end_s: float, gaps: list[tuple[float, float]]) -> bool:

@@ -132,9 +132,9 @@ class Uncertainty:
     position_pm_by_posture_cm: dict[str, float] = field(default_factory=dict)
     """The same per posture (hips_down, bridge)."""
     pace_trust: str = "good"
-    """"good", "rough" (± over 25 % of the pace) or "unreliable" (over 50 %)."""
+    """"good", "rough" (± over 30 % of the pace) or "unreliable" (over 60 %)."""
     position_trust: str = "good"
-    """"good", "rough" (± over 5 cm) or "unreliable" (over 12 cm: a region or more)."""
+    """"good", "rough" (± over 6 cm) or "unreliable" (over 12 cm: a region or more)."""
     caveats: list[str] = field(default_factory=list)
     """What makes the numbers uncertain, in words, largest first."""
     inputs: dict[str, Any] = field(default_factory=dict)

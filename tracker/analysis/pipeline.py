@@ -93,6 +93,11 @@ class AnalysisDetails:
     """(M,) hips_down / bridge on the roller, "" elsewhere."""
     sensor_to_body: np.ndarray
     """(3, 3) the rotation used (v_body = R @ v_sensor)."""
+    position_pm_cm: np.ndarray | None = None
+    """(M,) ± of the contact position the session reports (`smooth_position_cm` filled over
+    short gaps), cm (NaN off the roller; `tracker.analysis.uncertainty`)."""
+    track_cm: np.ndarray | None = None
+    """(M,) the contact position the session reports (its track, time per region), cm."""
 
     def frame(self) -> Any:
         """The signals as a pandas DataFrame, one row per sample: t_s, pitch_deg, position_cm,
@@ -286,7 +291,7 @@ def analyze_with_details(
         hip_to_neck_cm=guidance.hip_to_neck_cm,
         calibration_given=recording.calibration is not None,
     )
-    strokes, holds, unc = uncertainty.attach(
+    strokes, holds, unc, pos_pm = uncertainty.attach(
         detector.strokes_, detector.holds_, sig.t_s, pos_for_time, seg.posture_, seg.on_roller_, setup, signal
     )
     result = SessionAnalysis(
@@ -321,6 +326,8 @@ def analyze_with_details(
         labels=seg.labels_,
         posture=seg.posture_,
         sensor_to_body=rot,
+        position_pm_cm=pos_pm,
+        track_cm=pos_for_time,
     )
 
 

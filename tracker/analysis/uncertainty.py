@@ -7,8 +7,9 @@ time on the roller. It is a model, built from the physics of the measurement bel
 checked, not assumed: `benchmarks/analysis_accuracy.py` counts how often the interval held the
 truth of both motion models (tuning seeds to choose the constants, reporting seeds to report;
 BENCHMARKS.md). Each error source is a relative or absolute standard deviation; they add in
-quadrature, a known one-sided error (`bias`) adds in full, and the half-width is
-`|bias| + Z80 * sd`, Z80 the two-sided 80 % point of a normal distribution.
+quadrature, and the half-width h is the one that holds 80 % of a normal error of that sd
+centred on the known one-sided error (`bias`): P(|e| <= h) = 0.8 for e ~ N(bias, sd)
+(`half_width`: Z80 * sd, 1.28 sd, without a bias; bias + 0.84 sd when the bias dominates).
 
 **What drives it** (`UncertaintyModel` holds every constant, with its reason):
 
@@ -123,12 +124,12 @@ class UncertaintyModel:
     sink_cm: float = 1.2
     """How far the contact sinks into roller and back, on average (issue 8: 1-3 cm; the radius
     that explains model 2's geometry is 0.3-1.9 cm smaller than the roller's, mean 1.2)."""
-    sink_sd_cm: float = 0.5
-    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.12, "bridge": 0.15})
+    sink_sd_cm: float = 0.4
+    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.03, "bridge": 0.15})
     """Per-session relative sd of the pace from what the model of the body leaves out (a curved
     back and a rocking pelvis hips down; the roll ratio and the gravity removal in a bridge) and
     from how a person moves (stroke shapes, dwell at the turns)."""
-    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.15, "bridge": 0.15})
+    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.10, "bridge": 0.15})
     """Per-stroke relative sd of a stroke's distance on top of the session's (shape of the
     stroke, where its turns are placed)."""
     pitch_offset_sd_deg: dict[str, float] = field(
@@ -146,27 +147,33 @@ class UncertaintyModel:
     """Acceleration noise floor of a bridge stroke when its SNR was not measured (breathing, the
     gravity removal's residual tilt, sensor noise)."""
     bridge_offset_sd_cm: dict[str, float] = field(
-        default_factory=lambda: {"anchored": 3.0, "assumed": 10.0}
+        default_factory=lambda: {"anchored": 6.0, "assumed": 15.0}
     )
     """Sd of a bridge bout's start: handed over from the hips-down contact before it (plus that
     contact's own uncertainty), or an assumed start (anywhere on the back)."""
+    bridge_drift_sd: float = 0.4
+    """Relative sd of each bridge move's distance in the position track (they add up between
+    anchors like a random walk)."""
     position_body_sd_cm: float = 2.0
     """A hips-down position's sd from the body's shape (the contact is not where a straight back
     would touch)."""
     no_gyro_factor: float = 2.0
     """Without a gyroscope the pitch is the accelerometer's: every sd of the pitch and of a
     stroke is this much larger (an assumption until the gyro-free path is measured)."""
-    rough_rel: float = 0.25
-    unreliable_rel: float = 0.5
-    rough_cm: float = 5.0
+    rough_rel: float = 0.3
+    unreliable_rel: float = 0.6
+    """A pace whose ± is over this share of it is unreliable: said in words (a bridge stroke
+    whose acceleration barely rises above the noise, SNR under about 2.5, is one)."""
+    rough_cm: float = 6.0
     unreliable_cm: float = 12.0
+    """A position whose ± is over this (about a region's length) is unreliable."""
 
     # --- pace -------------------------------------------------------------------------------------
     def pitch_offset_sd_rad(self, setup: Setup, signal: SignalQuality) -> float:
         sd = self.pitch_offset_sd_deg.get(setup.calibration, self.pitch_offset_sd_deg["inferred"])
-        if setup.calibration in ("inferred", "fell_back") and setup.axes_separation is not None:
-            if setup.axes_separation < self.min_separation:
-                sd *= self.low_separation_factor
+        inferred = setup.calibration in ("inferred", "fell_back")
+        if inferred and setup.axes_separation is not None and setup.axes_separation < self.min_separation:
+            sd *= self.low_separation_factor
         if not signal.has_gyro:
             sd *= self.no_gyro_factor
         return math.radians(sd)
@@ -226,7 +233,7 @@ class UncertaintyModel:
         """± of one stroke's pace, cm/s."""
         bias = self.geometry_bias(setup) if e.posture == "hips_down" else 0.0
         sd = math.hypot(self.systematic_sd(e.posture, setup, signal, e.mid_cm), self.stroke_sd_rel(e, setup, signal))
-        return abs(pace_cm_s) * (bias + Z80 * sd)
+        return abs(pace_cm_s) * half_width(bias, sd)
 
     def mean_pace_pm_rel(self, strokes: Sequence[StrokeEvidence], setup: Setup, signal: SignalQuality) -> float | None:
         """± of the stroke-time-weighted mean pace, as a share of it (None without strokes)."""
@@ -249,7 +256,7 @@ class UncertaintyModel:
                 bias += w * self.geometry_bias(setup)
         # a lost share of the session holds strokes that were not seen (their pace is unknown)
         var += signal.gap_share**2
-        return abs(bias) + Z80 * math.sqrt(var)
+        return half_width(bias, math.sqrt(var))
 
     # --- position ---------------------------------------------------------------------------------
     def hips_down_position_pm(self, s_cm: float, setup: Setup, signal: SignalQuality) -> float:
@@ -265,25 +272,26 @@ class UncertaintyModel:
         per_rad = (r * r + s * s) / (2.0 * r)
         pitch = per_rad * self.pitch_offset_sd_rad(setup, signal)
         sd = math.sqrt(geo * geo + pitch * pitch + self.position_body_sd_cm**2)
-        return min(abs(bias) + Z80 * sd, setup.hip_to_neck_cm)
+        return min(half_width(bias, sd), setup.hip_to_neck_cm)
 
     def bridge_position_pm(
-        self, start_pm_cm: float | None, travelled_cm: float, strokes_since: int, setup: Setup
+        self, start_pm_cm: float | None, travelled_cm: float, strokes_since: int, setup: Setup, net_cm: float = 0.0
     ) -> float:
         """± of a bridge contact, cm: the bout's start (`start_pm_cm`, the ± of the hips-down
-        contact it was handed over from, or None for an assumed start), and the drift of
-        `strokes_since` strokes that travelled `travelled_cm` since."""
+        contact it was handed over from, or None for an assumed start), the drift of
+        `strokes_since` strokes that travelled `travelled_cm` since (each stroke's own error adds
+        up like a random walk), and the scale error over the net displacement `net_cm`."""
         if start_pm_cm is None:
             start_sd = self.bridge_offset_sd_cm["assumed"]
         else:
             start_sd = math.hypot(start_pm_cm / Z80, self.bridge_offset_sd_cm["anchored"])
         body = self.body_sd.get("bridge", 0.15)
-        each = self.stroke_sd.get("bridge", 0.15)
+        each = self.bridge_drift_sd
         mean_d = travelled_cm / strokes_since if strokes_since else 0.0
-        drift = math.sqrt(strokes_since * (each * mean_d) ** 2 + (body * travelled_cm) ** 2)
+        drift = math.sqrt(strokes_since * (each * mean_d) ** 2 + (body * net_cm) ** 2)
         sd = math.hypot(start_sd, drift)
-        # the roller stays on the back: no estimate is further off than half of it
-        return min(Z80 * sd, 0.5 * setup.hip_to_neck_cm)
+        # the roller stays on the back: no estimate is further off than its length
+        return min(half_width(0.0, sd), setup.hip_to_neck_cm)
 
     # --- words --------------------------------------------------------------------------------------
     def pace_trust(self, rel: float | None) -> str:
@@ -298,6 +306,26 @@ class UncertaintyModel:
 
 
 DEFAULT_MODEL = UncertaintyModel()
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def half_width(bias: float, sd: float, coverage: float = COVERAGE) -> float:
+    """h with P(|e| <= h) = `coverage` for e normal with mean `bias` and sd `sd` (the quantile
+    of a folded normal distribution), by bisection."""
+    bias, sd = abs(float(bias)), max(float(sd), 0.0)
+    if sd <= 1e-12:
+        return bias
+    lo, hi = 0.0, bias + 6.0 * sd
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _normal_cdf((mid - bias) / sd) - _normal_cdf((-mid - bias) / sd) < coverage:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def evidence_of(stroke: Stroke, rel_sd: float | None = None) -> StrokeEvidence:
@@ -368,7 +396,7 @@ def position_pm_track(
     setup: Setup,
     signal: SignalQuality,
     *,
-    model: UncertaintyModel = DEFAULT_MODEL,
+    model: UncertaintyModel | None = None,
     handover_s: float = 5.0,
 ) -> np.ndarray:
     """(M,) ± of the contact at every sample, cm (NaN where there is no contact). Hips down from
@@ -376,6 +404,7 @@ def position_pm_track(
     assumed) and the strokes since."""
     from tracker.analysis.steps.runs import label_runs
 
+    model = model or DEFAULT_MODEL
     pos = np.asarray(position_cm, dtype=float)
     out = np.full(len(pos), np.nan)
     hd = (posture == "hips_down") & np.isfinite(pos)
@@ -399,10 +428,10 @@ def position_pm_track(
                 continue
             k = int(np.searchsorted(ends, t_s[i], side="right"))
             travelled = float(dists[k - 1]) if k else 0.0
-            pm = model.bridge_position_pm(start_pm, travelled, k, setup)
+            pm = model.bridge_position_pm(start_pm, travelled, k, setup, abs(pos[i] - pos[a]))
             if end_pm is not None:
                 # the hips-down contact after the bout pins its end (the error is spread back)
-                back = model.bridge_position_pm(end_pm, total_d - travelled, total_n - k, setup)
+                back = model.bridge_position_pm(end_pm, total_d - travelled, total_n - k, setup, abs(pos[i] - pos[b - 1]))
                 pm = min(pm, back)
             out[i] = pm
     return out
@@ -417,12 +446,13 @@ def assess_session(
     setup: Setup,
     signal: SignalQuality,
     *,
-    model: UncertaintyModel = DEFAULT_MODEL,
+    model: UncertaintyModel | None = None,
     stroke_rel_sd: Sequence[float | None] | None = None,
 ) -> tuple[Uncertainty, list[float], np.ndarray]:
     """The session's `Uncertainty`, each stroke's pace ± (cm/s) and the per-sample position ±
     (cm, NaN off the roller). `t_s`, `position_cm`, `posture`, `on_roller` are the analysis-rate
     signals (None: no position assessment)."""
+    model = model or DEFAULT_MODEL
     rel_sds = list(stroke_rel_sd) if stroke_rel_sd is not None else [None] * len(strokes)
     ev = [evidence_of(s, r) for s, r in zip(strokes, rel_sds, strict=True)]
     pace_pm = [model.stroke_pace_pm(e, s.pace_cm_s, setup, signal) for e, s in zip(ev, strokes, strict=True)]
@@ -441,7 +471,7 @@ def assess_session(
                 sel = on & (posture == p)
                 if sel.any():
                     by_posture[p] = float(np.median(pos_pm[sel]))
-    caveats = _caveats(strokes, ev, rel, by_posture, setup, signal, model)
+    caveats = _caveats(strokes, pace_pm, rel, by_posture, setup, signal, model)
     unc = Uncertainty(
         mean_pace_pm_cm_s=None if rel is None else rel * mean,
         mean_pace_pm_rel=rel,
@@ -474,9 +504,10 @@ def attach(
     setup: Setup,
     signal: SignalQuality,
     *,
-    model: UncertaintyModel = DEFAULT_MODEL,
-) -> tuple[list[Stroke], list[Any], Uncertainty]:
-    """`assess_session`, with each stroke's pace ± and each hold's position ± filled in."""
+    model: UncertaintyModel | None = None,
+) -> tuple[list[Stroke], list[Any], Uncertainty, np.ndarray]:
+    """`assess_session`, with each stroke's pace ± and each hold's position ± filled in; also
+    the per-sample position ± (cm, NaN off the roller)."""
     from dataclasses import replace
 
     unc, pace_pm, pos_pm = assess_session(strokes, t_s, position_cm, posture, on_roller, setup, signal, model=model)
@@ -487,11 +518,12 @@ def attach(
         inside = pos_pm[i0 : max(i1, i0 + 1)] if len(pos_pm) else np.zeros(0)
         inside = inside[np.isfinite(inside)]
         out_holds.append(replace(h, position_pm_cm=float(np.median(inside)) if inside.size else None))
-    return out_strokes, out_holds, unc
+    return out_strokes, out_holds, unc, pos_pm
 
 
-def unreliable_strokes(strokes: Sequence[Stroke], model: UncertaintyModel = DEFAULT_MODEL) -> list[Stroke]:
+def unreliable_strokes(strokes: Sequence[Stroke], model: UncertaintyModel | None = None) -> list[Stroke]:
     """Strokes whose pace ± is over `unreliable_rel` of the pace."""
+    model = model or DEFAULT_MODEL
     return [
         s
         for s in strokes
@@ -501,7 +533,7 @@ def unreliable_strokes(strokes: Sequence[Stroke], model: UncertaintyModel = DEFA
 
 def _caveats(
     strokes: Sequence[Stroke],
-    ev: Sequence[StrokeEvidence],
+    pace_pm: Sequence[float],
     rel: float | None,
     by_posture: dict[str, float],
     setup: Setup,
@@ -512,9 +544,9 @@ def _caveats(
     out: list[tuple[float, str]] = []
     if not signal.has_gyro:
         out.append((3.0, "no gyroscope: the pitch comes from the accelerometer alone, so paces and positions are rough"))
-    bridge = [(s, e) for s, e in zip(strokes, ev, strict=True) if s.posture == "bridge"]
+    bridge = [(s, h) for s, h in zip(strokes, pace_pm, strict=True) if s.posture == "bridge"]
     if bridge:
-        unclear = [s for s, e in bridge if model.stroke_sd_rel(e, setup, signal) > model.unreliable_rel / Z80]
+        unclear = [s for s, h in bridge if s.pace_cm_s > 0 and h / s.pace_cm_s > model.unreliable_rel]
         if unclear:
             slow = float(np.median([s.pace_cm_s for s in unclear]))
             out.append((

@@ -59,7 +59,9 @@ class ActivityRules:
     """Steps per second of walking; up to twice the upper bound is a carried sensor jostling
     twice a step (a bag bumping, an arm's swing)."""
     gait_window_s: float = 4.0
-    gait_min_s: float = 6.0
+    gait_min_s: float = 8.0
+    """Steps must go on this long: sitting down and lying back onto a roller shake the trunk in
+    the step band too, for up to about 5 s (model 1's getting on)."""
     carried_rate_rad_s: float = 1.05
     """Mean rotation rate (60 °/s) above which the sensor is swinging in a hand: a trunk turns by
     a few degrees per step (20-50 °/s walking), by under 35 °/s getting on and off a roller."""
@@ -72,11 +74,13 @@ class ActivityRules:
     or more (model 2's lying still: 0.049 °/s at the least over 20 s)."""
     quiet_acc_m_s2: float = 0.006
     white_ratio: float = 1.3
-    """The accelerometer's breathing band holding at most this many times what its own white
-    noise puts there (measured above the band) is quiet too."""
+    """A sensor whose breathing band holds at most this many times what its own white noise puts
+    there (measured above the band) is quiet too: a sensor on a table reads 0.9-1.1, a person
+    lying still 2 or more (gyroscope) and 1.5 or more (accelerometer) on both generators."""
     quiet_min_s: float = 60.0
-    join_s: float = 15.0
-    """Stretches of one activity this close are one (a stop while walking, a knock on the table)."""
+    join_s: float = 3.0
+    """Stretches of one activity this close are one (a stumble in the steps; a knock on a table
+    breaks its quiet for one window more)."""
     pose_range_deg: float = 130.0
     prone_deg: float = 60.0
     """The torso tipped forward from upright by more than this (face down, folded over; sitting
@@ -116,7 +120,7 @@ class SensorActivity:
         gyr = np.asarray(gyr_rad_s, dtype=float).reshape(-1, 3)
         r = self.rules
         rms, cadence = self.gait.run(np.linalg.norm(acc, axis=1))
-        qg, qa, white = self.quiet.run(acc, gyr)
+        qg, qa, g_white, a_white = self.quiet.run(acc, gyr)
         rate, wander = self.wander.run(acc, gyr)
         seen = self._seen + np.arange(1, len(acc) + 1)
         self._seen += len(acc)
@@ -125,9 +129,10 @@ class SensorActivity:
         jostled = stepping & (cadence > r.cadence_hz[1]) & (cadence <= 2.0 * r.cadence_hz[1])
         turning = rate >= r.carried_rate_rad_s
         carried = jostled | turning | (gait & (wander >= r.carried_wander_deg))
-        # the accelerometer is quiet when under the floor, or when all it has is its own white noise
-        acc_quiet = (qa < r.quiet_acc_m_s2) | (qa < r.white_ratio * white)
-        quiet = (qg < r.quiet_gyr_rad_s) & acc_quiet & (seen >= r.quiet_window_s * self.rate_hz)
+        # each sensor is quiet when under the floor, or when all it has is its own white noise
+        gyr_quiet = (qg < r.quiet_gyr_rad_s) | (qg < r.white_ratio * g_white)
+        acc_quiet = (qa < r.quiet_acc_m_s2) | (qa < r.white_ratio * a_white)
+        quiet = gyr_quiet & acc_quiet & (seen >= r.quiet_window_s * self.rate_hz)
         code = np.where(carried, CARRIED, np.where(gait, WALKING, np.where(quiet, ON_TABLE, PERSON)))
         return code.astype(np.int8), cadence
 
@@ -314,3 +319,139 @@ def _reason(t_s: np.ndarray, labels: np.ndarray, spans: list[ActivitySpan], stre
     if upright_s > 0:
         return f"sitting or standing ({upright_s / 60:.1f} min upright): the torso never lay back on a roller"
     return "nothing like foam rolling: no time lying back on a roller"
+
+
+class LiveActivity:
+    """The verdict while samples arrive (the live session's): the same primitives and rules as
+    `sensor_spans`, `pose_spans`, `rolling_stays` and `decide`, one sample at a time.
+
+    Sensor-frame samples go to `sensor` (from the first sample on), body-frame ones to `body`
+    (once the axes are known); `enter`/`leave` mark a stay on the roller and `stroke` counts its
+    clear strokes: the stay rolled once it has `min_clear_strokes` (`confirmed`). `verdict`
+    says what the recording is so far: ("foam_rolling", None), ("checking", None) while nothing
+    is conclusive, or ("not_rolling", why) for what is seen now.
+    """
+
+    def __init__(self, rate_hz: float, rules: ActivityRules = DEFAULT_RULES, *, axes_inferred: bool = True) -> None:
+        self.rules = rules
+        self.rate_hz = rate_hz
+        self.dt_s = 1.0 / rate_hz
+        self.axes_inferred = axes_inferred
+        self.sensors = SensorActivity(rate_hz, rules)
+        self._code = PERSON
+        self._code_since = 0.0
+        self._code_last = -math.inf  # last sample of the current non-person code (to join breaks)
+        self._cadence_sum = 0.0
+        self._cadence_n = 0
+        self._carried_n = 0
+        self._steps_n = 0
+        self.reset_body()
+
+    def reset_body(self) -> None:
+        """Forget what the body-frame samples said (the axes changed: they are run again)."""
+        self.poses = HeldPoses(self.rate_hz)
+        self.pose_range_deg = 0.0
+        self.rolled = False
+        """Some stay rolled."""
+        self.stay_start_s: float | None = None
+        self.clear = 0
+        self.upright_s = 0.0
+        self.lay_s = 0.0
+        """Time in stays that ended without rolling."""
+        self.ended = False
+
+    # --- input -------------------------------------------------------------------------------------
+    def sensor(self, t_s: float, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> bool:
+        """One analysis-rate sample in the sensor frame; True when it is no person on a roller
+        (steps, a carried sensor, a sensor lying still). As `sensor_spans`: stretches of one
+        activity closer than `join_s` (a knock on a table: its window too) are one, and a
+        stretch of steps is "carried" when most of its samples say so."""
+        code, cadence = self.sensors.step(acc_m_s2, gyr_rad_s)
+        moving = (WALKING, CARRIED)
+        if code == PERSON:
+            join = self.rules.join_s + (self.rules.quiet_window_s if self._code == ON_TABLE else 0.0)
+            if self._code != PERSON and t_s - self._code_last > join:
+                self._code = PERSON
+            return False
+        if self._code == PERSON or (code in moving) != (self._code in moving):
+            self._code, self._code_since = code, t_s
+            self._cadence_sum, self._cadence_n, self._carried_n, self._steps_n = 0.0, 0, 0, 0
+        self._code_last = t_s
+        if code in moving:
+            self._steps_n += 1
+            self._carried_n += code == CARRIED
+            self._code = CARRIED if self._carried_n > 0.5 * self._steps_n else WALKING
+        if code == WALKING:
+            self._cadence_sum += cadence
+            self._cadence_n += 1
+        return True
+
+    def body(self, t_s: float, up_body: np.ndarray, gyr_rad_s: np.ndarray, *, upright: bool = False) -> None:
+        """One analysis-rate sample in the body frame; `upright`: standing or sitting."""
+        self.pose_range_deg = self.poses.step(up_body, gyr_rad_s)
+        if upright:
+            self.upright_s += self.dt_s
+
+    def enter(self, t_s: float) -> None:
+        self.stay_start_s = t_s
+        self.clear = 0
+
+    def stroke(self, stroke: Stroke) -> bool:
+        """A stroke of the current stay; True when it makes the stay roll."""
+        if self.stay_start_s is None or self.confirmed or not is_clear(stroke, self.rules):
+            return False
+        self.clear += 1
+        if self.clear >= self.rules.min_clear_strokes:
+            self.rolled = True
+            return True
+        return False
+
+    def leave(self, t_s: float | None = None) -> bool:
+        """The stay ended (at `t_s`); whether it rolled."""
+        rolled = self.confirmed
+        if not rolled and self.stay_start_s is not None and t_s is not None:
+            self.lay_s += max(0.0, t_s - self.stay_start_s)
+        self.stay_start_s = None
+        self.clear = 0
+        return rolled
+
+    @property
+    def confirmed(self) -> bool:
+        return self.stay_start_s is not None and self.clear >= self.rules.min_clear_strokes
+
+    # --- output ------------------------------------------------------------------------------------
+    def sensor_kind(self, t_s: float) -> tuple[str, str] | None:
+        """(kind, reason) of a sensor-level activity going on long enough to say, else None."""
+        r = self.rules
+        if self._code == PERSON:
+            return None
+        kind = SENSOR_KINDS[self._code]
+        need = r.quiet_min_s if self._code == ON_TABLE else r.gait_min_s
+        if self._code_last - self._code_since < need:
+            return None
+        cadence = self._cadence_sum / self._cadence_n if self._cadence_n else None
+        return kind, sensor_reason(kind, cadence, t_s - self._code_since)
+
+    def verdict(self, t_s: float) -> tuple[str, str | None]:
+        if self.axes_inferred and self.pose_range_deg > self.rules.pose_range_deg:
+            return "not_rolling", (
+                f"stretching or exercise: the torso held poses {self.pose_range_deg:.0f}° apart "
+                "(rolling needs about 110°)"
+            )
+        seen = self.sensor_kind(t_s)
+        if seen is not None:
+            return "not_rolling", seen[1]
+        if self.stay_start_s is not None and not self.confirmed:
+            lying = t_s - self.stay_start_s
+            if lying >= self.rules.lying_verdict_s:
+                return "not_rolling", f"lying back for {lying / 60:.1f} min without rolling"
+            return "checking", None
+        if self.rolled:
+            return "foam_rolling", None
+        if self.lay_s >= self.rules.lying_verdict_s and self.lay_s >= self.upright_s:
+            return "not_rolling", f"lying back for {self.lay_s / 60:.1f} min without rolling"
+        if self.upright_s >= 60.0:
+            return "not_rolling", f"sitting or standing ({self.upright_s / 60:.1f} min upright)"
+        if self.ended:
+            return "not_rolling", "no rolling found"
+        return "checking", None

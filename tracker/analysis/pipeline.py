@@ -164,8 +164,11 @@ def analyze_with_details(
         orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s),
     )
     notes += sig.notes
+    # walking, a sensor carried about or lying on a table say nothing of how it sits on a torso
+    sensor_mask, other = activity_rules.sensor_spans(sig.t_s, sig.acc_m_s2, sig.gyr_rad_s, sig.rate_hz)
+    worn = ~sensor_mask if np.count_nonzero(~sensor_mask) > 2 * sig.rate_hz else np.ones(len(sig.t_s), dtype=bool)
     axes = BodyAxesEstimator().estimate(
-        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration
+        sig.up_sensor[worn], sig.gyr_rad_s[worn], sig.rate_hz, recording.calibration
     )
     notes += axes.notes_
     rot = axes.sensor_to_body_
@@ -184,7 +187,6 @@ def analyze_with_details(
         acc_body_m_s2=acc_b,
     )
     # walking, a sensor on a table, poses no roller allows: not on a roller, whatever the pitch
-    sensor_mask, other = activity_rules.sensor_spans(sig.t_s, sig.acc_m_s2, sig.gyr_rad_s, sig.rate_hz)
     pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz)
     _leave_roller(seg, sensor_mask & seg.on_roller_, "unknown", sig)
     _leave_roller(seg, pose_mask & seg.on_roller_, "lying", sig)
@@ -253,6 +255,8 @@ def analyze_with_details(
             )
     detector.strokes_ = strokes
     smooth = detector.smooth_cm_
+    if lying.any():  # lying without rolling: no roller, no position
+        smooth = np.where(lying, np.nan, smooth)
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = fill_nearest(smooth, seg.on_roller_)
 

@@ -358,6 +358,20 @@ def measure_noise(acc_m_s2: np.ndarray) -> float | None:
     return float(np.median(np.abs(d - np.median(d))) / 0.6745 / math.sqrt(2.0))
 
 
+def spine_acceleration(acc_body_m_s2: np.ndarray, gyr_body_rad_s: np.ndarray, rate_hz: float, window_s: float = 40.0) -> np.ndarray:
+    """The gravity-free acceleration along the spine over a stretch of a bridge, m/s², as the
+    bridge step computes it (the gyro's pitch pinned to the accelerometer's over `window_s`,
+    `tracker.analysis.contact`): what `bridge_stroke_snr` fits. The live session runs it on its
+    bridge window."""
+    from tracker.analysis.contact import accel_pitch_rad, gyro_pitch
+    from tracker.imu import STANDARD_GRAVITY_M_S2
+
+    acc = np.asarray(acc_body_m_s2, dtype=float)
+    pitch = gyro_pitch(accel_pitch_rad(acc), np.asarray(gyr_body_rad_s, dtype=float)[:, 1], rate_hz, window_s)
+    spine = acc[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch)
+    return spine - float(np.median(spine))
+
+
 def bridge_stroke_snr(t_s: np.ndarray, spine_acc_m_s2: np.ndarray, start_s: float, end_s: float) -> float | None:
     """A bridge stroke's clarity: the amplitude of one sine period (with a constant) fitted to the
     along-spine acceleration over the stroke, over the rms of what the fit leaves (the fit that

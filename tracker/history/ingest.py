@@ -116,11 +116,10 @@ def never_on_roller(analysis: SessionAnalysis) -> bool:
 
 def not_a_session(analysis: SessionAnalysis) -> str | None:
     """Why `analysis` is no rolling session to store (one line), or None when it is one."""
+    why = None if analysis.is_rolling else f"not foam rolling: {analysis.activity_reason or 'no rolling found'}"
     if never_on_roller(analysis):
-        return NEVER_ON_ROLLER
-    if not analysis.is_rolling:
-        return f"not foam rolling: {analysis.activity_reason or 'no rolling found'}"
-    return None
+        return NEVER_ON_ROLLER if why is None else f"{NEVER_ON_ROLLER} ({why})"
+    return why
 
 
 class NotStoredError(InputFileError):

@@ -89,9 +89,9 @@ class StepCadence:
 
 class Quietness:
     """Rotation rate (rad/s) and specific force (m/s²) in the breathing band, rms over the
-    trailing `window_s`, and what the sensor's own white noise alone would put in that band
-    (m/s², from the specific force above the band: a coarse accelerometer's quantisation noise
-    can exceed a breath's share of gravity, but it is white, breathing is not). The band is each
+    trailing `window_s`, and what the sensor's own white noise alone would put in that band for
+    each (from what lies above the band: a coarse accelerometer's quantisation noise or a noisy
+    gyroscope can exceed a breath's share, but it is white, breathing is not). The band is each
     axis's trailing mean over `smooth_s` (above about 2 Hz gone) less its trailing mean over
     `highpass_s` (the gyro's bias and gravity gone)."""
 
@@ -100,26 +100,30 @@ class Quietness:
         n_hp = max(n_lp + 1, round(highpass_s * rate_hz))
         self._lp = TrailingSums(n_lp, channels=6)
         self._hp = TrailingSums(n_hp, channels=6)
-        self._fine = TrailingSums(3, channels=3)
-        self._win = TrailingSums(round(window_s * rate_hz), channels=3)
+        self._fine = TrailingSums(3, channels=6)
+        self._win = TrailingSums(round(window_s * rate_hz), channels=4)
         # white noise of variance 1: in the band (mean of n_lp less mean of n_hp) 1/n_lp - 1/n_hp;
         # above it (a sample less the mean of 3) 2/3
         self._white = float(np.sqrt((1.0 / n_lp - 1.0 / n_hp) / (2.0 / 3.0)))
 
-    def run(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        acc = np.asarray(acc_m_s2, dtype=float).reshape(-1, 3)
-        x = np.column_stack([np.asarray(gyr_rad_s, dtype=float).reshape(-1, 3), acc])
+    def run(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(rotation rate in the band, rad/s; specific force in the band, m/s²; and the two as
+        their white noise alone would make them), per sample."""
+        x = np.column_stack([np.asarray(gyr_rad_s, dtype=float).reshape(-1, 3), np.asarray(acc_m_s2, dtype=float).reshape(-1, 3)])
         if len(x) == 0:
-            return np.zeros(0), np.zeros(0), np.zeros(0)
+            return np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
         band = self._lp.run(x) - self._hp.run(x)
-        fine = acc - self._fine.run(acc)
-        sq = np.column_stack([np.sum(band[:, :3] ** 2, axis=1), np.sum(band[:, 3:] ** 2, axis=1), np.sum(fine**2, axis=1)])
-        means = np.sqrt(np.maximum(self._win.run(sq), 0.0))
-        return means[:, 0], means[:, 1], means[:, 2] * self._white
+        fine = x - self._fine.run(x)
+        sq = np.column_stack([
+            np.sum(band[:, :3] ** 2, axis=1), np.sum(band[:, 3:] ** 2, axis=1),
+            np.sum(fine[:, :3] ** 2, axis=1), np.sum(fine[:, 3:] ** 2, axis=1),
+        ])  # fmt: skip
+        m = np.sqrt(np.maximum(self._win.run(sq), 0.0))
+        return m[:, 0], m[:, 1], m[:, 2] * self._white, m[:, 3] * self._white
 
-    def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[float, float, float]:
-        g, a, w = self.run(np.reshape(acc_m_s2, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))
-        return float(g[0]), float(a[0]), float(w[0])
+    def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[float, ...]:
+        out = self.run(np.reshape(acc_m_s2, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))
+        return tuple(float(v[0]) for v in out)
 
 
 class Wander:
@@ -150,8 +154,9 @@ class Wander:
 class HeldPoses:
     """The range of the torso's poses in its sagittal plane: the angle of gravity from upright
     (0° upright, -90° lying on the back, +90° face down, beyond -90° the head below the hips),
-    taken from poses held still for `hold_s`. `run`/`step` return, per sample, the range (max -
-    min, degrees) of the held poses so far; a pose counts once it has been held that long.
+    taken from poses held still for `hold_s` (1 s means). `run`/`step` return, per sample, the
+    range (max - min, degrees) of the held poses so far; a pose counts once it has been held
+    that long.
 
     Rolling never needs more than about 110° (standing or leaning forward to get up, to lying
     flat in a bridge); stretching goes beyond (a forward fold and lying on the back are ~200°
@@ -162,7 +167,6 @@ class HeldPoses:
         self.still_rad_s = still_rad_s
         self._smooth = TrailingSums(max(1, round(smooth_s * rate_hz)), channels=2)
         self._run_len = 0
-        self._run_sum = 0.0
         self.lo = np.inf
         self.hi = -np.inf
 
@@ -177,20 +181,15 @@ class HeldPoses:
         sm = self._smooth.run(np.column_stack([angle, np.linalg.norm(gyr, axis=1)]))
         still = sm[:, 1] < self.still_rad_s
         idx = np.arange(len(up))
-        # the count and sum of the current still run at each sample, carried across calls
+        # the length of the current still run at each sample, carried across calls
         last_break = np.maximum.accumulate(np.where(still, -1, idx))
         carried = last_break < 0
         run_len = np.where(still, idx - last_break + np.where(carried, self._run_len, 0), 0)
-        sums = np.cumsum(np.where(still, sm[:, 0], 0.0))
-        at_break = np.where(last_break >= 0, sums[np.maximum(last_break, 0)], 0.0)
-        run_sum = sums - at_break + np.where(carried, self._run_sum, 0.0)
         held = still & (run_len >= self.need)
-        pose = run_sum / np.maximum(run_len, 1)
-        hi = np.maximum.accumulate(np.concatenate([[self.hi], np.where(held, pose, -np.inf)]))[1:]
-        lo = np.minimum.accumulate(np.concatenate([[self.lo], np.where(held, pose, np.inf)]))[1:]
+        hi = np.maximum.accumulate(np.concatenate([[self.hi], np.where(held, sm[:, 0], -np.inf)]))[1:]
+        lo = np.minimum.accumulate(np.concatenate([[self.lo], np.where(held, sm[:, 0], np.inf)]))[1:]
         self.hi, self.lo = float(hi[-1]), float(lo[-1])
         self._run_len = int(run_len[-1])
-        self._run_sum = float(run_sum[-1]) if still[-1] else 0.0
         return np.where(hi >= lo, hi - lo, 0.0)
 
     def step(self, up_body: np.ndarray, gyr_rad_s: np.ndarray) -> float:

@@ -338,7 +338,13 @@ def _moving_imu(n: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @settings(max_examples=20, deadline=None)
 @given(blocks)
 def test_activity_primitives_do_not_depend_on_blocks(sizes):
-    from tracker.analysis.steps.activity import HeldPoses, Quietness, StepCadence, TrailingSums, Wander
+    from tracker.analysis.steps.activity import (
+        HeldPoses,
+        Quietness,
+        StepCadence,
+        TrailingSums,
+        Wander,
+    )
 
     acc, gyr, up = _moving_imu()
     mag = np.linalg.norm(acc, axis=1)

@@ -89,7 +89,8 @@ def conditions(model: int, seed_set: str, per_posture: int, duration_s: float) -
     return out
 
 
-def _simulate(c: dict[str, Any]) -> tuple[Any, Any, Guidance]:
+def simulate_condition(c: dict[str, Any]) -> tuple[Any, Any, Guidance]:
+    """The recording, truth and guidance of one condition (see `conditions`)."""
     if c["model"] == 1:
         from tracker.simulate import random_script, simulate_session
 
@@ -112,6 +113,9 @@ def _simulate(c: dict[str, Any]) -> tuple[Any, Any, Guidance]:
     c["effective_diameter"] = sim.truth.extra.get("effective_diameter_cm")
     c["_shapes"] = [_shape_label(p) for p in sim.plan.pieces if p.kind == "stroke"]
     return sim.recording, sim.truth, sim.truth.guidance
+
+
+_simulate = simulate_condition  # the name it had
 
 
 def _shape_label(piece: Any) -> str:
@@ -146,7 +150,7 @@ def _stroke_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
     """Simulate, analyse and score one session: its metrics, with the condition."""
-    recording, truth, guidance = _simulate(c)
+    recording, truth, guidance = simulate_condition(c)
     if accel_only:
         recording = replace(recording, gyr_rad_s=np.full_like(recording.gyr_rad_s, np.nan))
     out: dict[str, Any] = {k: v for k, v in c.items() if not k.startswith("_")}

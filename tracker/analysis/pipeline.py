@@ -243,10 +243,13 @@ def analyze_with_details(
     lying = seg.on_roller_ & ~verdict.keep
     if lying.any():
         n_s, n_h = len(strokes), len(detector.holds_)
-        strokes = [s for s in strokes if verdict.keep[min(np.searchsorted(sig.t_s, s.start_s), len(sig.t_s) - 1)]]
-        detector.holds_ = [
-            h for h in detector.holds_ if verdict.keep[min(np.searchsorted(sig.t_s, h.start_s), len(sig.t_s) - 1)]
-        ]
+        keep = verdict.keep
+
+        def in_rolling(start_s: float) -> bool:
+            return bool(keep[min(int(np.searchsorted(sig.t_s, start_s)), len(sig.t_s) - 1)])
+
+        strokes = [s for s in strokes if in_rolling(s.start_s)]
+        detector.holds_ = [h for h in detector.holds_ if in_rolling(h.start_s)]
         _leave_roller(seg, lying, "lying", sig)
         if verdict.activity != "not_rolling" and (n_s > len(strokes) or n_h > len(detector.holds_)):
             notes.append(

@@ -62,7 +62,7 @@ from tracker.results import Stroke, Uncertainty
 
 COVERAGE = 0.8
 """The share of cases each ± is meant to hold the truth in."""
-Z80 = 1.2816
+Z80 = 1.2815516
 """Two-sided 80 % point of the standard normal distribution."""
 
 CALIBRATIONS = ("given", "pairing", "inferred", "fell_back")

@@ -109,9 +109,9 @@ def print_session_summary(result: SessionAnalysis, title: str, console: Console 
         )
     else:
         console.print("No strokes found.")
-    line = position_line(result)
-    if line:
-        console.print(line)
+    positions = position_line(result)
+    if positions:
+        console.print(positions)
     if result.holds:
         table = Table(title="Holds", show_edge=False)
         for col in ("start", "duration", "position", "region"):

@@ -501,7 +501,7 @@ class LiveSession:
             # per minute of rolling (time on the roller), once there is enough of it to mean
             # something; before that None (the view shows a dash), never a false 0.0/min
             strokes_per_min=count / (on_roller_s / 60.0) if rated else None,
-            last_stroke=strokes[-1] if strokes else None,
+            last_stroke=self._with_pm(strokes[-1]) if strokes else None,
             position_cm=position,
             region=log.region if on and not checking else None,
             hold=timer,
@@ -538,6 +538,16 @@ class LiveSession:
         seen = max(self.samples_pushed + self.lost_samples, 1)
         setup = uncertainty.Setup(calibration, g.roller_diameter_cm, hip_to_neck_cm=g.hip_to_neck_cm)
         return setup, uncertainty.SignalQuality(self.sampling_rate_hz, gap_share=self.lost_samples / seen)
+
+    def _with_pm(self, stroke: Stroke) -> Stroke:
+        """`stroke` with its pace's ± (as offline assesses it)."""
+        if stroke.pace_pm_cm_s is not None:
+            return stroke
+        from dataclasses import replace
+
+        setup, signal = self._setup()
+        pm = uncertainty.DEFAULT_MODEL.stroke_pace_pm(uncertainty.evidence_of(stroke), stroke.pace_cm_s, setup, signal)
+        return replace(stroke, pace_pm_cm_s=pm)
 
     def _plus_minus(self, pace: float | None, position: float | None) -> tuple[float | None, float | None]:
         """± of the pace in motion (cm/s) and of the contact (cm), as the offline session's

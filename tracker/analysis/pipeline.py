@@ -239,23 +239,7 @@ def analyze_with_details(
         pose_range,
         axes_inferred=axes.source_ == "inferred",
     )
-    assert verdict.keep is not None
-    lying = seg.on_roller_ & ~verdict.keep
-    if lying.any():
-        n_s, n_h = len(strokes), len(detector.holds_)
-        keep = verdict.keep
-
-        def in_rolling(start_s: float) -> bool:
-            return bool(keep[min(int(np.searchsorted(sig.t_s, start_s)), len(sig.t_s) - 1)])
-
-        strokes = [s for s in strokes if in_rolling(s.start_s)]
-        detector.holds_ = [h for h in detector.holds_ if in_rolling(h.start_s)]
-        _leave_roller(seg, lying, "lying", sig)
-        if verdict.activity != "not_rolling" and (n_s > len(strokes) or n_h > len(detector.holds_)):
-            notes.append(
-                f"left out {n_s - len(strokes)} stroke(s) and {n_h - len(detector.holds_)} hold(s) of "
-                f"{float(sample_durations(sig.t_s)[lying].sum()) / 60:.1f} min lying back without rolling"
-            )
+    strokes, detector.holds_, lying = _drop_lying(verdict, strokes, detector.holds_, seg, sig, notes)
     detector.strokes_ = strokes
     smooth = detector.smooth_cm_
     if lying.any():  # lying without rolling: no roller, no position
@@ -384,6 +368,29 @@ def _roller_pitch(
                     accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
                 )
     return out
+
+
+def _drop_lying(verdict, strokes: list, holds: list, seg: PostureSegmenter, sig, notes: list[str]) -> tuple[list, list, np.ndarray]:
+    """The strokes and holds of the stays that rolled (`verdict.keep`); the stays that did not
+    leave the roller (their samples, returned, are "lying")."""
+    assert verdict.keep is not None
+    keep = verdict.keep
+    lying = seg.on_roller_ & ~keep
+    if not lying.any():
+        return strokes, holds, lying
+
+    def in_rolling(start_s: float) -> bool:
+        return bool(keep[min(int(np.searchsorted(sig.t_s, start_s)), len(sig.t_s) - 1)])
+
+    kept_strokes = [s for s in strokes if in_rolling(s.start_s)]
+    kept_holds = [h for h in holds if in_rolling(h.start_s)]
+    _leave_roller(seg, lying, "lying", sig)
+    if verdict.activity != "not_rolling" and (len(strokes) > len(kept_strokes) or len(holds) > len(kept_holds)):
+        notes.append(
+            f"left out {len(strokes) - len(kept_strokes)} stroke(s) and {len(holds) - len(kept_holds)} hold(s) of "
+            f"{float(sample_durations(sig.t_s)[lying].sum()) / 60:.1f} min lying back without rolling"
+        )
+    return kept_strokes, kept_holds, lying
 
 
 def _with_snr(stroke: Stroke, contact: ContactPositionEstimator, t_s: np.ndarray) -> Stroke:

@@ -22,12 +22,19 @@ WARNING_KINDS = ("too_fast", "hold_too_long", "region_overuse", "session_too_lon
 POSTURES = ("hips_down", "bridge")
 PHASES = ("upright", "sitting", "on_roller", "transition", "lying", "unknown")
 
+ACTIVITIES = ("foam_rolling", "not_rolling")
+"""`SessionAnalysis.activity`: what the recording is."""
+OTHER_ACTIVITIES = ("walking", "carried", "on_table", "sitting", "lying_still", "stretching")
+"""`ActivitySpan.kind`: what a stretch of a recording was instead of foam rolling."""
+TRUST = ("good", "rough", "unreliable")
+"""How far a number can be trusted (`Uncertainty.pace_trust`, `position_trust`)."""
+
 STROKE_COLUMNS = (
     "idx", "start_s", "end_s", "duration_s", "distance_cm", "pace_cm_s", "region", "direction",
-    "posture", "start_cm", "end_cm",
+    "posture", "start_cm", "end_cm", "pace_pm_cm_s", "snr",
 )  # fmt: skip
 """Columns of `SessionAnalysis.strokes_frame()`, as the store's strokes table and the export."""
-HOLD_COLUMNS = ("idx", "start_s", "end_s", "duration_s", "position_cm", "region")
+HOLD_COLUMNS = ("idx", "start_s", "end_s", "duration_s", "position_cm", "region", "position_pm_cm")
 WARNING_COLUMNS = ("idx", "kind", "start_s", "end_s", "message", "value")
 PHASE_COLUMNS = ("idx", "kind", "start_s", "end_s")
 
@@ -45,6 +52,13 @@ class Stroke:
     posture: str = "hips_down"
     start_cm: float | None = None
     end_cm: float | None = None
+    pace_pm_cm_s: float | None = None
+    """Uncertainty of `pace_cm_s`: the half-width of the interval that holds the true pace of
+    about 80 % of strokes (`tracker.analysis.uncertainty`); None when not assessed."""
+    snr: float | None = None
+    """How clearly the stroke stands out of the noise it was measured against (a bridge
+    stroke's fitted acceleration amplitude over the rms of what the fit leaves); None when not
+    measured. Below about 2 the stroke may be noise (`tracker.analysis.uncertainty`)."""
 
     @property
     def duration_s(self) -> float:
@@ -60,6 +74,9 @@ class Hold:
     duration_s: float
     position_cm: float
     region: str
+    position_pm_cm: float | None = None
+    """Uncertainty of `position_cm`: the half-width of the interval that holds the true contact
+    about 80 % of the time (`tracker.analysis.uncertainty`); None when not assessed."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,62 @@ class Phase:
     end_s: float
 
 
+@dataclass(frozen=True)
+class ActivitySpan:
+    """A stretch of the recording that was something other than foam rolling (walking, the
+    sensor on a table, ...): nothing in it counts as rolling (`tracker.analysis.activity`)."""
+
+    kind: str
+    """One of `OTHER_ACTIVITIES`."""
+    start_s: float
+    end_s: float
+    reason: str
+    """What was seen, in words: "walking (steps at 1.8 Hz)"."""
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """How far the session's numbers can be trusted (`tracker.analysis.uncertainty`).
+
+    Each ± is the half-width of an interval around the reported number meant to hold the truth
+    in about `coverage` of cases: of sessions for the mean pace, of the time on the roller for
+    positions. BENCHMARKS.md has how often it did on both motion models.
+    """
+
+    mean_pace_pm_cm_s: float | None
+    """± of `SessionAnalysis.mean_pace_cm_s`, cm/s (None without strokes)."""
+    mean_pace_pm_rel: float | None
+    """The same as a share of the mean pace."""
+    position_pm_cm: float | None
+    """± of the contact position along the back, cm: the median over the time on the roller
+    (None when nothing was on the roller)."""
+    position_pm_by_posture_cm: dict[str, float] = field(default_factory=dict)
+    """The same per posture (hips_down, bridge)."""
+    pace_trust: str = "good"
+    """"good", "rough" (± over 30 % of the pace) or "unreliable" (over 60 %)."""
+    position_trust: str = "good"
+    """"good", "rough" (± over 6 cm) or "unreliable" (over 12 cm: a region or more)."""
+    caveats: list[str] = field(default_factory=list)
+    """What makes the numbers uncertain, in words, largest first."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """What the assessment was based on (calibration, roller diameter and its source, sampling
+    rate, measured noise, gaps, gyroscope), for provenance."""
+    coverage: float = 0.8
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("mean_pace_pm_cm_s", "mean_pace_pm_rel", "position_pm_cm"):
+            if d[k] is not None:
+                d[k] = round(float(d[k]), 3)
+        d["position_pm_by_posture_cm"] = {k: round(float(v), 2) for k, v in self.position_pm_by_posture_cm.items()}
+        return d
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Uncertainty:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in obj.items() if k in names})
+
+
 @dataclass
 class SessionAnalysis:
     """Everything `tracker analyze` reports about one session."""
@@ -104,6 +177,19 @@ class SessionAnalysis:
     tracker_version: str = ""
     notes: list[str] = field(default_factory=list)
     """Documented handling that happened (gaps bridged, calibration inferred, ...)."""
+    activity: str = "foam_rolling"
+    """"foam_rolling", or "not_rolling" when nothing in the recording was foam rolling (then
+    there are no strokes, holds or warnings, and `activity_reason` says what it was)."""
+    activity_reason: str | None = None
+    """For "not_rolling": what the recording was instead, in words."""
+    other_activities: list[ActivitySpan] = field(default_factory=list)
+    """Stretches that were something else (walking before rolling, ...): they count nowhere."""
+    uncertainty: Uncertainty | None = None
+    """How far the numbers can be trusted; None for an analysis that did not assess it."""
+
+    @property
+    def is_rolling(self) -> bool:
+        return self.activity != "not_rolling"
 
     @property
     def mean_pace_cm_s(self) -> float:
@@ -133,13 +219,22 @@ class SessionAnalysis:
             "warnings": [_rounded(asdict(w)) for w in self.warnings],
             "phases": [_rounded(asdict(p)) for p in self.phases],
             "region_time_s": {k: round(v, 3) for k, v in self.region_time_s.items()},
+            "activity": self.activity,
+            "activity_reason": self.activity_reason,
+            "other_activities": [_rounded(asdict(a)) for a in self.other_activities],
             "summary": {
                 "strokes": len(self.strokes),
                 "pauses": len(self.holds),
                 "mean_pace_cm_s": round(self.mean_pace_cm_s, 3),
+                "mean_pace_pm_cm_s": (
+                    None
+                    if self.uncertainty is None or self.uncertainty.mean_pace_pm_cm_s is None
+                    else round(self.uncertainty.mean_pace_pm_cm_s, 3)
+                ),
                 "too_fast_fraction": round(self.too_fast_fraction(too_fast), 4),
                 "warnings": len(self.warnings),
             },
+            "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
             "parameters": self.parameters,
             "tracker_version": self.tracker_version,
             "notes": list(self.notes),
@@ -147,11 +242,12 @@ class SessionAnalysis:
 
     # --- as pandas DataFrames (notebooks) --------------------------------------------------------
     def strokes_frame(self) -> pd.DataFrame:
-        """One row per stroke: `STROKE_COLUMNS` (s, cm, cm/s; region, direction, posture)."""
+        """One row per stroke: `STROKE_COLUMNS` (s, cm, cm/s; region, direction, posture;
+        `pace_pm_cm_s` the pace's ±)."""
         return _frame(self.strokes, STROKE_COLUMNS)
 
     def holds_frame(self) -> pd.DataFrame:
-        """One row per hold: `HOLD_COLUMNS` (s, cm; region)."""
+        """One row per hold: `HOLD_COLUMNS` (s, cm; region; `position_pm_cm` the position's ±)."""
         return _frame(self.holds, HOLD_COLUMNS)
 
     def warnings_frame(self) -> pd.DataFrame:
@@ -184,6 +280,10 @@ class SessionAnalysis:
             parameters=dict(obj.get("parameters", {})),
             tracker_version=str(obj.get("tracker_version", "")),
             notes=list(obj.get("notes", [])),
+            activity=str(obj.get("activity") or "foam_rolling"),
+            activity_reason=obj.get("activity_reason"),
+            other_activities=[ActivitySpan(**a) for a in obj.get("other_activities", [])],
+            uncertainty=Uncertainty.from_json(obj["uncertainty"]) if obj.get("uncertainty") else None,
         )
 
 

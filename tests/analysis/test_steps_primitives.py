@@ -390,3 +390,65 @@ def test_vqf_on_blocks_is_vqf_on_the_whole():
     parts = [stage.run(acc[s], gyr[s]) for s in _cuts(300, [7, 50, 1])]
     np.testing.assert_array_equal(np.concatenate([p.up_sensor for p in parts]), whole.up_sensor)
     np.testing.assert_array_equal(np.concatenate([p.gyr_rad_s for p in parts]), whole.gyr_rad_s)
+
+
+# --- activity (tracker.analysis.steps.activity) ------------------------------------------------------
+def _moving_imu(n: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Specific force, rate and an up vector that step, sway and hold still by turns."""
+    rng = np.random.default_rng(9)
+    t = np.arange(n) / RATE
+    steps = (np.sin(2 * np.pi * t / 12.0) > 0) * 2.0 * np.sin(2 * np.pi * 1.8 * t)
+    acc = np.column_stack([0.3 * np.sin(0.2 * t), np.zeros(n), 9.81 + steps]) + rng.normal(scale=0.02, size=(n, 3))
+    gyr = np.column_stack([0.2 * np.sin(0.7 * t), 0.05 * np.cos(0.3 * t), np.zeros(n)]) + rng.normal(scale=0.003, size=(n, 3))
+    angle = np.where(t < 8, 0.0, np.where(t < 16, -1.4, 1.9))  # standing, lying back, folded over
+    up = np.column_stack([np.sin(angle), np.zeros(n), np.cos(angle)])
+    return acc, gyr, up
+
+
+@settings(max_examples=20, deadline=None)
+@given(blocks)
+def test_activity_primitives_do_not_depend_on_blocks(sizes):
+    from tracker.analysis.steps.activity import (
+        HeldPoses,
+        Quietness,
+        StepCadence,
+        TrailingSums,
+        Wander,
+    )
+
+    acc, gyr, up = _moving_imu()
+    mag = np.linalg.norm(acc, axis=1)
+    cuts = _cuts(len(acc), sizes)
+    makers = {
+        "sums": (lambda: TrailingSums(17, channels=3), lambda p, s: p.run(acc[s]), lambda p, i: p.step(acc[i])),
+        "steps": (lambda: StepCadence(RATE), lambda p, s: np.column_stack(p.run(mag[s])), lambda p, i: p.step(mag[i])),
+        "quiet": (lambda: Quietness(RATE), lambda p, s: np.column_stack(p.run(acc[s], gyr[s])), lambda p, i: p.step(acc[i], gyr[i])),
+        "wander": (lambda: Wander(RATE), lambda p, s: np.column_stack(p.run(acc[s], gyr[s])), lambda p, i: p.step(acc[i], gyr[i])),
+        "poses": (lambda: HeldPoses(RATE, hold_s=2.0), lambda p, s: p.run(up[s], gyr[s]), lambda p, i: p.step(up[i], gyr[i])),
+    }  # fmt: skip
+    for name, (make, run, step) in makers.items():
+        whole = np.asarray(run(make(), slice(None)), dtype=float)
+        one = make()
+        stepped = np.array([np.asarray(step(one, i), dtype=float) for i in range(len(acc))]).reshape(whole.shape)
+        np.testing.assert_allclose(stepped, whole, rtol=0, atol=1e-9, err_msg=name)
+        blocked = make()
+        again = np.concatenate([np.asarray(run(blocked, s), dtype=float).reshape(-1, *whole.shape[1:]) for s in cuts])
+        np.testing.assert_allclose(again, whole, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_activity_primitives_measure_what_they_say():
+    from tracker.analysis.steps.activity import HeldPoses, StepCadence, TrailingSums
+
+    np.testing.assert_allclose(TrailingSums(3).run(np.arange(6.0)), [0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
+    t = np.arange(0.0, 20.0, 1 / RATE)
+    rms, cadence = StepCadence(RATE).run(9.81 + 2.0 * np.sin(2 * np.pi * 1.8 * t))
+    assert rms[-1] == pytest.approx(2.0 / np.sqrt(2), rel=0.15) and cadence[-1] == pytest.approx(1.8, abs=0.3)
+    still, _ = StepCadence(RATE).run(np.full(len(t), 9.81))
+    assert still.max() < 1e-9
+    # standing, then lying on the back (-90), then folded over (+100): 190 degrees apart
+    angle = np.radians(np.repeat([0.0, -90.0, 100.0], 250))
+    up = np.column_stack([np.sin(angle), np.zeros(len(angle)), np.cos(angle)])
+    turning = np.zeros((len(angle), 3))
+    turning[245:255, 1] = turning[495:505, 1] = 1.0  # rad/s: moving from one pose to the next
+    rng = HeldPoses(RATE).run(up, turning)
+    assert rng[200] == 0.0 and rng[450] == pytest.approx(90.0) and rng[-1] == pytest.approx(190.0)

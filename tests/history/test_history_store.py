@@ -146,7 +146,7 @@ def test_migration_from_v1_backfills_regions_and_keeps_data(tmp_path):
     path = tmp_path / "old.sqlite3"
     _v1_database(path)
     with SessionStore(path) as store:
-        assert store.schema_version == schema.SCHEMA_VERSION == 3
+        assert store.schema_version == schema.SCHEMA_VERSION == 4
         s = store.session(1)
         # v1 had no region table: v2 adds it, from strokes (10 s each) and holds (20 s).
         assert s.analysis.region_time_s == {"mid_thoracic": 20.0, "lumbar": 30.0}
@@ -259,3 +259,46 @@ def test_two_processes_importing_at_once_lose_nothing(tmp_path):
             "SELECT COUNT(*) FROM strokes GROUP BY session_id"
         ).fetchall()
         assert [n for (n,) in per_session] == [40] * 45
+
+
+def _v3_database(path):
+    """A database as schema v3 made it (before uncertainty), with one session."""
+    _v1_database(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in schema.MIGRATIONS[1:3]:
+        step(conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+
+
+def test_a_v3_database_upgrades_to_v4_and_keeps_its_sessions(tmp_path):
+    """Schema v4 adds the ± of pace and position: old sessions keep every number and read as
+    "not assessed" (None), never as a ± of 0; new sessions store theirs, per stroke and hold."""
+    from dataclasses import replace
+
+    from tracker.results import ActivitySpan, Uncertainty
+
+    path = tmp_path / "v3.sqlite3"
+    _v3_database(path)
+    with SessionStore(path) as store:
+        assert store.schema_version == 4
+        old = store.session(1)
+        assert len(old.analysis.strokes) == 3 and old.analysis.region_time_s == {"mid_thoracic": 20.0, "lumbar": 30.0}
+        assert old.analysis.uncertainty is None and old.analysis.other_activities == []
+        assert all(s.pace_pm_cm_s is None and s.snr is None for s in old.analysis.strokes)
+        assert old.analysis.holds[0].position_pm_cm is None
+        assert store.session_rows()[0].mean_pace_pm_cm_s is None
+        a = crafted_session(paces_cm_s=(2.0, 3.0))
+        a.strokes = [replace(s, pace_pm_cm_s=0.4, snr=3.5) for s in a.strokes]
+        a.holds = [replace(h, position_pm_cm=4.5) for h in a.holds]
+        a.uncertainty = Uncertainty(0.5, 0.2, 4.5, {"hips_down": 4.5}, caveats=["a reason"])
+        a.other_activities = [ActivitySpan("walking", 0.0, 25.0, "walking (steps at 1.8 Hz)")]
+        sid, _ = store.add_session(a, start_utc=local("2025-01-06T07:00"), timezone="Europe/Berlin")
+        new = store.session(sid).analysis
+        assert new.strokes == a.strokes and new.holds == a.holds
+        assert new.uncertainty == a.uncertainty and new.other_activities == a.other_activities
+        frame = store.sessions()
+        assert frame.loc[sid, "mean_pace_pm_cm_s"] == 0.5 and frame.loc[sid, "position_pm_cm"] == 4.5
+        assert np.isnan(frame.loc[1, "mean_pace_pm_cm_s"])
+        assert store.strokes()["pace_pm_cm_s"].tolist()[-2:] == [0.4, 0.4]
+        assert store.holds()["position_pm_cm"].tolist()[-1] == 4.5

@@ -8,7 +8,11 @@
 4. `ContactPositionEstimator`: where the roller touches the back, from the pitch on the roller
    (the gyro's, pinned to the accelerometer: `_roller_pitch`).
 5. `StrokeHoldDetector`: strokes (distance, pace) and holds.
-6. Regions and `WarningRules`.
+6. `tracker.analysis.activity`: what is not foam rolling (walking, a sensor on a table, lying
+   without rolling, stretching) counts nowhere; a recording with no rolling at all is
+   "not_rolling", with no strokes, holds or warnings.
+7. Regions and `WarningRules`.
+8. `tracker.analysis.uncertainty`: the ± of every pace and position.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from tracker import __version__
+from tracker.analysis import activity as activity_rules
+from tracker.analysis import uncertainty
 from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
 from tracker.analysis.io import MIN_DURATION_S
@@ -31,7 +37,7 @@ from tracker.analysis.warnings import WarningRules, region_indices, sample_durat
 from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
-from tracker.results import SessionAnalysis
+from tracker.results import Phase, SessionAnalysis, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
 
@@ -88,6 +94,11 @@ class AnalysisDetails:
     """(M,) hips_down / bridge on the roller, "" elsewhere."""
     sensor_to_body: np.ndarray
     """(3, 3) the rotation used (v_body = R @ v_sensor)."""
+    position_pm_cm: np.ndarray | None = None
+    """(M,) ± of the contact position the session reports (`smooth_position_cm` filled over
+    short gaps), cm (NaN off the roller; `tracker.analysis.uncertainty`)."""
+    track_cm: np.ndarray | None = None
+    """(M,) the contact position the session reports (its track, time per region), cm."""
 
     def frame(self) -> Any:
         """The signals as a pandas DataFrame, one row per sample: t_s, pitch_deg, position_cm,
@@ -154,8 +165,12 @@ def analyze_with_details(
         orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s),
     )
     notes += sig.notes
+    # walking, a sensor carried about or lying on a table say nothing of how it sits on a torso
+    sensor_mask, other = activity_rules.sensor_spans(sig.t_s, sig.acc_m_s2, sig.gyr_rad_s, sig.rate_hz)
+    worn = ~sensor_mask if np.count_nonzero(~sensor_mask) > 2 * sig.rate_hz else np.ones(len(sig.t_s), dtype=bool)
     axes = BodyAxesEstimator().estimate(
-        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration, acc_m_s2=sig.acc_m_s2
+        sig.up_sensor[worn], sig.gyr_rad_s[worn], sig.rate_hz, recording.calibration,
+        acc_m_s2=sig.acc_m_s2[worn],
     )
     notes += axes.notes_
     rot = axes.sensor_to_body_
@@ -173,6 +188,10 @@ def analyze_with_details(
         gaps=sig.gaps,
         acc_body_m_s2=acc_b,
     )
+    # walking, a sensor on a table, poses no roller allows: not on a roller, whatever the pitch
+    pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz)
+    _leave_roller(seg, sensor_mask & seg.on_roller_, "unknown", sig)
+    _leave_roller(seg, pose_mask & seg.on_roller_, "lying", sig)
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
     if params.gyro_pitch_window_s:
         pitch_rad = _roller_pitch(
@@ -222,8 +241,21 @@ def analyze_with_details(
         detector.holds_ = _cut_holds_at_gaps(detector.holds_, sig.gaps, guidance.hold_min_s)
     if params.bridge_distance_from_acc and not contact.segment_moves:
         strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
-        detector.strokes_ = strokes
+    strokes = [_with_snr(s, contact, sig.t_s) for s in strokes]
+    # a stay on the roller that never rolled (lying still, a stretch) counts nowhere
+    verdict = activity_rules.decide(
+        sig.t_s,
+        seg.labels_,
+        activity_rules.rolling_stays(sig.t_s, seg.on_roller_, strokes),
+        other + pose_other,
+        pose_range,
+        axes_inferred=axes.source_ == "inferred",
+    )
+    strokes, detector.holds_, lying = _drop_lying(verdict, strokes, detector.holds_, seg, sig, notes)
+    detector.strokes_ = strokes
     smooth = detector.smooth_cm_
+    if lying.any():  # lying without rolling: no roller, no position
+        smooth = np.where(lying, np.nan, smooth)
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = fill_nearest(smooth, seg.on_roller_)
 
@@ -253,12 +285,24 @@ def analyze_with_details(
         str(p) for p in np.unique(seg.posture_[seg.on_roller_]) if p
     )
     posture = None if not postures else (postures.pop() if len(postures) == 1 else "mixed")
+    setup, signal = uncertainty.as_inputs(
+        {"body_axes": {"source": axes.source_, "quality": axes.quality_}, "sampling_rate_hz": sig.native_rate_hz},
+        has_gyro=recording.has_gyro,
+        acc_noise=uncertainty.measure_noise(sig.acc_m_s2),
+        gap_share=_lost_share(sig, recording.duration_s),
+        roller_diameter_cm=guidance.roller_diameter_cm,
+        hip_to_neck_cm=guidance.hip_to_neck_cm,
+        calibration_given=recording.calibration is not None,
+    )
+    strokes, holds, unc, pos_pm = uncertainty.attach(
+        detector.strokes_, detector.holds_, sig.t_s, pos_for_time, seg.posture_, seg.on_roller_, setup, signal
+    )
     result = SessionAnalysis(
         duration_s=float(recording.duration_s),
         on_roller_s=on_roller_s,
         rolling_s=rolling_s,
-        strokes=detector.strokes_,
-        holds=detector.holds_,
+        strokes=strokes,
+        holds=holds,
         warnings=warnings,
         phases=seg.phases_,
         region_time_s=region_time,
@@ -273,6 +317,10 @@ def analyze_with_details(
         },
         tracker_version=__version__,
         notes=notes,
+        activity=verdict.activity,
+        activity_reason=verdict.reason,
+        other_activities=verdict.spans,
+        uncertainty=unc if verdict.activity != "not_rolling" else None,
     )
     return result, AnalysisDetails(
         t_s=sig.t_s,
@@ -282,6 +330,8 @@ def analyze_with_details(
         labels=seg.labels_,
         posture=seg.posture_,
         sensor_to_body=rot,
+        position_pm_cm=pos_pm,
+        track_cm=pos_for_time,
     )
 
 
@@ -331,6 +381,69 @@ def _roller_pitch(
                     accel_pitch_rad(acc_b[sa:sb]), gyr_b[sa:sb, 1], rate_hz, window_s
                 )
     return out
+
+
+def _drop_lying(verdict, strokes: list, holds: list, seg: PostureSegmenter, sig, notes: list[str]) -> tuple[list, list, np.ndarray]:
+    """The strokes and holds of the stays that rolled (`verdict.keep`); the stays that did not
+    leave the roller (their samples, returned, are "lying")."""
+    assert verdict.keep is not None
+    keep = verdict.keep
+    lying = seg.on_roller_ & ~keep
+    if not lying.any():
+        return strokes, holds, lying
+
+    def in_rolling(start_s: float) -> bool:
+        return bool(keep[min(int(np.searchsorted(sig.t_s, start_s)), len(sig.t_s) - 1)])
+
+    kept_strokes = [s for s in strokes if in_rolling(s.start_s)]
+    kept_holds = [h for h in holds if in_rolling(h.start_s)]
+    _leave_roller(seg, lying, "lying", sig)
+    if verdict.activity != "not_rolling" and (len(strokes) > len(kept_strokes) or len(holds) > len(kept_holds)):
+        notes.append(
+            f"left out {len(strokes) - len(kept_strokes)} stroke(s) and {len(holds) - len(kept_holds)} hold(s) of "
+            f"{float(sample_durations(sig.t_s)[lying].sum()) / 60:.1f} min lying back without rolling"
+        )
+    return kept_strokes, kept_holds, lying
+
+
+def _with_snr(stroke: Stroke, contact: ContactPositionEstimator, t_s: np.ndarray) -> Stroke:
+    """A bridge stroke with its `snr` (how clearly its acceleration stands out of the noise)."""
+    spine = getattr(contact, "spine_acc_m_s2_", None)
+    if stroke.posture != "bridge" or spine is None:
+        return stroke
+    from dataclasses import replace
+
+    snr = uncertainty.bridge_stroke_snr(t_s, spine, stroke.start_s, stroke.end_s)
+    return stroke if snr is None else replace(stroke, snr=round(snr, 3))
+
+
+def _leave_roller(seg: PostureSegmenter, mask: np.ndarray, label: str, sig) -> None:
+    """Samples that are not on a roller after all (`mask`): relabelled, and the phases again."""
+    if not mask.any():
+        return
+    from tracker.analysis.posture import UNKNOWN
+    from tracker.analysis.steps.runs import label_runs
+
+    seg.on_roller_ = seg.on_roller_ & ~mask
+    seg.posture_ = np.where(mask, "", seg.posture_).astype(object)
+    labels = seg.labels_.copy()
+    labels[mask] = label
+    seg.labels_ = labels
+    t = sig.t_s
+    phases = [
+        Phase(str(lab), float(t[a]), float(t[b]) if b < len(t) else float(t[-1]))
+        for lab, a, b in label_runs(labels)
+    ]
+    phases += [Phase(UNKNOWN, g0, g1) for g0, g1 in sig.gaps]
+    seg.phases_ = sorted(phases, key=lambda p: p.start_s)
+
+
+def _lost_share(sig, duration_s: float) -> float:
+    """Share of the recording lost in gaps or filled in by interpolation."""
+    if duration_s <= 0:
+        return 0.0
+    lost = sum(b - a for a, b in sig.gaps) + float(np.count_nonzero(sig.bridged)) / sig.rate_hz
+    return min(1.0, lost / duration_s)
 
 
 def _spans_gap(start_s: float, end_s: float, gaps: list[tuple[float, float]]) -> bool:

@@ -227,6 +227,7 @@ def show_command(
     from rich.table import Table
 
     from tracker import paths
+    from tracker.cli.summary import other_activity_lines, pm, position_line
     from tracker.display import plain, shown
     from tracker.history import charts
     from tracker.history.store import SessionStore
@@ -234,6 +235,8 @@ def show_command(
     with SessionStore(read_only=True) as store:
         s = store.session(session_id)
     a = s.analysis
+    u = a.uncertainty
+    mean_pm = u.mean_pace_pm_cm_s if u is not None else None
     console = Console(highlight=False)
     console.print(
         f"[bold]Session {s.id}[/bold]  {s.start_local:%A %Y-%m-%d %H:%M %z}"
@@ -245,7 +248,14 @@ def show_command(
             f"{a.duration_s / 60:.1f} min, {a.on_roller_s / 60:.1f} min on the roller, {a.rolling_s / 60:.1f} min rolling",
         ),
         ("posture", a.posture or "unknown"),
-        ("strokes", f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f} cm/s" if a.strokes else "none"),
+        (
+            "strokes",
+            f"{len(a.strokes)}, mean pace {a.mean_pace_cm_s:.1f}{pm(mean_pm, 'cm/s') or ' cm/s'}"
+            + (f" ({u.pace_trust})" if u is not None and u.pace_trust != "good" else "")
+            if a.strokes
+            else "none",
+        ),
+        ("positions", (position_line(a) or "–").removeprefix("Positions along the back: ")),
         ("holds", f"{len(a.holds)}, {sum(h.duration_s for h in a.holds):.0f} s in all"),
         (
             "time per region",
@@ -259,17 +269,20 @@ def show_command(
     ]
     for k, v in summary:
         console.print(f"  {k:<16} {plain(v)}", markup=False)  # stored text: shown as text
+    for line in other_activity_lines(a):
+        console.print(f"  {plain(line)}", markup=False)
     if a.strokes:
         t = Table(title="Strokes", box=None, title_justify="left", header_style="bold")
-        for col in ("#", "start s", "end s", "distance cm", "pace cm/s", "direction", "region"):
+        for col in ("#", "start s", "end s", "distance cm", "pace cm/s", "± cm/s", "direction", "region"):
             t.add_column(col, justify="left" if col in ("direction", "region") else "right")
         for i, st in enumerate(a.strokes, 1):
             t.add_row(str(i), f"{st.start_s:.1f}", f"{st.end_s:.1f}", f"{st.distance_cm:.1f}", f"{st.pace_cm_s:.1f}",
+                      "–" if st.pace_pm_cm_s is None else f"{st.pace_pm_cm_s:.1f}",
                       shown(st.direction.replace("_", " ")), shown(st.region.replace("_", " ")))  # fmt: skip
         console.print(t)
     if a.holds:
         t = Table(title="Holds", box=None, title_justify="left", header_style="bold")
-        for col in ("#", "start s", "duration s", "position cm", "region"):
+        for col in ("#", "start s", "duration s", "position cm", "± cm", "region"):
             t.add_column(col, justify="left" if col == "region" else "right")
         for i, h in enumerate(a.holds, 1):
             t.add_row(
@@ -277,9 +290,16 @@ def show_command(
                 f"{h.start_s:.1f}",
                 f"{h.duration_s:.1f}",
                 f"{h.position_cm:.1f}",
+                "–" if h.position_pm_cm is None else f"{h.position_pm_cm:.1f}",
                 shown(h.region.replace("_", " ")),
             )
         console.print(t)
+    if u is not None and u.caveats:
+        console.print("[bold]How sure[/bold] (each ± holds the truth about 80 % of the time)")
+        for caveat in u.caveats:
+            console.print(f"  - {plain(caveat)}", markup=False)
+    elif u is None:
+        console.print("  (analysed before tracker said how sure its numbers are: no ±)", markup=False)
     if a.warnings:
         t = Table(title="Warnings", box=None, title_justify="left", header_style="bold")
         for col in ("kind", "from s", "to s", "message"):

@@ -20,7 +20,13 @@ refused with a one-line reason and nothing is stored; the file stays where it is
 
 A recording that never got on the roller (less than `MIN_ON_ROLLER_S` on it, no strokes, no
 holds: e.g. Ctrl-C while still standing) is "skipped": it is not stored, so it counts toward no
-goal and no overuse check; its capture stays where it is.
+goal and no overuse check; its capture stays where it is. So is a recording that is not foam
+rolling at all (`SessionAnalysis.activity == "not_rolling"`: walking, the sensor on a table,
+lying still, stretching; `tracker.analysis.activity`), with what it was as the reason. Not
+storing it, rather than storing it flagged, keeps every reader of the history right without a
+filter: the weekly charts, the load ratio, `tracker sessions`, the exports and the pooled
+dataset that others query (the README's DuckDB query counts every stored session). Nothing is
+lost: the capture stays, and `tracker analyze` still shows what it was.
 
 Start times: a capture knows when it started (and the UTC offset and zone then). A CSV file does
 not: its session is taken to have started at the file's modification time minus the recording's
@@ -106,6 +112,14 @@ def _refused(path: Path, why: str) -> ImportOutcome:
 def never_on_roller(analysis: SessionAnalysis) -> bool:
     """True for a recording that is not a session: (almost) no time on the roller, nothing done."""
     return analysis.on_roller_s < MIN_ON_ROLLER_S and not analysis.strokes and not analysis.holds
+
+
+def not_a_session(analysis: SessionAnalysis) -> str | None:
+    """Why `analysis` is no rolling session to store (one line), or None when it is one."""
+    why = None if analysis.is_rolling else f"not foam rolling: {analysis.activity_reason or 'no rolling found'}"
+    if never_on_roller(analysis):
+        return NEVER_ON_ROLLER if why is None else f"{NEVER_ON_ROLLER} ({why})"
+    return why
 
 
 class NotStoredError(InputFileError):
@@ -236,8 +250,9 @@ def store_recording(
     """`store_analysis` that says what happened: IMPORTED, ALREADY (same capture or the same
     recording) or SKIPPED (never on the roller: nothing stored); `outcome.line()` for a person."""
     path = Path(capture_path) if capture_path is not None else Path("<recording>")
-    if never_on_roller(analysis):
-        return ImportOutcome(path, SKIPPED, reason=NEVER_ON_ROLLER, on_roller_s=analysis.on_roller_s)
+    why_not = not_a_session(analysis)
+    if why_not is not None:
+        return ImportOutcome(path, SKIPPED, reason=why_not, on_roller_s=analysis.on_roller_s)
     if checksum is None and capture_path is not None:
         checksum = file_sha256(Path(capture_path))
     start, offset, name = session_start(
@@ -341,8 +356,9 @@ def import_file(
         if same is not None:
             return ImportOutcome(path, ALREADY, same[0], reason=same[1])
         analysis = (analyze or _default_analyze)(recording, guidance)
-        if never_on_roller(analysis):
-            return ImportOutcome(path, SKIPPED, reason=NEVER_ON_ROLLER, on_roller_s=analysis.on_roller_s)
+        why_not = not_a_session(analysis)
+        if why_not is not None:
+            return ImportOutcome(path, SKIPPED, reason=why_not, on_roller_s=analysis.on_roller_s)
         why = implausible(analysis, start)
         if why is not None:
             return _refused(path, why)

@@ -12,6 +12,14 @@ Versions:
     3  sessions.content_sha256: the sha256 of the decoded samples (`tracker.history.edits.
        samples_sha256`), unique: the same recording is stored once even from files whose bytes
        differ (a capture re-saved, a CSV with other line endings). NULL for older sessions.
+    4  How far the numbers can be trusted (`tracker.analysis.uncertainty`): sessions.
+       mean_pace_pm_cm_s and position_pm_cm (the ± of the mean pace and of positions, the
+       half-width meant to hold the truth about 80 % of the time), uncertainty_json (the whole
+       `Uncertainty`: per posture, trust, caveats, inputs) and other_activities_json (stretches
+       that were not foam rolling, e.g. walking before it); strokes.pace_pm_cm_s and strokes.snr
+       (the stroke's clarity over the noise); holds.position_pm_cm. NULL for older sessions
+       (analysed before uncertainty was assessed: re-import the capture into a fresh data
+       directory to get them).
 
 Conventions: times in a session are seconds from its first sample; positions are centimetres along
 the back from the hips; paces are of the roller's contact point along the back (cm/s).
@@ -135,6 +143,17 @@ CREATE UNIQUE INDEX sessions_by_content ON sessions(content_sha256);
 """
 
 
+V4_DDL = """
+ALTER TABLE sessions ADD COLUMN mean_pace_pm_cm_s REAL;
+ALTER TABLE sessions ADD COLUMN position_pm_cm REAL;
+ALTER TABLE sessions ADD COLUMN uncertainty_json TEXT;
+ALTER TABLE sessions ADD COLUMN other_activities_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE strokes ADD COLUMN pace_pm_cm_s REAL;
+ALTER TABLE strokes ADD COLUMN snr REAL;
+ALTER TABLE holds ADD COLUMN position_pm_cm REAL;
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     """A migration step made of plain SQL statements (run one by one: no implicit COMMIT)."""
 
@@ -154,5 +173,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(V1_DDL),  # 0 -> 1
     _script(V2_DDL),  # 1 -> 2
     _script(V3_DDL),  # 2 -> 3
+    _script(V4_DDL),  # 3 -> 4
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,7 +35,7 @@ from tracker.errors import DatabaseCorruptError, DiskFullError, StorageError, Us
 from tracker.history import schema
 from tracker.history.edits import SessionEdits
 from tracker.history.timezones import as_utc, local_offset
-from tracker.results import Hold, Phase, SessionAnalysis, Stroke, Warning
+from tracker.results import ActivitySpan, Hold, Phase, SessionAnalysis, Stroke, Uncertainty, Warning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,6 +86,8 @@ class SessionRow:
     posture: str | None
     sensor_name: str | None
     capture_path: str | None
+    mean_pace_pm_cm_s: float | None = None
+    """± of the mean pace (schema v4; None for sessions analysed before)."""
 
     @property
     def start_local(self) -> datetime:
@@ -95,7 +97,7 @@ class SessionRow:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         if not self.n_strokes:  # no strokes, no pace (not a pace of 0)
-            d["mean_pace_cm_s"] = d["too_fast_fraction"] = None
+            d["mean_pace_cm_s"] = d["too_fast_fraction"] = d["mean_pace_pm_cm_s"] = None
         d["start_utc"] = self.start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
         d["start_local"] = self.start_local.isoformat(timespec="seconds")
         return d
@@ -124,7 +126,8 @@ class StoredSession:
 
 _SESSION_ROW_COLUMNS = (
     "id, start_utc, utc_offset_s, timezone, duration_s, on_roller_s, rolling_s, n_strokes, n_holds, "
-    "n_warnings, hold_s, mean_pace_cm_s, too_fast_fraction, posture, sensor_name, capture_path"
+    "n_warnings, hold_s, mean_pace_cm_s, too_fast_fraction, posture, sensor_name, capture_path, "
+    "mean_pace_pm_cm_s"
 )
 
 
@@ -542,28 +545,21 @@ class SessionStore(SessionEdits):
     def _insert_children(self, sid: int, a: SessionAnalysis) -> None:
         c = self._conn
         c.executemany(
-            "INSERT INTO strokes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO strokes (session_id, idx, start_s, end_s, distance_cm, pace_cm_s, region, "
+            "direction, posture, start_cm, end_cm, pace_pm_cm_s, snr) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
-                    sid,
-                    i,
-                    s.start_s,
-                    s.end_s,
-                    s.distance_cm,
-                    s.pace_cm_s,
-                    s.region,
-                    s.direction,
-                    s.posture,
-                    s.start_cm,
-                    s.end_cm,
-                )
+                    sid, i, s.start_s, s.end_s, s.distance_cm, s.pace_cm_s, s.region, s.direction,
+                    s.posture, s.start_cm, s.end_cm, s.pace_pm_cm_s, s.snr,
+                )  # fmt: skip
                 for i, s in enumerate(a.strokes)
             ],
         )
         c.executemany(
-            "INSERT INTO holds VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO holds (session_id, idx, start_s, end_s, duration_s, position_cm, region, "
+            "position_pm_cm) VALUES (?,?,?,?,?,?,?,?)",
             [
-                (sid, i, h.start_s, h.end_s, h.duration_s, h.position_cm, h.region)
+                (sid, i, h.start_s, h.end_s, h.duration_s, h.position_cm, h.region, h.position_pm_cm)
                 for i, h in enumerate(a.holds)
             ],
         )
@@ -621,6 +617,7 @@ class SessionStore(SessionEdits):
                 posture=r[13],
                 sensor_name=r[14],
                 capture_path=r[15],
+                mean_pace_pm_cm_s=r[16],
             )
             for r in rows
         ]
@@ -644,12 +641,14 @@ class SessionStore(SessionEdits):
                         hint="list the stored sessions with `tracker sessions`",
                     )
                 strokes = c.execute(
-                    "SELECT start_s, end_s, distance_cm, pace_cm_s, region, direction, posture, start_cm, end_cm "
+                    "SELECT start_s, end_s, distance_cm, pace_cm_s, region, direction, posture, start_cm, end_cm, "
+                    "pace_pm_cm_s, snr "
                     "FROM strokes WHERE session_id = ? ORDER BY idx",
                     (session_id,),
                 ).fetchall()
                 holds = c.execute(
-                    "SELECT start_s, end_s, duration_s, position_cm, region FROM holds WHERE session_id = ? ORDER BY idx",
+                    "SELECT start_s, end_s, duration_s, position_cm, region, position_pm_cm FROM holds "
+                    "WHERE session_id = ? ORDER BY idx",
                     (session_id,),
                 ).fetchall()
                 warnings = c.execute(
@@ -683,6 +682,8 @@ class SessionStore(SessionEdits):
             parameters=json.loads(row["parameters_json"]),
             tracker_version=row["tracker_version"],
             notes=json.loads(row["notes_json"]),
+            other_activities=[ActivitySpan(**x) for x in json.loads(row["other_activities_json"] or "[]")],
+            uncertainty=Uncertainty.from_json(json.loads(row["uncertainty_json"])) if row["uncertainty_json"] else None,
         )
         return StoredSession(
             id=row["id"],
@@ -703,7 +704,8 @@ class SessionStore(SessionEdits):
 
         Columns: start_utc (datetime64, UTC), start_local (naive wall-clock time then),
         utc_offset_s, timezone, sensor_address, sensor_name, duration_s, on_roller_s, rolling_s,
-        stroke_s, n_strokes, n_holds, n_warnings, hold_s, mean_pace_cm_s, too_fast_fraction,
+        stroke_s, n_strokes, n_holds, n_warnings, hold_s, mean_pace_cm_s, mean_pace_pm_cm_s (its
+        ±, NULL before schema v4), position_pm_cm (the ± of positions), too_fast_fraction,
         posture, tracker_version, parameters_json, capture_path, capture_sha256, and one
         `region_<name>_s` column per region (seconds; 0 when the session never reached it).
         """
@@ -716,7 +718,8 @@ class SessionStore(SessionEdits):
             df = pd.read_sql_query(
                 "SELECT id, start_utc, start_local, utc_offset_s, timezone, sensor_address, sensor_name, "
                 "duration_s, on_roller_s, rolling_s, stroke_s, n_strokes, n_holds, n_warnings, hold_s, "
-                "mean_pace_cm_s, too_fast_fraction, posture, tracker_version, parameters_json, "
+                "mean_pace_cm_s, mean_pace_pm_cm_s, position_pm_cm, too_fast_fraction, posture, "
+                "tracker_version, parameters_json, "
                 f"capture_path, capture_sha256 FROM sessions{where} ORDER BY start_utc, id",
                 self._conn,
                 params=args,
@@ -756,7 +759,8 @@ class SessionStore(SessionEdits):
         """All strokes (one row each, with `session_id`) of sessions in the date range."""
         return self._child_frame(
             "strokes",
-            "idx, start_s, end_s, end_s - start_s AS duration_s, distance_cm, pace_cm_s, region, direction, posture, start_cm, end_cm",
+            "idx, start_s, end_s, end_s - start_s AS duration_s, distance_cm, pace_cm_s, region, direction, "
+            "posture, start_cm, end_cm, pace_pm_cm_s, snr",
             since,
             until,
         )
@@ -784,7 +788,7 @@ class SessionStore(SessionEdits):
 
     def holds(self, since: date | None = None, until: date | None = None) -> pd.DataFrame:
         return self._child_frame(
-            "holds", "idx, start_s, end_s, duration_s, position_cm, region", since, until
+            "holds", "idx, start_s, end_s, duration_s, position_cm, region, position_pm_cm", since, until
         )
 
     def warnings(self, since: date | None = None, until: date | None = None) -> pd.DataFrame:
@@ -852,6 +856,7 @@ def _session_values(
 ) -> dict[str, Any]:
     guidance = a.parameters.get("guidance", {}) if isinstance(a.parameters, dict) else {}
     too_fast = float(guidance.get("too_fast_pace_cm_s", 5.0))
+    u = a.uncertainty
     local = (start + timedelta(seconds=utc_offset_s)).replace(tzinfo=None)
     return {
         "start_utc": start.strftime(_UTC_FORMAT),
@@ -869,6 +874,10 @@ def _session_values(
         "n_warnings": len(a.warnings),
         "hold_s": float(sum(h.duration_s for h in a.holds)),
         "mean_pace_cm_s": float(a.mean_pace_cm_s),
+        "mean_pace_pm_cm_s": None if u is None else u.mean_pace_pm_cm_s,
+        "position_pm_cm": None if u is None else u.position_pm_cm,
+        "uncertainty_json": None if u is None else json.dumps(u.to_json(), sort_keys=True),
+        "other_activities_json": json.dumps([asdict(x) for x in a.other_activities]),
         "too_fast_fraction": float(a.too_fast_fraction(too_fast)),
         "posture": a.posture,
         "tracker_version": a.tracker_version,

@@ -1,9 +1,19 @@
-"""The live session's results and what it says: strokes, holds, time per region, events."""
+"""The live session's results and what it says: strokes, holds, time per region, events.
+
+A stay on the roller counts only once it rolls (`tracker.analysis.activity`: a few clear
+strokes; lying on the floor is not foam rolling). Until then its events are held back
+(`pending`), and what the view shows stays as it was when the stay began; when the stay rolls
+they are delivered (with the times they happened), and when it ends without rolling its strokes,
+holds, warnings and time are taken back, as offline leaves them out.
+"""
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tracker.guidance import REGIONS, Guidance
 from tracker.live.state import LiveEvent
@@ -60,13 +70,62 @@ class SessionLog:
         not booked twice)."""
         self.replay_until_s = -math.inf
         """While a stretch is run again after a change of posture: the time it was known."""
+        self.on_stroke: Callable[[Stroke], bool] | None = None
+        """Told of every stroke while a stay is held back; True when the stay rolls with it."""
+        self.pending: list[LiveEvent] | None = None
+        """Events of a stay that has not rolled yet (None: none is open, events go out)."""
+        self._before: dict | None = None
+
+    # --- a stay that must roll to count --------------------------------------------------------------
+    def begin_stay(self) -> None:
+        """A stay on the roller begins: hold back what it finds until it rolls."""
+        self._before = {
+            "strokes": list(self.strokes), "stroke_count": self.stroke_count, "holds": list(self.holds),
+            "hold_count": self.hold_count, "region_time_s": dict(self.region_time_s),
+            "on_roller_s": self.on_roller_s, "rules": copy.deepcopy(self.rules),
+        }  # fmt: skip
+        self.pending = []
+
+    def stay_rolled(self) -> None:
+        """The stay rolls: what it held back goes out now (with the times it happened)."""
+        if self.pending is not None:
+            self.events += self.pending
+        self.pending = None
+        self._before = None
+
+    def end_stay(self, rolled: bool) -> None:
+        """The stay ends; if it never rolled, everything it found is taken back."""
+        before, self._before = self._before, None
+        if rolled or before is None or self.pending is None:
+            self.stay_rolled()
+            return
+        self.pending = None
+        dropped = self.stroke_count - before["stroke_count"]
+        self.strokes, self.stroke_count = before["strokes"], before["stroke_count"]
+        self.holds, self.hold_count = before["holds"], before["hold_count"]
+        self.region_time_s, self.on_roller_s = before["region_time_s"], before["on_roller_s"]
+        self.rules = before["rules"]
+        if dropped:
+            self.notes.append(f"left out {dropped} stroke(s) of a stay lying back without rolling")
+
+    @property
+    def holding_back(self) -> bool:
+        """A stay is open that has not rolled yet."""
+        return self.pending is not None
+
+    def shown(self, name: str) -> Any:
+        """A count or list as the view may show it: as it was before an open stay that has not
+        rolled yet."""
+        if self._before is not None and name in self._before:
+            return self._before[name]
+        return getattr(self, name)
 
     @property
     def warnings(self) -> list[Warning]:
         return self.rules.warnings
 
     def emit(self, event: LiveEvent) -> None:
-        self.events.append(event)
+        (self.events if self.pending is None else self.pending).append(event)
 
     def warn(self, w: Warning) -> None:
         # the rules own the list (they update a warning's span in place); warnings are few
@@ -79,6 +138,8 @@ class SessionLog:
         self.emit(LiveEvent("stroke", t_known, stroke=stroke))
         for w in self.rules.stroke_closed(stroke, t_known):
             self.warn(w)
+        if self.pending is not None and self.on_stroke is not None and self.on_stroke(stroke):
+            self.stay_rolled()
 
     def add_hold(self, hold: Hold) -> None:
         self.hold_count += 1

@@ -107,9 +107,10 @@ class AxesStage:
         plainly does not fit)."""
         assert self.rotation is not None and self.calibration is not None
         samples = list(self._buffer)
-        up = np.array([x.up for x in samples])
-        gyr = np.array([x.gyr_rad_s for x in samples])
-        acc = np.array([x.acc_m_s2 for x in samples])
+        worn = [x for x in samples if not x.moving_about] or samples
+        up = np.array([x.up for x in worn])
+        gyr = np.array([x.gyr_rad_s for x in worn])
+        acc = np.array([x.acc_m_s2 for x in worn])
         est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, self.calibration, acc_m_s2=acc)
         fit = est.fit_
         checked_s = fit.quality.get("checked_lying_s", 0.0) if fit is not None else 0.0
@@ -140,9 +141,11 @@ class AxesStage:
 
     def _try(self, now_s: float, final: bool) -> list[Sample]:
         samples = list(self._buffer)
-        up = np.array([s.up for s in samples])
-        gyr = np.array([s.gyr_rad_s for s in samples])
-        acc = np.array([s.acc_m_s2 for s in samples])
+        # walking or a sensor carried about say nothing of how it sits on a torso on a roller
+        worn = [s for s in samples if not s.moving_about] or samples
+        up = np.array([s.up for s in worn])
+        gyr = np.array([s.gyr_rad_s for s in worn])
+        acc = np.array([s.acc_m_s2 for s in worn])
         est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, None, acc_m_s2=acc)
         x = est.sensor_to_body_[0]
         lying = float(np.count_nonzero(up @ x > est.lying_min_cos)) / self.rate_hz

@@ -29,6 +29,8 @@ from collections import deque
 
 import numpy as np
 
+from tracker.analysis import uncertainty
+from tracker.analysis.bridge import BridgeMove
 from tracker.analysis.contact import ContactPositionEstimator
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
@@ -199,6 +201,7 @@ class BridgeStage:
         self._still_since = m.end_s
         self._next_check = m.end_s
         stroke = Stroke(
+            snr=self._snr(m),
             start_s=float(m.start_s),
             end_s=float(m.end_s),
             distance_cm=float(dist),
@@ -213,6 +216,16 @@ class BridgeStage:
         # changes), after the holds were cut by them
         if self.measure.plausible(stroke):
             self.log.add_stroke(stroke, self.log.now_s)
+
+    def _snr(self, m: BridgeMove) -> float | None:
+        """The stroke's clarity (`Stroke.snr`), from the bout's window as offline from the bout."""
+        assert self.bout is not None
+        rows = self.bout.window()
+        if len(rows) < 8 or rows["t_s"][0] > m.start_s:
+            return None
+        spine = uncertainty.spine_acceleration(rows["acc_m_s2"], rows["gyr_rad_s"], self.rate_hz, self.contact.gyro_pitch_window_s or 40.0)
+        snr = uncertainty.bridge_stroke_snr(rows["t_s"], spine, m.start_s, m.end_s)
+        return None if snr is None else round(snr, 3)
 
     def _fast_move(self, move: FastMove) -> None:
         """Too fast moves in a row (closer than `hold_min_s`, so no hold between) raise

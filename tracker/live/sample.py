@@ -43,6 +43,9 @@ class Sample:
     up_slow: np.ndarray
     """(3,) unit up vector from the filter with the offline accelerometer time constant (the
     pitch the posture rules and the bridge use); set by the orientation stage."""
+    moving_about: bool = False
+    """Walking, the sensor carried or lying on a table (`tracker.analysis.activity`): nothing
+    to learn the body axes from."""
 
     def to_body(self, sensor_to_body: np.ndarray) -> BodySample:
         r = sensor_to_body

@@ -118,3 +118,14 @@ class LiveState:
     region_bounds_cm: list[tuple[str, float, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    activity: str = "checking"
+    """"foam_rolling" (a stay on the roller has rolled), "checking" (nothing conclusive yet) or
+    "not_rolling" (what is seen now is something else: `activity_reason` says what)."""
+    activity_reason: str | None = None
+    checking: bool = False
+    """On the roller, but no rolling yet: what this stay finds is held back (lying on the floor
+    is not foam rolling), so strokes, holds and warnings appear once it rolls."""
+    pace_pm_cm_s: float | None = None
+    """± of `pace_cm_s`: the half-width meant to hold the true pace about 80 % of the time."""
+    position_pm_cm: float | None = None
+    """± of `position_cm`, cm."""

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from tracker.analysis import uncertainty
+from tracker.analysis.activity import LiveActivity
 from tracker.analysis.pipeline import AnalysisParameters, contact_estimator
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import GAP_FACTOR
@@ -170,6 +172,9 @@ class LiveSession:
             self.rate_hz, calibration, learn_s=o.axes_learn_s, min_lying_s=o.axes_min_lying_s,
             max_wait_s=o.axes_max_wait_s,
         )  # fmt: skip
+        # what the recording is (foam rolling, walking, ...): from the first sample on
+        self.activity = LiveActivity(self.rate_hz, axes_inferred=calibration is None)
+        self._bridge_anchored = False
         self._build_analysis()
         self._t0: float | None = None
         self._rotation: np.ndarray | None = None
@@ -183,6 +188,8 @@ class LiveSession:
         detector = StrokeHoldDetector(**p.detector)
         self.log = SessionLog(g, self.rate_hz, LiveWarnings(g, lumbar_confirm_s=o.lumbar_confirm_s), o.max_events)
         self.log.notes += notes or []
+        self.activity.reset_body()
+        self.log.on_stroke = self.activity.stroke
         self.roller = RollerPhase(
             self.segmenter, self.rate_hz, getting_up_rate_deg_s=o.getting_up_rate_deg_s,
             getting_up_slow_ratio=o.getting_up_slow_ratio, getting_up_margin_deg=o.getting_up_margin_deg,
@@ -207,21 +214,22 @@ class LiveSession:
         self._recent: deque[BodySample] = deque(maxlen=int(keep_s * self.rate_hz))
 
     # --- results -----------------------------------------------------------------------------------
+    # (a stay on the roller that has not rolled yet is held back: `SessionLog`)
     @property
     def strokes(self) -> list[Stroke]:
-        return self.log.strokes
+        return self.log.shown("strokes")
 
     @property
     def holds(self) -> list[Hold]:
-        return self.log.holds
+        return self.log.shown("holds")
 
     @property
     def warnings(self) -> list[Warning]:
-        return self.log.warnings
+        return self.log.shown("rules").warnings
 
     @property
     def stroke_count(self) -> int:
-        return self.log.stroke_count
+        return self.log.shown("stroke_count")
 
     @property
     def notes(self) -> list[str]:
@@ -286,9 +294,11 @@ class LiveSession:
             self.roller.on = False
             self._leave_roller(self.log.now_s)
         self.log.rules.finish(self.log.now_s)
+        self.activity.ended = True
 
     # --- the pipeline ------------------------------------------------------------------------------
     def _sample(self, s: Sample) -> None:
+        s.moving_about = self.activity.sensor(s.t_s, s.acc_m_s2, s.gyr_rad_s)
         self.log.now_s = s.t_s
         update = self.axes.push(s)
         self.log.notes += self.axes.take_notes()
@@ -307,6 +317,7 @@ class LiveSession:
         events, notes = self.log.events, self.log.notes
         self._build_analysis(notes)
         self._rotation = self.axes.rotation
+        self.activity.axes_inferred = self.axes.source == "inferred"
         for r in samples:
             self._step(r.to_body(self._body_rotation()))
         self.log.events = events
@@ -326,6 +337,7 @@ class LiveSession:
 
     def _axes_ready(self) -> None:
         self._rotation = self.axes.rotation
+        self.activity.axes_inferred = self.axes.source == "inferred"
         self.log.notes += self.axes.take_notes()
         self.log.emit(LiveEvent("axes_ready", float(self.axes.ready_at_s or 0.0)))
 
@@ -342,6 +354,7 @@ class LiveSession:
         log = self.log
         log.now_s = s.t_s
         change = self.roller.step(s)
+        self.activity.body(s.t_s, s.up, s.gyr_rad_s, upright=not self.roller.on and s.sagittal_deg > 70.0)
         if change == "off":
             self._leave_roller(self.roller.left_at_s)
         elif change == "on":
@@ -371,9 +384,11 @@ class LiveSession:
         """Lifting the hips leaves the roller where it was: the hips-down contact just before."""
         start = self.hips_down.contact_before(t, self.contact.max_handover_s)
         if start is not None:
+            self._bridge_anchored = True
             return start
         c = self.contact.default_start_cm
         self.log.notes.append(f"a bridge with no hips-down contact before it starts from an assumed {c:g} cm")
+        self._bridge_anchored = False
         return c
 
     def _enter_roller(self, t: float) -> None:
@@ -383,6 +398,8 @@ class LiveSession:
         self._recent.clear()
         self.hips_down.reset()
         self.log.emit(LiveEvent("on_roller", t))
+        self.activity.enter(t)
+        self.log.begin_stay()
 
     def _leave_roller(self, t_end: float) -> None:
         if self.posture.current == BRIDGE:
@@ -398,6 +415,7 @@ class LiveSession:
             self.hips_down.close(t_end)
         self.log.rules.roller_left(t_end)
         self.log.region = None
+        self.log.end_stay(self.activity.leave(t_end))
         self.log.emit(LiveEvent("off_roller", t_end))
 
     def _lift(self, t_c: float, posture: str, until: float | None = None) -> tuple[float, float] | None:
@@ -448,22 +466,29 @@ class LiveSession:
 
     @property
     def state(self) -> LiveState:
-        """A snapshot for the view (a new object each call)."""
+        """A snapshot for the view (a new object each call). A stay on the roller that has not
+        rolled yet shows nothing it found (`SessionLog.shown`)."""
         g, log, on = self.guidance, self.log, self.roller.on
         still, hold = self._stage_hold()
-        pace = log.pace_cm_s if on else None
+        checking = on and log.holding_back
+        pace = log.pace_cm_s if on and not checking else None
         # the gauge shows the pace of the stroke in motion, from the smoothed position
         moving = on and not still and pace is not None and pace > 0.5
         timer = HoldTimer(target_min_s=g.hold_target_min_s, target_max_s=g.hold_target_max_s, limit_s=g.hold_too_long_s)
-        if hold is not None and hold.confirmed and hold.open and on:
+        if hold is not None and hold.confirmed and hold.open and on and not checking:
             pos = float(np.median(hold.positions_cm)) if hold.positions_cm else (log.position_cm or math.nan)
             timer.active = True
             timer.start_s = hold.start_s
             timer.elapsed_s = log.now_s - hold.start_s
             timer.position_cm = pos
             timer.region = g.region_at(pos) if math.isfinite(pos) else None
-        minutes = log.on_roller_s / 60.0
-        rated = log.on_roller_s >= self.options.min_rate_s
+        on_roller_s = log.shown("on_roller_s")
+        count = log.shown("stroke_count")
+        strokes, rules = log.shown("strokes"), log.shown("rules")
+        rated = on_roller_s >= self.options.min_rate_s
+        activity, why = self.activity.verdict(log.now_s)
+        position = log.position_cm if on and not checking else None
+        pace_pm, position_pm = self._plus_minus(pace if moving else None, position)
         return LiveState(
             session_s=self.session_s,
             phase="unknown" if self._rotation is None else ("on_roller" if on else "off_roller"),
@@ -472,19 +497,19 @@ class LiveSession:
             pace_cm_s=pace,
             pace_band=_pace_band(pace, moving, g) if on else "idle",
             moving=moving,
-            stroke_count=log.stroke_count,
+            stroke_count=count,
             # per minute of rolling (time on the roller), once there is enough of it to mean
             # something; before that None (the view shows a dash), never a false 0.0/min
-            strokes_per_min=log.stroke_count / minutes if rated else None,
-            last_stroke=log.strokes[-1] if log.strokes else None,
-            position_cm=log.position_cm if on else None,
-            region=log.region if on else None,
+            strokes_per_min=count / (on_roller_s / 60.0) if rated else None,
+            last_stroke=self._with_pm(strokes[-1]) if strokes else None,
+            position_cm=position,
+            region=log.region if on and not checking else None,
             hold=timer,
-            holds_done=log.hold_count,
-            on_roller_s=log.on_roller_s,
-            region_time_s=dict(log.region_time_s),
-            warnings=list(log.warnings[-self.options.max_recent_warnings :]),
-            warning_count=log.rules.fired,
+            holds_done=log.shown("hold_count"),
+            on_roller_s=on_roller_s,
+            region_time_s=dict(log.shown("region_time_s")),
+            warnings=list(rules.warnings[-self.options.max_recent_warnings :]),
+            warning_count=rules.fired,
             connection=self.connection,
             battery_pct=self.battery_pct,
             battery_stale=self.battery_stale or self.connection in ("disconnected", "reconnecting"),
@@ -494,7 +519,59 @@ class LiveSession:
             hip_to_neck_cm=g.hip_to_neck_cm,
             region_bounds_cm=g.region_bounds_cm(),
             notes=list(self.notes[-5:]),
+            activity=activity,
+            activity_reason=why,
+            checking=checking,
+            pace_pm_cm_s=pace_pm,
+            position_pm_cm=position_pm,
         )
+
+    def _setup(self) -> tuple[uncertainty.Setup, uncertainty.SignalQuality]:
+        """What the uncertainty model needs to know about this session so far."""
+        g, source = self.guidance, self.axes.source
+        if source == "pairing":
+            calibration = "pairing"
+        elif source in ("inferred", "learning"):
+            calibration = "fell_back" if self.axes.calibration is not None else "inferred"
+        else:
+            calibration = "given"
+        seen = max(self.samples_pushed + self.lost_samples, 1)
+        setup = uncertainty.Setup(calibration, g.roller_diameter_cm, hip_to_neck_cm=g.hip_to_neck_cm)
+        return setup, uncertainty.SignalQuality(self.sampling_rate_hz, gap_share=self.lost_samples / seen)
+
+    def _with_pm(self, stroke: Stroke) -> Stroke:
+        """`stroke` with its pace's ± (as offline assesses it)."""
+        if stroke.pace_pm_cm_s is not None:
+            return stroke
+        from dataclasses import replace
+
+        setup, signal = self._setup()
+        pm = uncertainty.DEFAULT_MODEL.stroke_pace_pm(uncertainty.evidence_of(stroke), stroke.pace_cm_s, setup, signal)
+        return replace(stroke, pace_pm_cm_s=pm)
+
+    def _plus_minus(self, pace: float | None, position: float | None) -> tuple[float | None, float | None]:
+        """± of the pace in motion (cm/s) and of the contact (cm), as the offline session's
+        would be (`tracker.analysis.uncertainty`)."""
+        posture = self.posture.current
+        if posture is None or (pace is None and position is None):
+            return None, None
+        model = uncertainty.DEFAULT_MODEL
+        setup, signal = self._setup()
+        pace_pm = None
+        if pace is not None:
+            last = next((s for s in reversed(self.log.strokes) if s.posture == posture), None)
+            ev = uncertainty.evidence_of(last) if last is not None else uncertainty.StrokeEvidence(posture, 5.0, 15.0, position)
+            pace_pm = model.stroke_pace_pm(ev, pace, setup, signal)
+        position_pm = None
+        if position is not None and math.isfinite(position):
+            bout = self.bridge.bout
+            if posture == BRIDGE and bout is not None:
+                start_pm = model.hips_down_position_pm(bout.start_cm, setup, signal) if self._bridge_anchored else None
+                moved = [abs(c.move.contact_cm) for c in bout.committed]
+                position_pm = model.bridge_position_pm(start_pm, sum(moved), len(moved), setup, abs(position - bout.start_cm))
+            else:
+                position_pm = model.hips_down_position_pm(position, setup, signal)
+        return pace_pm, position_pm
 
 
 def _pace_band(pace: float | None, moving: bool, g: Guidance) -> str:

@@ -124,6 +124,30 @@ def sensor_line(state: LiveState) -> Text:
     return line
 
 
+def pace_text(state: LiveState) -> Text:
+    """The pace line: the pace in motion with its ± ("2.6 ± 0.3 cm/s  on target"), or what is
+    going on instead (waiting, learning the axes, checking that this is rolling, not moving)."""
+    waiting = _waiting_text(state)
+    if waiting is not None:
+        return Text(waiting, style="italic dim")
+    if state.activity == "not_rolling" and state.activity_reason and not state.moving:
+        return Text(f"not foam rolling: {state.activity_reason}", style="bold yellow")
+    if state.phase == "unknown":
+        # only without a calibration: with one (pairing, or the capture's) the axes are known
+        learning = "learning how the sensor sits on you…"
+        if state.axes_source == "learning":
+            learning += " (`tracker pair` skips this)"
+        return Text(learning, style="italic")
+    if state.checking:
+        return Text("on the roller: waiting for the first strokes…", style="italic")
+    if state.pace_cm_s is None or not state.moving:
+        return Text("— (not moving)")
+    label = {"slow": "slow", "target": "on target", "fast": "a bit fast", "too_fast": "TOO FAST"}.get(state.pace_band, "")
+    style = {"too_fast": "bold red", "fast": "yellow", "target": "green", "slow": "blue"}.get(state.pace_band, "")
+    plus = f" ± {state.pace_pm_cm_s:.1f}" if state.pace_pm_cm_s is not None else ""
+    return Text(f"{state.pace_cm_s:4.1f}{plus} cm/s  {label}", style=style)
+
+
 class LiveView:
     """Full-screen live coaching view (rich `Live`); see the module docstring.
 
@@ -248,22 +272,7 @@ class LiveView:
         grid.add_column()
 
         # pace
-        waiting = _waiting_text(state)
-        if waiting is not None:
-            pace_line = Text(waiting, style="italic dim")
-        elif state.phase == "unknown":
-            # only without a calibration: with one (pairing, or the capture's) the axes are known
-            learning = "learning how the sensor sits on you…"
-            if state.axes_source == "learning":
-                learning += " (`tracker pair` skips this)"
-            pace_line = Text(learning, style="italic")
-        elif state.pace_cm_s is None or not state.moving:
-            pace_line = Text("— (not moving)")
-        else:
-            label = {"slow": "slow", "target": "on target", "fast": "a bit fast", "too_fast": "TOO FAST"}.get(state.pace_band, "")
-            style = {"too_fast": "bold red", "fast": "yellow", "target": "green", "slow": "blue"}.get(state.pace_band, "")
-            pace_line = Text(f"{state.pace_cm_s:4.1f} cm/s  {label}", style=style)
-        grid.add_row("Pace", pace_line)
+        grid.add_row("Pace", pace_text(state))
         gauge = pace_gauge(state)
         grid.add_row("", gauge)
         grid.add_row(
@@ -276,15 +285,20 @@ class LiveView:
 
         # strokes
         last = state.last_stroke
-        last_txt = f"   last {last.distance_cm:.0f} cm at {last.pace_cm_s:.1f} cm/s" if last is not None else ""
+        last_txt = ""
+        if last is not None:
+            plus = f" ± {last.pace_pm_cm_s:.1f}" if last.pace_pm_cm_s is not None else ""
+            last_txt = f"   last {last.distance_cm:.0f} cm at {last.pace_cm_s:.1f}{plus} cm/s"
         rate_txt = "-" if state.strokes_per_min is None else f"{state.strokes_per_min:.1f}"
-        grid.add_row("Strokes", Text(f"{state.stroke_count}  ({rate_txt}/min){last_txt}"))
+        waiting = "   (counted once the rolling starts)" if state.checking else ""
+        grid.add_row("Strokes", Text(f"{state.stroke_count}  ({rate_txt}/min){last_txt}{waiting}"))
 
         # region and the back
         if state.region is not None:
             where = f"{_REGION_LABEL.get(state.region, state.region)}"
             if state.position_cm is not None:
-                where += f"  ~{state.position_cm:.0f} cm from the hips"
+                plus = f" ± {state.position_pm_cm:.0f}" if state.position_pm_cm is not None else ""
+                where += f"  ~{state.position_cm:.0f}{plus} cm from the hips"
             if state.posture:
                 where += f"  ({state.posture.replace('_', ' ')})"
             grid.add_row("Region", Text(where, style="bold red" if state.region == "lumbar" else ""))

@@ -19,15 +19,17 @@ from typing import Any
 import numpy as np
 
 from tracker import __version__
+from tracker.analysis.accel_only import TiltOrientationEstimator, accel_only_report
 from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
+from tracker.analysis.gravity_axes import GravityAxesEstimator
 from tracker.analysis.io import MIN_DURATION_S
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.steps.runs import fill_nearest, runs, split_by
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.analysis.warnings import WarningRules, region_indices, sample_durations
-from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
+from tracker.errors import RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
 from tracker.results import SessionAnalysis
@@ -64,6 +66,9 @@ class AnalysisParameters:
     the filter's pitch."""
     detector: dict[str, Any] = field(default_factory=dict)
     """Overrides for `StrokeHoldDetector`'s parameters."""
+    tilt: dict[str, Any] = field(default_factory=dict)
+    """Overrides for the gyro-free orientation stage's parameters (accelerometer-only
+    recordings: `tracker.analysis.accel_only.TiltOrientationEstimator`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,13 +132,6 @@ def analyze_with_details(
     parameters: AnalysisParameters | None = None,
 ) -> tuple[SessionAnalysis, AnalysisDetails]:
     """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`)."""
-    if len(recording) and not recording.has_gyro:
-        # Until accelerometer-only analysis exists (issue 9, item 3): say so, never guess.
-        raise AnalysisUnavailableError(
-            "accelerometer-only analysis is not available yet (this recording has no gyroscope, "
-            "like a Polar H10's)",
-            hint="keep the file: a later tracker version will analyse it; or record with a sensor that has a gyroscope",
-        )
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))
@@ -146,16 +144,30 @@ def analyze_with_details(
         recording.source.get("warnings", [])
     )
 
+    has_gyro = recording.has_gyro
     sig = prepare_signals(
         recording,
         analysis_rate_hz=params.analysis_rate_hz,
         max_bridged_gap_s=params.max_bridged_gap_s,
-        orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s),
+        orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s)
+        if has_gyro
+        else TiltOrientationEstimator(**params.tilt),
     )
     notes += sig.notes
-    axes = BodyAxesEstimator().estimate(
-        sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration
-    )
+    axes: BodyAxesEstimator | GravityAxesEstimator
+    if has_gyro:
+        axes = BodyAxesEstimator().estimate(
+            sig.up_sensor, sig.gyr_rad_s, sig.rate_hz, recording.calibration
+        )
+    else:
+        axes = GravityAxesEstimator().estimate(
+            sig.up_sensor,
+            sig.rate_hz,
+            recording.calibration,
+            acc_m_s2=sig.acc_m_s2,
+            roller_diameter_cm=guidance.roller_diameter_cm,
+            hip_to_neck_cm=guidance.hip_to_neck_cm,
+        )
     notes += axes.notes_
     rot = axes.sensor_to_body_
     up_b = sig.up_sensor @ rot.T
@@ -173,7 +185,7 @@ def analyze_with_details(
         acc_body_m_s2=acc_b,
     )
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
-    if params.gyro_pitch_window_s:
+    if params.gyro_pitch_window_s and has_gyro:
         pitch_rad = _roller_pitch(
             pitch_rad,
             acc_b,
@@ -183,7 +195,7 @@ def analyze_with_details(
             sig.rate_hz,
             params.gyro_pitch_window_s,
         )
-    contact = contact_estimator(guidance, params).estimate(
+    contact = contact_estimator(guidance, params, has_gyro=has_gyro).estimate(
         sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_
     )
     notes += contact.notes_
@@ -212,6 +224,16 @@ def analyze_with_details(
     if params.bridge_distance_from_acc and not contact.segment_moves:
         strokes = [_refine_bridge_stroke(s, contact, sig.t_s) for s in strokes]
         detector.strokes_ = strokes
+    accel_only_info: dict[str, Any] | None = None
+    if not has_gyro:
+        more, accel_only_info = accel_only_report(
+            pitch_rad,
+            seg.posture_,
+            guidance.roller_diameter_cm,
+            float(axes.quality_.get("pitch_offset_uncertainty_deg", 0.0)),
+            getattr(axes, "pitch_reference_", "assumed"),
+        )
+        notes += more
     smooth = detector.smooth_cm_
     # positions in bridged gaps and short unusable bits: carry the nearest estimate
     pos_for_time = fill_nearest(smooth, seg.on_roller_)
@@ -258,6 +280,8 @@ def analyze_with_details(
             "analysis": params.to_json(),
             "body_axes": {"source": axes.source_, "quality": axes.quality_},
             "sampling_rate_hz": sig.native_rate_hz,
+            "has_gyro": has_gyro,
+            **({"accel_only": accel_only_info} if accel_only_info is not None else {}),
         },
         tracker_version=__version__,
         notes=notes,
@@ -274,7 +298,10 @@ def analyze_with_details(
 
 
 def contact_estimator(
-    guidance: Guidance = DEFAULT_GUIDANCE, parameters: AnalysisParameters | None = None
+    guidance: Guidance = DEFAULT_GUIDANCE,
+    parameters: AnalysisParameters | None = None,
+    *,
+    has_gyro: bool = True,
 ) -> ContactPositionEstimator:
     """The `ContactPositionEstimator` as `analyze` builds it from the guidance (roller, back
     length: a bridge's track and segmentation stay on the back) and the parameters (the
@@ -285,6 +312,7 @@ def contact_estimator(
         roller_diameter_cm=guidance.roller_diameter_cm,
         back_length_cm=guidance.hip_to_neck_cm,
         segmenter={"tilt_tau_s": params.vqf_tau_acc_s, "max_range_cm": guidance.hip_to_neck_cm},
+        has_gyro=has_gyro,
     )
 
 

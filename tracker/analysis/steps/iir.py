@@ -163,6 +163,12 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int | None = None) -> np
     return y[padlen : len(y) - padlen] if padlen > 0 else y
 
 
+def first_order_recursion(x: np.ndarray, p: float) -> np.ndarray:
+    """y[n] = x[n] + p y[n - 1] from y[-1] = 0 for the 1-d real `x` and a real pole
+    0 <= p < 1, vectorised (a one-pole filter from rest)."""
+    return _first_order(np.asarray(x, dtype=float), complex(p)).real
+
+
 def _section(row: np.ndarray, x: np.ndarray) -> np.ndarray:
     """One biquad from rest: H(z) = b(z) / a(z) = c + sum of r / (1 - p z^-1) (partial fractions)."""
     b0, b1, b2, a0, a1, a2 = row / row[3]

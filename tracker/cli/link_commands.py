@@ -474,7 +474,8 @@ def _failure_line(failure: Any, battery_pct: int | None) -> Any:
         "Ctrl-C ends cleanly. The session is then analysed and stored, also when the sensor is lost "
         "for good partway (the exit status is then 1).\n\n"
         "Example: tracker record --emulated --live --duration 300 "
-        "(a Polar Verity Sense: tracker record --emulated --sensor polar-verity --duration 60)"
+        "(a Polar Verity Sense: tracker record --emulated --sensor polar-verity --duration 60; "
+        "a phone with Sensor Logger on your Wi-Fi: tracker record --phone --listen 0.0.0.0 --live)"
     ),
 )
 def record_command(
@@ -495,12 +496,24 @@ def record_command(
     speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
     live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
+    phone: Annotated[bool, typer.Option("--phone", help="Receive a phone's readings from Sensor Logger's HTTP Push instead of a Bluetooth sensor (prints the URL to type into the app).")] = False,
+    port: Annotated[int | None, typer.Option("--port", min=0, max=65535, help="With --phone: the port to listen on (default 8765).")] = None,
+    listen: Annotated[str | None, typer.Option("--listen", metavar="ADDRESS", help="With --phone: listen on this address, e.g. 0.0.0.0 for your Wi-Fi (default: this computer only).")] = None,
+    phone_os: Annotated[str | None, typer.Option("--phone-os", metavar="OS", help="With --phone: android, ios, or ios-standardised (an iPhone with Standardise Units & Frames on).")] = None,
 ) -> None:
     import functools
 
     from tracker.link.registry import SensorRegistry
     from tracker.settings import load_guidance
 
+    if phone or port is not None or listen is not None or phone_os is not None:
+        from tracker.cli.phone_command import record_phone
+
+        record_phone(
+            phone=phone, port=port, listen=listen, phone_os=phone_os, emulated=emulated, duration=duration,
+            out=out, live=live, quiet=quiet, speed=speed, sensor=sensor, rate=rate,
+        )  # fmt: skip
+        return
     kind = _sensor_kind(sensor)
     load_guidance()  # a setting analysis cannot use is reported now, not after the recording
     if out is not None:
@@ -551,7 +564,6 @@ def _record_and_store(
     import asyncio
     import contextlib
     import signal
-    import sys
 
     from tracker.errors import SensorError
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
@@ -637,6 +649,27 @@ def _record_and_store(
             return result, recorder, failure
 
     result, recorder, failure = _run(go())
+    after_recording(path, interrupts, result, recorder, failure, registry=registry, nominal_rate_hz=rate or _DEFAULT_RATE.get(known_kind or "", 100))
+
+
+def after_recording(
+    path: Path,
+    interrupts: _Interrupts,
+    result: Any,
+    recorder: Any,
+    failure: Any,
+    *,
+    registry: Any = None,
+    nominal_rate_hz: float = 100.0,
+) -> None:
+    """After `record` (a sensor's or a phone's): say what was saved, analyse, store, and end
+    with the error that broke the recording off, if one did."""
+    import contextlib
+    import sys
+
+    from tracker.errors import SensorError
+
+    console = _stderr_console()
     try:
         progress = recorder.progress()
         samples = result.samples if result is not None else progress.samples
@@ -649,7 +682,7 @@ def _record_and_store(
             )
         if result is not None and result.identity is not None:
             with contextlib.suppress(Exception):
-                if progress.battery_pct is not None and registry.get(result.identity.address) is not None:
+                if progress.battery_pct is not None and registry is not None and registry.get(result.identity.address) is not None:
                     registry.note_battery(result.identity.address, progress.battery_pct)
                     registry.save()
         lost_samples = result.lost_samples if result is not None else progress.lost_samples
@@ -657,7 +690,7 @@ def _record_and_store(
         length = (
             f"{result.duration_s:.1f} s"
             if result is not None
-            else f"{samples / (rate or _DEFAULT_RATE.get(known_kind or '', 100)):.1f} s of data"
+            else f"{samples / nominal_rate_hz:.1f} s of data"
         )
         lost = f", {lost_samples} lost" if lost_samples else ""
         again = f", {reconnects} reconnect(s)" if reconnects else ""

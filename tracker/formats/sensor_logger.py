@@ -39,6 +39,7 @@ from tracker.formats.units import AccelUnit, GyroUnit, TimeUnit, UnitOverrides
 from tracker.imu import ImuRecording
 
 FORMAT = "Sensor Logger export"
+IOS_FLIP_NOTE = "iOS acceleration signs flipped to the Android convention (COORDINATES.md)"
 SENSOR_FILES = ("totalacceleration.csv", "accelerometer.csv", "gravity.csv", "gyroscope.csv")
 _TRUE = {"true", "1", "yes", "on", "enabled"}
 
@@ -72,6 +73,14 @@ def export_beside(path: Path) -> Source:
         if f.is_file() and f.name.lower() in wanted
     ]
     return Source(folder, "folder", members)
+
+
+def acceleration_sign(platform: str | None, standardised: bool) -> float:
+    """What turns the app's acceleration and gravity into tracker's (Android's) convention: -1 for
+    iOS unless "Standardise Units & Frames" was on (COORDINATES.md, CROSSPLATFORM.md), else +1.
+    The gyroscope and TotalAcceleration (Android only) never need it. Files and live pushes
+    (`tracker.protocol.phone_stream`) both use this rule."""
+    return -1.0 if platform == "ios" and not standardised else 1.0
 
 
 @dataclass(frozen=True)
@@ -167,11 +176,10 @@ def read_sensor_logger(source: Source) -> ImuRecording:
         lin, grav_values = align(lin, grav, where, what="gravity")
         acc = Stream(lin.name, lin.t_s, lin.xyz + grav_values, lin.lines, lin.notes + grav.notes)
         used = [linear.basename, gravity.basename]
-        if platform == "ios" and not (meta and meta.standardised):
-            acc.xyz *= -1.0  # iOS: the inertial-force convention, opposite to Android's
-            notes.append(
-                "iOS acceleration signs flipped to the Android convention (COORDINATES.md)"
-            )
+        sign = acceleration_sign(platform, bool(meta and meta.standardised))
+        if sign < 0:
+            acc.xyz *= sign  # iOS: the inertial-force convention, opposite to Android's
+            notes.append(IOS_FLIP_NOTE)
     else:
         have = (
             "Accelerometer.csv (gravity removed) but no Gravity.csv"

@@ -179,15 +179,24 @@ async def _replay_paced(
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample.
     Battery levels go to `on_battery` before the first IMU notification received after them."""
     from tracker.capture.decode import capture_notes
-    from tracker.capture.kinds import is_pmd_kind, pmd_decoder_for_capture, sensor_kind
+    from tracker.capture.kinds import (
+        is_phone_kind,
+        is_pmd_kind,
+        phone_decoder_for_capture,
+        pmd_decoder_for_capture,
+        sensor_kind,
+    )
     from tracker.imu import MountingCalibration
     from tracker.protocol.stream import StreamDecoder
 
     settings = contents.initial_header.get("settings") or {}
-    pmd = is_pmd_kind(sensor_kind(contents.header))
+    kind = sensor_kind(contents.header)
+    own_settings = is_pmd_kind(kind) or is_phone_kind(kind)  # settings updates do not rescale their data
     decoder: Any
-    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+    if is_pmd_kind(kind):  # a Polar sensor: PMD frames, settings as the sensor confirmed them
         decoder = pmd_decoder_for_capture(contents)
+    elif is_phone_kind(kind):  # a phone's pushed bodies
+        decoder = phone_decoder_for_capture(contents)
     else:
         decoder = StreamDecoder(
             float(settings.get("sample_rate_hz", 100)),
@@ -196,7 +205,7 @@ async def _replay_paced(
         )
     imu = contents.imu
     updates = sorted(
-        (u for u in contents.header_updates if "settings" in u.fields and not pmd),
+        (u for u in contents.header_updates if "settings" in u.fields and not own_settings),
         key=lambda u: u.imu_index,
     )
     marks = {d.imu_index for d in contents.damage}
@@ -246,7 +255,9 @@ async def _replay_paced(
         except (ValueError, KeyError, TypeError):
             calibration = None
     start_utc = None
-    if len(imu) and decoder.samples_kept:
+    if hasattr(decoder, "utc_at"):
+        pass  # a phone dates its own readings (to_recording takes them)
+    elif len(imu) and decoder.samples_kept:
         try:
             host_s = float(decoder.host_time_at(0.0))
             utc_ns = contents.utc_ns(int(imu.host_time_ns[0]) + int(round(host_s * 1e9)))

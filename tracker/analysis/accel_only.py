@@ -18,6 +18,20 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.analysis.steps.tilt import TiltOrientation
+from tracker.analysis.steps.windows import centred_extreme, centred_uniform_mean
+from tracker.imu import STANDARD_GRAVITY_M_S2
+
+HIPS_DOWN_STEP_DEG = 4.0
+"""Hips down, the roller's travel turns the torso: the pitch's 4 s mean moves by more than this
+within `STEP_WINDOW_S` (a 10 cm stroke is 4-10°)."""
+STEP_WINDOW_S = 10.0
+BRIDGE_STEADY_DEG = 2.0
+"""In a bridge the pitch's 4 s mean stays within this over `STEP_WINDOW_S` (a stroke's
+acceleration tilts the accelerometer by up to a couple of degrees, but back: it averages out
+over the stroke; the torso's own tilt steps by a degree at most)."""
+BRIDGE_MOTION_M_S2 = 0.08
+"""...while the body moves: the along-spine acceleration (gravity from the pitch's 20 s mean,
+in the stroke band) above this rms, over the breathing's tilt on a hold (0.02-0.06)."""
 
 
 class TiltOrientationEstimator:
@@ -164,3 +178,34 @@ _REFERENCE_WORDS = {
     "pairing": "standing upright at pairing",
     "assumed": "an assumption: no upright pose in the recording",
 }
+
+
+def posture_evidence(
+    pitch_deg: np.ndarray, acc_body_m_s2: np.ndarray, rate_hz: float, window_s: float = 6.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(score, moving) per sample for `PostureSegmenter` without a gyroscope: +1 bridge, -1 hips
+    down, where `moving` says there is evidence.
+
+    With a gyroscope, hips down and bridge differ by how much the torso turns for how much it
+    accelerates. An accelerometer sees one signal for both (its tilt is the pitch plus the
+    acceleration over g), so the evidence is the shape instead: hips down, a stroke moves the
+    pitch to a new level and it stays there (the roller is elsewhere on the back); in a bridge
+    the stroke's acceleration tilts the reading and takes it back (one sine period), so the
+    pitch's level barely moves while the body clearly does."""
+    rate = float(rate_hz)
+    n4 = max(1, int(round(4.0 * rate)))
+    w = max(3, int(round(STEP_WINDOW_S * rate)))
+    level = centred_uniform_mean(np.asarray(pitch_deg, dtype=float), n4)
+    span = centred_extreme(level, w, np.maximum) - centred_extreme(level, w, np.minimum)
+    a = np.asarray(acc_body_m_s2, dtype=float)
+    incl = np.arcsin(np.clip(a[:, 2] / np.maximum(np.linalg.norm(a, axis=1), 1e-9), -1.0, 1.0))
+    slow = centred_uniform_mean(incl, max(1, int(round(20.0 * rate))))
+    spine = a[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(slow)
+    from tracker.analysis.steps.filters import Butterworth
+
+    band = Butterworth(2, (0.05, min(1.0, 0.45 * rate)), rate, "bandpass")
+    q_a = np.sqrt(np.maximum(centred_uniform_mean(band.zero_phase(spine) ** 2, max(3, int(round(window_s * rate)))), 0.0))
+    hips = span > HIPS_DOWN_STEP_DEG
+    bridge = (span < BRIDGE_STEADY_DEG) & (q_a > BRIDGE_MOTION_M_S2)
+    score = np.where(bridge, 1.0, np.where(hips, -1.0, 0.0))
+    return score, hips | bridge

@@ -183,6 +183,7 @@ def analyze_with_details(
         hip_to_neck_cm=guidance.hip_to_neck_cm,
         gaps=sig.gaps,
         acc_body_m_s2=acc_b,
+        has_gyro=has_gyro,
     )
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
     if params.gyro_pitch_window_s and has_gyro:

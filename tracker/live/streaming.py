@@ -216,7 +216,7 @@ class LiveSession:
             getting_up_slow_ratio=o.getting_up_slow_ratio, getting_up_margin_deg=o.getting_up_margin_deg,
         )  # fmt: skip
         self.posture = PostureStage(
-            LivePosture(self.rate_hz, g.roller_diameter_cm, g.hip_to_neck_cm, self.segmenter)
+            LivePosture(self.rate_hz, g.roller_diameter_cm, g.hip_to_neck_cm, self.segmenter, self.has_gyro)
         )
         self.hips_down = HipsDownStage(
             self.log, detector, g, self.rate_hz, history_s=o.history_s,

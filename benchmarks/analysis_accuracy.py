@@ -155,6 +155,7 @@ def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
     if c.get("h10"):
         recording = replace(recording, acc_m_s2=h10_accelerometer(recording.acc_m_s2))
     out: dict[str, Any] = {k: v for k, v in c.items() if not k.startswith("_")}
+    out["accel_only"] = bool(accel_only or c.get("h10"))
     t0 = time.perf_counter()
     try:
         result = cast(SessionAnalysis, analyze(recording, guidance))
@@ -237,6 +238,19 @@ def _effective_rows(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _upright_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """Accelerometer only: the same rows split by whether the recording holds an upright pose
+    (getting on and off: the pitch offset from standing) or starts on the roller (an
+    assumption)."""
+    out = []
+    for on_off, label in ((True, "standing in the recording"), (False, "starts on the roller")):
+        for p in POSTURES:
+            g = [r for r in rows if r["posture"] == p and bool(r["getting_on_off"]) == on_off]
+            if g:
+                out.append(_row(f"{p}, {label}", g))
+    return out
+
+
 def report(rows: list[dict[str, Any]], title: str) -> None:
     print(f"\n#### {title}\n")
     print(HEADER)
@@ -261,6 +275,10 @@ def report(rows: list[dict[str, Any]], title: str) -> None:
             "|---|---|---|---|---|---|"
         )
         print("\n".join(eff))
+    if ok and any(r.get("accel_only") or r.get("h10") for r in ok):
+        print("\nThe same sessions by where the pitch offset came from:\n")
+        print(HEADER)
+        print("\n".join(_upright_rows(rows)))
     table = _stroke_table(ok)
     if table:
         print("\nStrokes by shape and by pace (found: matched to a found stroke):\n")

@@ -8,9 +8,17 @@ on `recording.has_gyro` to the pieces here:
 * **body axes**: `tracker.analysis.gravity_axes.GravityAxesEstimator` (from gravity directions
   alone);
 * **pitch** on the roller: the tilt itself (no gyro to pin to it);
-* **bridge**: gravity from the slow part of the accelerometer's own inclination
-  (`ContactPositionEstimator(has_gyro=False)`);
-* **what cannot be trusted** is said: `accel_only_notes`.
+* **posture** on the roller: `posture_evidence` (the pitch's level steps with hips-down strokes
+  and stays put in a bridge);
+* **bridge**: gravity from the slow part of the accelerometer's own inclination, and the
+  torso's tilt stepping with each stroke taken off (`ContactPositionEstimator(has_gyro=False)`,
+  `tilt_step_signal`);
+* **holds** come from stillness of the tilt-derived position (hips down) and from the bridge's
+  segmentation, as with a gyroscope: the acceleration's own variance cannot tell a slow stroke
+  from a hold (a 2 cm/s stroke accelerates the chest by a few hundredths of a m/s², less than
+  the tilt's wander on a hold; BENCHMARKS.md);
+* **what cannot be trusted** is said: `accel_only_report` (notes, and the figures in
+  `SessionAnalysis.parameters["accel_only"]`).
 """
 
 from __future__ import annotations

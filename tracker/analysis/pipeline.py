@@ -1,14 +1,19 @@
 """`analyze`: IMU samples in, a `SessionAnalysis` out. The steps, in order:
 
-1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`),
-   decimation to the analysis rate.
-2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording.
+1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`; without
+   a gyroscope the tilt, `accel_only.TiltOrientationEstimator`), decimation to the analysis rate.
+2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording (without a
+   gyroscope `GravityAxesEstimator`, from gravity directions alone).
 3. `PostureSegmenter`: upright / sitting / transition / on_roller, hips down or bridge, and
    the lifts of the hips (no position there).
 4. `ContactPositionEstimator`: where the roller touches the back, from the pitch on the roller
    (the gyro's, pinned to the accelerometer: `_roller_pitch`).
 5. `StrokeHoldDetector`: strokes (distance, pace) and holds.
 6. Regions and `WarningRules`.
+
+Accelerometer-only recordings (`recording.has_gyro` False) branch where the gyroscope is needed
+(see `tracker.analysis.accel_only`) and say in their notes and `parameters["accel_only"]` what
+they cannot vouch for.
 """
 
 from __future__ import annotations

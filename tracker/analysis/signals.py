@@ -10,7 +10,8 @@ sample):
    is cut at one). Longer gaps split the recording into segments: the orientation filter restarts
    after them (keeping its gyro-bias estimate), and the time inside is marked `unknown`.
 2. **Orientation** with VQF (6D, gyro-bias estimation on, rest detection), on block means at
-   about 100 Hz (the native rate when it is lower: `orientation_factor`).
+   about 100 Hz (the native rate when it is lower: `orientation_factor`). Without a gyroscope,
+   the gyro-free stage (`tracker.analysis.steps.tilt`): up from the low-passed accelerometer.
    Only the direction of "up" in the sensor frame is kept: heading is unobservable without a
    magnetometer and not needed (pitch and the gravity-free acceleration along the spine are).
 3. **Decimation** to about `analysis_rate_hz` (25 Hz) by block means: strokes and holds are

@@ -12,7 +12,7 @@ same parameters (the offline estimators' own):
 
 | offline (`tracker.analysis`)           | live stage                                   | delay        |
 | -------------------------------------- | -------------------------------------------- | ------------ |
-| `prepare_signals`: gaps, VQF, decimation | `raw.RawStage`, `raw.LiveOrientation`        | 0            |
+| `prepare_signals`: gaps, VQF, decimation | `raw.RawStage`, `raw.LiveOrientation` (no gyro: `tilt.LiveTiltOrientation`) | 0 |
 | `BodyAxesEstimator`                    | `axes.AxesStage` (calibration, or learned)   | 0, or ~45 s  |
 | `PostureSegmenter`: on/off the roller  | `roller.RollerPhase` (trailing means)        | ~0.25 s      |
 | `PostureSegmenter`: hips down / bridge | `posture.PostureStage` (trailing windows)    | 3-8 s        |

@@ -69,10 +69,7 @@ class OnePoleCascade:
         powers = a ** np.arange(1, len(y) + 1)[:, None]
         for k in range(self.order):
             # the recursion from rest, plus the decay of the last output
-            rec = np.column_stack(
-                [first_order_recursion((1.0 - a) * y[:, j], a) for j in range(y.shape[1])]
-            )
-            y = rec + powers * self._state[k][None, :]
+            y = first_order_recursion((1.0 - a) * y, a) + powers * self._state[k][None, :]
             self._state[k] = y[-1]
         return y if two_d else y[:, 0]
 

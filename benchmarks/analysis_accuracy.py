@@ -28,7 +28,10 @@ people move).
 sensor would give it, and reports sessions the analysis cannot handle as failed. `--h10` is that
 plus what a Polar H10 does to the accelerometer: its rates (25/50/100/200 Hz, cycling, in place
 of each model's), whole milli-g integers (1 mG resolution) clipped at its ±8 g range, as
-`tracker.emulator.polar` sends them and tracker/protocol/pmd.py decodes them.
+`tracker.emulator.polar` sends them and tracker/protocol/pmd.py decodes them. `--true-axes` gives
+the analysis the strap's true rotation as a calibration (source "truth": checked, never refined):
+with `--accel-only`, what is left once the one thing an accelerometer cannot see (the sensor's
+tilt on the chest about the lateral axis) is known.
 
 Prints markdown tables (progress and per-session lines on stderr); `--json FILE` keeps every
 session's metrics. The bar row is issue 8's targets (see `tracker.analysis.evaluation.TARGETS`).
@@ -154,6 +157,12 @@ def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
         recording = replace(recording, gyr_rad_s=np.full_like(recording.gyr_rad_s, np.nan))
     if c.get("h10"):
         recording = replace(recording, acc_m_s2=h10_accelerometer(recording.acc_m_s2))
+    if c.get("true_axes"):
+        from tracker.imu import MountingCalibration
+
+        r_true = getattr(truth, "sensor_to_body", None)
+        r_true = truth.calibration.sensor_to_body if r_true is None else r_true
+        recording = replace(recording, calibration=MountingCalibration(np.asarray(r_true), source="truth"))
     out: dict[str, Any] = {k: v for k, v in c.items() if not k.startswith("_")}
     out["accel_only"] = bool(accel_only or c.get("h10"))
     t0 = time.perf_counter()
@@ -323,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
         default="full",
         help="model 2 with no sensor errors, with the analysis's textbook geometry, or both (to find causes)",
     )
+    ap.add_argument("--true-axes", action="store_true", help="the strap's true rotation as a calibration")
     ap.add_argument("--json", type=Path, help="write every session's metrics to this file")
     args = ap.parse_args(argv)
     models = (1, 2) if args.model == "both" else (int(args.model),)
@@ -330,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     todo = [c for m in models for s in sets for c in conditions(m, s, args.sessions, args.duration, args.h10)]
     for c in todo:
         c["variant"] = args.variant
+        c["true_axes"] = args.true_axes
     t0 = time.perf_counter()
     done: list[dict[str, Any]] = []
 
@@ -354,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"Analysis accuracy, {mode}: {len(done)} sessions of ~{args.duration:.0f} s, random strap "
-        f"rotation, no calibration ({wall:.0f} s wall with {args.jobs} job(s); analysis "
+        f"rotation, {'the true rotation as calibration' if args.true_axes else 'no calibration'} ({wall:.0f} s wall with {args.jobs} job(s); analysis "
         f"{sum(m['analysis_s'] for m in done):.0f} s in all)"
     )
     names = {1: "Model 1 (tracker.simulate)", 2: "Model 2 (tracker.multibody)"}

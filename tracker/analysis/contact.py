@@ -231,17 +231,14 @@ class ContactPositionEstimator:
             seg_params["tilt_tau_s"] = None
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
         # the pitch turns about the left (y) axis
-        if self.has_gyro:
-            seg = BridgeSegmenter(**seg_params).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
-        else:
-            from tracker.analysis.accel_only import tilt_step_signal
+        if not self.has_gyro:
+            from tracker.analysis.accel_only import bridge_fit_without_gyro
 
-            # no gyro to measure the torso's tilt stepping with each stroke: fit those steps
-            # on a first segmentation, take them off, and segment again
-            seg = BridgeSegmenter(**seg_params).fit(t_s, acc, None, pitch_rad)
-            for _ in range(self.tilt_step_passes):
-                acc = acc - tilt_step_signal(t_s, acc, list(seg.moves_))
-                seg = BridgeSegmenter(**seg_params).fit(t_s, acc, None, pitch_rad)
+            moves, contact, acc = bridge_fit_without_gyro(
+                BridgeSegmenter(**seg_params), t_s, acc, pitch_rad, self.tilt_step_passes
+            )
+            return moves, contact, acc - float(np.median(acc))
+        seg = BridgeSegmenter(**seg_params).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
         return list(seg.moves_), seg.contact_cm_, acc - float(np.median(acc))
 
     def _start_cm(self, t_s, pos, posture, i: int) -> float | None:

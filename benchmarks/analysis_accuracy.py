@@ -25,7 +25,13 @@ the hips pinned on the floor, a rigid roller) or `textbook` (both; what is left 
 people move).
 
 `--accel-only` replaces the gyro with NaN (`recording.has_gyro` False), as an accelerometer-only
-sensor would give it, and reports sessions the analysis cannot handle as failed.
+sensor would give it, and reports sessions the analysis cannot handle as failed. `--h10` is that
+plus what a Polar H10 does to the accelerometer: its rates (25/50/100/200 Hz, cycling, in place
+of each model's), whole milli-g integers (1 mG resolution) clipped at its ±8 g range, as
+`tracker.emulator.polar` sends them and tracker/protocol/pmd.py decodes them. `--true-axes` gives
+the analysis the strap's true rotation as a calibration (source "truth": checked, never refined):
+with `--accel-only`, what is left once the one thing an accelerometer cannot see (the sensor's
+tilt on the chest about the lateral axis) is known.
 
 A second table checks the honesty of the output (`tracker.analysis.uncertainty`, `.activity`):
 whether each session was recognised as foam rolling at all, and how often the ± held the
@@ -62,9 +68,13 @@ SEED_SETS = {"tuning": 5000, "reporting": 7000}
 MODEL1_RATES = (50.0, 100.0, 200.0)
 MODEL1_DIAMETERS = (10.0, 12.5, 15.0)
 MODEL2_RATES = (25.0, 50.0, 52.0, 100.0, 104.0, 200.0, 208.0, 400.0)
+H10_RATES = (25.0, 50.0, 100.0, 200.0)
+H10_RANGE_G = 8
 
 
-def conditions(model: int, seed_set: str, per_posture: int, duration_s: float) -> list[dict[str, Any]]:
+def conditions(
+    model: int, seed_set: str, per_posture: int, duration_s: float, h10: bool = False
+) -> list[dict[str, Any]]:
     """The sessions of one model and seed set: postures interleaved, every other one with getting
     on and off, half with fast sets, rates and rollers cycling."""
     base = SEED_SETS[seed_set]
@@ -85,6 +95,9 @@ def conditions(model: int, seed_set: str, per_posture: int, duration_s: float) -
             c["diameter"] = MODEL1_DIAMETERS[(k // 3) % 3]
         else:
             c["rate"] = MODEL2_RATES[(i * 3 + k) % len(MODEL2_RATES)]
+        if h10:
+            c["rate"] = H10_RATES[(i + k) % len(H10_RATES)]
+            c["h10"] = True
         out.append(c)
     return out
 
@@ -114,8 +127,6 @@ def simulate_condition(c: dict[str, Any]) -> tuple[Any, Any, Guidance]:
     c["_shapes"] = [_shape_label(p) for p in sim.plan.pieces if p.kind == "stroke"]
     return sim.recording, sim.truth, sim.truth.guidance
 
-
-_simulate = simulate_condition  # the name it had
 
 
 def _shape_label(piece: Any) -> str:
@@ -151,9 +162,18 @@ def _stroke_table(rows: list[dict[str, Any]]) -> list[str]:
 def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
     """Simulate, analyse and score one session: its metrics, with the condition."""
     recording, truth, guidance = simulate_condition(c)
-    if accel_only:
+    if accel_only or c.get("h10"):
         recording = replace(recording, gyr_rad_s=np.full_like(recording.gyr_rad_s, np.nan))
+    if c.get("h10"):
+        recording = replace(recording, acc_m_s2=h10_accelerometer(recording.acc_m_s2))
+    if c.get("true_axes"):
+        from tracker.imu import MountingCalibration
+
+        r_true = getattr(truth, "sensor_to_body", None)
+        r_true = truth.calibration.sensor_to_body if r_true is None else r_true
+        recording = replace(recording, calibration=MountingCalibration(np.asarray(r_true), source="truth"))
     out: dict[str, Any] = {k: v for k, v in c.items() if not k.startswith("_")}
+    out["accel_only"] = bool(accel_only or c.get("h10"))
     t0 = time.perf_counter()
     try:
         result, details = analyze_with_details(recording, guidance)
@@ -175,7 +195,7 @@ def run_one(c: dict[str, Any], accel_only: bool = False) -> dict[str, Any]:
             kinds.append((shape, band, st.posture, err))
         out["strokes_by_kind"] = kinds
     eff = c.get("effective_diameter")
-    if c["model"] == 2 and eff and c["posture"] != "bridge" and not accel_only:
+    if c["model"] == 2 and eff and c["posture"] != "bridge" and not (accel_only or c.get("h10")):
         m = score_session(cast(SessionAnalysis, analyze(recording, guidance, roller_diameter_cm=eff)), truth)
         out["eff_pace_err"] = m["pace_err"]
         out["eff_mean_pace_err"] = m["mean_pace_err"]
@@ -253,6 +273,12 @@ HONESTY_HEADER = (
     "| bridge time the ± held | holds whose position the ± held |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|"
 )
+def h10_accelerometer(acc_m_s2: np.ndarray) -> np.ndarray:
+    """What a Polar H10 sends of a specific force (n, 3): whole milli-g within ±8 g."""
+    from tracker.protocol.pmd import MILLI_G_M_S2
+
+    limit = H10_RANGE_G * 1000
+    return np.clip(np.rint(acc_m_s2 / MILLI_G_M_S2), -limit, limit) * MILLI_G_M_S2
 
 
 def _row(name: str, rows: list[dict[str, Any]]) -> str:
@@ -299,6 +325,19 @@ def _effective_rows(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _upright_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """Accelerometer only: the same rows split by whether the recording holds an upright pose
+    (getting on and off: the pitch offset from standing) or starts on the roller (an
+    assumption)."""
+    out = []
+    for on_off, label in ((True, "standing in the recording"), (False, "starts on the roller")):
+        for p in POSTURES:
+            g = [r for r in rows if r["posture"] == p and bool(r["getting_on_off"]) == on_off]
+            if g:
+                out.append(_row(f"{p}, {label}", g))
+    return out
+
+
 def report(rows: list[dict[str, Any]], title: str) -> None:
     print(f"\n#### {title}\n")
     print(HEADER)
@@ -328,6 +367,10 @@ def report(rows: list[dict[str, Any]], title: str) -> None:
     for p in POSTURES:
         print(_honesty_row(p, [r for r in rows if r["posture"] == p]))
     print(_honesty_row("**overall**", rows))
+    if ok and any(r.get("accel_only") or r.get("h10") for r in ok):
+        print("\nThe same sessions by where the pitch offset came from:\n")
+        print(HEADER)
+        print("\n".join(_upright_rows(rows)))
     table = _stroke_table(ok)
     if table:
         print("\nStrokes by shape and by pace (found: matched to a found stroke):\n")
@@ -364,6 +407,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1, help="sessions simulated and analysed in parallel")
     ap.add_argument("--accel-only", action="store_true", help="replace the gyro with NaN")
     ap.add_argument(
+        "--h10", action="store_true", help="accelerometer only as a Polar H10 gives it (its rates, 1 mG, ±8 g)"
+    )
+    ap.add_argument(
         "--variant",
         choices=("full", "ideal-sensor", "textbook-body", "textbook"),
         default="full",
@@ -372,15 +418,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--posture", choices=("all", *POSTURES), default="all", help="only the sessions of one posture"
     )
+    ap.add_argument("--true-axes", action="store_true", help="the strap's true rotation as a calibration")
     ap.add_argument("--json", type=Path, help="write every session's metrics to this file")
     args = ap.parse_args(argv)
     models = (1, 2) if args.model == "both" else (int(args.model),)
     sets = tuple(SEED_SETS) if args.seeds == "both" else (args.seeds,)
-    todo = [c for m in models for s in sets for c in conditions(m, s, args.sessions, args.duration)]
+    todo = [c for m in models for s in sets for c in conditions(m, s, args.sessions, args.duration, args.h10)]
     if args.posture != "all":
         todo = [c for c in todo if c["posture"] == args.posture]
     for c in todo:
         c["variant"] = args.variant
+        c["true_axes"] = args.true_axes
     t0 = time.perf_counter()
     done: list[dict[str, Any]] = []
 
@@ -398,10 +446,14 @@ def main(argv: list[str] | None = None) -> None:
         for c in todo:
             progress(run_one(c, args.accel_only))
     wall = time.perf_counter() - t0
-    mode = "accelerometer only (gyro NaN)" if args.accel_only else "accelerometer and gyro"
+    mode = (
+        "Polar H10 (accelerometer only, 25-200 Hz, 1 mG, ±8 g)"
+        if args.h10
+        else "accelerometer only (gyro NaN)" if args.accel_only else "accelerometer and gyro"
+    )
     print(
         f"Analysis accuracy, {mode}: {len(done)} sessions of ~{args.duration:.0f} s, random strap "
-        f"rotation, no calibration ({wall:.0f} s wall with {args.jobs} job(s); analysis "
+        f"rotation, {'the true rotation as calibration' if args.true_axes else 'no calibration'} ({wall:.0f} s wall with {args.jobs} job(s); analysis "
         f"{sum(m['analysis_s'] for m in done):.0f} s in all)"
     )
     names = {1: "Model 1 (tracker.simulate)", 2: "Model 2 (tracker.multibody)"}

@@ -1,12 +1,14 @@
 """Speed and memory of `tracker.analysis.analyze`.
 
-    python benchmarks/analysis_speed.py
+    python benchmarks/analysis_speed.py [--accel-only]
 
 Targets (issue 3): a 30-minute 100 Hz session in <= 0.5 s; a 2-hour 400 Hz session in <= 10 s
 with peak memory under 1 GB. Each case runs in its own subprocess: the session is simulated
 first, then the analysis is timed (best of 3 for the short case) and its peak memory measured
 with tracemalloc (Python and numpy allocations made by the analysis) and, for the whole
 process, the maximum resident set size (which includes the simulator and its arrays).
+`--accel-only` times the same sessions with the gyroscope taken away (a Polar H10's analysis:
+the gyro-free orientation stage instead of VQF).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ minutes, rate, repeats = {minutes}, {rate}, {repeats}
 sim = simulate_session(random_script(77, posture="mixed", duration_s=minutes * 60.0), seed=77, sampling_rate_hz=rate)
 rec = sim.recording
 del sim
+if {accel_only}:
+    import numpy as np
+    from dataclasses import replace
+    rec = replace(rec, gyr_rad_s=np.full_like(rec.gyr_rad_s, np.nan))
 analyze(rec)  # warm imports (scipy, vqf) outside the timing
 best = float("inf")
 for _ in range(repeats):
@@ -45,8 +51,8 @@ print(json.dumps({{"samples": len(rec), "seconds": best, "peak_alloc_mb": peak /
 """
 
 
-def run_case(minutes: float, rate: float, repeats: int) -> dict:
-    code = CHILD.format(root=str(ROOT), minutes=minutes, rate=rate, repeats=repeats)
+def run_case(minutes: float, rate: float, repeats: int, accel_only: bool = False) -> dict:
+    code = CHILD.format(root=str(ROOT), minutes=minutes, rate=rate, repeats=repeats, accel_only=accel_only)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=1800, check=True
     )
@@ -54,7 +60,9 @@ def run_case(minutes: float, rate: float, repeats: int) -> dict:
 
 
 def main() -> None:
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+    accel_only = "--accel-only" in sys.argv[1:]
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("accelerometer only (gyro NaN)\n" if accel_only else "")
     print(
         "| session | samples | analysis time | target | peak allocated by analysis | max RSS (incl. simulator) |"
     )
@@ -63,7 +71,7 @@ def main() -> None:
         (30, 100, 3, "≤ 0.5 s"),
         (120, 400, 1, "≤ 10 s, < 1 GB"),
     ):
-        r = run_case(minutes, rate, repeats)
+        r = run_case(minutes, rate, repeats, accel_only)
         print(
             f"| {minutes} min at {rate} Hz | {r['samples']:,} | {r['seconds']:.2f} s | {target} "
             f"| {r['peak_alloc_mb']:.0f} MB | {r['maxrss_mb']:.0f} MB |"

@@ -18,6 +18,7 @@ from tracker.analysis.steps.movement import progress as movement_progress
 from tracker.analysis.steps.orientation import VqfOrientation, up_from_quaternion
 from tracker.analysis.steps.pieces import PieceCutter, TurningPoints
 from tracker.analysis.steps.runs import fill_nearest, label_runs, runs, split_by
+from tracker.analysis.steps.tilt import AccelStillness, OnePoleCascade, TiltOrientation
 from tracker.analysis.steps.windows import (
     LowestMean,
     StillWindows,
@@ -452,3 +453,86 @@ def test_activity_primitives_measure_what_they_say():
     turning[245:255, 1] = turning[495:505, 1] = 1.0  # rad/s: moving from one pose to the next
     rng = HeldPoses(RATE).run(up, turning)
     assert rng[200] == 0.0 and rng[450] == pytest.approx(90.0) and rng[-1] == pytest.approx(190.0)
+# --- the gyro-free orientation stage (accelerometer only) ------------------------------------------
+def _tilting(n: int, rate: float, seed: int = 7) -> np.ndarray:
+    """(n, 3) specific force of a sensor pitching by 20° and back about its y axis, with a
+    heartbeat-like knock and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    pitch = np.radians(20.0) * np.sin(2 * np.pi * 0.1 * t)
+    acc = 9.80665 * np.column_stack([np.sin(pitch), np.zeros(n), np.cos(pitch)])
+    acc[:, 0] += 0.05 * np.sin(2 * np.pi * 9.0 * t) + 0.02 * rng.normal(size=n)
+    return acc
+
+
+@settings(max_examples=25, deadline=None)
+@given(blocks)
+def test_tilt_stage_and_its_parts_do_not_depend_on_blocks(sizes):
+    acc = _tilting(400, 100.0)
+    whole = TiltOrientation(100.0).run(acc)
+    stage = TiltOrientation(100.0)
+    parts = [stage.run(acc[s]) for s in _cuts(len(acc), sizes)]
+    for field in ("up_sensor", "gyr_rad_s", "rest", "bias_rad_s"):
+        np.testing.assert_allclose(
+            np.concatenate([getattr(p, field) for p in parts]), getattr(whole, field), atol=1e-12
+        )
+    one = TiltOrientation(100.0)
+    np.testing.assert_allclose(np.array([one.step_one(a) for a in acc]), whole.up_sensor, atol=1e-12)
+    lp, lp2 = OnePoleCascade(2.0, 100.0), OnePoleCascade(2.0, 100.0)
+    np.testing.assert_allclose(
+        np.concatenate([lp2.run(acc[s]) for s in _cuts(len(acc), sizes)]), lp.run(acc), atol=1e-12
+    )
+    st_, st2 = AccelStillness(50, 0.03), AccelStillness(50, 0.03)
+    np.testing.assert_array_equal(np.concatenate([st2.run(acc[s]) for s in _cuts(len(acc), sizes)]), st_.run(acc))
+
+
+def test_one_pole_cascade_is_the_textbook_recursion():
+    x = np.random.default_rng(8).normal(size=(200, 2)) + [1.0, -3.0]
+    got = OnePoleCascade(1.5, 50.0, order=2).run(x)
+    a = np.exp(-2 * np.pi * 1.5 / 50.0)
+    s1, s2, want = x[0].copy(), x[0].copy(), []
+    for v in x:
+        s1 = (1 - a) * v + a * s1
+        s2 = (1 - a) * s1 + a * s2
+        want.append(s2.copy())
+    np.testing.assert_allclose(got, np.array(want), atol=1e-12)
+    assert OnePoleCascade(1.5, 50.0).delay_s == pytest.approx(2 / (2 * np.pi * 1.5))
+
+
+def test_tilt_stage_finds_up_and_the_rotation_it_shows():
+    """Up is gravity's direction within a quarter of a degree once the stage has settled (its
+    lag accounted for; the low-pass takes half a percent off a 0.1 Hz swing); the rate it reports is the pitching about y, and none about gravity; no
+    gyroscope, so no bias."""
+    rate = 100.0
+    acc = _tilting(3000, rate)
+    out = TiltOrientation(rate).run(acc)
+    t = np.arange(3000) / rate
+    delay = TiltOrientation(rate).delay_s
+    pitch = np.radians(20.0) * np.sin(2 * np.pi * 0.1 * (t - delay))
+    want = np.column_stack([np.sin(pitch), np.zeros_like(t), np.cos(pitch)])
+    err = np.degrees(np.arccos(np.clip(np.sum(out.up_sensor * want, axis=1), -1, 1)))
+    assert err[500:].max() < 0.25
+    # up turning toward +x is the body turning the other way about y
+    rate_y = -np.radians(20.0) * 2 * np.pi * 0.1 * np.cos(2 * np.pi * 0.1 * (t - delay))
+    # (a derivative of the filtered noise, sample by sample: within 2 °/s; its 0.25 s mean closer)
+    np.testing.assert_allclose(out.gyr_rad_s[500:, 1], rate_y[500:], atol=0.035)
+    k = np.ones(25) / 25
+    np.testing.assert_allclose(
+        np.convolve(out.gyr_rad_s[:, 1], k, "valid")[500:], np.convolve(rate_y, k, "valid")[500:], atol=0.008
+    )
+    assert np.abs(np.sum(out.gyr_rad_s * out.up_sensor, axis=1)).max() < 1e-9
+    assert np.isnan(out.bias_rad_s).all() and TiltOrientation(rate).bias_estimate() is None
+
+
+def test_accelerometer_stillness_windows():
+    """Still: the acceleration's variance over the window within the tolerance; the knock of a
+    movement breaks it for as long as it is in the window, and nothing is still before the
+    first window is full."""
+    rate = 50.0
+    rng = np.random.default_rng(9)
+    acc = np.tile([0.0, 0.0, 9.81], (500, 1)) + 0.005 * rng.normal(size=(500, 3))
+    acc[200:225, 0] += 0.5 * np.sin(np.linspace(0, 2 * np.pi, 25))
+    still = AccelStillness(int(rate), 0.03).run(acc)
+    assert not still[:49].any() and still[49:200].all()
+    # (a window holding only the knock's first or last few small samples may still pass)
+    assert not still[205:268].any() and still[274:].all()

@@ -9,7 +9,9 @@ recording. Estimator classes (parameters in `__init__`, an action method returni
 results with a trailing underscore): `OrientationEstimator`, `BodyAxesEstimator`,
 `PostureSegmenter`, `ContactPositionEstimator`, `StrokeHoldDetector`, `WarningRules`; `analyze`
 chains them. They are built from the primitives of `tracker.analysis.steps`, which the live
-analysis (`tracker.live`) runs sample by sample. Never imports the radio layers.
+analysis (`tracker.live`) runs sample by sample. A recording without a gyroscope (Polar H10)
+goes through the same chain with the gyro-free pieces of `tracker.analysis.accel_only`
+(`TiltOrientationEstimator`, `GravityAxesEstimator`). Never imports the radio layers.
 """
 
 from tracker.analysis.body_axes import BodyAxesEstimator, calibration_from_still_poses

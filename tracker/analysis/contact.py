@@ -53,6 +53,11 @@ class ContactPositionEstimator:
         drifts between the hips-down contacts that pin it (and with none, its start is a
         guess); a track that leaves the back is bent back onto it, as little as possible and
         never at a pinned end. None: no check.
+    has_gyro
+        False for an accelerometer-only recording: a bridge's gravity then comes from the slow
+        part of the accelerometer's own inclination (`gyro_pitch` with no rate: its
+        `gyro_pitch_window_s` mean), and the body-frame rates given are the tilt's, not a
+        gyroscope's.
     """
 
     def __init__(
@@ -68,7 +73,11 @@ class ContactPositionEstimator:
         segmenter: dict | None = None,
         gyro_pitch_window_s: float | None = 40.0,
         back_length_cm: float | None = None,
+        has_gyro: bool = True,
+        tilt_step_passes: int = 1,
     ) -> None:
+        self.has_gyro = has_gyro
+        self.tilt_step_passes = tilt_step_passes
         self.back_length_cm = back_length_cm
         self.gyro_pitch_window_s = gyro_pitch_window_s
         self.segment_moves = segment_moves
@@ -212,14 +221,23 @@ class ContactPositionEstimator:
         if n < int(3 * rate):
             return [], np.zeros(n), np.full(n, np.nan)
         seg_params = dict(self.segmenter)
+        # without a gyroscope the pitch is the slow part of the accelerometer's inclination
+        rate_y = gyr_body[:, 1] if self.has_gyro else np.zeros(n)
         if self.gyro_pitch_window_s:
             pitch_rad = gyro_pitch(
-                accel_pitch_rad(acc_body), gyr_body[:, 1], rate, self.gyro_pitch_window_s
+                accel_pitch_rad(acc_body), rate_y, rate, self.gyro_pitch_window_s
             )
             # the orientation filter's lag no longer reaches the gravity removal
             seg_params["tilt_tau_s"] = None
         acc = acc_body[:, 2] - STANDARD_GRAVITY_M_S2 * np.sin(pitch_rad)
         # the pitch turns about the left (y) axis
+        if not self.has_gyro:
+            from tracker.analysis.accel_only import bridge_fit_without_gyro
+
+            moves, contact, acc = bridge_fit_without_gyro(
+                BridgeSegmenter(**seg_params), t_s, acc, pitch_rad, self.tilt_step_passes
+            )
+            return moves, contact, acc - float(np.median(acc))
         seg = BridgeSegmenter(**seg_params).fit(t_s, acc, gyr_body[:, 1], pitch_rad)
         return list(seg.moves_), seg.contact_cm_, acc - float(np.median(acc))
 

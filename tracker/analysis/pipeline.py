@@ -1,8 +1,9 @@
 """`analyze`: IMU samples in, a `SessionAnalysis` out. The steps, in order:
 
-1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`),
-   decimation to the analysis rate.
-2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording.
+1. `prepare_signals`: gaps (bridged or split), VQF orientation (`OrientationEstimator`; without
+   a gyroscope the tilt, `accel_only.TiltOrientationEstimator`), decimation to the analysis rate.
+2. `BodyAxesEstimator`: the strap's rotation, from the calibration or the recording (without a
+   gyroscope `GravityAxesEstimator`, from gravity directions alone).
 3. `PostureSegmenter`: upright / sitting / transition / on_roller, hips down or bridge, and
    the lifts of the hips (no position there).
 4. `ContactPositionEstimator`: where the roller touches the back, from the pitch on the roller
@@ -13,6 +14,10 @@
    "not_rolling", with no strokes, holds or warnings.
 7. Regions and `WarningRules`.
 8. `tracker.analysis.uncertainty`: the ± of every pace and position.
+
+Accelerometer-only recordings (`recording.has_gyro` False) branch where the gyroscope is needed
+(see `tracker.analysis.accel_only`) and say in their notes and `parameters["accel_only"]` what
+they cannot vouch for.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import numpy as np
 from tracker import __version__
 from tracker.analysis import activity as activity_rules
 from tracker.analysis import uncertainty
+from tracker.analysis.accel_only import TiltOrientationEstimator, accel_only_report
 from tracker.analysis.body_axes import BodyAxesEstimator
 from tracker.analysis.contact import ContactPositionEstimator, accel_pitch_rad, gyro_pitch
+from tracker.analysis.gravity_axes import GravityAxesEstimator
 from tracker.analysis.io import MIN_DURATION_S
 from tracker.analysis.kinematics import roller_diameter
 from tracker.analysis.posture import PostureSegmenter
@@ -34,7 +41,7 @@ from tracker.analysis.signals import OrientationEstimator, prepare_signals
 from tracker.analysis.steps.runs import fill_nearest, runs, split_by
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.analysis.warnings import WarningRules, region_indices, sample_durations
-from tracker.errors import AnalysisUnavailableError, RecordingTooShortError
+from tracker.errors import RecordingTooShortError
 from tracker.guidance import REGIONS, Guidance
 from tracker.imu import ImuRecording
 from tracker.results import Phase, SessionAnalysis, Stroke
@@ -71,6 +78,9 @@ class AnalysisParameters:
     the filter's pitch."""
     detector: dict[str, Any] = field(default_factory=dict)
     """Overrides for `StrokeHoldDetector`'s parameters."""
+    tilt: dict[str, Any] = field(default_factory=dict)
+    """Overrides for the gyro-free orientation stage's parameters (accelerometer-only
+    recordings: `tracker.analysis.accel_only.TiltOrientationEstimator`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,13 +149,6 @@ def analyze_with_details(
     parameters: AnalysisParameters | None = None,
 ) -> tuple[SessionAnalysis, AnalysisDetails]:
     """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`)."""
-    if len(recording) and not recording.has_gyro:
-        # Until accelerometer-only analysis exists (issue 9, item 3): say so, never guess.
-        raise AnalysisUnavailableError(
-            "accelerometer-only analysis is not available yet (this recording has no gyroscope, "
-            "like a Polar H10's)",
-            hint="keep the file: a later tracker version will analyse it; or record with a sensor that has a gyroscope",
-        )
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))
@@ -158,20 +161,34 @@ def analyze_with_details(
         recording.source.get("warnings", [])
     )
 
+    has_gyro = recording.has_gyro
     sig = prepare_signals(
         recording,
         analysis_rate_hz=params.analysis_rate_hz,
         max_bridged_gap_s=params.max_bridged_gap_s,
-        orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s),
+        orientation=OrientationEstimator(tau_acc_s=params.vqf_tau_acc_s)
+        if has_gyro
+        else TiltOrientationEstimator(**params.tilt),
     )
     notes += sig.notes
     # walking, a sensor carried about or lying on a table say nothing of how it sits on a torso
     sensor_mask, other = activity_rules.sensor_spans(sig.t_s, sig.acc_m_s2, sig.gyr_rad_s, sig.rate_hz)
     worn = ~sensor_mask if np.count_nonzero(~sensor_mask) > 2 * sig.rate_hz else np.ones(len(sig.t_s), dtype=bool)
-    axes = BodyAxesEstimator().estimate(
-        sig.up_sensor[worn], sig.gyr_rad_s[worn], sig.rate_hz, recording.calibration,
-        acc_m_s2=sig.acc_m_s2[worn],
-    )
+    axes: BodyAxesEstimator | GravityAxesEstimator
+    if has_gyro:
+        axes = BodyAxesEstimator().estimate(
+            sig.up_sensor[worn], sig.gyr_rad_s[worn], sig.rate_hz, recording.calibration,
+            acc_m_s2=sig.acc_m_s2[worn],
+        )
+    else:
+        axes = GravityAxesEstimator().estimate(
+            sig.up_sensor[worn],
+            sig.rate_hz,
+            recording.calibration,
+            acc_m_s2=sig.acc_m_s2[worn],
+            roller_diameter_cm=guidance.roller_diameter_cm,
+            hip_to_neck_cm=guidance.hip_to_neck_cm,
+        )
     notes += axes.notes_
     rot = axes.sensor_to_body_
     up_b = sig.up_sensor @ rot.T
@@ -187,13 +204,14 @@ def analyze_with_details(
         hip_to_neck_cm=guidance.hip_to_neck_cm,
         gaps=sig.gaps,
         acc_body_m_s2=acc_b,
+        has_gyro=has_gyro,
     )
     # walking, a sensor on a table, poses no roller allows: not on a roller, whatever the pitch
     pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz)
     _leave_roller(seg, sensor_mask & seg.on_roller_, "unknown", sig)
     _leave_roller(seg, pose_mask & seg.on_roller_, "lying", sig)
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))
-    if params.gyro_pitch_window_s:
+    if params.gyro_pitch_window_s and has_gyro:
         pitch_rad = _roller_pitch(
             pitch_rad,
             acc_b,
@@ -213,7 +231,7 @@ def analyze_with_details(
     if roller.note():
         notes.append(str(roller.note()))
     geometry = guidance.with_overrides(roller_diameter_cm=roller.used_cm)
-    contact = contact_estimator(geometry, params).estimate(
+    contact = contact_estimator(geometry, params, has_gyro=has_gyro).estimate(
         sig.t_s, pitch_rad, acc_b, gyr_b, seg.posture_, sig.segment, exclude=seg.lift_mask_
     )
     notes += contact.notes_
@@ -253,6 +271,16 @@ def analyze_with_details(
     )
     strokes, detector.holds_, lying = _drop_lying(verdict, strokes, detector.holds_, seg, sig, notes)
     detector.strokes_ = strokes
+    accel_only_info: dict[str, Any] | None = None
+    if not has_gyro:
+        more, accel_only_info = accel_only_report(
+            pitch_rad,
+            seg.posture_,
+            geometry.roller_diameter_cm,
+            float(axes.quality_.get("pitch_offset_uncertainty_deg", 0.0)),
+            getattr(axes, "pitch_reference_", "assumed"),
+        )
+        notes += more
     smooth = detector.smooth_cm_
     if lying.any():  # lying without rolling: no roller, no position
         smooth = np.where(lying, np.nan, smooth)
@@ -314,6 +342,8 @@ def analyze_with_details(
             "body_axes": {"source": axes.source_, "quality": axes.quality_},
             "roller": roller.to_json(),
             "sampling_rate_hz": sig.native_rate_hz,
+            "has_gyro": has_gyro,
+            **({"accel_only": accel_only_info} if accel_only_info is not None else {}),
         },
         tracker_version=__version__,
         notes=notes,
@@ -336,7 +366,10 @@ def analyze_with_details(
 
 
 def contact_estimator(
-    guidance: Guidance = DEFAULT_GUIDANCE, parameters: AnalysisParameters | None = None
+    guidance: Guidance = DEFAULT_GUIDANCE,
+    parameters: AnalysisParameters | None = None,
+    *,
+    has_gyro: bool = True,
 ) -> ContactPositionEstimator:
     """The `ContactPositionEstimator` as `analyze` builds it from the guidance (roller, back
     length: a bridge's track and segmentation stay on the back) and the parameters (the
@@ -347,6 +380,7 @@ def contact_estimator(
         roller_diameter_cm=guidance.roller_diameter_cm,
         back_length_cm=guidance.hip_to_neck_cm,
         segmenter={"tilt_tau_s": params.vqf_tau_acc_s, "max_range_cm": guidance.hip_to_neck_cm},
+        has_gyro=has_gyro,
     )
 
 

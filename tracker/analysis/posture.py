@@ -166,10 +166,14 @@ class PostureSegmenter:
         hip_to_neck_cm: float,
         gaps: list[tuple[float, float]] | tuple[()] = (),
         acc_body_m_s2: np.ndarray | None = None,
+        has_gyro: bool = True,
     ) -> PostureSegmenter:
         """Label every sample. `up_body` (M, 3) unit up in the body frame; `segment` (M,) gap-free
         ids; `acc_body_m_s2` (M, 3) specific force in the body frame (optional: without it the
-        posture on the roller comes from pitch alone)."""
+        posture on the roller comes from pitch alone); `has_gyro` False: `gyr_body_rad_s` is the
+        tilt's rotation and the motion evidence is the accelerometer's own
+        (`tracker.analysis.accel_only.posture_evidence`)."""
+        self.has_gyro = has_gyro
         rate = 1.0 / float(np.median(np.diff(t_s))) if len(t_s) > 1 else 25.0
         self._dt = 1.0 / rate
         n_s = max(1, int(round(self.smooth_s * rate)))
@@ -478,15 +482,11 @@ class PostureSegmenter:
             return None
         return l0, m, l1
 
-    def _bridge_by_motion(
-        self,
-        pitch_deg: np.ndarray,
-        pitch_smooth_deg: np.ndarray,
-        acc_body: np.ndarray,
-        rate: float,
-        candidate: np.ndarray,
-    ) -> np.ndarray:
-        """(M,) bool: bridge, from the along-spine acceleration vs pitch rate (module docstring)."""
+    def _motion_evidence(
+        self, pitch_deg: np.ndarray, acc_body: np.ndarray, rate: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(score, moving) per sample: the log ratio of the along-spine acceleration's rms to
+        the pitch rate's (above 0: a bridge), and where either shows motion."""
         from tracker.imu import STANDARD_GRAVITY_M_S2
 
         theta = np.radians(pitch_deg)
@@ -508,7 +508,26 @@ class PostureSegmenter:
         rate_t = np.gradient(t_band) * rate
         q_t = np.sqrt(np.maximum(centred_uniform_mean(rate_t**2, w), 0.0))
         score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
-        moving = ((q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)) & candidate
+        moving = (q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)
+        return score, moving
+
+    def _bridge_by_motion(
+        self,
+        pitch_deg: np.ndarray,
+        pitch_smooth_deg: np.ndarray,
+        acc_body: np.ndarray,
+        rate: float,
+        candidate: np.ndarray,
+    ) -> np.ndarray:
+        """(M,) bool: bridge, from the along-spine acceleration vs pitch rate (module docstring;
+        without a gyroscope `tracker.analysis.accel_only.posture_evidence`)."""
+        if self.has_gyro:
+            score, moving = self._motion_evidence(pitch_deg, acc_body, rate)
+        else:
+            from tracker.analysis.accel_only import posture_evidence
+
+            score, moving = posture_evidence(pitch_deg, acc_body, rate, self.ratio_window_s)
+        moving = moving & candidate
         # a steep torso is hips down whatever the motion says
         weight = moving.astype(float)
         ev_w = max(3, int(round(self.evidence_window_s * rate)))

@@ -10,7 +10,8 @@ sample):
    is cut at one). Longer gaps split the recording into segments: the orientation filter restarts
    after them (keeping its gyro-bias estimate), and the time inside is marked `unknown`.
 2. **Orientation** with VQF (6D, gyro-bias estimation on, rest detection), on block means at
-   about 100 Hz (the native rate when it is lower: `orientation_factor`).
+   about 100 Hz (the native rate when it is lower: `orientation_factor`). Without a gyroscope,
+   the gyro-free stage (`tracker.analysis.steps.tilt`): up from the low-passed accelerometer.
    Only the direction of "up" in the sensor frame is kept: heading is unobservable without a
    magnetometer and not needed (pitch and the gravity-free acceleration along the spine are).
 3. **Decimation** to about `analysis_rate_hz` (25 Hz) by block means: strokes and holds are
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +45,8 @@ class Signals:
     acc_m_s2: np.ndarray
     """(M, 3) specific force, m/s²."""
     gyr_rad_s: np.ndarray
-    """(M, 3) rotation rate with VQF's bias estimate removed, rad/s."""
+    """(M, 3) rotation rate with VQF's bias estimate removed, rad/s (without a gyroscope: the
+    rotation the accelerometer's tilt shows, about the horizontal axes only)."""
     rest: np.ndarray
     """(M,) bool: VQF's rest detector (sensor still; slow rolling also passes as rest)."""
     segment: np.ndarray
@@ -55,6 +58,9 @@ class Signals:
     gaps: list[tuple[float, float]] = field(default_factory=list)
     """(start_s, end_s) of every gap longer than `max_bridged_gap_s` (unknown time)."""
     notes: list[str] = field(default_factory=list)
+    has_gyro: bool = True
+    """False for an accelerometer-only recording: `gyr_rad_s` is then the rotation the tilt
+    shows (`tracker.analysis.steps.tilt`), not a gyroscope's."""
 
     @property
     def lin_acc_sensor(self) -> np.ndarray:
@@ -99,7 +105,8 @@ class OrientationEstimator:
         initial_bias_rad_s: np.ndarray | None = None,
     ) -> OrientationEstimator:
         """Run VQF causally over one gap-free segment of (N, 3) samples. Results: `up_sensor_`
-        (N, 3), `bias_rad_s_` (N, 3), `rest_` (N,), `final_bias_rad_s_` (3,)."""
+        (N, 3), `gyr_rad_s_` (N, 3) the rate less its bias, `bias_rad_s_` (N, 3), `rest_` (N,),
+        `final_bias_rad_s_` (3,)."""
         stage = VqfOrientation(
             sampling_rate_hz,
             self.tau_acc_s,
@@ -111,6 +118,7 @@ class OrientationEstimator:
         self.up_sensor_ = out.up_sensor
         self.bias_rad_s_ = out.bias_rad_s
         self.rest_ = out.rest
+        self.gyr_rad_s_ = out.gyr_rad_s
         self.final_bias_rad_s_ = stage.bias_estimate()
         return self
 
@@ -149,11 +157,22 @@ def prepare_signals(
     analysis_rate_hz: float = 25.0,
     gap_factor: float = GAP_FACTOR,
     max_bridged_gap_s: float = 1.0,
-    orientation: OrientationEstimator | None = None,
+    orientation: Any = None,
     warm_start_bias: bool = True,
 ) -> Signals:
-    """Uniform grid, gap handling, VQF and decimation (see the module docstring)."""
-    orientation = orientation or OrientationEstimator()
+    """Uniform grid, gap handling, orientation and decimation (see the module docstring).
+
+    `orientation`: an object with `OrientationEstimator`'s `estimate` (default: VQF for a
+    recording with a gyroscope, `tracker.analysis.accel_only.TiltOrientationEstimator` for one
+    without)."""
+    has_gyro = recording.has_gyro
+    if orientation is None:
+        if has_gyro:
+            orientation = OrientationEstimator()
+        else:
+            from tracker.analysis.accel_only import TiltOrientationEstimator
+
+            orientation = TiltOrientationEstimator()
     t = np.asarray(recording.t_s, dtype=float)
     t = t - t[0]
     dt = np.diff(t)
@@ -184,7 +203,7 @@ def prepare_signals(
     factor = max(1, int(round(nominal / analysis_rate_hz)))
     bounds = np.concatenate([[0], long_idx + 1, [len(t)]])
     bias = None
-    if warm_start_bias:
+    if warm_start_bias and has_gyro and isinstance(orientation, OrientationEstimator):
         # Offline warm start: a quick pass at the analysis rate learns the gyro bias, so the
         # real pass does not spend its first minute converging (a live run has that warm-up).
         warm = OrientationEstimator(orientation.tau_acc_s, False, True)
@@ -214,7 +233,10 @@ def prepare_signals(
         parts["t"].append(block_mean(grid, factor))
         parts["up"].append(block_mean(orientation.up_sensor_, rest))
         parts["acc"].append(block_mean(acc, rest))
-        parts["gyr"].append(block_mean(gyr - orientation.bias_rad_s_, rest))
+        rate_out = getattr(orientation, "gyr_rad_s_", None)
+        if rate_out is None:  # an estimator that gives the bias only
+            rate_out = gyr - orientation.bias_rad_s_
+        parts["gyr"].append(block_mean(rate_out, rest))
         parts["rest"].append(block_mean(orientation.rest_.astype(float), rest) > 0.5)
         parts["bridged"].append(block_mean(bridged.astype(float), factor) > 0.0)
         m = len(parts["t"][-1])
@@ -239,4 +261,5 @@ def prepare_signals(
         native_rate_hz=nominal,
         gaps=gaps,
         notes=notes,
+        has_gyro=has_gyro,
     )

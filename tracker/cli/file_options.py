@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.errors import InputFileError, UsageError
+from tracker.errors import UsageError
 
 if TYPE_CHECKING:
     from tracker.formats import ColumnMapping, UnitOverrides
@@ -81,21 +81,12 @@ def reading_options(
 def load_for_analysis(
     path: Path, columns: ColumnMapping | None, units: UnitOverrides
 ) -> ImuRecording:
-    """Read a recording with the options, refusing (for now) one without a gyroscope."""
+    """Read a recording with the options. One without a gyroscope (a Polar H10's, a phone's
+    without one) is analysed from its accelerometer alone (`tracker.analysis.accel_only`): the
+    analysis's notes say what that costs."""
     from tracker.formats import load_recording
 
-    recording = load_recording(path, columns=columns, units=units)
-    # Accelerometer-only analysis (Polar H10, phones without a gyroscope) is not written yet;
-    # until it is, such a file gets this line instead of a numerical failure deep in the analysis.
-    if not recording.has_gyro:
-        raise InputFileError(
-            f"{path} is an accelerometer-only recording (no gyroscope data): tracker cannot analyse "
-            "those yet",
-            path=str(path),
-            hint="record with the gyroscope on (Sensor Logger: Gyroscope; phyphox: an experiment "
-            "with the gyroscope), or with a sensor that has one",
-        )
-    return recording
+    return load_recording(path, columns=columns, units=units)
 
 
 def format_line(recording: ImuRecording) -> str | None:

@@ -363,15 +363,20 @@ _CONNECTION_OF_STATE = {
 "stopped"; only a sensor lost for good is "lost" (set where the error is caught)."""
 
 
-def _live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str = "connecting") -> Any:
-    """The live coaching view fed block by block (record --live, replay --live)."""
+def _live_feed(
+    rate_hz: float, calibration: Any, quiet: bool, *, connection: str = "connecting", has_gyro: bool = True
+) -> Any:
+    """The live coaching view fed block by block (record --live, replay --live). `has_gyro`
+    False for a sensor without a gyroscope (Polar H10); a sensor of unknown kind that turns out
+    to have none is noticed by the live analysis at its first block."""
     from rich.console import Console
 
     from tracker.live import LiveSession, LiveView
     from tracker.live.feed import LiveFeed
     from tracker.settings import load_guidance
 
-    feed = LiveFeed(LiveSession(load_guidance(), float(rate_hz), calibration), LiveView(Console(), quiet=quiet))
+    session = LiveSession(load_guidance(), float(rate_hz), calibration, has_gyro=has_gyro)
+    feed = LiveFeed(session, LiveView(Console(), quiet=quiet))
     feed.session.set_link(connection=connection)
     feed.view.set_state(feed.session.state)  # the first frame: this session, this connection
     return feed
@@ -525,13 +530,6 @@ def record_command(
     calibration = paired.calibration if paired is not None else None
     known_kind = kind or (paired.driver if paired is not None and paired.driver in _KINDS else None)
     _check_rate(rate, known_kind)
-    if live and known_kind == "polar-h10":
-        from tracker.errors import UsageError
-
-        raise UsageError(
-            "the live view needs a gyroscope, and the Polar H10 has none",
-            hint="record without --live (the session is analysed once accelerometer-only analysis exists)",
-        )
     path = out if out is not None else _default_capture_path()
     release = None if out is not None else functools.partial(_release_capture_name, path)
     try:
@@ -585,7 +583,11 @@ def _record_and_store(
         )
         settings = _stream_settings(rate, known_kind)
         async with env_cm as env:
-            feed = _live_feed(settings.sample_rate_hz, calibration, quiet) if live else None
+            feed = (
+                _live_feed(settings.sample_rate_hz, calibration, quiet, has_gyro=known_kind != "polar-h10")
+                if live
+                else None
+            )
             display = feed.view if feed is not None else Live(
                 Text("searching for the sensor…"), console=console, transient=False, refresh_per_second=4
             )
@@ -776,17 +778,11 @@ def replay_command(
         from tracker.capture.kinds import sensor_kind
         from tracker.imu import MountingCalibration
 
-        if sensor_kind(header) == "polar-h10":
-            raise UsageError(
-                "the live view needs a gyroscope, and this capture is a Polar H10's (accelerometer only)",
-                hint="replay it without --live",
-            )
-
         calibration = None
         with contextlib.suppress(KeyError, TypeError, ValueError):
             calibration = MountingCalibration.from_json(header["calibration"])
         rate = float((header.get("settings") or {}).get("sample_rate_hz", 100))
-        feed = _live_feed(rate, calibration, quiet, connection="replay")
+        feed = _live_feed(rate, calibration, quiet, connection="replay", has_gyro=sensor_kind(header) != "polar-h10")
         feed.view.__enter__()
         return feed
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from tracker.analysis.body_axes import BodyAxesEstimator
+from tracker.analysis.gravity_axes import GravityAxesEstimator, axes_settled
 from tracker.imu import MountingCalibration
 from tracker.live.raw import SlowRedo
 from tracker.live.sample import Sample
@@ -53,7 +55,13 @@ class AxesStage:
         min_lying_s: float = 20.0,
         max_wait_s: float = 180.0,
         retry_s: float = 5.0,
+        has_gyro: bool = True,
+        roller_diameter_cm: float = 15.0,
+        hip_to_neck_cm: float = 50.0,
     ) -> None:
+        self.has_gyro = has_gyro
+        self.roller_diameter_cm = roller_diameter_cm
+        self.hip_to_neck_cm = hip_to_neck_cm
         self.rate_hz = rate_hz
         self.min_lying_s = min_lying_s
         self.max_wait_s = max_wait_s
@@ -107,11 +115,7 @@ class AxesStage:
         plainly does not fit)."""
         assert self.rotation is not None and self.calibration is not None
         samples = list(self._buffer)
-        worn = [x for x in samples if not x.moving_about] or samples
-        up = np.array([x.up for x in worn])
-        gyr = np.array([x.gyr_rad_s for x in worn])
-        acc = np.array([x.acc_m_s2 for x in worn])
-        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, self.calibration, acc_m_s2=acc)
+        est = self._estimate(samples, self.calibration)
         fit = est.fit_
         checked_s = fit.quality.get("checked_lying_s", 0.0) if fit is not None else 0.0
         if fit is not None and fit.fits and checked_s < self.min_lying_s and not final:
@@ -139,18 +143,39 @@ class AxesStage:
             if k < len(redo.t_s) and abs(redo.t_s[k] - s.t_s) < 1e-9:
                 s.up_slow = redo.up[k]
 
-    def _try(self, now_s: float, final: bool) -> list[Sample]:
-        samples = list(self._buffer)
-        # walking or a sensor carried about say nothing of how it sits on a torso on a roller
-        worn = [s for s in samples if not s.moving_about] or samples
-        up = np.array([s.up for s in worn])
-        gyr = np.array([s.gyr_rad_s for s in worn])
-        acc = np.array([s.acc_m_s2 for s in worn])
-        est = BodyAxesEstimator().estimate(up, gyr, self.rate_hz, None, acc_m_s2=acc)
+    def _estimate(self, samples: list[Sample], calibration: MountingCalibration | None) -> Any:
+        """Offline's estimator on the buffered samples: `BodyAxesEstimator`, or without a
+        gyroscope `GravityAxesEstimator` (from gravity directions alone). Walking or a sensor
+        carried about say nothing of how it sits on a torso on a roller: those samples are left
+        out."""
+        samples = _worn(samples)
+        up = np.array([x.up for x in samples])
+        if not self.has_gyro:
+            return GravityAxesEstimator().estimate(
+                up, self.rate_hz, calibration, acc_m_s2=np.array([x.acc_m_s2 for x in samples]),
+                roller_diameter_cm=self.roller_diameter_cm,
+                hip_to_neck_cm=self.hip_to_neck_cm,
+            )  # fmt: skip
+        gyr = np.array([x.gyr_rad_s for x in samples])
+        acc = np.array([x.acc_m_s2 for x in samples])
+        return BodyAxesEstimator().estimate(up, gyr, self.rate_hz, calibration, acc_m_s2=acc)
+
+    def _settled(self, est: Any, up: np.ndarray) -> tuple[bool, float]:
+        """Whether the estimate had enough to go on, and the seconds of lying it saw."""
+        if not self.has_gyro:
+            lying = float(est.quality_.get("lying_s", 0.0))
+            return axes_settled(est, self.min_lying_s, self.min_lying_s), lying
         x = est.sensor_to_body_[0]
         lying = float(np.count_nonzero(up @ x > est.lying_min_cos)) / self.rate_hz
         separated = est.quality_.get("eigen_separation", 0.0) >= est.min_separation
-        if not ((separated and lying >= self.min_lying_s) or final):
+        return separated and lying >= self.min_lying_s, lying
+
+    def _try(self, now_s: float, final: bool) -> list[Sample]:
+        samples = list(self._buffer)
+        up = np.array([s.up for s in _worn(samples)])
+        est = self._estimate(samples, None)
+        settled, lying = self._settled(est, up)
+        if not (settled or final):
             self._next_try_s = now_s + self.retry_s
             return []
         self.rotation = est.sensor_to_body_
@@ -163,3 +188,8 @@ class AxesStage:
         self.ready_at_s = samples[-1].t_s
         self._buffer.clear()
         return samples
+
+
+def _worn(samples: list[Sample]) -> list[Sample]:
+    """The samples taken while the sensor was worn (not walking about), or all when none were."""
+    return [x for x in samples if not x.moving_about] or samples

@@ -41,6 +41,7 @@ from tracker.live.bridge import BridgeCommit, LiveBridge
 from tracker.live.fast_moves import FastMove, FastMoveDetector
 from tracker.live.sample import BRIDGE, BodySample
 from tracker.live.state import LiveEvent
+from tracker.live.tilt import GravityPitch
 from tracker.results import Hold, Stroke
 
 _WITHDRAWN = "a provisional too-fast warning withdrawn: the bridge's strokes were not too fast"
@@ -119,6 +120,9 @@ class BridgeStage:
         self.commit_lag_s = commit_lag_s
         self.hold_confirm_s = hold_confirm_s
         self.provisional_s = provisional_s
+        # without a gyroscope the tilt follows the stroke's acceleration: the fast-move detector
+        # and the gauge take gravity off with the accelerometer's slow inclination instead
+        self._gravity_pitch = None if contact.has_gyro else GravityPitch(rate_hz)
         self.bout: LiveBridge | None = None
         self.hold: OpenHold | None = None
         self.still = False
@@ -139,6 +143,8 @@ class BridgeStage:
         self._gauge = BridgeGauge(self.contact, self.rate_hz)
         self._fast = FastMoveDetector(self.rate_hz, min_cm=self.min_stroke_cm)
         self._fast_run = []
+        if self._gravity_pitch is not None:
+            self._gravity_pitch.clear()
         self._still_since = t
         self._next_check = t
         self.hold = None
@@ -155,6 +161,8 @@ class BridgeStage:
         # rate: its bias is constant, which the bridge step removes itself per window
         for c in lb.step(t, s.acc_m_s2, s.gyr_raw_rad_s, pitch):
             self._commit(c)
+        if self._gravity_pitch is not None:
+            pitch = self._gravity_pitch.step(s.acc_m_s2)
         self._gauge.step(s.acc_m_s2, pitch)
         move = self._fast.step(t, s.acc_m_s2, pitch)
         if move is not None:

@@ -24,6 +24,12 @@ from collections import deque
 
 import numpy as np
 
+from tracker.analysis.accel_only import (
+    BRIDGE_MOTION_M_S2,
+    BRIDGE_STEADY_DEG,
+    HIPS_DOWN_STEP_DEG,
+    STEP_WINDOW_S,
+)
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.windows import TrailingMean, centred_mean
@@ -34,8 +40,18 @@ from tracker.live.sample import BRIDGE, HIPS_DOWN, BodySample
 class LivePosture:
     """Per-sample posture on the roller: "hips_down" or "bridge" (see the module docstring)."""
 
-    def __init__(self, rate_hz: float, roller_diameter_cm: float, hip_to_neck_cm: float, segmenter: PostureSegmenter | None = None) -> None:
+    def __init__(
+        self,
+        rate_hz: float,
+        roller_diameter_cm: float,
+        hip_to_neck_cm: float,
+        segmenter: PostureSegmenter | None = None,
+        has_gyro: bool = True,
+    ) -> None:
         ps = segmenter or PostureSegmenter()
+        self.has_gyro = has_gyro
+        # without a gyroscope: the accelerometer's own evidence (`accel_only.posture_evidence`)
+        self._accel = None if has_gyro else LivePostureEvidence(rate_hz, ps.ratio_window_s)
         self.ps = ps
         self.rate_hz = rate_hz
         self.flattest_deg = math.degrees(2.0 * math.atan2(0.5 * roller_diameter_cm, hip_to_neck_cm))
@@ -64,11 +80,15 @@ class LivePosture:
         for m in (self._qa, self._qt, self._num, self._den, self._pitch_s, self._p1):
             m.clear()
         self._lift.clear()
+        if self._accel is not None:
+            self._accel.reset()
         self._prev_bt = None
 
-    def step(self, t_s: float, pitch_rad: float, force_spine_m_s2: float) -> str:
-        """One analysis-rate sample on the roller: the pitch (offline-tau orientation) and the
-        specific force along the spine. Returns the posture after this sample."""
+    def step(
+        self, t_s: float, pitch_rad: float, force_spine_m_s2: float, force_norm_m_s2: float = 9.80665
+    ) -> str:
+        """One analysis-rate sample on the roller: the pitch (offline-tau orientation), the
+        specific force along the spine and its magnitude. Returns the posture after it."""
         ps = self.ps
         pitch_deg = math.degrees(pitch_rad)
         p_s = self._pitch_s.step(pitch_deg)
@@ -80,8 +100,12 @@ class LivePosture:
         q_a = math.sqrt(max(self._qa.step(a * a), 0.0))
         q_t = math.sqrt(max(self._qt.step(rate_t * rate_t), 0.0))
         candidate = p_s < ps.bridge_max_pitch_deg
-        moving = candidate and (q_a > ps.motion_acc_m_s2 or q_t > ps.motion_rate_rad_s)
-        score = math.log((q_a + 1e-4) / (q_t + 1e-3)) - math.log(ps.bridge_ratio_m)
+        if self._accel is not None:
+            score, evidence = self._accel.step(pitch_deg, force_spine_m_s2, force_norm_m_s2)
+            moving = candidate and evidence
+        else:
+            moving = candidate and (q_a > ps.motion_acc_m_s2 or q_t > ps.motion_rate_rad_s)
+            score = math.log((q_a + 1e-4) / (q_t + 1e-3)) - math.log(ps.bridge_ratio_m)
         num = self._num.step(score if moving else 0.0)
         den = self._den.step(1.0 if moving else 0.0)
         self.evidence = num / den if den > 0.3 else None
@@ -117,6 +141,38 @@ class LivePosture:
         return float(arr[k + h, 0])
 
 
+class LivePostureEvidence:
+    """`tracker.analysis.accel_only.posture_evidence` on trailing windows: +1 bridge, -1 hips
+    down, and whether there is evidence, one sample at a time (the same thresholds)."""
+
+    def __init__(self, rate_hz: float, window_s: float = 6.0) -> None:
+        self.rate_hz = rate_hz
+        self._level = TrailingMean(max(1, int(round(4.0 * rate_hz))))
+        self._levels: deque[float] = deque(maxlen=max(3, int(round(STEP_WINDOW_S * rate_hz))))
+        self._slow = TrailingMean(max(1, int(round(20.0 * rate_hz))))
+        self._band = Butterworth(2, (0.05, min(1.0, 0.45 * rate_hz)), rate_hz, "bandpass")
+        self._q = TrailingMean(max(3, int(round(window_s * rate_hz))))
+
+    def reset(self) -> None:
+        for m in (self._level, self._slow, self._q):
+            m.clear()
+        self._levels.clear()
+        self._band.reset()
+
+    def step(self, pitch_deg: float, force_spine_m_s2: float, force_norm_m_s2: float) -> tuple[float, bool]:
+        self._levels.append(self._level.step(pitch_deg))
+        span = max(self._levels) - min(self._levels)
+        incl = math.asin(max(-1.0, min(1.0, force_spine_m_s2 / max(force_norm_m_s2, 1e-9))))
+        slow = self._slow.step(incl)
+        a = self._band.step(force_spine_m_s2 - STANDARD_GRAVITY_M_S2 * math.sin(slow))
+        q_a = math.sqrt(max(self._q.step(a * a), 0.0))
+        if span < BRIDGE_STEADY_DEG and q_a > BRIDGE_MOTION_M_S2:
+            return 1.0, True
+        if span > HIPS_DOWN_STEP_DEG:
+            return -1.0, True
+        return 0.0, False
+
+
 class PostureStage:
     """The posture on the roller for the live session: `LivePosture`'s answer, changed only
     when it has said the same for `confirm_s` (a flip must last)."""
@@ -136,7 +192,9 @@ class PostureStage:
     def step(self, s: BodySample) -> str | None:
         """One sample on the roller; returns the new posture when a change is confirmed now
         (the caller switches), else None."""
-        posture = self.live.step(s.t_s, s.slow_pitch_rad, float(s.acc_m_s2[2]))
+        posture = self.live.step(
+            s.t_s, s.slow_pitch_rad, float(s.acc_m_s2[2]), float(np.linalg.norm(s.acc_m_s2))
+        )
         if self.current is None:
             self.current = posture
             self._candidate = posture

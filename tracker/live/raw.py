@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -175,6 +175,19 @@ def _warm_row(s: Sample) -> np.ndarray:
     return np.concatenate([[s.t_s], s.gyr_raw_rad_s, s.acc_m_s2])[None, :]
 
 
+class OrientationFilters(Protocol):
+    """What the raw stage calls on its orientation: `LiveOrientation`, or without a gyroscope
+    `tracker.live.tilt.LiveTiltOrientation`."""
+
+    filter_rate_hz: float
+
+    def native(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, last_t_s: float | None) -> Any: ...
+
+    def decimated(self, s: Sample) -> SlowRedo | None: ...
+
+    def gap(self) -> None: ...
+
+
 class RawListener(Protocol):
     """What the raw stage tells the next stage, in the order it happens."""
 
@@ -195,7 +208,8 @@ class RawStage:
     factor
         Native samples per analysis-rate sample.
     orientation
-        The orientation filters (`LiveOrientation`).
+        The orientation filters (`LiveOrientation`; without a gyroscope
+        `tracker.live.tilt.LiveTiltOrientation`).
     listener
         Gets the samples, the slow filter's redos and the long gaps, in order.
     gap_factor, max_bridged_gap_s
@@ -206,7 +220,7 @@ class RawStage:
         self,
         sampling_rate_hz: float,
         factor: int,
-        orientation: LiveOrientation,
+        orientation: OrientationFilters,
         listener: RawListener,
         *,
         gap_factor: float = 2.5,

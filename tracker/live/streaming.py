@@ -12,7 +12,7 @@ same parameters (the offline estimators' own):
 
 | offline (`tracker.analysis`)           | live stage                                   | delay        |
 | -------------------------------------- | -------------------------------------------- | ------------ |
-| `prepare_signals`: gaps, VQF, decimation | `raw.RawStage`, `raw.LiveOrientation`        | 0            |
+| `prepare_signals`: gaps, VQF, decimation | `raw.RawStage`, `raw.LiveOrientation` (no gyro: `tilt.LiveTiltOrientation`) | 0 |
 | `BodyAxesEstimator`                    | `axes.AxesStage` (calibration, or learned)   | 0, or ~45 s  |
 | `PostureSegmenter`: on/off the roller  | `roller.RollerPhase` (trailing means)        | ~0.25 s      |
 | `PostureSegmenter`: hips down / bridge | `posture.PostureStage` (trailing windows)    | 3-8 s        |
@@ -55,12 +55,18 @@ from tracker.live.axes import AxesStage
 from tracker.live.bridge_stage import BridgeStage
 from tracker.live.hips_down import HipsDownStage
 from tracker.live.posture import LivePosture, PostureStage, lift_extent
-from tracker.live.raw import LiveOrientation, RawStage, SlowRedo
+from tracker.live.raw import LiveOrientation, OrientationFilters, RawStage, SlowRedo
 from tracker.live.roller import RollerPhase
 from tracker.live.sample import BRIDGE, BodySample, Sample
 from tracker.live.state import HoldTimer, LiveEvent, LiveState
+from tracker.live.tilt import LiveTiltOrientation
 from tracker.live.warnings import LiveWarnings
 from tracker.results import Hold, Stroke, Warning
+
+ACCEL_ONLY_NOTE = (
+    "no gyroscope: positions and hips-down paces rest on the strap's tilt on the chest, and bridge "
+    "strokes are rough; the analysis afterwards says by how much"
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,11 @@ class LiveSession:
         The offline analysis's parameters (the same defaults as `analyze`).
     options
         The live analysis's own settings (`LiveOptions`).
+    has_gyro
+        False for a sensor without a gyroscope (Polar H10): the gyro-free stages of
+        `tracker.live.tilt` and `GravityAxesEstimator` replace the gyroscope's, as offline
+        (`tracker.analysis.accel_only`); the rates pushed are then ignored (NaN is fine). A
+        first block whose rates are all NaN switches to that by itself.
     """
 
     def __init__(
@@ -139,6 +150,7 @@ class LiveSession:
         *,
         parameters: AnalysisParameters | None = None,
         options: LiveOptions | None = None,
+        has_gyro: bool = True,
     ) -> None:
         rate_ok = isinstance(sampling_rate_hz, (int, float)) and math.isfinite(sampling_rate_hz)
         if not (rate_ok and 5.0 <= sampling_rate_hz <= 2000.0):
@@ -146,11 +158,12 @@ class LiveSession:
                 f"sampling_rate_hz = {sampling_rate_hz!r} is outside 5..2000 Hz",
                 hint="pass the sensor's rate",
             )
-        g = self.guidance = guidance or Guidance()
+        self.guidance = guidance or Guidance()
         p = self.parameters = parameters or AnalysisParameters()
-        o = self.options = options or LiveOptions()
+        self.options = options or LiveOptions()
         self.sampling_rate_hz = float(sampling_rate_hz)
         factor = max(1, int(round(self.sampling_rate_hz / p.analysis_rate_hz)))
+        self._factor = factor
         self.rate_hz = self.sampling_rate_hz / factor
         self.samples_pushed = 0
         self.connection = "unknown"  # set by the recorder / replay
@@ -158,20 +171,8 @@ class LiveSession:
         self.battery_stale = False
         self.lost_samples = 0
 
-        self.segmenter = PostureSegmenter()
-        self.contact = contact_estimator(g, p)
-        self.raw = RawStage(
-            self.sampling_rate_hz, factor,
-            LiveOrientation(
-                self.sampling_rate_hz, self.rate_hz, p.vqf_tau_acc_s, warm_bias_s=o.warm_bias_s,
-                warm_tau_until_s=o.warm_tau_until_s, slow_warm_s=o.slow_warm_s,
-            ),
-            _RawListener(self), gap_factor=GAP_FACTOR, max_bridged_gap_s=p.max_bridged_gap_s,
-        )  # fmt: skip
-        self.axes = AxesStage(
-            self.rate_hz, calibration, learn_s=o.axes_learn_s, min_lying_s=o.axes_min_lying_s,
-            max_wait_s=o.axes_max_wait_s,
-        )  # fmt: skip
+        self._calibration = calibration
+        self._build_stages(bool(has_gyro))
         # what the recording is (foam rolling, walking, ...): from the first sample on
         self.activity = LiveActivity(self.rate_hz, axes_inferred=calibration is None)
         self._bridge_anchored = False
@@ -180,6 +181,31 @@ class LiveSession:
         self._rotation: np.ndarray | None = None
         if self.axes.rotation is not None:
             self._axes_ready()
+
+    def _build_stages(self, has_gyro: bool) -> None:
+        """The stages that depend on the sensor having a gyroscope (the orientation, the axes,
+        the bridge's gravity removal); the rest are built by `_build_analysis`."""
+        g, p, o = self.guidance, self.parameters, self.options
+        self.has_gyro = has_gyro
+        self.segmenter = PostureSegmenter()
+        self.contact = contact_estimator(g, p, has_gyro=has_gyro)
+        orientation: OrientationFilters
+        if has_gyro:
+            orientation = LiveOrientation(
+                self.sampling_rate_hz, self.rate_hz, p.vqf_tau_acc_s, warm_bias_s=o.warm_bias_s,
+                warm_tau_until_s=o.warm_tau_until_s, slow_warm_s=o.slow_warm_s,
+            )  # fmt: skip
+        else:
+            orientation = LiveTiltOrientation(self.sampling_rate_hz, p.tilt)
+        self.raw = RawStage(
+            self.sampling_rate_hz, self._factor, orientation, _RawListener(self), gap_factor=GAP_FACTOR,
+            max_bridged_gap_s=p.max_bridged_gap_s,
+        )  # fmt: skip
+        self.axes = AxesStage(
+            self.rate_hz, self._calibration, learn_s=o.axes_learn_s, min_lying_s=o.axes_min_lying_s,
+            max_wait_s=o.axes_max_wait_s, has_gyro=has_gyro,
+            roller_diameter_cm=g.roller_diameter_cm, hip_to_neck_cm=g.hip_to_neck_cm,
+        )  # fmt: skip
 
     def _build_analysis(self, notes: list[str] | None = None) -> None:
         """The stages after the body frame, fresh (at the start, and to analyse the samples so
@@ -190,12 +216,14 @@ class LiveSession:
         self.log.notes += notes or []
         self.activity.reset_body()
         self.log.on_stroke = self.activity.stroke
+        if not self.has_gyro and ACCEL_ONLY_NOTE not in self.log.notes:
+            self.log.notes.append(ACCEL_ONLY_NOTE)
         self.roller = RollerPhase(
             self.segmenter, self.rate_hz, getting_up_rate_deg_s=o.getting_up_rate_deg_s,
             getting_up_slow_ratio=o.getting_up_slow_ratio, getting_up_margin_deg=o.getting_up_margin_deg,
         )  # fmt: skip
         self.posture = PostureStage(
-            LivePosture(self.rate_hz, g.roller_diameter_cm, g.hip_to_neck_cm, self.segmenter)
+            LivePosture(self.rate_hz, g.roller_diameter_cm, g.hip_to_neck_cm, self.segmenter, self.has_gyro)
         )
         self.hips_down = HipsDownStage(
             self.log, detector, g, self.rate_hz, history_s=o.history_s,
@@ -249,10 +277,20 @@ class LiveSession:
         self.log.events = []
         if len(t) == 0:
             return []
+        if self.has_gyro and self.raw.last is None and len(gyr) and np.isnan(gyr).all():
+            # the sensor turned out to have no gyroscope (a sensor named by its address, kind
+            # unknown until it streamed): nothing has been analysed yet, so start without one
+            self._build_stages(False)
+            self._build_analysis()
+            if self.axes.rotation is not None:
+                self._rotation = None
+                self._axes_ready()
         if self._t0 is None:
             self._t0 = float(t[0])
         t = t - self._t0
-        keep = np.isfinite(t) & np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+        keep = np.isfinite(t) & np.isfinite(acc).all(axis=1)
+        if self.has_gyro:
+            keep &= np.isfinite(gyr).all(axis=1)
         if self.raw.last is not None:
             keep &= t > self.raw.last[0] + 1e-9
         if not keep.all():

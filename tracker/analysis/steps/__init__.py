@@ -16,5 +16,6 @@ named as such and are for whole recordings only.
 | `measure`     | `StrokeMeasure`: a stroke from its piece of track; the plausibility filter    |
 | `rules`       | every warning's message; `TooFastRuns`                                        |
 | `orientation` | the orientation stage (`VqfOrientation`, the `OrientationStage` seam)        |
+| `tilt`        | the gyro-free orientation stage (`TiltOrientation`: up from the accelerometer) |
 | `decimate`    | `BlockMean`: decimation by block means with carry-over                        |
 """

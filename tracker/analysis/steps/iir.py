@@ -163,6 +163,38 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int | None = None) -> np
     return y[padlen : len(y) - padlen] if padlen > 0 else y
 
 
+def first_order_recursion(x: np.ndarray, p: float) -> np.ndarray:
+    """y[n] = x[n] + p y[n - 1] from y[-1] = 0 along the first axis of the real `x` ((n,) or
+    (n, k)) for a real pole 0 <= p < 1: a one-pole filter from rest, vectorised in real
+    arithmetic as `_first_order` does it (scaled cumulative sums in blocks, carries joined)."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if n == 0 or p < 1e-12:
+        return x.copy()
+    if not 0.0 <= p < 1.0:
+        raise ValueError("first_order_recursion needs a pole in [0, 1)")
+    flat = x.reshape(n, -1)
+    k = flat.shape[1]
+    block = int(min(n, max(1, math.floor(math.log(_MAX_GROWTH) / -math.log(p)))))
+    nb = -(-n // block)
+    padded = np.zeros((nb * block, k))
+    padded[:n] = flat
+    xb = padded.reshape(nb, block, k)
+    j = np.arange(block, dtype=float)
+    up = (p**j)[None, :, None]
+    local = up * np.cumsum(xb * (p ** -j)[None, :, None], axis=1)
+    ends = local[:, -1, :].copy()
+    pb = p**block
+    carry = ends.copy()
+    if nb > 1 and pb > 0:
+        passes = int(math.ceil(math.log(1e-17) / math.log(pb)))
+        for _ in range(min(nb, max(1, passes))):
+            carry[1:] = ends[1:] + pb * carry[:-1]
+    start = np.concatenate([np.zeros((1, k)), carry[:-1]])
+    y = local + start[:, None, :] * (up * p)
+    return y.reshape(nb * block, k)[:n].reshape(x.shape)
+
+
 def _section(row: np.ndarray, x: np.ndarray) -> np.ndarray:
     """One biquad from rest: H(z) = b(z) / a(z) = c + sum of r / (1 - p z^-1) (partial fractions)."""
     b0, b1, b2, a0, a1, a2 = row / row[3]

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.analysis.steps.moves import MoveModel, distance_sd, ramp_distance
-from tracker.imu import STANDARD_GRAVITY_M_S2
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def one_movement(
         # rough times (a live piece's): each fitted on its side of the boundary first, so the
         # two are judged at their best
         mid = 0.5 * (first[1] + second[0])
-        for side, (a, b, r) in ((t <= mid, first), (t > mid, second)):
+        for side, (a, b, _r) in ((t <= mid, first), (t > mid, second)):
             got = fit_movement(t[side], y[side], a, b, min_s=min_s, search=search) if side.sum() >= 8 else None
             if got is not None:
                 if side[0]:

@@ -38,6 +38,7 @@ import numpy as np
 
 from tracker.imu import STANDARD_GRAVITY_M_S2
 
+
 def velocity_profile(u: np.ndarray, ramp: float | None, skew: float) -> np.ndarray:
     """A normalised speed profile over u in [0, 1]: flat-topped with raised-cosine speed-ups and
     slow-downs over `ramp` of the time each (0.5: a bell, no cruise), or with `ramp` None a

@@ -18,7 +18,7 @@ from bumble.link import LocalLink
 from emulator_central import Central, decode_packet, open_session
 
 from tracker.emulator import ArraySource, BondStore, EmulatedSensor, SimulatedSessionSource
-from tracker.protocol import packets, spec
+from tracker.protocol import control, spec
 
 R = spec.ResultCode
 
@@ -64,7 +64,7 @@ def test_advertisement_carries_name_and_service_uuid_in_31_bytes():
             assert seen, "the central saw no advertisement from the sensor"
             raw = seen[-1].data_bytes
             assert len(raw) <= 31
-            decoded = packets.decode_advertisement(raw)
+            decoded = control.decode_advertisement(raw)
             assert decoded.name == "TRK-A7B3" == sensor.name
             assert decoded.service_uuids == (spec.IMU_SERVICE_UUID,)
             assert decoded.flags == 0x06
@@ -88,7 +88,7 @@ def test_gatt_reads_and_unbonded_access_is_refused():
                 await read(spec.MODEL_NUMBER_UUID)
             )
             assert await read(spec.BATTERY_LEVEL_UUID) == bytes([64])
-            status = packets.decode_status_record(await read(spec.STATUS_CHAR_UUID))
+            status = control.decode_status_record(await read(spec.STATUS_CHAR_UUID))
             assert (status.protocol_version, status.state, status.sample_rate_hz) == (
                 1,
                 spec.SensorState.IDLE,
@@ -229,7 +229,7 @@ def test_control_point_results_and_status():
 
             assert await session.command(rate_request(200)) == response(3, R.SUCCESS)
             assert await session.command(bytes([0x04, 8, 0xE8, 0x03])) == response(4, R.SUCCESS)
-            record = packets.decode_status_record(await status())
+            record = control.decode_status_record(await status())
             assert (
                 record.state,
                 record.sample_rate_hz,
@@ -243,18 +243,18 @@ def test_control_point_results_and_status():
             )
 
             assert await session.command(bytes([1])) == response(1, R.SUCCESS)
-            assert packets.decode_status_record(await status()).state == spec.SensorState.STREAMING
+            assert control.decode_status_record(await status()).state == spec.SensorState.STREAMING
             assert await session.command(rate_request(100)) == response(3, R.BUSY)
             assert await session.command(bytes([0x04, 4, 0xF4, 0x01])) == response(4, R.BUSY)
             assert await session.command(bytes([1])) == response(1, R.BUSY)
             assert await session.command(bytes([2])) == response(2, R.SUCCESS)
             assert await session.command(bytes([2])) == response(2, R.SUCCESS)  # idempotent
-            record = packets.decode_status_record(await status())
+            record = control.decode_status_record(await status())
             assert (record.state, record.sample_rate_hz) == (spec.SensorState.IDLE, 200)
             # The status clock is the packets' clock: it moves forward in µs.
-            first = packets.decode_status_record(await status()).clock_us
+            first = control.decode_status_record(await status()).clock_us
             await asyncio.sleep(0.2)
-            later = packets.decode_status_record(await status()).clock_us
+            later = control.decode_status_record(await status()).clock_us
             assert 0.15e6 < (later - first) % spec.TIMESTAMP_WRAP_US < 1.0e6
 
     run(main())
@@ -401,7 +401,7 @@ def test_go_silent_stops_data_but_keeps_the_link():
             assert len(session.packets) == count, "no data while silent"
             assert sensor.connected and not central.disconnect_reasons
             # The control point still answers.
-            status = packets.decode_status_record(
+            status = control.decode_status_record(
                 await central.characteristic(spec.STATUS_CHAR_UUID).read_value()
             )
             assert status.state == spec.SensorState.STREAMING

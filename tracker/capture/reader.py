@@ -178,7 +178,7 @@ class CaptureContents:
 
     def battery_levels(self) -> tuple[np.ndarray, np.ndarray]:
         """(host_time_ns, level %) of every well-formed battery notification."""
-        from tracker.protocol.packets import decode_battery_level
+        from tracker.protocol.control import decode_battery_level
 
         times, levels = [], []
         for t, payload in self.battery:

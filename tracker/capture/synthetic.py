@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tracker.capture.writer import CaptureHeader, CaptureWriter
-from tracker.protocol import packets, spec
+from tracker.protocol import control, packets, spec
 
 DEFAULT_SENSOR = {
     "name": "TRK-1A2B",
@@ -137,7 +137,7 @@ def write_capture_from_counts(
     ) as w:
         if battery_pct is not None:
             w.write_notification(
-                host0, packets.encode_battery_level(battery_pct[0]), source="battery"
+                host0, control.encode_battery_level(battery_pct[0]), source="battery"
             )
         second_stream = drop_hi is not None and drop_hi < n
         for j, payload in enumerate(plist):
@@ -161,7 +161,7 @@ def write_capture_from_counts(
         if battery_pct is not None:
             w.write_notification(
                 int(host_ns[-1]) if len(host_ns) else host0,
-                packets.encode_battery_level(battery_pct[1]),
+                control.encode_battery_level(battery_pct[1]),
                 source="battery",
             )
     return SyntheticCapture(out, len(plist), written, delivered, sample_t)

@@ -79,7 +79,7 @@ from tracker.emulator.sources import (
     default_source,
     is_clipped,
 )
-from tracker.protocol import packets, spec
+from tracker.protocol import control, spec
 from tracker.protocol.packets import encode_data_packet
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class _Stream:
 
 def advertising_data_for(name: str) -> bytes:
     """Flags + complete local name + the IMU service UUID: the sensor's whole advertisement (31 bytes)."""
-    return packets.encode_advertisement(name)
+    return control.encode_advertisement(name)
 
 
 class EmulatedSensor(Peripheral):
@@ -224,7 +224,7 @@ class EmulatedSensor(Peripheral):
         valid_address = str(validate_address(address))
         super().__init__(
             link,
-            name=packets.sensor_name(self.serial_number),
+            name=control.sensor_name(self.serial_number),
             address=valid_address,
             irk_seed=f"trk-irk/{self.serial_number}/{valid_address}",
             controller_factory=controller_factory,
@@ -559,8 +559,8 @@ class EmulatedSensor(Peripheral):
 
     def _status_bytes(self, connection: Connection | None = None) -> bytes:
         mtu = connection.att_mtu if connection is not None else self.att_mtu
-        return packets.encode_status_record(
-            packets.StatusRecord(
+        return control.encode_status_record(
+            control.StatusRecord(
                 protocol_version=spec.PROTOCOL_VERSION,
                 state=int(self.state),
                 sample_rate_hz=self.config.sampling_rate_hz,
@@ -584,17 +584,17 @@ class EmulatedSensor(Peripheral):
         # the write response, which Bumble sends when this handler returns.
         assert self._control_char is not None
         if self._subscribed(connection, self._control_char, 0x02):
-            self._spawn(self._indicate(connection, packets.encode_control_response(opcode, result)))
+            self._spawn(self._indicate(connection, control.encode_control_response(opcode, result)))
 
     def execute_control(self, request: bytes) -> tuple[int, spec.ResultCode]:
         """Run one control-point request; returns (request opcode, result code). No radio involved.
 
-        Parsing (length, opcode, parameter tables) is `packets.decode_control_request`, shared with
+        Parsing (length, opcode, parameter tables) is `control.decode_control_request`, shared with
         the protocol document; the state checks are the sensor's: START_STREAM while streaming,
         and SET_SAMPLE_RATE / SET_RANGES while streaming, are BUSY; STOP_STREAM while idle succeeds.
         """
-        parsed = packets.decode_control_request(request)
-        if isinstance(parsed, packets.ControlRequestRejected):
+        parsed = control.decode_control_request(request)
+        if isinstance(parsed, control.ControlRequestRejected):
             logger.info(
                 "%s: control point refused %s: %s", self.name, bytes(request).hex(), parsed.detail
             )

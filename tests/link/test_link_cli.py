@@ -199,7 +199,7 @@ def test_main_help_stays_light():
 
 
 def test_default_capture_name_is_utc_start(tmp_path):
-    from tracker.cli.link_commands import _default_capture_path
+    from tracker.cli.record_command import _default_capture_path
 
     path = _default_capture_path()
     assert Path(path).suffix == ".capture" and path.name[:8].isdigit() and "T" in path.name

@@ -76,7 +76,7 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
     from dataclasses import replace
 
     from tracker.analysis import analyze
-    from tracker.cli.link_commands import store_in_history
+    from tracker.cli.session_output import store_in_history
     from tracker.history import SessionStore
     from tracker.settings import load_guidance
 

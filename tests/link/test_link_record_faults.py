@@ -145,7 +145,7 @@ def test_a_second_ctrl_c_while_saving_never_ends_silently(tmp_path):
 
 
 def test_a_sensor_lost_on_a_low_battery_is_called_a_battery_problem():
-    from tracker.cli.link_commands import LOW_BATTERY_PCT, _failure_line
+    from tracker.cli.record_command import LOW_BATTERY_PCT, _failure_line
     from tracker.errors import LinkLostError
 
     lost = LinkLostError("the link dropped and did not come back", hint="bring the sensor closer")

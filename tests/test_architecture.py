@@ -187,6 +187,19 @@ def test_unknown_command_and_option_exit_2(capsys):
     assert run(["analyze", "--frobnicate", "x"]) == 2
 
 
+MAX_MODULE_LINES = 800
+"""A module over this is doing more than one thing: split it along its concerns."""
+
+
+def test_no_module_is_over_800_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
 def test_ruff_is_clean():
     """`ruff check .` as CI runs it (ruff is a test extra), notebooks included."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")

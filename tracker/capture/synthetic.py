@@ -139,12 +139,13 @@ def write_capture_from_counts(
             w.write_notification(
                 host0, control.encode_battery_level(battery_pct[0]), source="battery"
             )
+        drop_at_s = link_drop[0] if link_drop is not None else 0.0
         second_stream = drop_hi is not None and drop_hi < n
         for j, payload in enumerate(plist):
             t = int(host_ns[j])
             if second_stream and pstart[j] == drop_hi:
                 w.write_event(
-                    host0 + int((link_drop[0]) * 1e9), "link_lost", reason="synthetic link drop"
+                    host0 + int(drop_at_s * 1e9), "link_lost", reason="synthetic link drop"
                 )
                 w.write_event(t - 1_000_000, "reconnected")
             if j in injected:

@@ -11,8 +11,9 @@ def live_feed(rate_hz: float, calibration: Any, quiet: bool, *, connection: str 
     """The live coaching view fed block by block (record --live, replay --live)."""
     from rich.console import Console
 
-    from tracker.live import LiveSession, LiveView
     from tracker.live.feed import LiveFeed
+    from tracker.live.streaming import LiveSession
+    from tracker.live.view import LiveView
     from tracker.settings import load_guidance
 
     feed = LiveFeed(LiveSession(load_guidance(), float(rate_hz), calibration), LiveView(Console(), quiet=quiet))
@@ -58,6 +59,7 @@ def store_in_history(capture_path: Path, analysis: Any = None, recording: Any = 
     from tracker.history import SessionStore
     from tracker.history.ingest import FAILED, SKIPPED, import_file, store_analysis
 
+    session_id: int | None
     later = f"the capture is kept: store it later with: tracker import {capture_path}"
     try:
         with SessionStore() as store:

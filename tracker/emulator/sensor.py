@@ -446,7 +446,7 @@ class EmulatedSensor(Peripheral):
         )
         for characteristic in (self._data_char, self._control_char):
             characteristic.descriptors = [self._access.cccd(device, characteristic)]
-        status_char = Characteristic(
+        status_char: Characteristic[bytes] = Characteristic(
             spec.STATUS_CHAR_UUID, props.READ, perm.READABLE, read_only(self._status_bytes)
         )
         self._battery_char = Characteristic(

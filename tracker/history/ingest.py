@@ -189,7 +189,7 @@ def session_start(
 def sensor_of(recording: ImuRecording) -> dict[str, Any]:
     """Sensor address and name from the recording's provenance, when it has them."""
     src = recording.source or {}
-    sensor = src.get("sensor") if isinstance(src.get("sensor"), dict) else src
+    sensor: dict[str, Any] = src["sensor"] if isinstance(src.get("sensor"), dict) else src
     return {
         "address": sensor.get("address") or sensor.get("sensor_address"),
         "name": sensor.get("name") or sensor.get("sensor_name"),

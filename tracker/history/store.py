@@ -251,7 +251,8 @@ class SessionStore(SessionDatabase, SessionEdits):
             cur = self._conn.execute(
                 f"INSERT INTO sessions ({columns}) VALUES ({marks})", tuple(session_row.values())
             )
-            sid = int(cur.lastrowid)
+            sid = cur.lastrowid
+            assert sid is not None  # an INSERT always sets it
             self._insert_children(sid, analysis)
         return sid, True
 

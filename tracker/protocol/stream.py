@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -401,7 +401,7 @@ class StreamDecoder(ChainResync):
             prev_ts[0], prev_seq[0], prev_cnt[0], prev_host[0] = ts[0], seq[0], cnt[0], hst[0]
             base = int(ts[0])
         else:
-            prev_ts[0], prev_seq[0] = self._prev_ts_raw, self._prev_seq
+            prev_ts[0], prev_seq[0] = cast(int, self._prev_ts_raw), self._prev_seq
             prev_cnt[0], prev_host[0] = self._prev_count, self._prev_host_s
             base = self._prev_unwrapped_us
 
@@ -411,8 +411,8 @@ class StreamDecoder(ChainResync):
         host_dt_us = np.clip((hst - prev_host) * 1e6, -_MAX_SILENCE_US, _MAX_SILENCE_US)
         long_silence = (host_dt_us > _HALF_WRAP) & (host_dt_us < _MAX_SILENCE_US)
         if long_silence.any():  # more than 35 min without packets: the host clock counts the wraps
-            k = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
-            step = np.where(long_silence, raw_step + k.astype(np.int64) * _WRAP, step)
+            wraps = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
+            step = np.where(long_silence, raw_step + wraps.astype(np.int64) * _WRAP, step)
         starts = (flg & _START) != 0
         keys = (seq << 32) | ts
         reset = starts & (step <= 0) & ~long_silence

@@ -168,7 +168,7 @@ async def replay_capture(
     )
 
 
-async def _replay_paced(
+async def _replay_paced(  # noqa: C901  pending (issue 11): link is being changed by the phone-sensor work
     contents: Any,
     *,
     speed: float,

@@ -9,14 +9,14 @@ import pytest
 
 from tracker.capture import read_capture
 from tracker.cli.main import run
-from tracker.protocol import packets
+from tracker.protocol import control
 
 NAMES = ["[/]", "[red]X", "\x1b[2J"]  # at most 8 bytes: the advertisement holds no more
 
 
 @pytest.fixture(params=NAMES, ids=["closing-tag", "markup", "clear-screen"])
 def hostile_name(request, monkeypatch):
-    monkeypatch.setattr(packets, "sensor_name", lambda serial: request.param)
+    monkeypatch.setattr(control, "sensor_name", lambda serial: request.param)
     return request.param
 
 

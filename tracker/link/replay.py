@@ -168,7 +168,7 @@ async def replay_capture(
     )
 
 
-async def _replay_paced(  # noqa: C901  pending (issue 11): link is being changed by the phone-sensor work
+async def _replay_paced(
     contents: Any,
     *,
     speed: float,
@@ -178,22 +178,11 @@ async def _replay_paced(  # noqa: C901  pending (issue 11): link is being change
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample.
     Battery levels go to `on_battery` before the first IMU notification received after them."""
-    from tracker.capture.decode import capture_notes
-    from tracker.capture.kinds import is_pmd_kind, pmd_decoder_for_capture, sensor_kind
-    from tracker.imu import MountingCalibration
-    from tracker.protocol.stream import StreamDecoder
+    from tracker.capture.kinds import is_pmd_kind, sensor_kind
 
     settings = contents.initial_header.get("settings") or {}
     pmd = is_pmd_kind(sensor_kind(contents.header))
-    decoder: Any
-    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
-        decoder = pmd_decoder_for_capture(contents)
-    else:
-        decoder = StreamDecoder(
-            float(settings.get("sample_rate_hz", 100)),
-            int(settings.get("accel_range_g", 4)),
-            int(settings.get("gyro_range_dps", 500)),
-        )
+    decoder = _fresh_decoder(contents, settings, pmd)
     imu = contents.imu
     updates = sorted(
         (u for u in contents.header_updates if "settings" in u.fields and not pmd),
@@ -239,6 +228,29 @@ async def _replay_paced(  # noqa: C901  pending (issue 11): link is being change
                 on_block(block)
         for m in marks:
             samples_at.setdefault(m, decoder.samples_kept)
+    return _recording_of(contents, decoder, samples_at), decoder.stats.to_json()
+
+
+def _fresh_decoder(contents: Any, settings: dict[str, Any], pmd: bool) -> Any:
+    """The decoder a live link to this capture's sensor would have started with."""
+    from tracker.capture.kinds import pmd_decoder_for_capture
+    from tracker.protocol.stream import StreamDecoder
+
+    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+        return pmd_decoder_for_capture(contents)
+    return StreamDecoder(
+        float(settings.get("sample_rate_hz", 100)),
+        int(settings.get("accel_range_g", 4)),
+        int(settings.get("gyro_range_dps", 500)),
+    )
+
+
+def _recording_of(contents: Any, decoder: Any, samples_at: dict[int, int]) -> Any:
+    """What the decoder kept, as a recording with the capture's calibration, start time and notes."""
+    from tracker.capture.decode import capture_notes
+    from tracker.imu import MountingCalibration
+
+    imu = contents.imu
     calibration = None
     if contents.header.get("calibration"):
         try:
@@ -268,4 +280,5 @@ async def _replay_paced(  # noqa: C901  pending (issue 11): link is being change
         utc_offset_s=contents.header.get("utc_offset_s"),
         timezone=contents.header.get("timezone"),
     )
-    return recording, decoder.stats.to_json()
+    return recording
+

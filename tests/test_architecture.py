@@ -146,6 +146,9 @@ def _modules_after(code: str) -> set[str]:
         ("tracker.formats", {"bleak", "bumble", "scipy", "pandas", "matplotlib", "vqf", "tracker.analysis"}),
         ("tracker.protocol.stream", {"bleak", "bumble", "scipy", "pandas", "matplotlib"}),
         ("tracker.capture", {"bleak", "bumble", "scipy", "pandas", "matplotlib"}),
+        # reading a capture or a file (tracker analyze, import) loads no writer and no other format
+        ("tracker.capture.decode", {"tracker.capture.writer", "tracker.capture.synthetic", "tracker.protocol.pmd_stream"}),
+        ("tracker.formats", {"tracker.formats.phyphox", "tracker.formats.sensor_logger", "tracker.capture.writer"}),
         ("tracker.history.report", {"bleak", "bumble", "scipy.signal", "vqf"}),
         ("tracker.results", {"numpy", "scipy", "bleak", "pandas"}),
     ],

@@ -58,6 +58,11 @@ FEATURE_READ_CODE = 0x0F
 ONLINE_MEASUREMENT_STOPPED = 0x01
 """First byte of an unsolicited indication: the sensor stopped these measurement types itself."""
 
+PMD_SENSOR_KINDS: dict[str, tuple[str, ...]] = {
+    "polar-h10": ("ACC",),
+    "polar-verity": ("ACC", "GYRO"),
+}
+"""Sensor kinds that speak PMD, and the measurements tracker streams from each (timeline first)."""
 FRAME_HEADER_SIZE = 10
 """measurement type (1) + timestamp (8) + frame type (1)."""
 POLAR_EPOCH_UNIX_NS = 946_684_800_000_000_000

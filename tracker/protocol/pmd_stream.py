@@ -40,15 +40,11 @@ from typing import Any
 import numpy as np
 
 from tracker.protocol import pmd
+from tracker.protocol.pmd import PMD_SENSOR_KINDS
 from tracker.protocol.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
-PMD_SENSOR_KINDS: dict[str, tuple[str, ...]] = {
-    "polar-h10": ("ACC",),
-    "polar-verity": ("ACC", "GYRO"),
-}
-"""Sensor kinds that speak PMD, and the measurements tracker streams from each (timeline first)."""
 
 CLOCK_RESET_NS = 1_000_000_000
 """A frame this much before the previous one is a restarted sensor clock, not a late frame."""

@@ -627,9 +627,6 @@ def test_stop_sends_the_samples_already_taken():
     assert all(a.sample_stop == b.sample_start for a, b in zip(log, log[1:], strict=False))
 
 
-@pytest.mark.skipif(
-    not SimulatedSessionSource.available(), reason="tracker.simulate is not installed"
-)
 def test_streams_the_simulated_session_bit_for_bit():
     source = SimulatedSessionSource(seed=2)
 

@@ -146,8 +146,8 @@ class EmulatedSensor(Peripheral):
         as the host of that controller instead of on `link`.
       address: random static address. serial_number: hex digits (>= 4); the advertised name is
         "TRK-" + its last 4 (upper case).
-      source: a `SampleSource` or (N, 6) int16 counts at `sampling_rate_hz`; default: the simulator's
-        session if installed, else a placeholder rolling session.
+      source: a `SampleSource` or (N, 6) int16 counts at `sampling_rate_hz`; default: a simulated
+        rolling session (`sources.default_source`).
       sampling_rate_hz, accel_range_g, gyro_range_dps: the power-on settings (spec tables).
       battery_pct: starting level (0..100); battery_drain_pct_per_h: drain while streaming, in
         sensor time (so `speed` scales it too). At 0 % the sensor powers off.

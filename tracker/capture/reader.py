@@ -65,14 +65,6 @@ class Notifications:
         for i in range(len(self)):
             yield int(self.host_time_ns[i]), self.payload(i)
 
-    def select(self, start: int, stop: int) -> Notifications:
-        return Notifications(
-            self.host_time_ns[start:stop],
-            self.offsets[start:stop],
-            self.lengths[start:stop],
-            self.buffer,
-        )
-
 
 def _empty_notifications(buffer: np.ndarray) -> Notifications:
     z = np.zeros(0, np.int64)

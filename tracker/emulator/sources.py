@@ -162,11 +162,6 @@ class ArraySource(SampleSource):
         self.label = label
         self._cache: dict[SensorConfig, np.ndarray] = {}
 
-    @property
-    def raw_counts(self) -> np.ndarray:
-        """The recording as given (read-only)."""
-        return self._raw
-
     def _at(self, config: SensorConfig) -> np.ndarray:
         exact_rate = float(config.sampling_rate_hz) == self.sampling_rate_hz
         same_ranges = (config.accel_range_g, config.gyro_range_dps) == (

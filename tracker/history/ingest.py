@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -373,11 +373,3 @@ def import_file(
         path, IMPORTED, sid, start_utc=start, utc_offset_s=offset, on_roller_s=analysis.on_roller_s,
         strokes=len(analysis.strokes),
     )  # fmt: skip
-
-
-def import_files(
-    store: SessionStore, paths: Iterable[str | os.PathLike[str]], **kwargs: Any
-) -> Iterator[ImportOutcome]:
-    """`import_file` for each path, in order (a generator, so callers can show progress)."""
-    for p in paths:
-        yield import_file(store, p, **kwargs)

@@ -33,7 +33,6 @@ Polar sensors parse and build) is `tracker.protocol.pmd_sensor`.
 from __future__ import annotations
 
 import enum
-import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -719,11 +718,3 @@ def decode_frame(
         else:
             times = sample_timestamps(previous_timestamp_ns, ts, len(samples), sample_rate_hz)
     return PmdFrame(mtype, ftype, compressed, ts, samples, times, truncated, note)
-
-
-def milli_g_to_m_s2(value: float) -> float:
-    return float(value) * MILLI_G_M_S2
-
-
-def dps_to_rad_s(value: float) -> float:
-    return math.radians(float(value))

@@ -117,10 +117,6 @@ class SimulatedSession:
     def gyro_scale_rad_s(self) -> float:
         return spec.gyro_scale_rad_s(self.gyro_range_dps)
 
-    @property
-    def n_samples_full(self) -> int:
-        return len(self.truth.t_s)
-
     def trace(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
         """The exact body and sensor state at arbitrary times (for tests and diagnostics).
 

@@ -5,7 +5,7 @@
     sim.counts         # (N, 6) int16 raw counts; recording == counts * scale exactly
     sim.truth          # GroundTruth
 
-Physics (DOMAIN.md): hips down, the torso pivots about the hips with the back tangent to the
+Physics (docs/kinematics.md): hips down, the torso pivots about the hips with the back tangent to the
 roller, s = r cot(theta/2); in a bridge the torso translates and the roller rolls without slipping
 on floor and back, so the hips move twice as far as the contact moves along the back. The
 sensor sits on the chest `chest_depth_cm` anterior of the back surface, `sensor_from_hips_cm` up

@@ -9,10 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from waiting import until_sync
 
 from tracker.cli.main import run as cli
 
@@ -111,12 +111,8 @@ def test_kill_9_during_record_leaves_a_file_that_replays(tmp_path, capsys):
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        # Wait until at least a few flushed blocks of samples are on disk.
-        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 3000):
-            time.sleep(0.1)
-        assert out.exists(), "the recording never started"
-        time.sleep(0.3)
+        # Wait until a few flushed blocks of samples are on disk, then kill it mid-recording.
+        until_sync(lambda: out.exists() and out.stat().st_size >= 6000)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

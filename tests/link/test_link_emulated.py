@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 from bleak import BleakClient
+from waiting import until
 
 from tracker.capture import decode_capture, read_capture
 from tracker.emulator import SensorConfig, calibration_pose_source, emulated_person
@@ -133,12 +134,16 @@ def test_link_drop_reconnects_marks_the_gap_and_duplicates_nothing(tmp_path):
 
     async def go():
         async with emulated_environment(seed=4, speed=speed) as env:
-            recorder = Recorder(env, out, settings=StreamSettings(sample_rate_hz=200), duration_s=4.0, watchdog_s=1.0)
+            recorder = Recorder(env, out, settings=StreamSettings(sample_rate_hz=200), watchdog_s=1.0)
 
             async def walk_away():
-                await env.sensor.wait_streaming()
-                await asyncio.sleep(1.2)
+                # some data, the sensor out of range, back, some more data, then stop
+                await until(lambda: recorder.progress().samples >= 400)
                 await env.sensor.drop_link(out_of_range_s=0.4)
+                await until(lambda: recorder.progress().reconnects >= 1)
+                resumed = recorder.progress().samples
+                await until(lambda: recorder.progress().samples >= resumed + 400)
+                recorder.stop()
 
             fault = asyncio.create_task(walk_away())
             result = await recorder.run()
@@ -178,8 +183,7 @@ def test_silent_sensor_is_detected_and_the_file_kept(tmp_path):
             recorder = Recorder(env, out, watchdog_s=0.5, max_silent_episodes=1, reconnect_give_up_s=5)
 
             async def hang():
-                await env.sensor.wait_streaming()
-                await asyncio.sleep(0.5)
+                await until(lambda: recorder.progress().samples >= 100)
                 await env.sensor.go_silent(3600)
 
             fault = asyncio.create_task(hang())

@@ -482,6 +482,7 @@ def test_a_vanished_host_is_noticed_like_a_supervision_timeout():
     run(main())
 
 
+@pytest.mark.slow
 def test_pacing_at_real_time_takes_the_stream_duration():
     async def main():
         link = LocalLink()

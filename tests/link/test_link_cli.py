@@ -101,6 +101,7 @@ def test_truncated_capture_replays_with_a_cut_note(tmp_path, capsys):
     assert "cut" in captured.err and "samples" in captured.out
 
 
+@pytest.mark.slow
 def test_kill_9_during_record_leaves_a_file_that_replays(tmp_path, capsys):
     out = tmp_path / "killed.capture"
     env = {**os.environ, "TRACKER_HOME": str(tmp_path / "home")}
@@ -129,6 +130,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, prefix", [("tracker-imu", "TRK-"), ("polar-h10", "Polar H10 ")])
 def test_emulate_exposes_the_sensor_to_an_outside_bumble_host(kind, prefix):
     from bumble import hci

@@ -100,6 +100,7 @@ def test_unbonded_access_is_refused_with_a_clear_error():
     assert "not bonded" in err.value.message and "tracker pair" in err.value.hint
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate_hz", [100, 400])
 def test_a_minute_streams_bit_exact_from_the_source(tmp_path, rate_hz):
     speed = 10.0
@@ -128,6 +129,7 @@ def test_a_minute_streams_bit_exact_from_the_source(tmp_path, rate_hz):
     assert result.samples == len(got) and result.reconnects == 0
 
 
+@pytest.mark.slow
 def test_link_drop_reconnects_marks_the_gap_and_duplicates_nothing(tmp_path):
     out = tmp_path / "drop.capture"
     speed = 4.0

@@ -23,6 +23,9 @@ from tracker.cli.main import run as cli
 from tracker.emulator import EmulatedPerson, SimulatedSessionSource, emulated_person
 from tracker.imu import MountingCalibration
 
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
+
 SESSION_S = 90.0
 SPEED = 10.0
 

@@ -287,6 +287,7 @@ def test_h10_recording_keeps_heart_rate_and_broken_frames_cost_nothing_else(tmp_
     assert rates and rates == sensor.heart_rates[: len(rates)]
 
 
+@pytest.mark.slow
 def test_a_dropped_link_reconnects_restarts_the_streams_and_counts_the_gap(tmp_path):
     out = tmp_path / "drop.capture"
 

@@ -32,6 +32,8 @@ from tracker.link.replay import replay_capture
 from tracker.link.scan import scan_sensors
 from tracker.simulate import random_script, simulate_session
 
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
 SEED = 2025
 ROLLER_CM = 12.5
 """The simulated person's roller; `tracker config` is told so before the analysis."""
@@ -220,6 +222,7 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
         (["pair", "--emulated", "--sensor", "polar-h10", "--rate", "52"], "25, 50, 100, 200"),
     ],
 )
+
 def test_cli_usage_mistakes_for_polar_sensors(argv, words, capsys):
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -24,6 +24,8 @@ from tracker.history import SessionStore
 from tracker.link import environment as environment_module
 from tracker.link import recorder as recorder_module
 
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
 SPEED = 20.0
 """Emulated sensor time per wall second (about the most the emulator streams)."""
 SESSION_BEFORE_FAULT_S = 44.0
@@ -83,6 +85,7 @@ async def _battery_dies(sensor) -> None:
     [(_walk_away, "did not come back"), (_go_silent, "sent no data"), (_battery_dies, "battery is empty")],
     ids=["out_of_range", "silent", "battery_empty"],
 )
+
 def test_a_lost_sensor_still_gives_a_stored_session_then_exit_1(monkeypatch, tmp_path, capsys, fault, says):
     _fault_after(monkeypatch, fault)
     out = tmp_path / "broken.capture"

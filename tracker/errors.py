@@ -115,6 +115,11 @@ class SensorSilentError(SensorError):
     """The sensor stays connected but has sent no data for too long."""
 
 
+class ListenError(SensorError):
+    """tracker cannot listen for a phone where it was asked (a port in use, an address that is
+    not this computer's)."""
+
+
 class NoBluetoothError(SensorError):
     """No Bluetooth adapter is available on this machine."""
 

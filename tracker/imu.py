@@ -154,3 +154,69 @@ def align_streams(
     t = acc_t_s[keep]
     out = np.column_stack([np.interp(t, gyr_t_s, gyr[:, k]) for k in range(3)])
     return t, acc[keep], out
+
+
+class StreamAligner:
+    """`align_streams` fed piece by piece: the same rows, as the streams arrive.
+
+    A live source (a Verity Sense, a phone pushing its readings) delivers the two streams in
+    pieces that do not line up. A base (accelerometer) sample is decided once the other stream
+    has a sample at or after its time: then `align_streams` on everything fed so far would keep
+    or drop it exactly as it does here, so the rows delivered over all `push_*` calls are the
+    rows `align_streams` returns for the whole streams (samples are never invented; base samples
+    outside the other stream's span or in its gaps are dropped and counted in `dropped`).
+    Times must increase within each stream across calls (the caller drops late samples).
+    """
+
+    def __init__(self, max_gap_s: float = 0.25) -> None:
+        self.max_gap_s = float(max_gap_s)
+        self.dropped = 0
+        """Base samples left out (no samples of the other stream around them)."""
+        self._base: list[tuple[np.ndarray, np.ndarray]] = []
+        self._other: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @property
+    def pending(self) -> int:
+        """Base samples waiting for the other stream to cover them."""
+        return sum(len(t) for t, _ in self._base)
+
+    def push_base(self, t_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(t_s):
+            self._base.append((np.asarray(t_s, float), np.asarray(values, float).reshape(-1, 3)))
+        return self._deliver()
+
+    def push_other(self, t_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(t_s):
+            self._other.append((np.asarray(t_s, float), np.asarray(values, float).reshape(-1, 3)))
+        return self._deliver()
+
+    def _deliver(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        empty = (np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
+        if not self._base or not self._other:
+            return empty
+        base_t, base = _joined(self._base)
+        other_t, other = _joined(self._other)
+        self._other = [(other_t, other)]
+        if len(other_t) < 2:  # only the base samples before the other stream began are decided
+            before = int(np.searchsorted(base_t, other_t[0], side="left"))
+            self.dropped += before
+            self._base = [(base_t[before:], base[before:])] if before < len(base_t) else []
+            return empty
+        ready = int(np.searchsorted(base_t, other_t[-1], side="right"))
+        self._base = [(base_t[ready:], base[ready:])] if ready < len(base_t) else []
+        if ready == 0:
+            return empty
+        t, kept, aligned = align_streams(
+            base_t[:ready], base[:ready], other_t, other, max_gap_s=self.max_gap_s
+        )
+        self.dropped += ready - len(t)
+        # the other stream's samples before the last delivered base sample's interval are done
+        keep = max(0, int(np.searchsorted(other_t, base_t[ready - 1], side="right")) - 1)
+        self._other = [(other_t[keep:], other[keep:])]
+        return t, kept, aligned
+
+
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -24,77 +24,13 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-G = 9.80665
-START = datetime(2025, 3, 1, 7, 30, 0, tzinfo=UTC)
-
-
-@dataclass
-class PhoneStreams:
-    """One session as a phone logs it: accelerometer and gyroscope on their own clocks."""
-
-    t_acc: np.ndarray
-    """(N,) s from the session's start (the simulator's t = 0)."""
-    total: np.ndarray
-    """(N, 3) specific force in the sensor frame (Android convention), m/s²."""
-    gravity: np.ndarray
-    """(N, 3) gravity as Android's gravity sensor gives it (points up), at `t_acc`."""
-    t_gyr: np.ndarray
-    gyr: np.ndarray
-    start_utc: datetime = START
-
-    @property
-    def linear(self) -> np.ndarray:
-        return self.total - self.gravity
-
-    def unix_ns(self, t: np.ndarray) -> np.ndarray:
-        return (int(self.start_utc.timestamp() * 1e9) + np.round(t * 1e9)).astype(np.int64)
-
-
-def _clock(duration_s: float, rate: float, phase_s: float, jitter: float, rng) -> np.ndarray:
-    n = int((duration_s - phase_s) * rate)
-    t = phase_s + np.arange(n) / rate + jitter * rng.uniform(-0.5, 0.5, n) / rate
-    return np.sort(t[(t >= 0) & (t <= duration_s)])
-
-
-def phone_streams(
-    sim,
-    *,
-    acc_rate: float = 100.0,
-    gyr_rate: float = 100.0,
-    gyr_phase_s: float = 0.0043,
-    jitter: float = 0.2,
-    acc_noise: float = 0.02,
-    gyr_noise: float = 0.003,
-    seed: int = 0,
-    start_utc: datetime = START,
-) -> PhoneStreams:
-    """The session on a phone's clocks (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    duration = float(sim.truth.duration_s)
-    t_acc = _clock(duration, acc_rate, 0.0021, jitter, rng)
-    t_gyr = _clock(duration, gyr_rate, gyr_phase_s, jitter, rng)
-    k = sim.trace(t_acc)
-    total = (
-        k["acc_m_s2"] + sim.truth.accel_bias_m_s2 + acc_noise * rng.standard_normal((len(t_acc), 3))
-    )
-    gravity = np.einsum("nji,j->ni", k["sensor_to_world"], np.array([0.0, 0.0, G]))
-    gyr = (
-        sim.trace(t_gyr)["gyr_rad_s"]
-        + sim.truth.gyro_bias_rad_s
-        + gyr_noise * rng.standard_normal((len(t_gyr), 3))
-    )
-    return PhoneStreams(t_acc, total, gravity, t_gyr, gyr, start_utc)
-
-
-def shift_gyro(streams: PhoneStreams, seconds: float) -> PhoneStreams:
-    """The gyroscope's clock moved by `seconds` (two files that do not belong together)."""
-    return replace(streams, t_gyr=streams.t_gyr + seconds)
+# The streams themselves are the emulated phone's (it pushes the same readings live).
+from tracker.emulator.phone import START, PhoneStreams, phone_streams, shift_gyro  # noqa: F401
 
 
 # --- Sensor Logger ------------------------------------------------------------------------------

@@ -145,12 +145,21 @@ def decode_capture(
     `samples_at`, when given, is filled with {IMU notification index of each damaged span:
     samples decoded before it}, which `capture_notes` turns into the seconds the damage cost.
     A Polar sensor's capture is decoded by a `PmdStreamDecoder` (`tracker.capture.kinds`)."""
-    from tracker.capture.kinds import decode_pmd_capture, is_pmd_kind, sensor_kind
+    from tracker.capture.kinds import (
+        decode_phone_capture,
+        decode_pmd_capture,
+        is_phone_kind,
+        is_pmd_kind,
+        sensor_kind,
+    )
     from tracker.protocol import spec
     from tracker.protocol.stream import StreamDecoder
 
-    if is_pmd_kind(sensor_kind(contents.header)):  # a Polar sensor's PMD frames
+    kind = sensor_kind(contents.header)
+    if is_pmd_kind(kind):  # a Polar sensor's PMD frames
         return decode_pmd_capture(contents, samples_at=samples_at)
+    if is_phone_kind(kind):  # a phone's pushed bodies
+        return decode_phone_capture(contents, samples_at=samples_at)
     imu = contents.imu
     plan = settings_plan(contents)
     known = [s for s in plan.settings if s is not None]
@@ -327,7 +336,9 @@ def load_capture(path: str | os.PathLike[str]) -> Any:
     warnings = list(contents.warnings) + plan_notes
     notes = capture_notes(contents, decoder.t_sensor_s(), samples_at) + plan_notes
     calibration = _calibration(header, warnings, notes)
-    start_utc = _start_utc(contents, decoder, notes)
+    # a phone stamps its readings in UTC itself (its decoder dates them); the others through
+    # the host clock's anchor
+    start_utc = None if hasattr(decoder, "utc_at") else _start_utc(contents, decoder, notes)
     timezone = _timezone(header, notes)
     source = {
         "kind": "capture",

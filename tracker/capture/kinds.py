@@ -1,12 +1,14 @@
 """Which kind of sensor wrote a capture, and the decoder its data notifications need.
 
 A capture's header names the sensor kind in `sensor.driver` ("tracker-imu", "polar-h10",
-"polar-verity"; captures without it are "tracker-imu"). The "imu" notifications are
+"polar-verity", "phone"; captures without it are "tracker-imu"). The "imu" notifications are
 firmware_protocol.md packets for the tracker IMU (`tracker.protocol.stream.StreamDecoder`) and
 PMD data frames for a Polar sensor (`tracker.protocol.pmd_stream.PmdStreamDecoder`), which also
 needs the per-measurement settings the sensor confirmed at start: `settings.pmd` in the header
 (written as a header update once streaming started), or, in a capture cut before that update,
-the factors of the start responses recorded among the "control" notifications.
+the factors of the start responses recorded among the "control" notifications. A phone's "imu"
+notifications are the bodies it pushed, in parts (`tracker.protocol.phone_push`), decoded by
+`tracker.protocol.phone_stream.PhoneStreamDecoder` with the platform `settings.phone` states.
 """
 
 from __future__ import annotations
@@ -96,6 +98,39 @@ def decode_pmd_capture(
         for a in range(lo, hi, BATCH_FRAMES):
             b = min(hi, a + BATCH_FRAMES)
             decoder.feed_many(payloads[a:b], times[a:b])
+    if samples_at is not None:
+        for m in marks:
+            samples_at.setdefault(m, decoder.samples_kept)
+    decoder.host_reference_ns = ref_ns
+    return decoder
+
+
+def is_phone_kind(kind: str) -> bool:
+    from tracker.protocol.phone_stream import PHONE_KIND
+
+    return kind == PHONE_KIND
+
+
+def phone_decoder_for_capture(contents: Any, **options: Any) -> Any:
+    """A `PhoneStreamDecoder` configured from a phone capture's header (its `settings.phone`)."""
+    from tracker.protocol.phone_stream import PhoneStreamDecoder
+
+    return PhoneStreamDecoder(contents.header.get("settings"), **options)
+
+
+def decode_phone_capture(contents: Any, *, samples_at: dict[int, int] | None = None) -> Any:
+    """Run a phone capture's pushed bodies through the live decode path, in arrival order
+    (`samples_at` as for `decode_capture`)."""
+    decoder = phone_decoder_for_capture(contents)
+    imu = contents.imu
+    if not len(imu):
+        return decoder
+    marks = {d.imu_index for d in contents.damage} if samples_at is not None else set()
+    ref_ns = int(imu.host_time_ns[0])
+    for i, (t_ns, payload) in enumerate(imu):
+        if samples_at is not None and i in marks:
+            samples_at[i] = decoder.samples_kept
+        decoder.feed(payload, (int(t_ns) - ref_ns) / 1e9)
     if samples_at is not None:
         for m in marks:
             samples_at.setdefault(m, decoder.samples_kept)

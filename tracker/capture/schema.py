@@ -59,6 +59,16 @@ class PmdMeasurement(Struct):
     factor: Annotated[float, Meta(gt=0, le=1e6)] | None = None
 
 
+class PhoneSettings(Struct):
+    """How a phone's pushed readings are read (docs/capture-format.md, "Phone"): the app, and
+    the platform whose sign convention its acceleration follows."""
+
+    app: Name | None = None
+    platform: Annotated[str, Meta(pattern="^(android|ios)$")] | None = None
+    standardised: bool | None = None
+    """Sensor Logger's "Standardise Units & Frames" (iOS then uses Android's signs)."""
+
+
 class Settings(Struct):
     """How raw counts become SI units. Required in a header; every key optional in an update."""
 
@@ -71,6 +81,8 @@ class Settings(Struct):
     protocol_version: Annotated[int, Meta(ge=0, le=255)] | None = None
     pmd: dict[Name, PmdMeasurement] | None = None
     """A Polar sensor's settings as it confirmed them, by measurement (ACC, GYRO)."""
+    phone: PhoneSettings | None = None
+    """A phone's: which app pushed, on which platform."""
 
 
 SCALE_KEYS = ("sample_rate_hz", "accel_range_g", "gyro_range_dps")
@@ -85,6 +97,7 @@ class SettingsUpdate(Struct):
     accel_range_g: Annotated[int, Meta(ge=1, le=64)] | None = None
     gyro_range_dps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     pmd: dict[Name, PmdMeasurement] | None = None
+    phone: PhoneSettings | None = None
     att_mtu: Annotated[int, Meta(ge=23, le=517)] | None = None
     samples_per_packet: Annotated[int, Meta(ge=1, le=1024)] | None = None
     protocol_version: Annotated[int, Meta(ge=0, le=255)] | None = None

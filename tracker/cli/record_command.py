@@ -174,7 +174,8 @@ def _failure_line(failure: Any, battery_pct: int | None) -> Any:
         "Ctrl-C ends cleanly. The session is then analysed and stored, also when the sensor is lost "
         "for good partway (the exit status is then 1).\n\n"
         "Example: tracker record --emulated --live --duration 300 "
-        "(a Polar Verity Sense: tracker record --emulated --sensor polar-verity --duration 60)"
+        "(a Polar Verity Sense: tracker record --emulated --sensor polar-verity --duration 60; "
+        "a phone with Sensor Logger on your Wi-Fi: tracker record --phone --listen 0.0.0.0 --live)"
     ),
 )
 def record_command(
@@ -195,12 +196,24 @@ def record_command(
     speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
     live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
+    phone: Annotated[bool, typer.Option("--phone", help="Receive a phone's readings from Sensor Logger's HTTP Push instead of a Bluetooth sensor (prints the URL to type into the app).")] = False,
+    port: Annotated[int | None, typer.Option("--port", min=0, max=65535, help="With --phone: the port to listen on (default 8765).")] = None,
+    listen: Annotated[str | None, typer.Option("--listen", metavar="ADDRESS", help="With --phone: listen on this address, e.g. 0.0.0.0 for your Wi-Fi (default: this computer only).")] = None,
+    phone_os: Annotated[str | None, typer.Option("--phone-os", metavar="OS", help="With --phone: android, ios, or ios-standardised (an iPhone with Standardise Units & Frames on).")] = None,
 ) -> None:
     import functools
 
     from tracker.link.registry import SensorRegistry
     from tracker.settings import load_guidance
 
+    if phone or port is not None or listen is not None or phone_os is not None:
+        from tracker.cli.phone_command import record_phone
+
+        record_phone(
+            phone=phone, port=port, listen=listen, phone_os=phone_os, emulated=emulated, duration=duration,
+            out=out, live=live, quiet=quiet, speed=speed, sensor=sensor, rate=rate,
+        )  # fmt: skip
+        return
     kind = sensor_kind(sensor)
     load_guidance()  # a setting analysis cannot use is reported now, not after the recording
     if out is not None:
@@ -258,7 +271,6 @@ def _record_and_store(
     import asyncio
     import contextlib
     import signal
-    import sys
 
     from tracker.errors import SensorError
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
@@ -327,9 +339,27 @@ def _record_and_store(
             return result, recorder, failure
 
     result, recorder, failure = run(go())
+    nominal_rate_hz = rate or DEFAULT_RATE.get(known_kind or "", 100)
+    after_recording(path, interrupts, result, recorder, failure, registry=registry, nominal_rate_hz=nominal_rate_hz)
+
+
+def after_recording(
+    path: Path,
+    interrupts: _Interrupts,
+    result: Any,
+    recorder: Any,
+    failure: Any,
+    *,
+    registry: Any = None,
+    nominal_rate_hz: float = 100.0,
+) -> None:
+    """After `record` (a sensor's or a phone's): say what was saved, analyse, store, and end
+    with the error that broke the recording off, if one did."""
+    import sys
+
     progress = recorder.progress()
     try:
-        _report_and_store(path, interrupts, result, progress, failure, registry=registry, rate=rate, known_kind=known_kind)
+        _report_and_store(path, interrupts, result, progress, failure, registry=registry, nominal_rate_hz=nominal_rate_hz)
     except KeyboardInterrupt:
         # only when the handler could not be installed (not the main thread): same words
         print(f"tracker: stopped before the session was stored; store it with: tracker import {path}", file=sys.stderr)
@@ -368,8 +398,7 @@ def _report_and_store(
     failure: Any,
     *,
     registry: Any,
-    rate: int | None,
-    known_kind: str | None,
+    nominal_rate_hz: float,
 ) -> None:
     """After the recording: say what was saved, note the battery, analyse, summarise, store."""
     import contextlib
@@ -386,10 +415,10 @@ def _report_and_store(
         )
     if result is not None and result.identity is not None:
         with contextlib.suppress(Exception):
-            if progress.battery_pct is not None and registry.get(result.identity.address) is not None:
+            if progress.battery_pct is not None and registry is not None and registry.get(result.identity.address) is not None:
                 registry.note_battery(result.identity.address, progress.battery_pct)
                 registry.save()
-    typer.echo(f"Saved {samples} samples ({_saved_length(result, progress, samples, rate, known_kind)}) to {path}")
+    typer.echo(f"Saved {samples} samples ({_saved_length(result, progress, samples, nominal_rate_hz)}) to {path}")
     if failure is not None:
         stderr_console().print("the recording broke off; analysing and storing what was recorded")
     analysis, recording, why_not = analyse_for_summary(path)
@@ -404,14 +433,14 @@ def _report_and_store(
     typer.echo(store_in_history(path, analysis, recording))
 
 
-def _saved_length(result: Any, progress: Any, samples: int, rate: int | None, known_kind: str | None) -> str:
+def _saved_length(result: Any, progress: Any, samples: int, nominal_rate_hz: float) -> str:
     """"155.0 s, 3 lost, 1 reconnect(s)": how long the capture is and what the link cost."""
     lost_samples = result.lost_samples if result is not None else progress.lost_samples
     reconnects = result.reconnects if result is not None else progress.reconnects
     length = (
         f"{result.duration_s:.1f} s"
         if result is not None
-        else f"{samples / (rate or DEFAULT_RATE.get(known_kind or '', 100)):.1f} s of data"
+        else f"{samples / nominal_rate_hz:.1f} s of data"
     )
     lost = f", {lost_samples} lost" if lost_samples else ""
     again = f", {reconnects} reconnect(s)" if reconnects else ""

@@ -37,6 +37,7 @@ from tracker.formats.streams import Stream, align, clean_stream
 from tracker.formats.table import read_columns, sniff_layout
 from tracker.formats.units import AccelUnit, GyroUnit, TimeUnit, UnitOverrides
 from tracker.imu import ImuRecording
+from tracker.protocol.phone_push import IOS_FLIP_NOTE, acceleration_sign
 
 FORMAT = "Sensor Logger export"
 SENSOR_FILES = ("totalacceleration.csv", "accelerometer.csv", "gravity.csv", "gyroscope.csv")
@@ -167,11 +168,10 @@ def read_sensor_logger(source: Source) -> ImuRecording:
         lin, grav_values = align(lin, grav, where, what="gravity")
         acc = Stream(lin.name, lin.t_s, lin.xyz + grav_values, lin.lines, lin.notes + grav.notes)
         used = [linear.basename, gravity.basename]
-        if platform == "ios" and not (meta and meta.standardised):
-            acc.xyz *= -1.0  # iOS: the inertial-force convention, opposite to Android's
-            notes.append(
-                "iOS acceleration signs flipped to the Android convention (COORDINATES.md)"
-            )
+        sign = acceleration_sign(platform, bool(meta and meta.standardised))
+        if sign < 0:
+            acc.xyz *= sign  # iOS: the inertial-force convention, opposite to Android's
+            notes.append(IOS_FLIP_NOTE)
     else:
         have = (
             "Accelerometer.csv (gravity removed) but no Gravity.csv"

@@ -178,14 +178,15 @@ async def _replay_paced(
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample.
     Battery levels go to `on_battery` before the first IMU notification received after them."""
-    from tracker.capture.kinds import is_pmd_kind, sensor_kind
+    from tracker.capture.kinds import is_phone_kind, is_pmd_kind, sensor_kind
 
     settings = contents.initial_header.get("settings") or {}
-    pmd = is_pmd_kind(sensor_kind(contents.header))
-    decoder = _fresh_decoder(contents, settings, pmd)
+    kind = sensor_kind(contents.header)
+    own_settings = is_pmd_kind(kind) or is_phone_kind(kind)  # settings updates do not rescale their data
+    decoder = _fresh_decoder(contents, settings, kind)
     imu = contents.imu
     updates = sorted(
-        (u for u in contents.header_updates if "settings" in u.fields and not pmd),
+        (u for u in contents.header_updates if "settings" in u.fields and not own_settings),
         key=lambda u: u.imu_index,
     )
     marks = {d.imu_index for d in contents.damage}
@@ -231,13 +232,20 @@ async def _replay_paced(
     return _recording_of(contents, decoder, samples_at), decoder.stats.to_json()
 
 
-def _fresh_decoder(contents: Any, settings: dict[str, Any], pmd: bool) -> Any:
+def _fresh_decoder(contents: Any, settings: dict[str, Any], kind: str) -> Any:
     """The decoder a live link to this capture's sensor would have started with."""
-    from tracker.capture.kinds import pmd_decoder_for_capture
+    from tracker.capture.kinds import (
+        is_phone_kind,
+        is_pmd_kind,
+        phone_decoder_for_capture,
+        pmd_decoder_for_capture,
+    )
     from tracker.protocol.stream import StreamDecoder
 
-    if pmd:  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+    if is_pmd_kind(kind):  # a Polar sensor: PMD frames, settings as the sensor confirmed them
         return pmd_decoder_for_capture(contents)
+    if is_phone_kind(kind):  # a phone's pushed bodies
+        return phone_decoder_for_capture(contents)
     return StreamDecoder(
         float(settings.get("sample_rate_hz", 100)),
         int(settings.get("accel_range_g", 4)),
@@ -258,7 +266,9 @@ def _recording_of(contents: Any, decoder: Any, samples_at: dict[int, int]) -> An
         except (ValueError, KeyError, TypeError):
             calibration = None
     start_utc = None
-    if len(imu) and decoder.samples_kept:
+    if hasattr(decoder, "utc_at"):
+        pass  # a phone dates its own readings (to_recording takes them)
+    elif len(imu) and decoder.samples_kept:
         try:
             host_s = float(decoder.host_time_at(0.0))
             utc_ns = contents.utc_ns(int(imu.host_time_ns[0]) + int(round(host_s * 1e9)))

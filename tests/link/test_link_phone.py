@@ -10,7 +10,6 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -86,9 +85,8 @@ def record(path, messages, *, speed, pauses=(), extra=(), platform="ios", stop_w
             phone = out["phone"] = EmulatedPhone(url, messages, speed=speed, pauses=pauses, extra=list(extra))
 
             def push():
-                phone.run()
+                phone.run()  # returns once every push was answered, i.e. handled by the recorder
                 if stop_when_done:
-                    time.sleep(0.2)
                     loop.call_soon_threadsafe(recorder.stop)
 
             threading.Thread(target=push, daemon=True).start()

@@ -596,9 +596,20 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
     sig = _read_signature(data, p)
     if sig is None:
         return CaptureContents(
-            p, fmt.FORMAT_VERSION, {}, {}, [], {}, [], size, 0, False, 0, [],
-            [f"the file ends at byte {size}, inside the capture signature: it holds no records"], cut_warning=0,
-        )  # fmt: skip
+            path=p,
+            format_version=fmt.FORMAT_VERSION,
+            header={},
+            initial_header={},
+            header_updates=[],
+            notifications={},
+            events=[],
+            file_size=size,
+            records=0,
+            complete=False,
+            cut_at_byte=0,
+            warnings=[f"the file ends at byte {size}, inside the capture signature: it holds no records"],
+            cut_warning=0,
+        )
     version, pos, signature_note = sig
     parser = _Parser(data, p)
     if signature_note is not None:

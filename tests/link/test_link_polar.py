@@ -48,7 +48,9 @@ async def _started(env, kind, settings, *, sink=None, before=None):
 def test_scan_tells_the_kinds_apart():
     async def go():
         async with emulated_environment(kinds=("tracker-imu", "polar-h10", "polar-verity")) as env:
-            return await scan_sensors(env, 0.3), await scan_sensors(env, 0.3, kind="polar-verity")
+            # every sensor advertises every 20 ms: a one-second window hears each many times,
+            # even on a loaded machine
+            return await scan_sensors(env, 1.0), await scan_sensors(env, 1.0, kind="polar-verity")
 
     every, verity = run(go())
     assert {(s.driver, s.name.split(" ")[0]) for s in every} == {

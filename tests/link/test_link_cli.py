@@ -22,7 +22,7 @@ def _tracker_cmd(*args: str) -> list[str]:
 
 
 def test_scan_json_is_one_list_of_sensors(capsys):
-    assert cli(["scan", "--emulated", "--timeout", "0.3", "--json"]) == 0
+    assert cli(["scan", "--emulated", "--timeout", "1", "--json"]) == 0
     out = capsys.readouterr().out
     sensors = json.loads(out)
     # the emulated radio holds one sensor of each kind: tracker IMU, Polar H10, Polar Verity Sense
@@ -35,7 +35,7 @@ def test_scan_json_is_one_list_of_sensors(capsys):
 
 
 def test_scan_by_sensor_kind(capsys):
-    assert cli(["scan", "--emulated", "--timeout", "0.3", "--json", "--sensor", "polar-h10"]) == 0
+    assert cli(["scan", "--emulated", "--timeout", "1", "--json", "--sensor", "polar-h10"]) == 0
     sensors = json.loads(capsys.readouterr().out)
     assert [s["driver"] for s in sensors] == ["polar-h10"]
     assert cli(["scan", "--emulated", "--sensor", "polar-h9"]) == 2

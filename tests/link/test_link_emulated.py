@@ -38,7 +38,7 @@ def decoded_counts(path):
 def test_scan_finds_the_emulated_sensor():
     async def go():
         async with emulated_environment(seed=1) as env:
-            found = await scan_sensors(env, 0.3)
+            found = await scan_sensors(env, 1.0)
             return found, env.sensor.name, env.sensor.address
 
     found, name, address = run(go())

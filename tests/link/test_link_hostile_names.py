@@ -26,7 +26,7 @@ def _visible(name: str) -> str:
 
 def test_scan_shows_a_hostile_name_as_text(hostile_name, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the whole table on one line each
-    assert run(["scan", "--emulated", "--timeout", "0.5"]) == 0
+    assert run(["scan", "--emulated", "--timeout", "1"]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
     assert _visible(hostile_name) in out.out

@@ -34,7 +34,7 @@ from tracker.errors import DatabaseCorruptError, UsageError
 from tracker.history.database import SessionDatabase
 from tracker.history.edits import SessionEdits
 from tracker.history.timezones import as_utc, local_offset
-from tracker.results import Hold, Phase, SessionAnalysis, Stroke, Warning
+from tracker.results import Hold, Phase, SessionAnalysis, SessionWarning, Stroke
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -392,7 +392,7 @@ class SessionStore(SessionDatabase, SessionEdits):
             rolling_s=row["rolling_s"],
             strokes=[Stroke(**dict(s)) for s in strokes],
             holds=[Hold(**dict(h)) for h in holds],
-            warnings=[Warning(**dict(w)) for w in warnings],
+            warnings=[SessionWarning(**dict(w)) for w in warnings],
             phases=[Phase(**dict(p)) for p in phases],
             region_time_s={r["region"]: r["seconds"] for r in regions},
             position_track=_decode_track(track) if track else [],

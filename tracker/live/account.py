@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tracker.guidance import REGIONS, Guidance
 from tracker.live.state import LiveEvent
 from tracker.live.warnings import LiveWarnings
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 
 @dataclass
@@ -62,13 +62,13 @@ class SessionLog:
         """While a stretch is run again after a change of posture: the time it was known."""
 
     @property
-    def warnings(self) -> list[Warning]:
+    def warnings(self) -> list[SessionWarning]:
         return self.rules.warnings
 
     def emit(self, event: LiveEvent) -> None:
         self.events.append(event)
 
-    def warn(self, w: Warning) -> None:
+    def warn(self, w: SessionWarning) -> None:
         # the rules own the list (they update a warning's span in place); warnings are few
         self.emit(LiveEvent("warning", self.now_s, warning=w))
 

@@ -58,7 +58,7 @@ from tracker.live.roller import RollerPhase
 from tracker.live.sample import BRIDGE, BodySample, Sample
 from tracker.live.state import HoldTimer, LiveEvent, LiveState
 from tracker.live.warnings import LiveWarnings
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class LiveSession:
         return self.log.holds
 
     @property
-    def warnings(self) -> list[Warning]:
+    def warnings(self) -> list[SessionWarning]:
         return self.log.warnings
 
     @property

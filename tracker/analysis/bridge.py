@@ -147,8 +147,9 @@ class BridgeSegmenter:
         cut-off sqrt(2) / (2 pi tau)) and tilts its gravity estimate toward it, so the
         gravity-free acceleration is a (1 - H): for a movement much shorter than tau about
         a - (2 / tau^2) x, an error that grows with the displacement x and adds to the fitted
-        sine (+10 % at T = 8 s, +25 % at 12 s with tau = 10 s on the simulator). Given, each
-        amplitude is divided by that filter's gain on one sine period of the movement's T.
+        sine, more for slower movements (BENCHMARKS.md, "The orientation filter's accelerometer
+        time constant"). Given, each amplitude is divided by that filter's gain on one sine
+        period of the movement's T.
     """
 
     def __init__(

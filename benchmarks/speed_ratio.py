@@ -12,6 +12,7 @@ its spread (the ratio of each round's pair, min..max) as the noise. Cases:
   from a cache file by both sides);
 * `tracker analyze 30 min @ 100 Hz`: the whole command as a person runs it on a capture file,
   interpreter start and imports included (wall time of the process);
+* `tracker --help`: the same for the help screen (what every command's start costs);
 * `decode, short last packet`: `decode_packet_array` on 2 h at 400 Hz of MTU-247 packets whose
   last packet holds fewer samples, against copying the same bytes with `numpy.frombuffer(...)
   .copy()` in the same process (the ceiling): reported as the share of that ceiling reached.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,9 +78,25 @@ def _child(root: Path, code: str) -> dict:
 def _cli(root: Path, capture: Path, home: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg", "TRACKER_HOME": home}
     code = "import sys; from tracker.cli.main import main; sys.argv = ['tracker', 'analyze', sys.argv[1]]; main()"
+    return _timed_process([sys.executable, "-c", code, str(capture)], env, root, check=True)
+
+
+def _timed_process(cmd: list[str], env: dict, root: Path, *, check: bool = False) -> dict:
+    """Wall time of a child process, and its CPU time (user + system): on a shared machine the
+    CPU time moves far less with other people's load than the wall time does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(capture)], capture_output=True, env=env, check=True, cwd=root)
-    return {"seconds": time.perf_counter() - t0}
+    subprocess.run(cmd, capture_output=True, env=env, check=check, cwd=root)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": wall, "cpu_seconds": cpu}
+
+
+def _cli_help(root: Path, home: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(root), "TRACKER_HOME": home}
+    code = "import sys; from tracker.cli.main import main; sys.argv = ['tracker', '--help']; main()"
+    return _timed_process([sys.executable, "-c", code], env, root)
 
 
 def _simulate(minutes: float, rate: int, path: Path) -> None:
@@ -118,6 +136,13 @@ def _compare(name: str, rounds: int, run) -> dict:
         "ratio_min": min(pairs),
         "ratio_max": max(pairs),
     }
+    if "cpu_seconds" in this[0]:
+        cb = [r["cpu_seconds"] for r in base]
+        ct = [r["cpu_seconds"] for r in this]
+        cpu_pairs = [b / a for a, b in zip(cb, ct, strict=True)]
+        row.update(cpu_base=statistics.median(cb), cpu_this=statistics.median(ct),
+                   cpu_ratio=statistics.median(ct) / statistics.median(cb),
+                   cpu_min=min(cpu_pairs), cpu_max=max(cpu_pairs))  # fmt: skip
     if "ceiling_share" in this[0]:
         row["ceiling_base"] = statistics.median(r["ceiling_share"] for r in base)
         row["ceiling_this"] = statistics.median(r["ceiling_share"] for r in this)
@@ -128,7 +153,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", type=Path, required=True, help="a checkout of the version to compare with")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--cases", default="analysis_2h,analysis_30min,cli_30min,decode")
+    ap.add_argument("--cases", default="analysis_2h,analysis_30min,cli_30min,cli_help,decode")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "tracker-speed-ratio")
     args = ap.parse_args()
     roots = {"baseline": args.baseline.resolve(), "this": ROOT}
@@ -153,6 +178,10 @@ def main() -> None:
                 _cli(roots["this"], capture, home)  # file cache warm for both
                 rows.append(_compare("tracker analyze 30 min @ 100 Hz (whole process)", args.rounds,
                                      lambda side, h=home, c=capture: _cli(roots[side], c, h)))
+        elif case == "cli_help":
+            with tempfile.TemporaryDirectory() as home:
+                rows.append(_compare("tracker --help (whole process)", args.rounds,
+                                     lambda side, h=home: _cli_help(roots[side], h)))
         elif case == "decode":
             rows.append(_compare("decode 2 h @ 400 Hz, short last packet", args.rounds,
                                  lambda side: _child(roots[side], DECODE)))
@@ -163,6 +192,9 @@ def main() -> None:
         extra = ""
         if "ceiling_this" in r:
             extra = f"; share of a frombuffer copy: {r['ceiling_base']:.2f} -> {r['ceiling_this']:.2f}"
+        if "cpu_this" in r:
+            extra = (f"; CPU time {r['cpu_base']:.3f} s -> {r['cpu_this']:.3f} s, **{r['cpu_ratio']:.2f}x** "
+                     f"({r['cpu_min']:.2f}-{r['cpu_max']:.2f})")
         print(f"| {r['case']} | {r['baseline_s']:.3f} s | {r['this_s']:.3f} s | **{r['ratio']:.2f}x** | {r['ratio_min']:.2f}-{r['ratio_max']:.2f}{extra} |")
 
 

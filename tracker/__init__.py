@@ -10,20 +10,31 @@ In a notebook:
 `analyze` and `signals` are `tracker.analysis.api`'s, loaded on first use (`import tracker`
 imports nothing heavy).
 
-The data flows through the package in this order (each layer imports only the ones above it):
+Layers, lowest first: a module imports only from its own package and from the rows above its own
+(modules on one row never import each other). Read top to bottom it is the data flow, from radio
+bytes to the weekly chart; tests/test_architecture.py reads this table and checks every import in
+the package against it, those inside functions too.
 
-    protocol/    radio bytes -> packets -> IMU samples (SI units)       firmware_protocol.md
-    capture/     raw notifications on disk, append-only and crash-safe
-    ble/         bleak application code, and a bleak backend over Bumble's virtual link
-    emulator/    the emulated sensor: a real GATT peripheral on Bumble
-    link/        scan, pair, record (reconnect, watchdog) for any supported sensor
-    imu.py       ImuRecording: the one documented column set every analysis starts from
-    simulate/    a physical model of a person rolling, with exact ground truth
-    analysis/    orientation, posture, strokes, holds, pace, regions, warnings
-    results.py   what an analysed session is (strokes, holds, warnings), shared by all layers below
-    history/     SQLite store, weekly tables, load ratio, charts, HTML report
-    live/        causal analysis and the live terminal view
-    cli/         the `tracker` command
+    errors.py                              TrackerError: one exception tree for what a user can fix
+    paths.py display.py guidance.py        private files; outside text shown safely; guidance numbers
+    imu.py results.py settings.py          the shared records: IMU samples in SI units (ImuRecording)
+                                             and an analysed session (strokes, holds, warnings); the
+                                             user's settings
+    protocol/                              radio bytes -> packets -> IMU samples (firmware_protocol.md)
+    capture/                               raw notifications on disk, append-only and crash-safe
+    formats/ ble/ simulate/ multibody/     files from other apps; bleak and the virtual Bumble link;
+                                             the two physical models of a person rolling
+    emulator/ analysis/                    the emulated sensor (a GATT peripheral on Bumble);
+                                             orientation, strokes, holds, pace, regions, warnings
+    link/ history/ live/                   scan, pair (learns the mounting with the analysis), record,
+                                             replay; SQLite store, weekly tables, charts, report;
+                                             causal analysis and the live terminal view
+    demo.py                                `tracker demo`: simulated weeks through the whole pipeline
+    cli/                                   the `tracker` command
+    __main__.py __init__.py                `python -m tracker`; this facade (`analyze`, `signals`)
+
+`__version__` is the one name every layer may import from this facade: it is defined here and
+importing it loads nothing else.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class Hold:
 
 
 @dataclass(frozen=True)
-class Warning:
+class SessionWarning:
     """Something the person should change, with the time span it applies to."""
 
     kind: str
@@ -165,7 +165,7 @@ class SessionAnalysis:
     rolling_s: float
     strokes: list[Stroke] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[SessionWarning] = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)
     region_time_s: dict[str, float] = field(default_factory=dict)
     position_track: list[tuple[float, float]] = field(default_factory=list)
@@ -272,7 +272,7 @@ class SessionAnalysis:
             rolling_s=float(obj["rolling_s"]),
             strokes=[Stroke(**s) for s in obj.get("strokes", [])],
             holds=[Hold(**h) for h in obj.get("pauses", [])],
-            warnings=[Warning(**w) for w in obj.get("warnings", [])],
+            warnings=[SessionWarning(**w) for w in obj.get("warnings", [])],
             phases=[Phase(**p) for p in obj.get("phases", [])],
             region_time_s=dict(obj.get("region_time_s", {})),
             position_track=[tuple(p) for p in obj.get("position_track", [])],

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 
 import pytest
 from ble_minimal_peripheral import (
@@ -35,6 +34,14 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
+async def until(predicate, timeout: float = 10.0) -> None:
+    """Wait for something the test expects to happen (never a fixed sleep: a loaded machine only
+    makes it later)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
 async def _setup(bond_store_path=None):
     radio = VirtualRadio()
     peripheral = await MinimalPeripheral(radio).start()
@@ -47,13 +54,16 @@ def test_scanner_reports_name_address_rssi_and_service():
     async def go():
         radio, _ = await _setup()
         try:
-            async with BleakScanner(backend=BumbleScanner, radio=radio, service_uuids=[SERVICE_UUID]) as scanner:
-                await asyncio.sleep(0.2)
+            # Both scan at once: once the first has heard the advertisement, so has the second,
+            # which filters it out.
+            async with (
+                BleakScanner(backend=BumbleScanner, radio=radio, service_uuids=[SERVICE_UUID]) as scanner,
+                BleakScanner(backend=BumbleScanner, radio=radio, service_uuids=["0000aaaa-0000-1000-8000-00805f9b34fb"]) as other,
+            ):
+                await until(lambda: ADDRESS in scanner.discovered_devices_and_advertisement_data)
+                await until(lambda: len(scanner.discovered_devices_and_advertisement_data[ADDRESS][1].service_uuids) > 0)
             seen = scanner.discovered_devices_and_advertisement_data
-            filtered_out = []
-            async with BleakScanner(backend=BumbleScanner, radio=radio, service_uuids=["0000aaaa-0000-1000-8000-00805f9b34fb"]) as other:
-                await asyncio.sleep(0.1)
-                filtered_out = other.discovered_devices
+            filtered_out = other.discovered_devices
             device = await BleakScanner.find_device_by_name(NAME, timeout=3, backend=BumbleScanner, radio=radio)
             return seen, filtered_out, device
         finally:
@@ -83,7 +93,7 @@ def test_gatt_discovery_read_write_and_refused_read():
                     await client.read_gatt_char(NO_READ_UUID)
                 await client.write_gatt_char(WRITE_UUID, b"\x01\x02", response=True)
                 await client.write_gatt_char(WRITE_UUID, b"\x03", response=False)
-                await asyncio.sleep(0.05)
+                await until(lambda: len(peripheral.written) >= 2)
                 cccd = client.services.get_characteristic(NOTIFY_UUID).get_descriptor("00002902-0000-1000-8000-00805f9b34fb")
                 return client.mtu_size, props, bytes(value), bytes(battery), refused.value, list(peripheral.written), cccd
         finally:
@@ -113,10 +123,12 @@ def test_notify_needs_bond_then_every_notification_arrives_once():
                 await client.start_notify(NOTIFY_UUID, lambda _c, data: got.append(bytes(data)))
                 for i in range(200):
                     await peripheral.notify(i.to_bytes(2, "little") * 100)
-                await asyncio.sleep(0.3)
+                await until(lambda: len(got) >= 200)
                 await client.stop_notify(NOTIFY_UUID)
                 await peripheral.notify(b"after stop")
-                await asyncio.sleep(0.05)
+                # ATT is ordered: when a read sent after it is answered, a notification that was
+                # going to arrive has arrived
+                await client.read_gatt_char(READ_UUID)
             return refused.value, got
         finally:
             await radio.close()
@@ -154,20 +166,18 @@ def test_connect_to_absent_device_times_out_and_link_stays_usable():
     async def go():
         radio, _ = await _setup()
         try:
-            t0 = time.monotonic()
+            # connect's own timeout (0.5 s) ends the attempt: a hang would hit ours (10 s) instead
             with pytest.raises(BleakDeviceNotFoundError):
-                await BleakClient("C9:09:09:09:09:09", backend=BumbleClient, radio=radio, timeout=0.5).connect()
-            elapsed = time.monotonic() - t0
+                await asyncio.wait_for(
+                    BleakClient("C9:09:09:09:09:09", backend=BumbleClient, radio=radio, timeout=0.5).connect(), 10
+                )
             # The virtual controller now completes the cancel: the next connect works.
             async with BleakClient(ADDRESS, backend=BumbleClient, radio=radio, timeout=5) as client:
-                ok = client.is_connected
-            return elapsed, ok
+                return client.is_connected
         finally:
             await radio.close()
 
-    elapsed, ok = run(go())
-    assert elapsed < 3.0
-    assert ok
+    assert run(go())
 
 
 def test_unsolicited_disconnect_calls_back_and_solicited_does_not():
@@ -191,6 +201,8 @@ def test_unsolicited_disconnect_calls_back_and_solicited_does_not():
                 await client.read_gatt_char(READ_UUID)
             await client.connect()
             await client.disconnect()
+            # nothing to wait for: a solicited disconnect must not call back; give a callback
+            # that was wrongly scheduled the chance to run
             await asyncio.sleep(0.05)
             return len(calls), after_drop
         finally:

@@ -59,6 +59,7 @@ def _small_capture(path, n=24):
     return pk, bounds, done
 
 
+@pytest.mark.slow
 def test_cut_at_every_byte_replays_every_complete_record(tmp_path):
     path = tmp_path / "full.cap"
     pk, bounds, done = _small_capture(path)
@@ -195,6 +196,7 @@ WRITER_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_kill_9_during_recording_loses_at_most_a_second(tmp_path):
     path = tmp_path / "killed.cap"
     proc = subprocess.Popen(

@@ -19,7 +19,7 @@ from tracker.capture import (
 )
 from tracker.errors import CaptureFormatError, StorageError
 from tracker.imu import MountingCalibration
-from tracker.protocol import packets, spec
+from tracker.protocol import control, packets, spec
 
 
 def _counts(n, seed=0):
@@ -117,7 +117,7 @@ def test_notifications_keep_raw_bytes_and_times(tmp_path):
         for i, p in enumerate(payloads):
             w.write_notification(1000 + i, p)
             if i % 100 == 0:
-                w.write_notification(2000 + i, packets.encode_battery_level(50), source="battery")
+                w.write_notification(2000 + i, control.encode_battery_level(50), source="battery")
         w.update_header(5000, calibration=CAL)
         w.write_event(6000, "note", text="hello")
     c = read_capture(path)

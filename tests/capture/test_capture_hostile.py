@@ -152,6 +152,7 @@ def test_fuzz_mutated_captures_never_raise_anything_but_a_one_line_error(tmp_pat
 
 
 # --- one damaged byte anywhere costs at most about a second -----------------------------------
+@pytest.mark.slow
 def test_one_damaged_byte_anywhere_costs_at_most_about_a_second(tmp_path):
     rate = 100
     counts = (np.arange(20 * rate * 6) % 700).astype(np.int16).reshape(-1, 6)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tracker.guidance import REGIONS
-from tracker.results import Hold, SessionAnalysis, Stroke, Warning
+from tracker.results import Hold, SessionAnalysis, SessionWarning, Stroke
 
 
 def crafted_session(
@@ -41,7 +41,7 @@ def crafted_session(
     hold_list = [
         Hold(t + 20 * k, t + 20 * k + 15.0, 15.0, 30.0, "mid_thoracic") for k in range(holds)
     ]
-    warning_list = [Warning("too_fast", 30.0, 40.0, "slow down", 6.0) for _ in range(warnings)]
+    warning_list = [SessionWarning("too_fast", 30.0, 40.0, "slow down", 6.0) for _ in range(warnings)]
     return SessionAnalysis(
         duration_s=on_roller_min * 60 + 60,
         on_roller_s=on_roller_min * 60,

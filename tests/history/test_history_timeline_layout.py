@@ -7,12 +7,12 @@ from __future__ import annotations
 from conftest import crafted_session
 
 from tracker.history import charts
-from tracker.results import Warning
+from tracker.results import SessionWarning
 
 
 def _drawn(**figure):
     analysis = crafted_session(5.0, paces_cm_s=(2.5, 6.0, 3.0), warnings=1)
-    analysis.warnings.append(Warning("lumbar", 60.0, 90.0, "off the lumbar spine", 1.0))
+    analysis.warnings.append(SessionWarning("lumbar", 60.0, 90.0, "off the lumbar spine", 1.0))
     fig = charts.new_figure(**(figure or {"width_in": 11, "height_in": 4.5}))
     ax = charts.plot_session_timeline(analysis, fig.add_subplot())
     fig.canvas.draw()

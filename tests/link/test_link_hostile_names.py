@@ -9,14 +9,14 @@ import pytest
 
 from tracker.capture import read_capture
 from tracker.cli.main import run
-from tracker.protocol import packets
+from tracker.protocol import control
 
 NAMES = ["[/]", "[red]X", "\x1b[2J"]  # at most 8 bytes: the advertisement holds no more
 
 
 @pytest.fixture(params=NAMES, ids=["closing-tag", "markup", "clear-screen"])
 def hostile_name(request, monkeypatch):
-    monkeypatch.setattr(packets, "sensor_name", lambda serial: request.param)
+    monkeypatch.setattr(control, "sensor_name", lambda serial: request.param)
     return request.param
 
 
@@ -26,7 +26,7 @@ def _visible(name: str) -> str:
 
 def test_scan_shows_a_hostile_name_as_text(hostile_name, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the whole table on one line each
-    assert run(["scan", "--emulated", "--timeout", "0.5"]) == 0
+    assert run(["scan", "--emulated", "--timeout", "1"]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
     assert _visible(hostile_name) in out.out
@@ -38,10 +38,10 @@ def test_pair_then_record_show_a_hostile_name_as_text(hostile_name, tmp_path, ca
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and _visible(hostile_name) in out.out + out.err
     capture = tmp_path / "rec.capture"
-    assert run(["record", "--emulated", "--duration", "1", "--speed", "4", "--out", str(capture)]) in (0, 1)
+    assert run(["record", "--emulated", "--duration", "1", "--speed", "4", "--out", str(capture)]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
     assert read_capture(capture).header["sensor"]["name"] == hostile_name
-    assert run(["replay", str(capture)]) in (0, 1)
+    assert run(["replay", str(capture)]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and _visible(hostile_name) in out.out

@@ -23,6 +23,9 @@ from tracker.cli.main import run as cli
 from tracker.emulator import EmulatedPerson, SimulatedSessionSource, emulated_person
 from tracker.imu import MountingCalibration
 
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
+
 SESSION_S = 90.0
 SPEED = 10.0
 
@@ -42,7 +45,7 @@ def flow(tmp_path_factory):
     mp.setenv("TRACKER_HOME", str(home))
     paths.set_data_dir(None)
     try:
-        assert cli(["scan", "--emulated", "--timeout", "0.3", "--json"]) == 0
+        assert cli(["scan", "--emulated", "--timeout", "1", "--json"]) == 0
         assert cli(["pair", "--emulated", "--yes", "--speed", "5"]) == 0
         capture = home / "session.capture"
         argv = ["record", "--emulated", "--duration", str(SESSION_S / SPEED), "--speed", str(SPEED)]

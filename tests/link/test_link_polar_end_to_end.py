@@ -32,8 +32,10 @@ from tracker.link.pairing import pair_sensor
 from tracker.link.recorder import Recorder
 from tracker.link.registry import SensorRegistry
 from tracker.link.replay import replay_capture
-from tracker.link.scan import scan_sensors
+from tracker.link.scan import find_sensor
 from tracker.simulate import random_script, simulate_session
+
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
 
 SEED = 2025
 ROLLER_CM = 12.5
@@ -79,7 +81,7 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
     from dataclasses import replace
 
     from tracker.analysis import analyze
-    from tracker.cli.link_commands import store_in_history
+    from tracker.cli.session_output import store_in_history
     from tracker.history import SessionStore
     from tracker.settings import load_guidance
 
@@ -90,13 +92,13 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
     n_session = len(source.session(52).counts)
     registry = SensorRegistry()
 
-    # scan: the Verity Sense is there, told apart from the other kinds
+    # scan: the Verity Sense is there, told apart from the other kinds (found as soon as heard)
     async def scan():
         async with emulated_environment(kinds=("tracker-imu", "polar-h10", "polar-verity")) as env:
-            return await scan_sensors(env, 0.3)
+            return await find_sensor(env, None, 10, kind="polar-verity")
 
-    found = {s.driver: s for s in run(scan())}
-    assert found["polar-verity"].name == "Polar Sense C5D6E7F8"
+    _device, advertisement, driver = run(scan())
+    assert driver.kind == "polar-verity" and advertisement.local_name == "Polar Sense C5D6E7F8"
 
     # pair: bond, check the signal at the sensor's own 52 Hz, calibrate the mounting
     person = _person(source)
@@ -305,6 +307,7 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
         (["pair", "--emulated", "--sensor", "polar-h10", "--rate", "52"], "25, 50, 100, 200"),
     ],
 )
+
 def test_cli_usage_mistakes_for_polar_sensors(argv, words, capsys):
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import until, until_sync
 
 from tracker.capture import read_capture
 from tracker.cli.main import run
@@ -23,14 +24,25 @@ from tracker.history import SessionStore
 from tracker.link import environment as environment_module
 from tracker.link import recorder as recorder_module
 
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
 SPEED = 20.0
-"""Emulated sensor time per wall second (about the most the emulator streams): the fault 2.2 s in
-leaves 44 s of the simulated session, on the roller from about 20 s, to analyse and store."""
+"""Emulated sensor time per wall second (about the most the emulator streams)."""
+SESSION_BEFORE_FAULT_S = 44.0
+"""Session streamed before the fault: the simulated person is on the roller from about 20 s, so
+there is a session to analyse and store."""
 
 
-def _fault_after(monkeypatch, fault, after_s: float = 2.2, give_up_s: float = 0.8) -> None:
-    """Record against an emulator that suffers `fault(sensor)` `after_s` into streaming, with a
-    recorder that gives up after a second or two instead of a minute."""
+def _sent_session_s(sensor) -> float:
+    """Seconds of session the emulated sensor has put on air so far."""
+    sent = [p for p in sensor.send_log if p.sent]
+    return (sent[-1].sensor_time_us - sent[0].sensor_time_us) / 1e6 if sent else 0.0
+
+
+def _fault_after(monkeypatch, fault, give_up_s: float = 0.8) -> None:
+    """Record against an emulator that suffers `fault(sensor)` once it has streamed
+    `SESSION_BEFORE_FAULT_S` (however long that takes on a loaded machine), with a recorder that
+    gives up after a second or two instead of a minute."""
     real_env = environment_module.emulated_environment
 
     @contextlib.asynccontextmanager
@@ -38,8 +50,7 @@ def _fault_after(monkeypatch, fault, after_s: float = 2.2, give_up_s: float = 0.
         async with real_env(**kwargs) as env:
 
             async def strike() -> None:
-                await env.sensor.wait_streaming()
-                await asyncio.sleep(after_s)
+                await until(lambda: _sent_session_s(env.sensor) >= SESSION_BEFORE_FAULT_S, timeout=60)
                 await fault(env.sensor)
 
             task = asyncio.create_task(strike())
@@ -74,6 +85,7 @@ async def _battery_dies(sensor) -> None:
     [(_walk_away, "did not come back"), (_go_silent, "sent no data"), (_battery_dies, "battery is empty")],
     ids=["out_of_range", "silent", "battery_empty"],
 )
+
 def test_a_lost_sensor_still_gives_a_stored_session_then_exit_1(monkeypatch, tmp_path, capsys, fault, says):
     _fault_after(monkeypatch, fault)
     out = tmp_path / "broken.capture"
@@ -126,12 +138,9 @@ def test_a_second_ctrl_c_while_saving_never_ends_silently(tmp_path):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 80_000):
-            time.sleep(0.05)
-        assert out.exists(), "the recording never started"
+        until_sync(lambda: out.exists() and out.stat().st_size >= 80_000)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
+        time.sleep(0.3)  # not a wait for anything: the second Ctrl-C may land in any phase after the first
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -145,7 +154,7 @@ def test_a_second_ctrl_c_while_saving_never_ends_silently(tmp_path):
 
 
 def test_a_sensor_lost_on_a_low_battery_is_called_a_battery_problem():
-    from tracker.cli.link_commands import LOW_BATTERY_PCT, _failure_line
+    from tracker.cli.record_command import LOW_BATTERY_PCT, _failure_line
     from tracker.errors import LinkLostError
 
     lost = LinkLostError("the link dropped and did not come back", hint="bring the sensor closer")

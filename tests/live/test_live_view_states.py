@@ -69,7 +69,7 @@ def test_without_a_calibration_it_learns_and_says_pairing_skips_that(sim):
 def test_the_first_frame_of_record_live_after_pair_is_the_calibrated_session(capsys):
     """The real wiring: `pair --emulated` stores a calibration, `record --live` builds its view
     from it; the first frame is drawn before any sample."""
-    from tracker.cli.link_commands import _live_feed
+    from tracker.cli.session_output import live_feed as _live_feed
     from tracker.link.registry import SensorRegistry
 
     assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0

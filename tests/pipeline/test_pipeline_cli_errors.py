@@ -157,7 +157,7 @@ def test_record_into_a_folder_says_it_is_a_folder(tmp_path, capsys):
 
 
 def test_two_recordings_in_the_same_second_get_different_names():
-    from tracker.cli.link_commands import _default_capture_path, _release_capture_name
+    from tracker.cli.record_command import _default_capture_path, _release_capture_name
 
     now = datetime(2025, 3, 1, 10, 15, 0, tzinfo=UTC)
     first = _default_capture_path(now)

@@ -22,6 +22,7 @@ def test_plan_is_about_three_a_week_with_one_overuse_week():
     assert plans == plan_sessions(weeks=6, end=date(2026, 3, 29), timezone="Europe/Berlin", seed=3)
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     target = tmp_path / "demo"
     assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "5"]) == 0

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tracker.cli.main import run
+
+pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
+
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

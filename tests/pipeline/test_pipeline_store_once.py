@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tracker.cli.main import run
 from tracker.history import SessionStore
 
@@ -26,6 +28,7 @@ def test_replay_then_import_then_replay_store_one_session(tmp_path, capsys):
     assert stored.analysis.strokes, "the stored session keeps its strokes"
 
 
+@pytest.mark.slow
 def test_recorded_session_is_stored_and_importing_its_capture_changes_nothing(capsys):
     assert run(["record", "--emulated", "--duration", "3", "--speed", "20"]) == 0
     out = capsys.readouterr().out

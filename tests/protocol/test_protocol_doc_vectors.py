@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.protocol import packets, spec
+from tracker.protocol import control, packets, spec
 from tracker.protocol.stream import StreamDecoder
 
 DOC = Path(__file__).resolve().parents[2] / "firmware_protocol.md"
@@ -86,27 +86,27 @@ def test_example_decodes_exactly_and_reencodes(name, lines, expected):
         assert np.allclose(dec.t_sensor_s(), expected["t_sensor_s"], atol=1e-9)
         assert dec.stats.timestamp_wraps == 1 and dec.stats.lost_samples == 0
     elif frame == "control_request":
-        req = packets.decode_control_request(raw)
+        req = control.decode_control_request(raw)
         if "rejected" in expected:
-            assert isinstance(req, packets.ControlRequestRejected)
+            assert isinstance(req, control.ControlRequestRejected)
             assert req.result == spec.ResultCode[expected["rejected"]]
             assert req.opcode == _opcode(expected["opcode"])
         else:
-            assert isinstance(req, packets.ControlRequest), req
+            assert isinstance(req, control.ControlRequest), req
             assert req.opcode == spec.Opcode[expected["opcode"]]
             params = {k: v for k, v in expected.items() if k not in ("frame", "opcode")}
             for key, value in params.items():
                 assert getattr(req, key) == value
-            assert packets.encode_control_request(req.opcode, **params) == raw
+            assert control.encode_control_request(req.opcode, **params) == raw
     elif frame == "control_response":
-        resp = packets.decode_control_response(raw)
-        assert isinstance(resp, packets.ControlResponse)
+        resp = control.decode_control_response(raw)
+        assert isinstance(resp, control.ControlResponse)
         assert resp.request_opcode == _opcode(expected["request_opcode"])
         assert resp.result_name == expected["result"]
-        assert packets.encode_control_response(resp.request_opcode, resp.result) == raw
+        assert control.encode_control_response(resp.request_opcode, resp.result) == raw
     elif frame == "status_record":
-        rec = packets.decode_status_record(raw)
-        assert isinstance(rec, packets.StatusRecord), rec
+        rec = control.decode_status_record(raw)
+        assert isinstance(rec, control.StatusRecord), rec
         assert rec.protocol_version == expected["protocol_version"]
         assert spec.SensorState(rec.state).name == expected["state"]
         for key in (
@@ -118,17 +118,17 @@ def test_example_decodes_exactly_and_reencodes(name, lines, expected):
         ):
             assert getattr(rec, key) == expected[key]
         assert len(rec.extra) == expected.get("ignored_trailing_bytes", 0)
-        assert packets.encode_status_record(rec) == raw
+        assert control.encode_status_record(rec) == raw
     elif frame == "battery_level":
-        assert packets.decode_battery_level(raw) == expected["percent"]
-        assert packets.encode_battery_level(expected["percent"]) == raw
+        assert control.decode_battery_level(raw) == expected["percent"]
+        assert control.encode_battery_level(expected["percent"]) == raw
     elif frame == "advertisement":
-        adv = packets.decode_advertisement(raw)
-        assert isinstance(adv, packets.Advertisement)
-        assert len(raw) == expected["length"] == packets.MAX_ADVERTISEMENT_SIZE
+        adv = control.decode_advertisement(raw)
+        assert isinstance(adv, control.Advertisement)
+        assert len(raw) == expected["length"] == control.MAX_ADVERTISEMENT_SIZE
         assert adv.name == expected["name"] and adv.flags == expected["flags"]
         assert list(adv.service_uuids) == expected["service_uuids"] and adv.is_tracker_sensor
-        assert packets.encode_advertisement(adv.name) == raw
+        assert control.encode_advertisement(adv.name) == raw
     else:  # pragma: no cover - a new kind of example needs a branch here
         pytest.fail(f"unknown frame {frame}")
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.protocol import packets, spec
+from tracker.protocol import control, packets, spec
 from tracker.protocol.packets import MalformedReason as R
 
 samples_st = st.integers(1, spec.MAX_SAMPLES_PER_PACKET).flatmap(
@@ -123,8 +123,8 @@ def test_decode_packet_array_rejects_offsets_outside_the_buffer():
 
 @pytest.mark.parametrize("rate", spec.SAMPLE_RATES_HZ)
 def test_control_rate_round_trip(rate):
-    raw = packets.encode_control_request(spec.Opcode.SET_SAMPLE_RATE, sample_rate_hz=rate)
-    assert packets.decode_control_request(raw) == packets.ControlRequest(
+    raw = control.encode_control_request(spec.Opcode.SET_SAMPLE_RATE, sample_rate_hz=rate)
+    assert control.decode_control_request(raw) == control.ControlRequest(
         spec.Opcode.SET_SAMPLE_RATE, sample_rate_hz=rate
     )
 
@@ -132,10 +132,10 @@ def test_control_rate_round_trip(rate):
 @pytest.mark.parametrize("acc", spec.ACCEL_RANGES_G)
 @pytest.mark.parametrize("gyr", spec.GYRO_RANGES_DPS)
 def test_control_ranges_round_trip(acc, gyr):
-    raw = packets.encode_control_request(
+    raw = control.encode_control_request(
         spec.Opcode.SET_RANGES, accel_range_g=acc, gyro_range_dps=gyr
     )
-    req = packets.decode_control_request(raw)
+    req = control.decode_control_request(raw)
     assert (req.accel_range_g, req.gyro_range_dps) == (acc, gyr)
 
 
@@ -157,49 +157,49 @@ def test_control_ranges_round_trip(acc, gyr):
     ],
 )
 def test_control_request_result_codes(raw, result):
-    req = packets.decode_control_request(raw)
+    req = control.decode_control_request(raw)
     if result is spec.ResultCode.SUCCESS:
-        assert isinstance(req, packets.ControlRequest)
+        assert isinstance(req, control.ControlRequest)
     else:
         assert (
-            isinstance(req, packets.ControlRequestRejected) and req.result is result and req.detail
+            isinstance(req, control.ControlRequestRejected) and req.result is result and req.detail
         )
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=40))
 def test_control_and_status_decoders_never_raise(raw):
-    packets.decode_control_request(raw)
-    packets.decode_control_response(raw)
-    packets.decode_status_record(raw)
-    packets.decode_battery_level(raw)
-    packets.decode_advertisement(raw)
+    control.decode_control_request(raw)
+    control.decode_control_response(raw)
+    control.decode_status_record(raw)
+    control.decode_battery_level(raw)
+    control.decode_advertisement(raw)
 
 
 def test_control_response_unknown_code_and_longer_response():
-    resp = packets.decode_control_response(b"\x80\x03\x42\xff\xff")
+    resp = control.decode_control_response(b"\x80\x03\x42\xff\xff")
     assert (
         resp.request_opcode == 3
         and not resp.ok
         and resp.result_name == "UNKNOWN_0x42"
         and resp.hint
     )
-    assert packets.decode_control_response(b"\x80\x03").reason is R.TRUNCATED
-    assert packets.decode_control_response(b"\x81\x03\x01").reason is R.BAD_VALUE
+    assert control.decode_control_response(b"\x80\x03").reason is R.TRUNCATED
+    assert control.decode_control_response(b"\x81\x03\x01").reason is R.BAD_VALUE
     assert (
-        packets.decode_control_response(b"\x80\x01\x05").hint
+        control.decode_control_response(b"\x80\x01\x05").hint
         == spec.RESULT_HINTS[spec.ResultCode.BUSY]
     )
 
 
 def test_status_record_rules():
-    rec = packets.StatusRecord(1, 1, 200, 16, 2000, 14, 2**32 - 1)
-    raw = packets.encode_status_record(rec)
-    assert len(raw) == spec.STATUS_SIZE and packets.decode_status_record(raw) == rec
-    assert packets.decode_status_record(raw[:11]).reason is R.TRUNCATED
-    newer = packets.decode_status_record(bytes([2]) + raw[1:])
+    rec = control.StatusRecord(1, 1, 200, 16, 2000, 14, 2**32 - 1)
+    raw = control.encode_status_record(rec)
+    assert len(raw) == spec.STATUS_SIZE and control.decode_status_record(raw) == rec
+    assert control.decode_status_record(raw[:11]).reason is R.TRUNCATED
+    newer = control.decode_status_record(bytes([2]) + raw[1:])
     assert newer.reason is R.WRONG_VERSION and newer.version == 2
-    longer = packets.decode_status_record(raw + b"\x01\x02\x03")
+    longer = control.decode_status_record(raw + b"\x01\x02\x03")
     assert longer == rec and longer.extra == b"\x01\x02\x03" and longer.streaming
 
 
@@ -215,17 +215,17 @@ def test_status_record_rules():
     ],
 )
 def test_battery_level(raw, expected):
-    value = packets.decode_battery_level(raw)
+    value = control.decode_battery_level(raw)
     assert value == expected if isinstance(expected, int) else value.reason is expected
 
 
 def test_advertisement_fits_and_name_comes_from_serial():
-    name = packets.sensor_name("0000c0ff1a2b")
+    name = control.sensor_name("0000c0ff1a2b")
     assert name == "TRK-1A2B"
-    assert len(packets.encode_advertisement(name)) == 31
+    assert len(control.encode_advertisement(name)) == 31
     with pytest.raises(ValueError):
-        packets.encode_advertisement("TRK-TOO-LONG")
-    assert packets.decode_advertisement(b"\x05\x09ab").reason is R.TRUNCATED
+        control.encode_advertisement("TRK-TOO-LONG")
+    assert control.decode_advertisement(b"\x05\x09ab").reason is R.TRUNCATED
 
 
 def test_scaling_matches_the_document_formulas():

@@ -96,17 +96,8 @@ def _checked(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarra
     """The checks a CSV file goes through (units, order, duplicates, missing values)."""
     where = "the DataFrame"
     lines = np.arange(len(t)) + 1
-    try:  # the input checks live in tracker.formats once the file readers moved there
-        from tracker.formats import tidy_samples  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from tracker.analysis.io import validate_samples
+    from tracker.formats import tidy_samples
 
-        no_gyro = bool(np.isnan(gyr).all())
-        values = np.column_stack([t, acc, np.zeros_like(gyr) if no_gyro else gyr])
-        t_s, acc, gyr, notes = validate_samples(values, lines, where)
-        if no_gyro:
-            gyr = np.full_like(gyr, np.nan)
-        return t_s, acc, gyr, notes
     samples = tidy_samples(t, acc, gyr, lines, where, expected=_EXPECTED)
     return samples.t_s, samples.acc_m_s2, samples.gyr_rad_s, samples.notes
 

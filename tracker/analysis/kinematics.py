@@ -1,6 +1,6 @@
 """Rolling geometry: where the roller touches the back, from the torso's pitch.
 
-Hips down (DOMAIN.md): the hips rest on the floor, the back is a straight line through them,
+Hips down (docs/kinematics.md): the hips rest on the floor, the back is a straight line through them,
 tangent to a roller of radius r lying on the floor. The contact's distance from the hips along the
 back is
 

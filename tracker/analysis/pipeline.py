@@ -62,8 +62,9 @@ class AnalysisParameters:
     vqf_tau_acc_s: float = 25.0
     """VQF's accelerometer time constant. VQF tilts its gravity estimate toward the low-passed
     acceleration, so a slow bridge stroke's own acceleration leaks into the gravity removal and
-    inflates its fitted distance (with 10 s: +10 % at 8 s, +25 % at 12 s on the simulator).
-    25 s keeps that to a few %, and the bridge segmentation corrects its amplitudes for the
+    inflates its fitted distance, the more the longer the stroke (BENCHMARKS.md, "The
+    orientation filter's accelerometer time constant"). 25 s keeps that small, and the bridge
+    segmentation corrects its amplitudes for the
     filter (`BridgeSegmenter`'s `tilt_tau_s`). The cost: the inclination settles more slowly
     after getting onto the roller."""
     track_rate_hz: float = 2.0

@@ -10,7 +10,7 @@ import numpy as np
 from tracker.analysis.steps import rules
 from tracker.analysis.steps.runs import runs
 from tracker.guidance import Guidance
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
 
@@ -68,7 +68,7 @@ class WarningRules:
         """`t_s`, `position_cm` (smoothed, NaN off the roller) and `on_roller` are (M,) per
         sample. Result: `warnings_`, in time order."""
         g = self.guidance
-        out: list[Warning] = rules.TooFastRuns(g).run(strokes, holds)
+        out: list[SessionWarning] = rules.TooFastRuns(g).run(strokes, holds)
         out += [rules.hold_too_long_warning(h, g) for h in holds if h.duration_s > g.hold_too_long_s]
         dt = sample_durations(t_s)  # a gap's time counts nowhere
         on = on_roller & np.isfinite(position_cm)
@@ -86,11 +86,11 @@ class WarningRules:
         position_cm: np.ndarray,
         on: np.ndarray,
         on_roller: np.ndarray,
-    ) -> list[Warning]:
+    ) -> list[SessionWarning]:
         """region_overuse per region, and session_too_long, from the moment the budget is
         crossed to the last sample there."""
         g = self.guidance
-        out: list[Warning] = []
+        out: list[SessionWarning] = []
         idx = np.flatnonzero(on)
         region_index = region_indices(position_cm[idx], g)
         for k_region, (name, _lo, _hi) in enumerate(g.region_bounds_cm()):
@@ -119,7 +119,7 @@ class WarningRules:
 
     def _lumbar(
         self, t_s: np.ndarray, position_cm: np.ndarray, on: np.ndarray, dt: np.ndarray
-    ) -> list[Warning]:
+    ) -> list[SessionWarning]:
         """One warning per stretch of lumbar work (stretches closer than `lumbar_merge_s` are
         one); its time is the time the roller was on the lumbar spine within the stretch (what
         the region table counts), not the stretch's length, which also holds the turns above it

@@ -31,7 +31,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -255,7 +255,8 @@ def advertisement_data(advertisement: Advertisement) -> AdvertisementData:
                     uuids.append(text)
     service_data: dict[str, bytes] = {}
     for kind in (T.SERVICE_DATA_16_BIT_UUID, T.SERVICE_DATA_32_BIT_UUID, T.SERVICE_DATA_128_BIT_UUID):
-        for uuid, value in data.get_all(kind):
+        for item in data.get_all(kind):
+            uuid, value = cast("tuple[Any, bytes]", item)  # Bumble types the value as a union of all kinds
             service_data[bleak_uuid(uuid)] = bytes(value)
     manufacturer: dict[int, bytes] = {}
     for company, value in data.get_all(T.MANUFACTURER_SPECIFIC_DATA):
@@ -447,7 +448,8 @@ class BumbleClient(BaseBleakClient):
                 logger.warning(
                     "stored bond with %s refused (%s); pairing again", self.address, exc
                 )
-                await keystore.delete(str(connection.peer_address))
+                if keystore is not None:
+                    await keystore.delete(str(connection.peer_address))
         try:
             await asyncio.wait_for(connection.pair(), self._timeout)
         except core.ProtocolError as exc:

@@ -9,6 +9,8 @@ Every JSON record is checked by tracker.capture.schema; resynchronising after da
 write_capture_from_counts(path, counts, ...) a synthetic capture for tests and fixtures
 """
 
+from typing import TYPE_CHECKING, Any
+
 from tracker.capture.decode import capture_notes, decode_capture, load_capture, settings_plan
 from tracker.capture.format import FORMAT_VERSION, SIGNATURE, RecordType, Source
 from tracker.capture.reader import (
@@ -19,8 +21,29 @@ from tracker.capture.reader import (
     Notifications,
     read_capture,
 )
-from tracker.capture.synthetic import SyntheticCapture, write_capture_from_counts
-from tracker.capture.writer import CaptureHeader, CaptureWriter, clock_anchor, host_time_ns
+
+if TYPE_CHECKING:
+    from tracker.capture.synthetic import SyntheticCapture, write_capture_from_counts
+    from tracker.capture.writer import CaptureHeader, CaptureWriter, clock_anchor, host_time_ns
+
+# Writing is loaded on first use: reading a capture (`tracker analyze`, `tracker import`) needs
+# neither the writer nor the protocol encoders behind the synthetic captures.
+_WRITING = {
+    "CaptureHeader": "writer",
+    "CaptureWriter": "writer",
+    "clock_anchor": "writer",
+    "host_time_ns": "writer",
+    "SyntheticCapture": "synthetic",
+    "write_capture_from_counts": "synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITING:
+        import importlib
+
+        return getattr(importlib.import_module(f"tracker.capture.{_WRITING[name]}"), name)
+    raise AttributeError(f"module 'tracker.capture' has no attribute {name!r}")
 
 __all__ = [
     "FORMAT_VERSION",

@@ -13,9 +13,12 @@ notifications are the bodies it pushed, in parts (`tracker.protocol.phone_push`)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tracker.protocol.pmd_stream import PMD_SENSOR_KINDS, PmdStreamDecoder, pmd_settings_of
+from tracker.protocol.pmd import PMD_SENSOR_KINDS
+
+if TYPE_CHECKING:
+    from tracker.protocol.pmd_stream import PmdStreamDecoder
 
 DEFAULT_KIND = "tracker-imu"
 BATCH_FRAMES = 4096
@@ -37,6 +40,7 @@ def pmd_capture_settings(contents: Any) -> dict[str, dict[str, Any]]:
     """Per-measurement PMD settings of a capture: the header's `settings.pmd`, completed with
     the factors of start responses recorded on the control point when the header lacks them."""
     from tracker.protocol import pmd
+    from tracker.protocol.pmd_stream import pmd_settings_of
 
     streams = pmd_settings_of(contents.header.get("settings"))
     rate = (contents.header.get("settings") or {}).get("sample_rate_hz")
@@ -64,6 +68,8 @@ def pmd_capture_settings(contents: Any) -> dict[str, dict[str, Any]]:
 
 def pmd_decoder_for_capture(contents: Any, **options: Any) -> PmdStreamDecoder:
     """A `PmdStreamDecoder` configured from a Polar capture's header (and recorded answers)."""
+    from tracker.protocol.pmd_stream import PmdStreamDecoder
+
     kind = sensor_kind(contents.header)
     return PmdStreamDecoder(
         PMD_SENSOR_KINDS[kind], pmd_capture_settings(contents) or None, **options

@@ -65,14 +65,6 @@ class Notifications:
         for i in range(len(self)):
             yield int(self.host_time_ns[i]), self.payload(i)
 
-    def select(self, start: int, stop: int) -> Notifications:
-        return Notifications(
-            self.host_time_ns[start:stop],
-            self.offsets[start:stop],
-            self.lengths[start:stop],
-            self.buffer,
-        )
-
 
 def _empty_notifications(buffer: np.ndarray) -> Notifications:
     z = np.zeros(0, np.int64)
@@ -178,7 +170,7 @@ class CaptureContents:
 
     def battery_levels(self) -> tuple[np.ndarray, np.ndarray]:
         """(host_time_ns, level %) of every well-formed battery notification."""
-        from tracker.protocol.packets import decode_battery_level
+        from tracker.protocol.control import decode_battery_level
 
         times, levels = [], []
         for t, payload in self.battery:
@@ -604,9 +596,20 @@ def read_capture(path: str | os.PathLike[str]) -> CaptureContents:
     sig = _read_signature(data, p)
     if sig is None:
         return CaptureContents(
-            p, fmt.FORMAT_VERSION, {}, {}, [], {}, [], size, 0, False, 0, [],
-            [f"the file ends at byte {size}, inside the capture signature: it holds no records"], cut_warning=0,
-        )  # fmt: skip
+            path=p,
+            format_version=fmt.FORMAT_VERSION,
+            header={},
+            initial_header={},
+            header_updates=[],
+            notifications={},
+            events=[],
+            file_size=size,
+            records=0,
+            complete=False,
+            cut_at_byte=0,
+            warnings=[f"the file ends at byte {size}, inside the capture signature: it holds no records"],
+            cut_warning=0,
+        )
     version, pos, signature_note = sig
     parser = _Parser(data, p)
     if signature_note is not None:

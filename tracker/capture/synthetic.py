@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tracker.capture.writer import CaptureHeader, CaptureWriter
-from tracker.protocol import packets, spec
+from tracker.protocol import control, packets, spec
 
 DEFAULT_SENSOR = {
     "name": "TRK-1A2B",
@@ -137,14 +137,15 @@ def write_capture_from_counts(
     ) as w:
         if battery_pct is not None:
             w.write_notification(
-                host0, packets.encode_battery_level(battery_pct[0]), source="battery"
+                host0, control.encode_battery_level(battery_pct[0]), source="battery"
             )
+        drop_at_s = link_drop[0] if link_drop is not None else 0.0
         second_stream = drop_hi is not None and drop_hi < n
         for j, payload in enumerate(plist):
             t = int(host_ns[j])
             if second_stream and pstart[j] == drop_hi:
                 w.write_event(
-                    host0 + int((link_drop[0]) * 1e9), "link_lost", reason="synthetic link drop"
+                    host0 + int(drop_at_s * 1e9), "link_lost", reason="synthetic link drop"
                 )
                 w.write_event(t - 1_000_000, "reconnected")
             if j in injected:
@@ -161,7 +162,7 @@ def write_capture_from_counts(
         if battery_pct is not None:
             w.write_notification(
                 int(host_ns[-1]) if len(host_ns) else host0,
-                packets.encode_battery_level(battery_pct[1]),
+                control.encode_battery_level(battery_pct[1]),
                 source="battery",
             )
     return SyntheticCapture(out, len(plist), written, delivered, sample_t)

@@ -103,7 +103,7 @@ def import_command(
     start_utc = parse_start(start, timezone) if start is not None else None
     mapping, units = reading_options(columns, time_unit, accel_unit, gyro_unit)
 
-    def load(path: Path):  # type: ignore[no-untyped-def]
+    def load(path: Path) -> Any:
         recording = load_for_analysis(path, mapping, units)
         line = format_line(recording)
         if line:
@@ -115,7 +115,7 @@ def import_command(
     guidance = load_guidance(roller_diameter_cm=roller_diameter)
     outcomes = []
     with SessionStore() as store:
-        kwargs = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc, "load": load}
+        kwargs: dict[str, Any] = {"guidance": guidance, "tz_name": timezone, "start_utc": start_utc, "load": load}
         if len(files) > 1:
             from rich.console import Console
             from rich.progress import (
@@ -126,13 +126,13 @@ def import_command(
                 TimeElapsedColumn,
             )
 
-            columns = (
+            progress_columns = (
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
             )
-            with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            with Progress(*progress_columns, console=Console(stderr=True), transient=True) as progress:
                 task = progress.add_task("importing", total=len(files))
                 for path in files:
                     progress.update(task, description=f"importing {path.name}")

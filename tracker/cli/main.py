@@ -23,7 +23,9 @@ from tracker.cli.logs import reset_logging
 from tracker.errors import TrackerError
 
 # Each module registers its commands on `app` when imported.
-from tracker.cli import link_commands  # noqa: E402,F401  scan, pair, record, replay, emulate
+from tracker.cli import link_commands  # noqa: E402,F401  scan, pair
+from tracker.cli import record_command  # noqa: E402,F401  record
+from tracker.cli import playback_commands  # noqa: E402,F401  replay, emulate
 from tracker.cli import analysis_commands  # noqa: E402,F401  analyze
 from tracker.cli import history_commands  # noqa: E402,F401  import, sessions, show, export, report
 from tracker.cli import demo_command  # noqa: E402,F401  demo

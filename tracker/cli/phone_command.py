@@ -1,6 +1,6 @@
 """`tracker record --phone`: a phone running Sensor Logger, pushing its readings over HTTP.
 
-The options are declared on `tracker record` (tracker/cli/link_commands.py); this module does the
+The options are declared on `tracker record` (tracker/cli/record_command.py); this module does the
 rest: checks them, listens (`tracker.link.phone.PhoneRecorder`), tells the person the URL to type
 into the app, shows the progress line or the live view, then hands over to the same
 `after_recording` as a Bluetooth sensor (what was saved, analysis, storing, the exit status).
@@ -50,7 +50,7 @@ def record_phone(
 ) -> None:
     import functools
 
-    from tracker.cli.link_commands import (
+    from tracker.cli.record_command import (
         _check_out_path,
         _default_capture_path,
         _Interrupts,
@@ -107,9 +107,9 @@ class _PhoneLive:
     decoder measured from them (a phone's rate is the app's choice)."""
 
     def __init__(self, quiet: bool, decoder: Any) -> None:
-        from tracker.cli.link_commands import _live_feed
+        from tracker.cli.session_output import live_feed
 
-        self.feed = _live_feed(100.0, None, quiet)
+        self.feed = live_feed(100.0, None, quiet)
         self.view = self.feed.view
         self.decoder = decoder
         self.started = False
@@ -149,7 +149,8 @@ def _record(
     from rich.live import Live
     from rich.text import Text
 
-    from tracker.cli.link_commands import _CONNECTION_OF_STATE, _stderr_console
+    from tracker.cli.record_command import _CONNECTION_OF_STATE
+    from tracker.cli.sensor_options import stderr_console as _stderr_console
     from tracker.errors import SensorError
     from tracker.link.phone import PhoneRecorder
 

@@ -36,7 +36,6 @@ from tracker.emulator.sources import (
     calibration_pose_source,
     default_source,
     emulated_person,
-    placeholder_session_source,
     quantize,
 )
 
@@ -61,7 +60,6 @@ __all__ = [
     "calibration_pose_source",
     "default_source",
     "emulated_person",
-    "placeholder_session_source",
     "quantize",
     "random_sensor_address",
 ]

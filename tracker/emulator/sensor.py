@@ -15,7 +15,7 @@ from the tables in `tracker.protocol.spec`:
   answer and the client waits 30 s);
 - SMP: LE Secure Connections only (a legacy request fails with Authentication Requirements),
   Just Works, bonding; bonds (at most 4, oldest replaced) and each bond's CCCD values kept in a
-  `BondStore` and restored when the bonded host encrypts again;
+  `BondStore` and restored when the bonded host encrypts again (`bonded_access.BondedAccess`);
 - streaming paced to the sample rate against a monotonic clock (`speed` scales time; 0 streams as
   fast as flow control allows), timestamps from a sensor clock with drift (ppm) and any initial
   value (wrap tests), STREAM_START / CLIPPED / SENSOR_OVERFLOW flags, samples per packet from
@@ -23,11 +23,11 @@ from the tables in `tracker.protocol.spec`:
 - faults: `drop_link` (out of range), `lose_packets`, `go_silent`, `overflow_fifo`, battery level
   and drain (0 % powers off); a host that vanishes without disconnecting is dropped after 0.5 s
   with reason 0x08, as a supervision timeout would;
+- a send log (`send_log`) of every packet the firmware produced: stream, sequence, source sample
+  range, counts, bytes, whether it went on air, and when.
 
 Deviations from firmware_protocol.md, on purpose: advertising stays at 20 ms (no slow phase after
 30 s), and no connection-parameter update is requested (the virtual link has no air timing).
-- a send log (`send_log`) of every packet the firmware produced: stream, sequence, source sample
-  range, counts, bytes, whether it went on air, and when.
 
 Time model: samples exist on the sensor's own grid (period exact in µs); a packet leaves when its
 last sample exists. Sample `k` of a stream has sensor time `S0 + k * period` and host time
@@ -50,19 +50,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bumble import att, smp
+from bumble import att
 from bumble.controller import Controller
 from bumble.device import Connection, Device
 from bumble.gatt import (
-    GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
     Characteristic,
     CharacteristicValue,
-    Descriptor,
     Service,
 )
 from bumble.link import LocalLink
-from bumble.pairing import PairingConfig, PairingDelegate
 
+from tracker.emulator.bonded_access import BondedAccess
 from tracker.emulator.bonds import BondStore
 from tracker.emulator.peripheral import (
     POWER_OFF_REASON,
@@ -79,7 +77,7 @@ from tracker.emulator.sources import (
     default_source,
     is_clipped,
 )
-from tracker.protocol import packets, spec
+from tracker.protocol import control, spec
 from tracker.protocol.packets import encode_data_packet
 
 logger = logging.getLogger(__name__)
@@ -134,7 +132,7 @@ class _Stream:
 
 def advertising_data_for(name: str) -> bytes:
     """Flags + complete local name + the IMU service UUID: the sensor's whole advertisement (31 bytes)."""
-    return packets.encode_advertisement(name)
+    return control.encode_advertisement(name)
 
 
 class EmulatedSensor(Peripheral):
@@ -148,8 +146,8 @@ class EmulatedSensor(Peripheral):
         as the host of that controller instead of on `link`.
       address: random static address. serial_number: hex digits (>= 4); the advertised name is
         "TRK-" + its last 4 (upper case).
-      source: a `SampleSource` or (N, 6) int16 counts at `sampling_rate_hz`; default: the simulator's
-        session if installed, else a placeholder rolling session.
+      source: a `SampleSource` or (N, 6) int16 counts at `sampling_rate_hz`; default: a simulated
+        rolling session (`sources.default_source`).
       sampling_rate_hz, accel_range_g, gyro_range_dps: the power-on settings (spec tables).
       battery_pct: starting level (0..100); battery_drain_pct_per_h: drain while streaming, in
         sensor time (so `speed` scales it too). At 0 % the sensor powers off.
@@ -224,7 +222,7 @@ class EmulatedSensor(Peripheral):
         valid_address = str(validate_address(address))
         super().__init__(
             link,
-            name=packets.sensor_name(self.serial_number),
+            name=control.sensor_name(self.serial_number),
             address=valid_address,
             irk_seed=f"trk-irk/{self.serial_number}/{valid_address}",
             controller_factory=controller_factory,
@@ -277,7 +275,7 @@ class EmulatedSensor(Peripheral):
         self._data_char: Characteristic[bytes] | None = None
         self._control_char: Characteristic[bytes] | None = None
         self._battery_char: Characteristic[bytes] | None = None
-        self._cccd_chars: dict[str, Characteristic[bytes]] = {}
+        self._access = BondedAccess(self.bond_store)
 
     # --- public state ------------------------------------------------------------------------
     @property
@@ -344,15 +342,8 @@ class EmulatedSensor(Peripheral):
 
     # --- life cycle (the rest is Peripheral's) ----------------------------------------------
     def _setup_device(self, device: Device) -> None:
-        device.keystore = self.bond_store
+        self._access.configure(device)
         device.gatt_server.max_mtu = MAX_ATT_MTU
-        device.pairing_config_factory = lambda _connection: PairingConfig(
-            sc=True,
-            mitm=False,
-            bonding=True,
-            delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
-        )
-        device.smp_manager.session_proxy = _ScOnlySession
 
     def _powered_on(self) -> None:
         self._clock = SensorClock(self._initial_timestamp_us, self.clock_drift_ppm, self.speed)
@@ -362,7 +353,7 @@ class EmulatedSensor(Peripheral):
 
     def _connected(self, connection: Connection) -> None:
         connection.on(
-            connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._restore_cccds(connection)
+            connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._access.restore_cccds(self.device, connection)
         )
 
     def _disconnected(self, connection: Connection, reason: int) -> None:
@@ -450,12 +441,12 @@ class EmulatedSensor(Peripheral):
         self._control_char = Characteristic(
             spec.CONTROL_POINT_UUID,
             props.WRITE | props.INDICATE,
-            perm.WRITEABLE,  # access decided by `_require_bond`
+            perm.WRITEABLE,  # access decided by `BondedAccess.require_bond`
             CharacteristicValue(read=refuse_read, write=self._on_control_write),
         )
         for characteristic in (self._data_char, self._control_char):
-            characteristic.descriptors = [self._cccd(device, characteristic)]
-        status_char = Characteristic(
+            characteristic.descriptors = [self._access.cccd(device, characteristic)]
+        status_char: Characteristic[bytes] = Characteristic(
             spec.STATUS_CHAR_UUID, props.READ, perm.READABLE, read_only(self._status_bytes)
         )
         self._battery_char = Characteristic(
@@ -464,7 +455,7 @@ class EmulatedSensor(Peripheral):
             perm.READABLE,
             read_only(lambda _c: bytes([self.battery_level])),
         )
-        self._battery_char.descriptors = [self._cccd(device, self._battery_char, bonded_only=False)]
+        self._battery_char.descriptors = [self._access.cccd(device, self._battery_char, bonded_only=False)]
         dis = [
             (spec.MANUFACTURER_NAME_UUID, self.manufacturer),
             (spec.MODEL_NUMBER_UUID, self.model),
@@ -483,84 +474,16 @@ class EmulatedSensor(Peripheral):
             ),
         ]
 
-    def _cccd(
-        self, device: Device, characteristic: Characteristic[bytes], *, bonded_only: bool = True
-    ) -> Descriptor:
-        """A CCCD remembered per bond (§1), whose writes need an LE SC bond when `bonded_only`.
-
-        Bumble's automatic CCCD is open to anyone and forgets everything on disconnection; this one
-        keeps Bumble's subscription bookkeeping (so `notify_subscriber` works) behind the sensor's
-        access check, and stores a bonded host's value in the bond store.
-        """
-        server = device.gatt_server
-
-        async def write(bearer: att.Bearer, value: bytes) -> None:
-            connection = bearer.connection if att.is_enhanced_bearer(bearer) else bearer
-            if bonded_only:
-                await self._require_bond(connection)
-            server.write_cccd(bearer, characteristic, value)
-            if len(value) == 2 and connection.is_encrypted:
-                self.bond_store.set_cccd(
-                    str(connection.peer_address),
-                    str(characteristic.uuid),
-                    int.from_bytes(value, "little"),
-                )
-
-        self._cccd_chars[str(characteristic.uuid)] = characteristic
-        return Descriptor(
-            GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
-            # Writable at the ATT level: `_require_bond` decides, so the error code says whether
-            # the host should pair (bond missing) or encrypt (bond present).
-            att.Attribute.Permissions.READABLE | att.Attribute.Permissions.WRITEABLE,
-            att.AttributeValueV2(
-                read=lambda bearer: server.read_cccd(bearer, characteristic), write=write
-            ),
-        )
-
-    def _restore_cccds(self, connection: Connection) -> None:
-        """A bonded host's CCCDs come back once its link is encrypted with the bond's keys (§1)."""
-        peer = str(connection.peer_address)
-        if not connection.is_encrypted or not self.bond_store.has_le_sc_bond(peer):
-            return
-        subscribers = self.device.gatt_server.subscribers.setdefault(connection, {})
-        for uuid, value in self.bond_store.cccds(peer).items():
-            characteristic = self._cccd_chars.get(uuid)
-            if characteristic is not None and characteristic.handle not in subscribers:
-                subscribers[characteristic.handle] = value.to_bytes(2, "little")
-
     def subscriptions(self) -> dict[str, int]:
         """CCCD values of the connected host by characteristic UUID (1 notify, 2 indicate)."""
         if self._connection is None or self._device is None:
             return {}
-        subscribers = self._device.gatt_server.subscribers.get(self._connection, {})
-        return {
-            uuid: int.from_bytes(subscribers[c.handle], "little")
-            for uuid, c in self._cccd_chars.items()
-            if c.handle in subscribers
-        }
-
-    async def _require_bond(self, connection: Connection) -> None:
-        """ATT error unless the link is encrypted with the keys of an LE Secure Connections bond.
-
-        Unencrypted: INSUFFICIENT_ENCRYPTION if the host is bonded (it should encrypt),
-        INSUFFICIENT_AUTHENTICATION otherwise (it should pair). Encrypted without an LE SC bond
-        (legacy pairing, or pairing without bonding): INSUFFICIENT_AUTHENTICATION.
-        """
-        peer = str(connection.peer_address)
-        bonded = self.bond_store.has_le_sc_bond(peer)
-        if not connection.is_encrypted:
-            raise att.ATT_Error(
-                att.ATT_INSUFFICIENT_ENCRYPTION_ERROR
-                if bonded
-                else att.ATT_INSUFFICIENT_AUTHENTICATION_ERROR
-            )
-        if not bonded:
-            raise att.ATT_Error(att.ATT_INSUFFICIENT_AUTHENTICATION_ERROR)
+        return self._access.subscriptions(self._device, self._connection)
 
     def _status_bytes(self, connection: Connection | None = None) -> bytes:
         mtu = connection.att_mtu if connection is not None else self.att_mtu
-        return packets.encode_status_record(
-            packets.StatusRecord(
+        return control.encode_status_record(
+            control.StatusRecord(
                 protocol_version=spec.PROTOCOL_VERSION,
                 state=int(self.state),
                 sample_rate_hz=self.config.sampling_rate_hz,
@@ -573,7 +496,7 @@ class EmulatedSensor(Peripheral):
 
     # --- control point -----------------------------------------------------------------------
     async def _on_control_write(self, connection: Connection, value: bytes) -> None:
-        await self._require_bond(connection)
+        await self._access.require_bond(connection)
         request = bytes(value)
         stream = self._stream
         opcode, result = self.execute_control(request)
@@ -584,17 +507,17 @@ class EmulatedSensor(Peripheral):
         # the write response, which Bumble sends when this handler returns.
         assert self._control_char is not None
         if self._subscribed(connection, self._control_char, 0x02):
-            self._spawn(self._indicate(connection, packets.encode_control_response(opcode, result)))
+            self._spawn(self._indicate(connection, control.encode_control_response(opcode, result)))
 
     def execute_control(self, request: bytes) -> tuple[int, spec.ResultCode]:
         """Run one control-point request; returns (request opcode, result code). No radio involved.
 
-        Parsing (length, opcode, parameter tables) is `packets.decode_control_request`, shared with
+        Parsing (length, opcode, parameter tables) is `control.decode_control_request`, shared with
         the protocol document; the state checks are the sensor's: START_STREAM while streaming,
         and SET_SAMPLE_RATE / SET_RANGES while streaming, are BUSY; STOP_STREAM while idle succeeds.
         """
-        parsed = packets.decode_control_request(request)
-        if isinstance(parsed, packets.ControlRequestRejected):
+        parsed = control.decode_control_request(request)
+        if isinstance(parsed, control.ControlRequestRejected):
             logger.info(
                 "%s: control point refused %s: %s", self.name, bytes(request).hex(), parsed.detail
             )
@@ -813,13 +736,3 @@ class EmulatedSensor(Peripheral):
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.disconnect(POWER_OFF_REASON)
-
-class _ScOnlySession(smp.Session):
-    """§2: a pairing request without the Secure Connections bit fails with Authentication Requirements."""
-
-    def on_smp_pairing_request_command(self, command: smp.SMP_Pairing_Request_Command) -> None:
-        if not command.auth_req & smp.AuthReq.SC:
-            logger.info("refusing legacy (non-SC) pairing from %s", self.connection.peer_address)
-            self.send_pairing_failed(smp.ErrorCode.AUTHENTICATION_REQUIREMENTS)
-            return
-        super().on_smp_pairing_request_command(command)

@@ -9,11 +9,10 @@ sample that exists at that moment, not where the last one stopped.
 
 Three kinds of source:
 
-- `MotionScriptSource`: physics of a torso-worn IMU for a script of poses and motions (stand, sit,
-  lie, still on the roller, hips-down rolling), with gravity seen through the strap's mounting
-  rotation, breathing, sensor noise and gyro bias. `placeholder_session_source()` is a rolling
-  session built from it; `calibration_pose_source()` is the pairing calibration's
-  "stand still, then lie on the roller still".
+- `MotionScriptSource`: physics of a torso-worn IMU for a script of poses (stand, sit, lie, still
+  on the roller), with gravity seen through the strap's mounting rotation, breathing, sensor
+  noise and gyro bias. `calibration_pose_source()` is the pairing calibration's "stand still,
+  then lie on the roller still".
 - `ArraySource`: recorded counts (a capture, a fixture) replayed exactly when the sensor runs at
   the array's own rate and ranges (otherwise resampled in time and rescaled, then re-quantised).
 - `SimulatedSessionSource`: the physical simulator's session (`tracker.simulate.simulate_session`)
@@ -163,11 +162,6 @@ class ArraySource(SampleSource):
         self.label = label
         self._cache: dict[SensorConfig, np.ndarray] = {}
 
-    @property
-    def raw_counts(self) -> np.ndarray:
-        """The recording as given (read-only)."""
-        return self._raw
-
     def _at(self, config: SensorConfig) -> np.ndarray:
         exact_rate = float(config.sampling_rate_hz) == self.sampling_rate_hz
         same_ranges = (config.accel_range_g, config.gyro_range_dps) == (
@@ -206,12 +200,10 @@ class ArraySource(SampleSource):
 
 
 # --- physics of a torso-worn IMU -------------------------------------------------------------
-POSE_PITCH_DEG = {"stand": 90.0, "sit": 80.0, "lie": 0.0, "roller": 20.0, "roll": 20.0}
+POSE_PITCH_DEG = {"stand": 90.0, "sit": 80.0, "lie": 0.0, "roller": 20.0}
 """Torso pitch above horizontal for each pose (head end up; supine for the lying poses).
-
-"roller" is lying still on the roller with the hips down; "roll" is hips-down rolling: the pitch
-swings between 20° and 34° (about 25 cm of travel on a 15 cm roller) with `roll_period_s`.
-"""
+"roller" is lying still on the roller with the hips down. Rolling itself is the simulator's
+(`SimulatedSessionSource`)."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +253,6 @@ class MotionScriptSource(SampleSource):
         sensor_to_body: np.ndarray | None = None,
         seed: int = 0,
         transition_s: float = 1.0,
-        roll_period_s: float = 20.0,
         noise: bool = True,
         end: EndPolicy = "hold",
         pose_pitch_deg: Mapping[str, float] | None = None,
@@ -286,7 +277,6 @@ class MotionScriptSource(SampleSource):
         self.sensor_to_body = matrix
         self.seed = int(seed)
         self.transition_s = float(transition_s)
-        self.roll_period_s = float(roll_period_s)
         self.noise = noise
         self.end = end
         rng = np.random.default_rng([self.seed, 0xB1A5])
@@ -318,14 +308,6 @@ class MotionScriptSource(SampleSource):
                 pitch += delta * (0.5 - 0.5 * np.cos(math.pi * u))
                 inside = (t >= start) & (t < start + tr)
                 rate += np.where(inside, delta * 0.5 * math.pi / tr * np.sin(math.pi * u), 0.0)
-            if step.pose == "roll":
-                end = math.inf if step.duration_s is None else start + step.duration_s
-                inside = (t >= start) & (t < end)
-                w = 2 * math.pi / self.roll_period_s
-                amp = math.radians(14.0) / 2
-                tau = t - start
-                pitch += np.where(inside, amp * (1 - np.cos(w * tau)), 0.0)
-                rate += np.where(inside, amp * w * np.sin(w * tau), 0.0)
         return pitch, rate
 
     def body_si(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -369,21 +351,6 @@ class MotionScriptSource(SampleSource):
             "seed": self.seed,
             "sensor_to_body": self.sensor_to_body.round(9).tolist(),
         }
-
-
-def placeholder_session_source(
-    *, seed: int = 0, sensor_to_body: np.ndarray | None = None
-) -> MotionScriptSource:
-    """A physically sensible rolling session until the simulator is available.
-
-    Stand 5 s, sit down, lie back onto the roller, hold 10 s, roll hips-down for 10 minutes, then
-    lie still on the roller (held forever).
-    """
-    return MotionScriptSource(
-        [("stand", 5.0), ("sit", 5.0), ("roller", 10.0), ("roll", 600.0), ("roller", None)],
-        seed=seed,
-        sensor_to_body=sensor_to_body,
-    )
 
 
 def calibration_pose_source(
@@ -431,11 +398,7 @@ class EmulatedPerson:
 
 def emulated_person(seed: int = 0) -> EmulatedPerson:
     """The person in `default_source(seed)`: the simulated session's strap, upright pitch and
-    pitch on the roller when the simulator is installed, else the placeholder session's."""
-    if not SimulatedSessionSource.available():
-        return EmulatedPerson(
-            _rotation_from_seed(seed), POSE_PITCH_DEG["stand"], POSE_PITCH_DEG["roller"]
-        )
+    pitch on the roller."""
     truth = SimulatedSessionSource(seed=seed).session(spec.SAMPLE_RATES_HZ[0]).truth
     on_roller = next((p for p in truth.phases if p.kind == "on_roller"), None)
     start_s = on_roller.start_s + 0.5 if on_roller is not None else 0.0
@@ -468,15 +431,6 @@ class SimulatedSessionSource(SampleSource):
         self.simulate_kwargs = simulate_kwargs
         self._sessions: dict[int, Any] = {}
         self._arrays: dict[int, ArraySource] = {}
-
-    @staticmethod
-    def available() -> bool:
-        """Whether the simulator package is importable in this installation."""
-        try:
-            from tracker.simulate import simulate_session  # noqa: F401
-        except ImportError:
-            return False
-        return True
 
     def session(self, sampling_rate_hz: int) -> Any:
         """The simulated session at `sampling_rate_hz` (runs the simulator on first use)."""
@@ -517,10 +471,8 @@ class SimulatedSessionSource(SampleSource):
 
 
 def default_source(*, seed: int = 0) -> SampleSource:
-    """The simulator's session when the simulator is installed, else `placeholder_session_source`."""
-    if SimulatedSessionSource.available():
-        return SimulatedSessionSource(seed=seed)
-    return placeholder_session_source(seed=seed)
+    """What the emulated sensor streams unless told otherwise: a simulated rolling session."""
+    return SimulatedSessionSource(seed=seed)
 
 
 def as_source(

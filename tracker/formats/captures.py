@@ -14,13 +14,6 @@ from tracker.imu import ImuRecording
 FORMAT = "tracker capture"
 
 
-def capture_magic() -> tuple[bytes, bytes]:
-    """(magic, whole signature line) of a capture file."""
-    from tracker.capture.format import MAGIC, SIGNATURE
-
-    return bytes(MAGIC), bytes(SIGNATURE)
-
-
 def is_capture(head: bytes) -> bool:
     """A capture starts with its magic; a file that is all a beginning of the signature is a
     capture cut within it; the capture layer also knows one whose signature is damaged."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker.errors import CsvFormatError, InputFileError, UsageError
-from tracker.formats import phyphox, sensor_logger
 from tracker.formats.captures import is_capture, read_capture_file
 from tracker.formats.columns import ColumnMapping
 from tracker.formats.sources import Source, is_zip, open_source
@@ -73,6 +72,8 @@ def load_recording(
             path=str(path),
             hint=f"tracker reads {FORMATS_READ}",
         )
+    from tracker.formats import phyphox, sensor_logger  # a capture (the common case) needs neither
+
     with open_source(path, head) as source:
         member = source.members[0]
         if mapping is None and sensor_logger.is_sensor_logger_file(member):
@@ -143,6 +144,8 @@ def _read_export(
     source: Source, mapping: ColumnMapping | None, units: UnitOverrides
 ) -> ImuRecording:
     """A zip or folder: a Sensor Logger or phyphox export (or a single CSV in it)."""
+    from tracker.formats import phyphox, sensor_logger
+
     if sensor_logger.looks_like_sensor_logger(source):
         _refuse_options(
             mapping, units, source.path, "a Sensor Logger export, whose units are documented"

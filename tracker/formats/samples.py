@@ -125,7 +125,7 @@ def tidy_samples(
     return Samples(t_s, acc, gyr, notes, reading.start_utc, t0)
 
 
-def _drop_rows_without_time(t, acc, gyr, lines, where, notes):  # type: ignore[no-untyped-def]
+def _drop_rows_without_time(t, acc, gyr, lines, where, notes):
     missing_t = np.isnan(t)
     if not missing_t.any():
         return t, acc, gyr, lines
@@ -151,7 +151,7 @@ def _check_order(t: np.ndarray, lines: np.ndarray, where: str) -> None:
         )
 
 
-def _drop_duplicates(t, acc, gyr, lines, where, notes):  # type: ignore[no-untyped-def]
+def _drop_duplicates(t, acc, gyr, lines, where, notes):
     dup = np.diff(t) == 0
     if not dup.any():
         return t, acc, gyr, lines

@@ -37,9 +37,9 @@ from tracker.formats.streams import Stream, align, clean_stream
 from tracker.formats.table import read_columns, sniff_layout
 from tracker.formats.units import AccelUnit, GyroUnit, TimeUnit, UnitOverrides
 from tracker.imu import ImuRecording
+from tracker.protocol.phone_push import IOS_FLIP_NOTE, acceleration_sign
 
 FORMAT = "Sensor Logger export"
-IOS_FLIP_NOTE = "iOS acceleration signs flipped to the Android convention (COORDINATES.md)"
 SENSOR_FILES = ("totalacceleration.csv", "accelerometer.csv", "gravity.csv", "gyroscope.csv")
 _TRUE = {"true", "1", "yes", "on", "enabled"}
 
@@ -73,14 +73,6 @@ def export_beside(path: Path) -> Source:
         if f.is_file() and f.name.lower() in wanted
     ]
     return Source(folder, "folder", members)
-
-
-def acceleration_sign(platform: str | None, standardised: bool) -> float:
-    """What turns the app's acceleration and gravity into tracker's (Android's) convention: -1 for
-    iOS unless "Standardise Units & Frames" was on (COORDINATES.md, CROSSPLATFORM.md), else +1.
-    The gyroscope and TotalAcceleration (Android only) never need it. Files and live pushes
-    (`tracker.protocol.phone_stream`) both use this rule."""
-    return -1.0 if platform == "ios" and not standardised else 1.0
 
 
 @dataclass(frozen=True)

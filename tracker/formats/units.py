@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -114,13 +115,13 @@ class UnitOverrides:
         return " ".join(parts)
 
 
-def _choice(kind: type[Enum], value: str | None, option: str):  # type: ignore[no-untyped-def]
+def _choice(kind: type[Enum], value: str | None, option: str) -> Any:
     if value is None or isinstance(value, kind):
         return value
     try:
         return kind(str(value).strip().lower())
     except ValueError:
-        choices = "|".join(str(k.value) for k in kind)  # type: ignore[attr-defined]
+        choices = "|".join(str(k.value) for k in kind)
         raise ValueError(f"{option} {value!r} is not one of {choices}") from None
 
 

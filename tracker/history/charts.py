@@ -136,7 +136,11 @@ def plot_weekly_consistency(
         top = max([top, *(h + 0.9 + 0.42 * len(lines) for h, lines in zip(sessions[overuse], reasons, strict=False))])
     ax.set_ylim(0, top + 1.0)  # the top: room for the legend
     ax.set_ylabel("sessions per week")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    from matplotlib.ticker import MaxNLocator
+
+    locator = ax.yaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
     twin = ax.twinx()
     minutes = summary["rolling_min"].to_numpy(dtype=float)
     # The line joins complete weeks only: the week in progress would drag it towards zero.
@@ -247,8 +251,9 @@ def plot_region_heatmap(
     m = region_matrix(summary)
     values = m.to_numpy()
     budget_min = guidance.region_weekly_budget_s / 60.0
+    vmax = max(budget_min * 1.5, float(values.max()))
     im = ax.imshow(values, aspect="auto", origin="lower", cmap="Blues", interpolation="nearest",
-                   vmin=0, vmax=max(budget_min * 1.5, float(values.max())), gid="region-heatmap")  # fmt: skip
+                   vmin=0, vmax=vmax, gid="region-heatmap")  # fmt: skip
     rows, cols = np.nonzero(values > budget_min)
     if len(rows):
         from matplotlib.collections import PatchCollection
@@ -261,7 +266,7 @@ def plot_region_heatmap(
         for (r, c), v in np.ndenumerate(values):
             if v > 0:
                 ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if v > im.norm.vmax * 0.6 else "0.2")  # fmt: skip
+                        color="white" if v > vmax * 0.6 else "0.2")  # fmt: skip
     ax.set_yticks(range(len(REGIONS)))
     ax.set_yticklabels([REGION_LABELS[r] for r in REGIONS], fontsize=8)
     _week_ticks(ax, summary.index)

@@ -201,5 +201,5 @@ def _jsonl(tables: dict[str, Any], out: Path) -> Path:
 def _plain(v: object) -> object:
     """numpy scalars to Python numbers for json."""
     if hasattr(v, "item"):
-        return v.item()  # type: ignore[union-attr]
+        return v.item()
     raise TypeError(f"cannot serialise {type(v).__name__}")

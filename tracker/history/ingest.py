@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -203,7 +203,7 @@ def session_start(
 def sensor_of(recording: ImuRecording) -> dict[str, Any]:
     """Sensor address and name from the recording's provenance, when it has them."""
     src = recording.source or {}
-    sensor = src.get("sensor") if isinstance(src.get("sensor"), dict) else src
+    sensor: dict[str, Any] = src["sensor"] if isinstance(src.get("sensor"), dict) else src
     return {
         "address": sensor.get("address") or sensor.get("sensor_address"),
         "name": sensor.get("name") or sensor.get("sensor_name"),
@@ -389,11 +389,3 @@ def import_file(
         path, IMPORTED, sid, start_utc=start, utc_offset_s=offset, on_roller_s=analysis.on_roller_s,
         strokes=len(analysis.strokes),
     )  # fmt: skip
-
-
-def import_files(
-    store: SessionStore, paths: Iterable[str | os.PathLike[str]], **kwargs: Any
-) -> Iterator[ImportOutcome]:
-    """`import_file` for each path, in order (a generator, so callers can show progress)."""
-    for p in paths:
-        yield import_file(store, p, **kwargs)

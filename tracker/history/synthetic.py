@@ -15,7 +15,7 @@ import numpy as np
 
 from tracker import __version__
 from tracker.guidance import Guidance
-from tracker.results import Hold, Phase, SessionAnalysis, Stroke, Warning
+from tracker.results import Hold, Phase, SessionAnalysis, SessionWarning, Stroke
 
 DEFAULT_GUIDANCE = Guidance()  # frozen: safe as a shared default
 
@@ -118,7 +118,7 @@ def _warnings(
     region_time: dict[str, float],
     on_roller_s: float,
     g: Guidance,
-) -> list[Warning]:
+) -> list[SessionWarning]:
     """The warnings such a session would get, worded as the analysis words them
     (`tracker.analysis.steps.rules`); spans are coarse (a whole stay for the time budgets)."""
     from tracker.analysis.steps import rules

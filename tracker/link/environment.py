@@ -114,7 +114,7 @@ async def emulated_environment(
     *,
     source: Any = None,
     seed: int = 0,
-    speed: float = 1.0,
+    speed: float | None = 1.0,
     bond_store_path: Any = None,
     kinds: tuple[str, ...] = ("tracker-imu",),
     send_log_limit: int | None = None,

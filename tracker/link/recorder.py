@@ -167,6 +167,7 @@ class Recorder:
         self._writer: Any = None
         self._decoder: Any = None
         self._driver: SensorDriver | None = None
+        self._client: Any = None  # the connected sensor while recording (None between links)
         self._identity: SensorIdentity | None = None
         self._effective: dict[str, Any] = {}
         self._fatal: BaseException | None = None
@@ -469,69 +470,80 @@ class Recorder:
         self._disconnected = asyncio.Event()
         self._silent_episodes = 0
         driver: SensorDriver | None = None
-        client: Any = None
         flusher: asyncio.Task[None] | None = None
         error: BaseException | None = None
+        self._client = None
         try:
             device, _adv, driver = await find_sensor(
                 self.env, self.target, timeout_s=self.scan_timeout_s, kind=self.kind
             )
             self._driver = driver
-            address = device.address
-            client = await self._connect_and_start(device, driver)
+            self._client = await self._connect_and_start(device, driver)
             self._t0_mono = time.monotonic()
             flusher = asyncio.create_task(self._progress_loop())
-            while True:
-                why = await self._stream_until_break(client)
-                if why in ("stop", "duration", "fatal"):
-                    break
-                if why == "silent":
-                    self._silent_episodes += 1
-                    self._event("sensor_silent", silent_s=round(time.monotonic() - self._last_data_mono, 3))
-                    if self._silent_episodes > self.max_silent_episodes:
-                        raise SensorSilentError(
-                            f"the sensor {address} stayed connected but sent no data "
-                            f"({self._silent_episodes} times for {self.watchdog_s:.0f} s)",
-                            address=address,
-                            hint="power-cycle the sensor and record again; the file so far is kept",
-                        )
-                    await self._close_client(client, driver, stop_stream=False)
-                else:
-                    self._event("link_lost", reason="disconnected")
-                client = None
-                try:
-                    client = await self._reconnect(address, driver, why)
-                except _Stop:
-                    break
+            await self._stream_and_reconnect(device.address, driver)
             if self._fatal is not None:
                 raise self._fatal
         except BaseException as exc:
             error = exc
             self._stopped_by = "error"
-        finally:
-            self._state = "stopping"
-            if flusher is not None:
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
-            if driver is not None:
-                await self._close_client(client, driver, stop_stream=True)
-            if self._writer is not None:
-                self._event("recording_stopped", reason=self._stopped_by if error is None else type(error).__name__)
-                try:
-                    self._writer.close()
-                except OSError as exc:
-                    if error is None:
-                        error = self._storage_error(exc)
-                except TrackerError as exc:
-                    if error is None:
-                        error = exc
-            self._state = "stopped"
-            if self._writer is not None:
-                self._report()
+        error = await self._shut_down(driver, flusher, error)
         if error is not None:
             raise error
         return self._result()
+
+    async def _stream_and_reconnect(self, address: str, driver: SensorDriver) -> None:
+        """Stream from `self._client`; after a silent sensor or a lost link, reconnect and go on,
+        until stopped, the duration passes, or the link cannot be restored (raises)."""
+        while True:
+            why = await self._stream_until_break(self._client)
+            if why in ("stop", "duration", "fatal"):
+                return
+            if why == "silent":
+                self._silent_episodes += 1
+                self._event("sensor_silent", silent_s=round(time.monotonic() - self._last_data_mono, 3))
+                if self._silent_episodes > self.max_silent_episodes:
+                    raise SensorSilentError(
+                        f"the sensor {address} stayed connected but sent no data "
+                        f"({self._silent_episodes} times for {self.watchdog_s:.0f} s)",
+                        address=address,
+                        hint="power-cycle the sensor and record again; the file so far is kept",
+                    )
+                await self._close_client(self._client, driver, stop_stream=False)
+            else:
+                self._event("link_lost", reason="disconnected")
+            self._client = None
+            try:
+                self._client = await self._reconnect(address, driver, why)
+            except _Stop:
+                return
+
+    async def _shut_down(
+        self, driver: SensorDriver | None, flusher: asyncio.Task[None] | None, error: BaseException | None
+    ) -> BaseException | None:
+        """Stop the progress loop, the stream and the link, close the capture (a storage error
+        closing it is the recording's error when it had none) and report; returns the error."""
+        self._state = "stopping"
+        if flusher is not None:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        if driver is not None:
+            await self._close_client(self._client, driver, stop_stream=True)
+        if self._writer is not None:
+            self._event("recording_stopped", reason=self._stopped_by if error is None else type(error).__name__)
+            try:
+                self._writer.close()
+            except OSError as exc:
+                if error is None:
+                    error = self._storage_error(exc)
+            except TrackerError as exc:
+                if error is None:
+                    error = exc
+        self._state = "stopped"
+        if self._writer is not None:
+            self._report()
+        return error
 
     def _result(self) -> RecordResult:
         progress = self.progress()

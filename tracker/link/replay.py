@@ -178,31 +178,12 @@ async def _replay_paced(
     """Feed IMU notifications one by one into a fresh StreamDecoder, handing each decoded block
     on when the session's clock (its samples' sensor times / `speed`) reaches its last sample.
     Battery levels go to `on_battery` before the first IMU notification received after them."""
-    from tracker.capture.decode import capture_notes
-    from tracker.capture.kinds import (
-        is_phone_kind,
-        is_pmd_kind,
-        phone_decoder_for_capture,
-        pmd_decoder_for_capture,
-        sensor_kind,
-    )
-    from tracker.imu import MountingCalibration
-    from tracker.protocol.stream import StreamDecoder
+    from tracker.capture.kinds import is_phone_kind, is_pmd_kind, sensor_kind
 
     settings = contents.initial_header.get("settings") or {}
     kind = sensor_kind(contents.header)
     own_settings = is_pmd_kind(kind) or is_phone_kind(kind)  # settings updates do not rescale their data
-    decoder: Any
-    if is_pmd_kind(kind):  # a Polar sensor: PMD frames, settings as the sensor confirmed them
-        decoder = pmd_decoder_for_capture(contents)
-    elif is_phone_kind(kind):  # a phone's pushed bodies
-        decoder = phone_decoder_for_capture(contents)
-    else:
-        decoder = StreamDecoder(
-            float(settings.get("sample_rate_hz", 100)),
-            int(settings.get("accel_range_g", 4)),
-            int(settings.get("gyro_range_dps", 500)),
-        )
+    decoder = _fresh_decoder(contents, settings, kind)
     imu = contents.imu
     updates = sorted(
         (u for u in contents.header_updates if "settings" in u.fields and not own_settings),
@@ -248,6 +229,36 @@ async def _replay_paced(
                 on_block(block)
         for m in marks:
             samples_at.setdefault(m, decoder.samples_kept)
+    return _recording_of(contents, decoder, samples_at), decoder.stats.to_json()
+
+
+def _fresh_decoder(contents: Any, settings: dict[str, Any], kind: str) -> Any:
+    """The decoder a live link to this capture's sensor would have started with."""
+    from tracker.capture.kinds import (
+        is_phone_kind,
+        is_pmd_kind,
+        phone_decoder_for_capture,
+        pmd_decoder_for_capture,
+    )
+    from tracker.protocol.stream import StreamDecoder
+
+    if is_pmd_kind(kind):  # a Polar sensor: PMD frames, settings as the sensor confirmed them
+        return pmd_decoder_for_capture(contents)
+    if is_phone_kind(kind):  # a phone's pushed bodies
+        return phone_decoder_for_capture(contents)
+    return StreamDecoder(
+        float(settings.get("sample_rate_hz", 100)),
+        int(settings.get("accel_range_g", 4)),
+        int(settings.get("gyro_range_dps", 500)),
+    )
+
+
+def _recording_of(contents: Any, decoder: Any, samples_at: dict[int, int]) -> Any:
+    """What the decoder kept, as a recording with the capture's calibration, start time and notes."""
+    from tracker.capture.decode import capture_notes
+    from tracker.imu import MountingCalibration
+
+    imu = contents.imu
     calibration = None
     if contents.header.get("calibration"):
         try:
@@ -279,4 +290,5 @@ async def _replay_paced(
         utc_offset_s=contents.header.get("utc_offset_s"),
         timezone=contents.header.get("timezone"),
     )
-    return recording, decoder.stats.to_json()
+    return recording
+

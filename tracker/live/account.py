@@ -18,7 +18,7 @@ from typing import Any
 from tracker.guidance import REGIONS, Guidance
 from tracker.live.state import LiveEvent
 from tracker.live.warnings import LiveWarnings
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 
 @dataclass
@@ -121,13 +121,13 @@ class SessionLog:
         return getattr(self, name)
 
     @property
-    def warnings(self) -> list[Warning]:
+    def warnings(self) -> list[SessionWarning]:
         return self.rules.warnings
 
     def emit(self, event: LiveEvent) -> None:
         (self.events if self.pending is None else self.pending).append(event)
 
-    def warn(self, w: Warning) -> None:
+    def warn(self, w: SessionWarning) -> None:
         # the rules own the list (they update a warning's span in place); warnings are few
         self.emit(LiveEvent("warning", self.now_s, warning=w))
 

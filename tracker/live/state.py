@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 #: Kinds of `LiveEvent`.
 EVENT_KINDS = (
@@ -37,7 +37,7 @@ class LiveEvent:
     t_s: float
     stroke: Stroke | None = None
     hold: Hold | None = None
-    warning: Warning | None = None
+    warning: SessionWarning | None = None
     region: str | None = None
 
 
@@ -100,7 +100,7 @@ class LiveState:
     holds_done: int = 0
     on_roller_s: float = 0.0
     region_time_s: dict[str, float] = field(default_factory=dict)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[SessionWarning] = field(default_factory=list)
     """The most recent warnings (newest last; capped by the session's `max_warnings`)."""
     warning_count: int = 0
     # set by the recorder / replay (the analysis knows nothing of the link)

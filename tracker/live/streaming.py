@@ -61,7 +61,7 @@ from tracker.live.sample import BRIDGE, BodySample, Sample
 from tracker.live.state import HoldTimer, LiveEvent, LiveState
 from tracker.live.tilt import LiveTiltOrientation
 from tracker.live.warnings import LiveWarnings
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 ACCEL_ONLY_NOTE = (
     "no gyroscope: positions and hips-down paces rest on the strap's tilt on the chest, and bridge "
@@ -252,7 +252,7 @@ class LiveSession:
         return self.log.shown("holds")
 
     @property
-    def warnings(self) -> list[Warning]:
+    def warnings(self) -> list[SessionWarning]:
         return self.log.shown("rules").warnings
 
     @property

@@ -27,7 +27,7 @@ import numpy as np
 from tracker.analysis.steps import rules
 from tracker.analysis.warnings import WarningRules
 from tracker.guidance import Guidance
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 
 class LiveWarnings:
@@ -37,7 +37,7 @@ class LiveWarnings:
         self.guidance = guidance
         self.offline = WarningRules(guidance)
         self.lumbar_confirm_s = lumbar_confirm_s
-        self.warnings: list[Warning] = []
+        self.warnings: list[SessionWarning] = []
         self.fired = 0
         self._runs = rules.TooFastRuns(guidance)
         self._run_warning: int | None = None
@@ -56,18 +56,18 @@ class LiveWarnings:
         # until the committed strokes make the same run (adopted) or show there was none
         self._provisional: list[list] = []
 
-    def _fire(self, w: Warning) -> Warning:
+    def _fire(self, w: SessionWarning) -> SessionWarning:
         self.warnings.append(w)
         self.fired += 1
         return w
 
-    def _update(self, index: int | None, w: Warning) -> None:
+    def _update(self, index: int | None, w: SessionWarning) -> None:
         # indices stay valid: the list is only appended to (the session caps its own copy)
         if index is not None and 0 <= index < len(self.warnings):
             self.warnings[index] = w
 
     # --- strokes and holds -------------------------------------------------------------------------
-    def stroke_ending(self, stroke: Stroke) -> Warning | None:
+    def stroke_ending(self, stroke: Stroke) -> SessionWarning | None:
         """A fast stroke is decelerating (not yet closed): fire too_fast now if it completes a run."""
         if self._run_warning is not None or not self._runs.fast(stroke):
             return None
@@ -77,7 +77,7 @@ class LiveWarnings:
         self._run_warning = len(self.warnings)
         return self._fire(w)
 
-    def stroke_closed(self, stroke: Stroke, t_s: float, provisional_fired: bool = False) -> list[Warning]:
+    def stroke_closed(self, stroke: Stroke, t_s: float, provisional_fired: bool = False) -> list[SessionWarning]:
         # (a warning fired on the stroke's way out stays: it was said; a slow stroke ends the run)
         w = self._runs.step(stroke)
         if not self._runs.strokes:
@@ -99,7 +99,7 @@ class LiveWarnings:
         return []
 
     # --- provisional too_fast (bridge) -------------------------------------------------------------
-    def provisional_too_fast(self, run: list[Stroke]) -> Warning | None:
+    def provisional_too_fast(self, run: list[Stroke]) -> SessionWarning | None:
         """A run of fast movements seen by a bridge's fast-move detector, ahead of the committed
         strokes: fire too_fast now (once per run; a longer run updates the span). It stays a
         provisional warning until `stroke_closed` adopts it or `withdraw_provisional` drops it."""
@@ -147,7 +147,7 @@ class LiveWarnings:
         self._runs.hold()
         self._run_warning = None
 
-    def hold_tick(self, t_s: float, hold_start_s: float, position_cm: float) -> Warning | None:
+    def hold_tick(self, t_s: float, hold_start_s: float, position_cm: float) -> SessionWarning | None:
         g = self.guidance
         if t_s - hold_start_s <= g.hold_too_long_s or self._hold_warned == hold_start_s:
             return None
@@ -177,14 +177,14 @@ class LiveWarnings:
         on_roller_s: float,
         region_time_s: dict[str, float],
         turning: bool = False,
-    ) -> list[Warning]:
+    ) -> list[SessionWarning]:
         """One on-roller sample. `turning`: the torso turns as fast as when getting on or off the
         roller; offline calls such a stretch a transition (not on the roller) if a change of
         state follows it, so a lumbar stay confirmed while turning waits for the turning to end
         on the roller (`roller_left` drops it: sitting up sweeps the contact through the lumbar
         range)."""
         g = self.guidance
-        out: list[Warning] = []
+        out: list[SessionWarning] = []
         spent = region_time_s.get(region, 0.0)
         if spent > g.region_budget_s and region not in self._region_warned:
             self._region_warned.add(region)
@@ -198,7 +198,7 @@ class LiveWarnings:
                 out.append(w)
         return out
 
-    def _lumbar(self, t_s: float, inside: bool, turning: bool = False) -> Warning | None:
+    def _lumbar(self, t_s: float, inside: bool, turning: bool = False) -> SessionWarning | None:
         merge_s = self.offline.lumbar_merge_s
         if self._lumbar_pending is not None and (not turning or t_s - self._lumbar_pending_at >= self.lumbar_exit_wait_s):
             # the turning ended on the roller (or went on far too long for sitting up): real
@@ -227,7 +227,7 @@ class LiveWarnings:
         self._lumbar_warning = len(self.warnings)
         return self._fire(self._lumbar_message(self._lumbar_span))
 
-    def _lumbar_message(self, span: list[float]) -> Warning:
+    def _lumbar_message(self, span: list[float]) -> SessionWarning:
         return rules.lumbar_warning(span[0], span[1], ongoing=True)
 
     def roller_left(self, t_s: float) -> None:

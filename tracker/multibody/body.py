@@ -282,21 +282,6 @@ class Rig:
                 break
         return theta
 
-    def hips_down_contact(
-        self, theta: np.ndarray, lo: float = 0.0, hi: float | None = None
-    ) -> np.ndarray:
-        """Inverse of `hips_down_pitch` (nominal offset), by bisection: the contact's arc length
-        for a pitch. For tests and for the truth's effective-diameter summary."""
-        theta = np.asarray(theta, dtype=float)
-        a = np.full_like(theta, lo + 1e-3)
-        b = np.full_like(theta, hi if hi is not None else self.person.hip_to_neck_m + 0.1)
-        for _ in range(60):
-            m = 0.5 * (a + b)
-            high = self.hips_down_pitch(m) > theta  # pitch falls as the contact moves up
-            a = np.where(high, m, a)
-            b = np.where(high, b, m)
-        return 0.5 * (a + b)
-
     # --- bridge ----------------------------------------------------------------------------------
     def rolled_roller_x(
         self, theta: np.ndarray, s: np.ndarray, k_roll: float | np.ndarray

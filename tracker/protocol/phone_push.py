@@ -35,6 +35,17 @@ from typing import Any
 import msgspec
 import numpy as np
 
+IOS_FLIP_NOTE = "iOS acceleration signs flipped to the Android convention (COORDINATES.md)"
+
+
+def acceleration_sign(platform: str | None, standardised: bool) -> float:
+    """What turns the app's acceleration and gravity into tracker's (Android's) convention: -1 for
+    iOS unless "Standardise Units & Frames" was on (COORDINATES.md, CROSSPLATFORM.md), else +1.
+    The gyroscope and TotalAcceleration (Android only) never need it. Files
+    (`tracker.formats.sensor_logger`) and live pushes (`tracker.protocol.phone_stream`) both use
+    this rule."""
+    return -1.0 if platform == "ios" and not standardised else 1.0
+
 MOTION_NAMES = ("totalacceleration", "accelerometer", "gravity", "gyroscope")
 """The readings tracker uses (lower case, as pushed)."""
 PART_HEAD = 2

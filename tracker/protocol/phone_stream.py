@@ -12,7 +12,7 @@ pushed body (`feed_body`; `feed` takes the capture's notifications, parts of bod
 3. acceleration with gravity: `totalacceleration` when the phone pushes it (Android), otherwise
    `accelerometer` (gravity removed) plus `gravity` put on its times; which of the two is fixed
    by the first message that holds either. iOS signs are turned into Android's exactly as for a
-   Sensor Logger file (`tracker.formats.sensor_logger.acceleration_sign`), from the platform
+   Sensor Logger file (`tracker.protocol.phone_push.acceleration_sign`), from the platform
    the capture's `settings.phone` states;
 4. each stream keeps its own clock (the reading's `time`, UTC ns); readings at or before the last
    one of their stream are late (a resent batch) and dropped, counted; the gyroscope is put on the
@@ -340,7 +340,7 @@ class PhoneStreamDecoder:
         return self._emit(t, acc, gyr, host)
 
     def _sign(self) -> float:
-        from tracker.formats.sensor_logger import acceleration_sign
+        from tracker.protocol.phone_push import acceleration_sign
 
         return acceleration_sign(self.platform, self.standardised)
 
@@ -462,7 +462,7 @@ class PhoneStreamDecoder:
 
     def notes(self) -> list[str]:
         """What a person should know about how the pushes were read."""
-        from tracker.formats.sensor_logger import IOS_FLIP_NOTE
+        from tracker.protocol.phone_push import IOS_FLIP_NOTE
 
         out = []
         if self._mode == "accelerometer+gravity":

@@ -33,7 +33,6 @@ Polar sensors parse and build) is `tracker.protocol.pmd_sensor`.
 from __future__ import annotations
 
 import enum
-import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,11 @@ FEATURE_READ_CODE = 0x0F
 ONLINE_MEASUREMENT_STOPPED = 0x01
 """First byte of an unsolicited indication: the sensor stopped these measurement types itself."""
 
+PMD_SENSOR_KINDS: dict[str, tuple[str, ...]] = {
+    "polar-h10": ("ACC",),
+    "polar-verity": ("ACC", "GYRO"),
+}
+"""Sensor kinds that speak PMD, and the measurements tracker streams from each (timeline first)."""
 FRAME_HEADER_SIZE = 10
 """measurement type (1) + timestamp (8) + frame type (1)."""
 POLAR_EPOCH_UNIX_NS = 946_684_800_000_000_000
@@ -714,11 +718,3 @@ def decode_frame(
         else:
             times = sample_timestamps(previous_timestamp_ns, ts, len(samples), sample_rate_hz)
     return PmdFrame(mtype, ftype, compressed, ts, samples, times, truncated, note)
-
-
-def milli_g_to_m_s2(value: float) -> float:
-    return float(value) * MILLI_G_M_S2
-
-
-def dps_to_rad_s(value: float) -> float:
-    return math.radians(float(value))

@@ -40,14 +40,11 @@ from typing import Any
 import numpy as np
 
 from tracker.protocol import pmd
+from tracker.protocol.pmd import PMD_SENSOR_KINDS
+from tracker.protocol.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
-PMD_SENSOR_KINDS: dict[str, tuple[str, ...]] = {
-    "polar-h10": ("ACC",),
-    "polar-verity": ("ACC", "GYRO"),
-}
-"""Sensor kinds that speak PMD, and the measurements tracker streams from each (timeline first)."""
 
 CLOCK_RESET_NS = 1_000_000_000
 """A frame this much before the previous one is a restarted sensor clock, not a late frame."""
@@ -195,8 +192,7 @@ class PmdStreamDecoder:
         self.keep_samples = keep_samples
         self.max_gap_s = float(max_gap_s)
         self.hold_frames = int(hold_frames)
-        self.log_first = int(log_first)
-        self.log_interval_s = float(log_interval_s)
+        self._log = RateLimitedLog(log, log_first, log_interval_s)
         self.host_reference_ns: int | None = None
         """Set by a replay: host times fed are seconds after this host clock value (ns)."""
         self._chains = {name: _Chain(name) for name in self.measurements}
@@ -221,9 +217,6 @@ class PmdStreamDecoder:
         self._out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._acc_all: list[tuple[np.ndarray, np.ndarray]] = []
         self._kept = 0
-        self._log_count: dict[str, int] = {}
-        self._log_last: dict[str, float] = {}
-        self._log_suppressed: dict[str, int] = {}
         if settings:
             self.configure_streams(settings)
 
@@ -363,7 +356,7 @@ class PmdStreamDecoder:
             return None
         if truncated or note:
             st.cut_frames += 1
-            self._log_limited(
+            self._log.warning(
                 "cut",
                 host,
                 "PMD frame cut short or odd (%s), its complete samples kept: %s",
@@ -491,19 +484,7 @@ class PmdStreamDecoder:
     def _report_malformed(self, reason: str, what: str, data: bytes, host: float) -> None:
         st = self._stats
         st.malformed[reason] = st.malformed.get(reason, 0) + 1
-        self._log_limited(reason, host, "PMD frame skipped (%s): %s", what, data[:64].hex())
-
-    def _log_limited(self, kind: str, host_time_s: float, msg: str, *args: Any) -> None:
-        seen = self._log_count.get(kind, 0) + 1
-        self._log_count[kind] = seen
-        last = self._log_last.get(kind)
-        if seen <= self.log_first or last is None or host_time_s - last >= self.log_interval_s:
-            suppressed = self._log_suppressed.pop(kind, 0)
-            more = f" ({suppressed} more since the last report)" if suppressed else ""
-            log.warning(msg + "%s", *args, more)
-            self._log_last[kind] = host_time_s
-        else:
-            self._log_suppressed[kind] = self._log_suppressed.get(kind, 0) + 1
+        self._log.warning(reason, host, "PMD frame skipped (%s): %s", what, data[:64].hex())
 
     # --- results ------------------------------------------------------------------------------------
     @property

@@ -45,13 +45,21 @@ import math
 import struct
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from tracker.protocol import packets, spec
+from tracker.protocol.clock_drift import LowerEnvelopeDrift
+from tracker.protocol.decoded import DecodedBlock, DecodeStats
+from tracker.protocol.ratelog import RateLimitedLog
+from tracker.protocol.stream_resync import MAX_SILENCE_US as _MAX_SILENCE_US
+from tracker.protocol.stream_resync import Candidate, ChainResync
+from tracker.protocol.stream_resync import Piece as _Piece
+
+__all__ = ["DecodeStats", "DecodedBlock", "StreamDecoder"]
 
 log = logging.getLogger(__name__)
 
@@ -69,103 +77,10 @@ _MAX_COUNT = spec.MAX_SAMPLES_PER_PACKET
 _VERSION = spec.PROTOCOL_VERSION
 _RECENT_KEYS = 1024
 """Delivered (sequence, timestamp) keys remembered for duplicate detection."""
-_MAX_CANDIDATE_SEQ_STEP = 8
-"""Candidates of a new chain may skip up to this many sequence numbers (packets lost meanwhile)."""
 _FIRST_WINDOW = 64
 """Packets in the first vectorised pass after an irregular packet (doubles while clean)."""
-_MAX_SILENCE_US = 30 * 86400 * 1e6
-"""Host-clock gaps up to this count the sensor clock's wraps after a silence; a longer one (a
-host clock that jumped, or a file's nonsense) says nothing about the sensor's clock, and a clock
-reset is placed at most this far on. Keeps every step a small integer, so `feed` (Python ints)
-and the batch path (int64) agree whatever host times they are given."""
 _MAX_HOST_S = 1e12
 """Host times are clipped to +-this (31,700 years); a NaN host time repeats the one before."""
-
-
-@dataclass(frozen=True)
-class DecodedBlock:
-    """The new samples one `feed` call delivered, in time order."""
-
-    t_sensor_s: np.ndarray
-    """(n,) float64 s: unwrapped sensor time since the decoder's first delivered sample."""
-    acc_m_s2: np.ndarray
-    """(n, 3) float64 m/s²: specific force in the sensor frame."""
-    gyr_rad_s: np.ndarray
-    """(n, 3) float64 rad/s: rotation rate in the sensor frame."""
-    counts: np.ndarray
-    """(n, 6) int16 raw counts ax, ay, az, gx, gy, gz as sent."""
-    sequence: np.ndarray
-    """(p,) uint16 sequence numbers of the packets delivered."""
-    host_time_s: np.ndarray
-    """(p,) float64 host receive time of those packets (the caller's clock)."""
-    lost_samples_before: int
-    """Samples lost in gaps between the previous block and the end of this one."""
-
-    def __len__(self) -> int:
-        return int(self.t_sensor_s.shape[0])
-
-
-@dataclass
-class DecodeStats:
-    """Counters of a `StreamDecoder` (all since it was created).
-
-    Every fed notification ends up in exactly one of `malformed`, `packets_delivered`,
-    `duplicates`, `out_of_order`, `implausible` (a rejected packet that later joins a
-    resynchronised chain moves from `implausible`/`out_of_order` to `packets_delivered`).
-    """
-
-    packets: int = 0
-    """Notifications fed."""
-    packets_delivered: int = 0
-    samples: int = 0
-    """Samples delivered."""
-    malformed: dict[str, int] = field(default_factory=dict)
-    """Malformed notifications by `MalformedReason` value."""
-    duplicates: int = 0
-    out_of_order: int = 0
-    """Packets dropped because their samples lie before the last delivered one (not duplicates),
-    including packets of an abandoned candidate chain that went backwards."""
-    implausible: int = 0
-    """Packets dropped for an unexplained forward time jump, including packets of a candidate
-    chain that was abandoned (too short to resynchronise)."""
-    gaps: int = 0
-    lost_samples: int = 0
-    """Samples missing in gaps, from the sensor timestamps (includes time the link was down)."""
-    lost_packets: int = 0
-    """Packets missing according to the sequence counter (within a stream)."""
-    sequence_jumps: int = 0
-    """Delivered packets whose sequence number jumped in a way the timestamps contradict (no lost
-    packets are counted for them)."""
-    resyncs: int = 0
-    """Times the decoder abandoned its chain for a new one (lost STREAM_START, clock jump)."""
-    stream_starts: int = 0
-    clock_resets: int = 0
-    """New chains placed by host time: STREAM_START without the clock moving forward, and
-    resynchronisations onto a clock that restarted or jumped."""
-    timestamp_wraps: int = 0
-    sensor_overflows: int = 0
-    clipped_packets: int = 0
-    drift_ppm: float | None = None
-    """Estimated host-clock seconds per sensor-clock second, minus 1, in ppm (positive: the sensor
-    clock runs slow). None until `drift_min_span_s` of data."""
-    drift_trusted: bool = False
-    """Whether `drift_ppm` is within `max_drift_ppm` (else it is reported but not applied)."""
-    drift_note: str = ""
-
-    @property
-    def malformed_total(self) -> int:
-        return sum(self.malformed.values())
-
-    @property
-    def loss_fraction(self) -> float:
-        total = self.samples + self.lost_samples
-        return self.lost_samples / total if total else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["malformed_total"] = self.malformed_total
-        out["loss_fraction"] = round(self.loss_fraction, 9)
-        return out
 
 
 class _Growable:
@@ -218,23 +133,6 @@ class _RecentKeys:
         return key in self._count
 
 
-@dataclass(slots=True)
-class _Candidate:
-    """A rejected packet that may start (or continue) a new chain."""
-
-    ts: int
-    seq: int
-    cnt: int
-    flags: int
-    host: float
-    t0: int
-    """Unwrapped µs against the last delivered packet (shifted when placed by host time)."""
-    counts: np.ndarray
-    key: int
-    kind: str
-    """"implausible" or "out_of_order": the counter it sits in until it is delivered."""
-
-
 @dataclass
 class _Segment:
     """Settings in force from sample `start` on."""
@@ -258,11 +156,9 @@ class _Valid:
     samples: np.ndarray
 
 
-_Piece = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
-"""(t_s (n,), counts (n, 6), sequence (p,), host (p,), lost samples) of delivered packets."""
 
 
-class StreamDecoder:
+class StreamDecoder(ChainResync):
     """Decode a live or replayed stream of data notifications into timed samples.
 
     Parameters
@@ -312,13 +208,9 @@ class StreamDecoder:
                 f"resync_packets must be at least 2 (one packet could hijack the stream); got {resync_packets}"
             )
         self.keep_samples = keep_samples
-        self.max_drift_ppm = float(max_drift_ppm)
-        self.drift_window_s = float(drift_window_s)
-        self.drift_min_span_s = float(drift_min_span_s)
         self.max_unexplained_gap_s = float(max_unexplained_gap_s)
         self.resync_packets = int(resync_packets)
-        self.log_first = int(log_first)
-        self.log_interval_s = float(log_interval_s)
+        self._log = RateLimitedLog(log, log_first, log_interval_s)
         self._last_host_s = 0.0  # the last host time fed (stands in for a NaN one)
         self.host_reference_ns: int | None = None
         """Set by a replay: host times fed are seconds after this host clock value (ns)."""
@@ -338,15 +230,9 @@ class StreamDecoder:
         self._last_end_us = -math.inf  # sensor time of the last delivered sample (unwrapped µs)
         self._origin_us = 0
         self._recent = _RecentKeys()
-        self._cands: list[_Candidate] = []
+        self._cands: list[Candidate] = []
         self._rejected_run = 0  # packets rejected (not duplicates) since the last delivery
-        # drift: window index -> (min of host - sensor, sensor time at that minimum), seconds
-        self._env: dict[int, tuple[float, float]] = {}
-        self._drift_cache: tuple[int, float | None, bool, str, float, float] | None = None
-        # rate-limited logging, per kind
-        self._log_count: dict[str, int] = {}
-        self._log_last: dict[str, float] = {}
-        self._log_suppressed: dict[str, int] = {}
+        self._drift = LowerEnvelopeDrift(drift_window_s, drift_min_span_s, max_drift_ppm)
 
     # --- settings ------------------------------------------------------------------------
     def _set_settings(self, rate: float, acc: int, gyr: int) -> None:
@@ -515,7 +401,7 @@ class StreamDecoder:
             prev_ts[0], prev_seq[0], prev_cnt[0], prev_host[0] = ts[0], seq[0], cnt[0], hst[0]
             base = int(ts[0])
         else:
-            prev_ts[0], prev_seq[0] = self._prev_ts_raw, self._prev_seq
+            prev_ts[0], prev_seq[0] = cast(int, self._prev_ts_raw), self._prev_seq
             prev_cnt[0], prev_host[0] = self._prev_count, self._prev_host_s
             base = self._prev_unwrapped_us
 
@@ -525,8 +411,8 @@ class StreamDecoder:
         host_dt_us = np.clip((hst - prev_host) * 1e6, -_MAX_SILENCE_US, _MAX_SILENCE_US)
         long_silence = (host_dt_us > _HALF_WRAP) & (host_dt_us < _MAX_SILENCE_US)
         if long_silence.any():  # more than 35 min without packets: the host clock counts the wraps
-            k = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
-            step = np.where(long_silence, raw_step + k.astype(np.int64) * _WRAP, step)
+            wraps = np.maximum(0, np.rint((host_dt_us - raw_step) / _WRAP))
+            step = np.where(long_silence, raw_step + wraps.astype(np.int64) * _WRAP, step)
         starts = (flg & _START) != 0
         keys = (seq << 32) | ts
         reset = starts & (step <= 0) & ~long_silence
@@ -604,7 +490,7 @@ class StreamDecoder:
             within = np.arange(total) - np.repeat(first_of, cnt)
             t_s = (np.repeat(rel, cnt) + within * period) / 1e6
         st.samples += total
-        self._update_envelope((end - self._origin_us) / 1e6, hst - (end - self._origin_us) / 1e6)
+        self._drift.extend((end - self._origin_us) / 1e6, hst - (end - self._origin_us) / 1e6)
         if self.keep_samples:
             self._t.extend(t_s)
             self._counts.extend(counts)
@@ -695,7 +581,7 @@ class StreamDecoder:
             if self._is_stale(seq, t0):  # a late packet of the current chain: never a new chain
                 return
             kind = "out_of_order"
-        self._candidate(_Candidate(ts, seq, cnt, flags, host, t0, counts, key, kind), pieces)
+        self._candidate(Candidate(ts, seq, cnt, flags, host, t0, counts, key, kind), pieces)
 
     def _seq_agrees(self, seq: int, gap_us: float) -> bool:
         """Whether the sequence step from the last delivered packet explains a time gap."""
@@ -753,11 +639,7 @@ class StreamDecoder:
         origin = self._origin_us
         t_s = ((t0 - origin) + self._k_period[cnt]) / 1e6
         x = (end - origin) / 1e6
-        r = host - x
-        w = math.floor(x / self.drift_window_s)
-        old = self._env.get(w)
-        if old is None or r < old[0]:
-            self._env[w] = (r, x)
+        self._drift.add(x, host - x)
         if self.keep_samples:
             self._t.extend(t_s)
             self._counts.extend(counts)
@@ -772,106 +654,6 @@ class StreamDecoder:
         self._last_end_us = end
         self._rejected_run = 0
         pieces.append((t_s, counts, np.array([seq], np.uint16), np.array([host], np.float64), lost))
-
-    # --- resynchronisation ---------------------------------------------------------------
-    def _follows(self, a: _Candidate, b: _Candidate) -> bool:
-        """Whether candidate `b` continues candidate `a`: sequence +1..+8 and a timestamp step of
-        that many packets of `a`'s size at the configured rate (later when SENSOR_OVERFLOW)."""
-        ds = (b.seq - a.seq) % _SEQ_WRAP
-        if not 1 <= ds <= _MAX_CANDIDATE_SEQ_STEP:
-            return False
-        expect = ds * a.cnt * self._period_us
-        tol = self._period_us / 2 + 1e-3 * expect  # rounding to whole µs, and any crystal drift
-        dt = b.t0 - a.t0
-        if b.flags & _OVERFLOW:
-            return dt >= expect - tol
-        return abs(dt - expect) <= tol
-
-    def _candidate(self, cand: _Candidate, pieces: list[_Piece]) -> None:
-        cands = self._cands
-        if cands and not self._follows(cands[-1], cand):
-            self._abandon(cand.host)
-        cands.append(cand)
-        if len(cands) >= self.resync_packets:
-            self._resync(pieces)
-
-    def _abandon(self, host_time_s: float) -> None:
-        """Drop the candidate chain for good (its packets stay counted as implausible or out of
-        order) and say so once for the whole run of packets."""
-        cands = self._cands
-        if cands:
-            c = cands[0]
-            self._log_limited(
-                "abandoned",
-                host_time_s,
-                "dropped %d data packet(s) from sequence %d that did not follow the stream (%s) "
-                "and did not start a new one",
-                len(cands),
-                c.seq,
-                c.kind.replace("_", " "),
-            )
-            cands.clear()
-
-    def _resync(self, pieces: list[_Piece]) -> None:
-        """Abandon the chain for the candidates', place it, and deliver the candidates."""
-        st = self._stats
-        cands, self._cands = self._cands, []
-        period = self._period_us
-        c0 = cands[0]
-        dropped = self._rejected_run - len(cands)
-        last_end = self._last_end_us
-        host_gap_us = min(max((c0.host - self._prev_host_s) * 1e6, -_MAX_SILENCE_US), _MAX_SILENCE_US)
-        # both ends are "last sample of a packet", so the two gaps measure the same interval
-        sensor_gap_us = c0.t0 + (c0.cnt - 1) * period - last_end
-        continuous = c0.t0 - last_end > period / 2 and abs(sensor_gap_us - host_gap_us) <= (
-            0.5e6 + 0.05 * abs(host_gap_us)
-        )
-        if continuous:
-            offset = 0
-        else:  # the clock restarted or jumped: the host clock says where the new chain starts
-            target = last_end + max(host_gap_us - (c0.cnt - 1) * period, period)
-            offset = round(target - c0.t0)
-        st.resyncs += 1
-        for i, c in enumerate(cands):
-            if c.kind == "implausible":
-                st.implausible -= 1
-            else:
-                st.out_of_order -= 1
-            self._deliver(
-                c.ts,
-                c.t0 + offset,
-                c.seq,
-                c.cnt,
-                c.host,
-                c.counts,
-                c.key,
-                pieces,
-                start=bool(c.flags & _START),
-                reset=i == 0 and not continuous,
-                new_chain=i == 0,
-            )
-        lost = pieces[-len(cands)][4]
-        if continuous:
-            how = (
-                f"the sensor clock ran on: {sensor_gap_us / 1e6:.3f} s gap from the timestamps, "
-                f"{lost} samples lost"
-            )
-        else:
-            how = (
-                f"the sensor clock jumped {(sensor_gap_us - host_gap_us) / 1e6:+.3f} s against the "
-                f"host clock (restart without STREAM_START?): placed {host_gap_us / 1e6:.3f} s "
-                "later by host time"
-            )
-        self._log_limited(
-            "resync",
-            c0.host,
-            "data stream resynchronised on %d consistent packets from sequence %d after %d "
-            "dropped packets that did not follow the stream; %s",
-            len(cands),
-            c0.seq,
-            dropped,
-            how,
-        )
 
     # --- results of a call ---------------------------------------------------------------
     def _block(self, pieces: list[_Piece]) -> DecodedBlock | None:
@@ -896,20 +678,6 @@ class StreamDecoder:
         )
 
     # --- logging -------------------------------------------------------------------------
-    def _log_limited(self, kind: str, host_time_s: float, msg: str, *args: Any) -> None:
-        """WARNING for the first `log_first` events of a kind, then at most one per
-        `log_interval_s` of host time, saying how many were suppressed in between."""
-        seen = self._log_count.get(kind, 0) + 1
-        self._log_count[kind] = seen
-        last = self._log_last.get(kind)
-        if seen <= self.log_first or last is None or host_time_s - last >= self.log_interval_s:
-            suppressed = self._log_suppressed.pop(kind, 0)
-            more = f" ({suppressed} more since the last report)" if suppressed else ""
-            log.warning(msg + "%s", *args, more)
-            self._log_last[kind] = host_time_s
-        else:
-            self._log_suppressed[kind] = self._log_suppressed.get(kind, 0) + 1
-
     def _report_malformed(self, payload: bytes, host_time_s: float) -> None:
         result = packets.decode_data_packet(payload)
         if not isinstance(result, packets.Malformed):  # cannot happen: batch and scalar agree
@@ -917,84 +685,13 @@ class StreamDecoder:
         reason = result.reason.value
         st = self._stats
         st.malformed[reason] = st.malformed.get(reason, 0) + 1
-        self._log_limited(reason, host_time_s, "malformed data packet skipped: %s", result)
+        self._log.warning(reason, host_time_s, "malformed data packet skipped: %s", result)
 
-    # --- clock drift ---------------------------------------------------------------------
-    def _update_envelope(self, x: np.ndarray, r: np.ndarray) -> None:
-        w = np.floor(x / self.drift_window_s).astype(np.int64)
-        if w.shape[0] == 1:
-            key, rv, xv = int(w[0]), float(r[0]), float(x[0])
-            old = self._env.get(key)
-            if old is None or rv < old[0]:
-                self._env[key] = (rv, xv)
-            return
-        order = np.lexsort((r, w))
-        ws = w[order]
-        firsts = np.concatenate([[True], ws[1:] != ws[:-1]])
-        for key, rv, xv in zip(
-            ws[firsts].tolist(), r[order][firsts].tolist(), x[order][firsts].tolist(), strict=True
-        ):
-            old = self._env.get(key)
-            if old is None or rv < old[0]:
-                self._env[key] = (rv, xv)
-
-    def _fit_drift(self) -> tuple[float | None, bool, str, float, float]:
-        """(drift_ppm, trusted, note, intercept_s, slope) of the lower envelope r = a + slope * x."""
-        n = len(self._env)
-        if self._drift_cache is not None and self._drift_cache[0] == n:
-            return self._drift_cache[1:]
-        if n == 0:
-            out: tuple[float | None, bool, str, float, float] = (
-                None,
-                False,
-                "no data yet",
-                0.0,
-                0.0,
-            )
-            self._drift_cache = (n, *out)
-            return out
-        vals = np.array(list(self._env.values()))
-        r, x = vals[:, 0], vals[:, 1]
-        span = float(x.max() - x.min())
-        if n < 4 or span < self.drift_min_span_s:
-            a = float(r.min())
-            out = (
-                None,
-                False,
-                f"not enough data for a drift estimate ({span:.0f} s of {self.drift_min_span_s:.0f} s)",
-                a,
-                0.0,
-            )
-            self._drift_cache = (n, *out)
-            return out
-        keep = np.ones(n, bool)
-        slope = a = 0.0
-        for _ in range(4):  # least squares, then drop windows that sit high above the envelope
-            slope, a = np.polyfit(x[keep], r[keep], 1)
-            res = r - (a + slope * x)
-            mad = np.median(np.abs(res[keep] - np.median(res[keep]))) + 1e-6
-            new_keep = res <= np.median(res[keep]) + 3 * 1.4826 * mad
-            if new_keep.sum() < 4 or np.array_equal(new_keep, keep):
-                break
-            keep = new_keep
-        # the envelope is the lowest line: shift it down onto the lowest kept window
-        a = float(a + (r - (a + slope * x))[keep].min())
-        ppm = float(slope * 1e6)
-        trusted = abs(ppm) <= self.max_drift_ppm
-        note = (
-            f"sensor-to-host clock drift {ppm:+.1f} ppm over {span:.0f} s"
-            if trusted
-            else f"drift estimate {ppm:+.0f} ppm is beyond ±{self.max_drift_ppm:.0f} ppm (host times compressed "
-            "or unreliable); sensor time kept"
-        )
-        out = (ppm, trusted, note, a, float(slope))
-        self._drift_cache = (n, *out)
-        return out
-
+    # --- clock drift and statistics ------------------------------------------------------
     @property
     def stats(self) -> DecodeStats:
         """Counters so far, with the current drift estimate."""
-        ppm, trusted, note, _, _ = self._fit_drift()
+        ppm, trusted, note, _, _ = self._drift.fit()
         self._stats.drift_ppm = None if ppm is None else round(ppm, 3)
         self._stats.drift_trusted = trusted
         self._stats.drift_note = note
@@ -1004,16 +701,7 @@ class StreamDecoder:
         """Host clock (the caller's, s) when the sensor took a sample at `t_sensor_s`, from the
         lower envelope: the least-delayed packets best show when samples were taken. Uses the
         drift only when trusted."""
-        ppm, trusted, _, a, slope = self._fit_drift()
-        if not trusted:
-            slope = 0.0
-            if self._env:
-                vals = np.array(list(self._env.values()))
-                # offset from the earliest windows, where an untrusted slope has done least harm
-                a = float(vals[np.argsort(vals[:, 1])[:3], 0].min())
-        t = np.asarray(t_sensor_s, dtype=np.float64)
-        out = t + a + slope * t
-        return float(out) if out.ndim == 0 else out
+        return self._drift.host_time_at(t_sensor_s)
 
     # --- offline result ------------------------------------------------------------------
     @property

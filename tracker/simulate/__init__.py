@@ -7,7 +7,7 @@
     sim.truth       # GroundTruth: strokes, holds, phases, position and pitch tracks, ...
 
 The ground truth for every analysis test, the source the emulated sensor streams, and the
-demo's data. Kinematics follow DOMAIN.md (see `tracker.simulate.session`).
+demo's data. Kinematics follow docs/kinematics.md (see `tracker.simulate.session`).
 """
 
 from tracker.simulate.script import (

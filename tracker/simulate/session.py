@@ -5,7 +5,7 @@
     sim.counts         # (N, 6) int16 raw counts; recording == counts * scale exactly
     sim.truth          # GroundTruth
 
-Physics (DOMAIN.md): hips down, the torso pivots about the hips with the back tangent to the
+Physics (docs/kinematics.md): hips down, the torso pivots about the hips with the back tangent to the
 roller, s = r cot(theta/2); in a bridge the torso translates and the roller rolls without slipping
 on floor and back, so the hips move twice as far as the contact moves along the back. The
 sensor sits on the chest `chest_depth_cm` anterior of the back surface, `sensor_from_hips_cm` up
@@ -116,10 +116,6 @@ class SimulatedSession:
     @property
     def gyro_scale_rad_s(self) -> float:
         return spec.gyro_scale_rad_s(self.gyro_range_dps)
-
-    @property
-    def n_samples_full(self) -> int:
-        return len(self.truth.t_s)
 
     def trace(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
         """The exact body and sensor state at arbitrary times (for tests and diagnostics).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracker.guidance import Guidance
-from tracker.results import Hold, Stroke, Warning
+from tracker.results import Hold, SessionWarning, Stroke
 
 NICE_REGION = {
     "lumbar": "lower back (lumbar spine)",
@@ -25,11 +25,11 @@ def nice_region(region: str) -> str:
     return NICE_REGION.get(region, region.replace("_", " "))
 
 
-def too_fast_warning(run: Sequence[Stroke], guidance: Guidance) -> Warning:
+def too_fast_warning(run: Sequence[Stroke], guidance: Guidance) -> SessionWarning:
     """A run of fast strokes in a row: spans the run, `value` its mean pace (cm/s)."""
     total = sum(s.duration_s for s in run)
     mean = sum(s.distance_cm for s in run) / total if total > 0 else 0.0
-    return Warning(
+    return SessionWarning(
         "too_fast",
         run[0].start_s,
         run[-1].end_s,
@@ -39,10 +39,10 @@ def too_fast_warning(run: Sequence[Stroke], guidance: Guidance) -> Warning:
     )
 
 
-def hold_too_long_warning(hold: Hold, guidance: Guidance) -> Warning:
+def hold_too_long_warning(hold: Hold, guidance: Guidance) -> SessionWarning:
     """A hold longer than `hold_too_long_s`: spans the hold, `value` its duration (s)."""
     g = guidance
-    return Warning(
+    return SessionWarning(
         "hold_too_long",
         hold.start_s,
         hold.end_s,
@@ -55,10 +55,10 @@ def hold_too_long_warning(hold: Hold, guidance: Guidance) -> Warning:
 
 def region_overuse_warning(
     region: str, spent_s: float, start_s: float, end_s: float, guidance: Guidance
-) -> Warning:
+) -> SessionWarning:
     """More than `region_budget_s` on one region: from the moment the budget was crossed,
     `value` the time spent there (s)."""
-    return Warning(
+    return SessionWarning(
         "region_overuse",
         start_s,
         end_s,
@@ -70,9 +70,9 @@ def region_overuse_warning(
 
 def session_too_long_warning(
     on_roller_s: float, start_s: float, end_s: float, guidance: Guidance
-) -> Warning:
+) -> SessionWarning:
     """More than `session_too_long_s` on the roller: `value` the time on the roller (s)."""
-    return Warning(
+    return SessionWarning(
         "session_too_long",
         start_s,
         end_s,
@@ -85,7 +85,7 @@ def session_too_long_warning(
 
 def lumbar_warning(
     start_s: float, end_s: float, *, seconds: float | None = None, ongoing: bool = False
-) -> Warning:
+) -> SessionWarning:
     """The roller under the lower back from `start_s` to `end_s`; `seconds` the time it was
     there (default the span; what the region table counts). `ongoing` (the live view, while it
     is there): present tense and no duration yet. `value` is that time (s)."""
@@ -95,7 +95,7 @@ def lumbar_warning(
         text = f"The roller is under your lower back (lumbar spine); {advice}"
     else:
         text = f"The roller was under your lower back (lumbar spine) for {spent:.0f} s; {advice}"
-    return Warning("lumbar", start_s, end_s, text, spent)
+    return SessionWarning("lumbar", start_s, end_s, text, spent)
 
 
 class TooFastRuns:
@@ -122,14 +122,14 @@ class TooFastRuns:
     def fast(self, stroke: Stroke) -> bool:
         return stroke.pace_cm_s > self.guidance.too_fast_pace_cm_s
 
-    def warning(self, extra: Stroke | None = None) -> Warning | None:
+    def warning(self, extra: Stroke | None = None) -> SessionWarning | None:
         """The current run's warning (with `extra` as its next stroke), or None if too short."""
         run = self.strokes if extra is None else [*self.strokes, extra]
         if len(run) < self.guidance.too_fast_min_strokes:
             return None
         return too_fast_warning(run, self.guidance)
 
-    def step(self, stroke: Stroke) -> Warning | None:
+    def step(self, stroke: Stroke) -> SessionWarning | None:
         """A stroke closed: the run's warning if it makes (or extends) one, else None."""
         if not self.fast(stroke):
             self.strokes = []
@@ -137,12 +137,12 @@ class TooFastRuns:
         self.strokes.append(stroke)
         return self.warning()
 
-    def run(self, strokes: Sequence[Stroke], holds: Sequence[Hold] = ()) -> list[Warning]:
+    def run(self, strokes: Sequence[Stroke], holds: Sequence[Hold] = ()) -> list[SessionWarning]:
         """Every too-fast run of a whole session, one warning each."""
         hold_starts = sorted(h.start_s for h in holds)
-        out: list[Warning] = []
+        out: list[SessionWarning] = []
         self.clear()
-        last: Warning | None = None
+        last: SessionWarning | None = None
         for s in strokes:
             if self.strokes and self.fast(s) and _any_in(
                 hold_starts, self.strokes[-1].end_s - 0.5, s.start_s

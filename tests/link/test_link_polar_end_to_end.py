@@ -32,7 +32,7 @@ from tracker.link.pairing import pair_sensor
 from tracker.link.recorder import Recorder
 from tracker.link.registry import SensorRegistry
 from tracker.link.replay import replay_capture
-from tracker.link.scan import find_sensor
+from tracker.link.scan import find_sensor, scan_sensors
 from tracker.simulate import random_script, simulate_session
 
 pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
@@ -216,7 +216,7 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
 
     async def scan():
         async with emulated_environment(kinds=("tracker-imu", "polar-h10", "polar-verity")) as env:
-            return await scan_sensors(env, 0.3)
+            return await scan_sensors(env, 1.0)
 
     assert "polar-h10" in {s.driver for s in run(scan())}
     person = _person(source)

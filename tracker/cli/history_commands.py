@@ -206,43 +206,14 @@ def sessions_command(
     print(f"{len(rows)} session(s)")
 
 
-@app.command("show")
-def show_command(
-    session_id: Annotated[
-        int, typer.Argument(help="Session id (see `tracker sessions`).", show_default=False)
-    ],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="Where to write the timeline chart (PNG; default <data dir>/charts/session-ID.png).",
-        ),
-    ] = None,
-) -> None:
-    """Show one session in full: summary, strokes, holds, warnings, and its timeline chart.
+def _summary_rows(s: Any) -> list[tuple[str, str]]:
+    """The name/value lines at the top of `tracker show` for a stored session."""
+    from tracker.cli.summary import pm, position_line
 
-    Example: tracker show 12 --out session-12.png
-    """
-    from rich.console import Console
-    from rich.table import Table
-
-    from tracker import paths
-    from tracker.cli.summary import other_activity_lines, pm, position_line
-    from tracker.display import plain, shown
-    from tracker.history import charts
-    from tracker.history.store import SessionStore
-
-    with SessionStore(read_only=True) as store:
-        s = store.session(session_id)
     a = s.analysis
     u = a.uncertainty
     mean_pm = u.mean_pace_pm_cm_s if u is not None else None
-    console = Console(highlight=False)
-    console.print(
-        f"[bold]Session {s.id}[/bold]  {s.start_local:%A %Y-%m-%d %H:%M %z}"
-        + (f" ({shown(s.timezone)})" if s.timezone else "")
-    )
-    summary = [
+    return [
         (
             "length",
             f"{a.duration_s / 60:.1f} min, {a.on_roller_s / 60:.1f} min on the roller, {a.rolling_s / 60:.1f} min rolling",
@@ -267,10 +238,14 @@ def show_command(
         ("source", s.capture_path or "–"),
         ("analysed by", f"tracker {a.tracker_version}" if a.tracker_version else "–"),
     ]
-    for k, v in summary:
-        console.print(f"  {k:<16} {plain(v)}", markup=False)  # stored text: shown as text
-    for line in other_activity_lines(a):
-        console.print(f"  {plain(line)}", markup=False)
+
+
+def _print_tables(console: Any, a: Any) -> None:
+    """The strokes and holds tables of `tracker show`."""
+    from rich.table import Table
+
+    from tracker.display import shown
+
     if a.strokes:
         t = Table(title="Strokes", box=None, title_justify="left", header_style="bold")
         for col in ("#", "start s", "end s", "distance cm", "pace cm/s", "± cm/s", "direction", "region"):
@@ -294,6 +269,49 @@ def show_command(
                 shown(h.region.replace("_", " ")),
             )
         console.print(t)
+
+
+@app.command("show")
+def show_command(
+    session_id: Annotated[
+        int, typer.Argument(help="Session id (see `tracker sessions`).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the timeline chart (PNG; default <data dir>/charts/session-ID.png).",
+        ),
+    ] = None,
+) -> None:
+    """Show one session in full: summary, strokes, holds, warnings, and its timeline chart.
+
+    Example: tracker show 12 --out session-12.png
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker import paths
+    from tracker.cli.summary import other_activity_lines
+    from tracker.display import plain, shown
+    from tracker.history import charts
+    from tracker.history.store import SessionStore
+
+    with SessionStore(read_only=True) as store:
+        s = store.session(session_id)
+    a = s.analysis
+    u = a.uncertainty
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]Session {s.id}[/bold]  {s.start_local:%A %Y-%m-%d %H:%M %z}"
+        + (f" ({shown(s.timezone)})" if s.timezone else "")
+    )
+    summary = _summary_rows(s)
+    for k, v in summary:
+        console.print(f"  {k:<16} {plain(v)}", markup=False)  # stored text: shown as text
+    for line in other_activity_lines(a):
+        console.print(f"  {plain(line)}", markup=False)
+    _print_tables(console, a)
     if u is not None and u.caveats:
         console.print("[bold]How sure[/bold] (each ± holds the truth about 80 % of the time)")
         for caveat in u.caveats:

@@ -18,9 +18,10 @@ the body-frame acceleration is given; otherwise by pitch alone, the fallback bel
 
 So the ratio of the along-spine acceleration's rms to the pitch rate's rms (both in the stroke
 band, over `ratio_window_s`) is about d ~ 0.2 m hips down and well above 1 m in a bridge; the
-decision uses its log, averaged over the windows with motion (holds carry no evidence and take
-the posture of the motion around them), with a physical bound: a torso pitched above
-`bridge_max_pitch_deg` is not a bridge (the hips lifted keep it near level). Fallback without
+decision uses its log, averaged over the windows with motion, weighted by how far the motion
+stands above a hold's breathing and noise (holds carry no evidence and take the posture of the
+motion around them), with a physical bound: a torso pitched above `bridge_max_pitch_deg` is not
+a bridge (the hips lifted keep it near level), and its motion votes hips down. Fallback without
 acceleration: with the hips on the floor the back rises from the floor to the roller, so its
 pitch is at least 2 atan(r / hip_to_neck) (the roller at the neck); in a bridge the torso lies
 within a few degrees of level.
@@ -81,12 +82,20 @@ class PostureSegmenter:
         Such a plateau is at least this upright (people sit leaning back by 65-85°; a hips-down
         pitch that steep puts the roller under the sacrum), and sitting up takes at most
         `sit_max_s`.
+    motion_acc_m_s2, motion_rate_rad_s, motion_full
+        The motion evidence counts nothing below these stroke-band rms levels (along-spine
+        acceleration, pitch rate: a hold's breathing and noise) and in full from `motion_full`
+        times them (`motion_weight`).
     min_posture_s
         Shorter runs of one posture inside a stay on the roller take their neighbour's. 8 s:
         hips down with the roller at the neck (a small roller, a slow stroke's turn) the torso
         is as flat as a bridge and the turn's deceleration reads as translation for a few
         seconds; lifting the hips, rolling and lowering them takes longer than that.
     """
+
+    STEEP_VOTE = -1.0
+    """The motion score of a torso too steep for a bridge (a log ratio well on the hips-down
+    side: the motion there is a hips-down stroke's, whatever its ratio)."""
 
     def __init__(
         self,
@@ -105,6 +114,7 @@ class PostureSegmenter:
         bridge_max_pitch_deg: float = 15.0,
         motion_acc_m_s2: float = 0.008,
         motion_rate_rad_s: float = 0.008,
+        motion_full: float = 2.0,
         flat_fraction: float = 0.7,
         min_lift_pitch_deg: float = 2.5,
         lift_window_s: float = 8.0,
@@ -145,6 +155,7 @@ class PostureSegmenter:
         self.bridge_max_pitch_deg = bridge_max_pitch_deg
         self.motion_acc_m_s2 = motion_acc_m_s2
         self.motion_rate_rad_s = motion_rate_rad_s
+        self.motion_full = motion_full
         self.on_roller_max_deg = on_roller_max_deg
         self.on_roller_exit_deg = on_roller_exit_deg
         self.upright_min_deg = upright_min_deg
@@ -485,8 +496,8 @@ class PostureSegmenter:
     def _motion_evidence(
         self, pitch_deg: np.ndarray, acc_body: np.ndarray, rate: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(score, moving) per sample: the log ratio of the along-spine acceleration's rms to
-        the pitch rate's (above 0: a bridge), and where either shows motion."""
+        """(score, weight) per sample: the log ratio of the along-spine acceleration's rms to
+        the pitch rate's (above 0: a bridge), and how much it counts (`motion_weight`)."""
         from tracker.imu import STANDARD_GRAVITY_M_S2
 
         theta = np.radians(pitch_deg)
@@ -508,8 +519,20 @@ class PostureSegmenter:
         rate_t = np.gradient(t_band) * rate
         q_t = np.sqrt(np.maximum(centred_uniform_mean(rate_t**2, w), 0.0))
         score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
-        moving = (q_a > self.motion_acc_m_s2) | (q_t > self.motion_rate_rad_s)
-        return score, moving
+        return score, self.motion_weight(q_a, q_t)
+
+    def motion_weight(self, q_a: np.ndarray | float, q_t: np.ndarray | float) -> np.ndarray:
+        """How much the motion ratio counts, 0-1, from the stroke-band rms of the along-spine
+        acceleration `q_a` (m/s²) and of the pitch rate `q_t` (rad/s): nothing up to the motion
+        thresholds, all from `motion_full` times them. Holding still, breathing and sensor noise
+        stay near the thresholds, and their ratio means nothing: the acceleration's band passes
+        breathing (0.2-0.3 Hz), the pitch rate's stops below it, so it reads as translation
+        without turning, a bridge. Counted in full, a hold at a flat hips-down pitch became a
+        bridge on that alone."""
+        strength = np.maximum(
+            np.asarray(q_a) / self.motion_acc_m_s2, np.asarray(q_t) / self.motion_rate_rad_s
+        )
+        return np.clip((strength - 1.0) / (self.motion_full - 1.0), 0.0, 1.0)
 
     def _bridge_by_motion(
         self,
@@ -522,14 +545,17 @@ class PostureSegmenter:
         """(M,) bool: bridge, from the along-spine acceleration vs pitch rate (module docstring;
         without a gyroscope `tracker.analysis.accel_only.posture_evidence`)."""
         if self.has_gyro:
-            score, moving = self._motion_evidence(pitch_deg, acc_body, rate)
+            score, weight = self._motion_evidence(pitch_deg, acc_body, rate)
         else:
             from tracker.analysis.accel_only import posture_evidence
 
             score, moving = posture_evidence(pitch_deg, acc_body, rate, self.ratio_window_s)
-        moving = moving & candidate
-        # a steep torso is hips down whatever the motion says
-        weight = moving.astype(float)
+            weight = moving.astype(float)
+        # a steep torso is hips down whatever the motion says, and its motion is evidence of
+        # that: a hold between such strokes takes their posture (below), not the posture of
+        # whatever breathing shows while it is flat enough to be a candidate
+        score = np.where(candidate, score, self.STEEP_VOTE)
+        weight = weight * self.on_roller_
         ev_w = max(3, int(round(self.evidence_window_s * rate)))
         num = centred_uniform_mean(score * weight, ev_w)
         den = centred_uniform_mean(weight, ev_w)
@@ -543,14 +569,17 @@ class PostureSegmenter:
                 continue
             # a stretch without motion (a hold) takes the posture of the motion before or after
             # it, whichever was at the closer pitch (a lift or lowering of the hips changes the
-            # pitch; holding still does not)
+            # pitch; holding still does not); the one before unless the pitch has moved from it
+            # by a lift's worth: without a lift it cannot have changed
             idx = np.flatnonzero(known)
             k = np.arange(b - a)
             pos = np.searchsorted(idx, k)
             right = idx[np.clip(pos, 0, len(idx) - 1)]
             left = idx[np.clip(pos - 1, 0, len(idx) - 1)]
             p = pitch_smooth_deg[a:b]
-            pick = np.where(np.abs(p[left] - p) < np.abs(p[right] - p), left, right)
+            off_left, off_right = np.abs(p[left] - p), np.abs(p[right] - p)
+            moved = (off_left >= self.min_lift_pitch_deg) & (off_right < off_left)
+            pick = np.where(moved, right, left)
             pick = np.where(known, k, pick)
             out[a:b] = (n_[pick] / d[pick] > 0.0) & candidate[a:b]
         return out

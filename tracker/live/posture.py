@@ -11,8 +11,9 @@ band), about 0.2 m hips down (the torso pivots about the hips) and well above 1 
 
 Here the same quantities with causal filters and trailing windows (same parameters, read from a
 `PostureSegmenter`): band-passes with state, rms over the trailing `ratio_window_s`, the evidence
-averaged over the trailing `evidence_window_s` where there is motion, and the lift looked for in
-the trailing `lift_window_s`. Holds carry no evidence and keep the current posture. The price is
+averaged over the trailing `evidence_window_s` weighted by the motion (`motion_weight`; motion
+too steep for a bridge votes hips down), and the lift looked for in the trailing
+`lift_window_s`. Holds carry no evidence and keep the current posture. The price is
 delay: a change is seen when the trailing evidence has turned, up to `evidence_window_s` after
 the lift (the pitch rules, when they decide, within about `posture_smooth_s / 2`).
 """
@@ -102,12 +103,15 @@ class LivePosture:
         candidate = p_s < ps.bridge_max_pitch_deg
         if self._accel is not None:
             score, evidence = self._accel.step(pitch_deg, force_spine_m_s2, force_norm_m_s2)
-            moving = candidate and evidence
+            weight = 1.0 if evidence else 0.0
         else:
-            moving = candidate and (q_a > ps.motion_acc_m_s2 or q_t > ps.motion_rate_rad_s)
+            # motion near the noise (a hold's breathing) counts little (`motion_weight`)
+            weight = float(ps.motion_weight(q_a, q_t))
             score = math.log((q_a + 1e-4) / (q_t + 1e-3)) - math.log(ps.bridge_ratio_m)
-        num = self._num.step(score if moving else 0.0)
-        den = self._den.step(1.0 if moving else 0.0)
+        if not candidate:
+            score = ps.STEEP_VOTE  # a torso too steep for a bridge moves as hips down
+        num = self._num.step(score * weight)
+        den = self._den.step(weight)
         self.evidence = num / den if den > 0.3 else None
         want: str
         if p_s < ps.flat_fraction * self.flattest_deg:

@@ -121,7 +121,7 @@ class RollerDiameter:
         bound = float(diameter_bound_cm(theta, hip_to_neck_cm))
         lo = float(diameter_bound_cm(max(theta - du, MIN_PITCH_RAD), hip_to_neck_cm))
         hi = float(diameter_bound_cm(theta + du, hip_to_neck_cm))
-        common = {
+        common: dict[str, Any] = {
             "bound_cm": bound,
             "bound_range_cm": (lo, hi),
             "flattest_pitch_deg": float(np.degrees(theta)),

@@ -90,7 +90,7 @@ class MoveModel:
         self._dist = np.where(k % 2 == 1, 2.0 / (np.pi * k) ** 2, 0.0)  # (K,)
         m = 4000
         u = (np.arange(m) + 0.5) / m
-        shapes = [(r, s) for r in ramps for s in skews]
+        shapes: list[tuple[float | None, float]] = [(r, s) for r in ramps for s in skews]
         if pendulum:
             shapes += [(None, s) for s in skews]
         rows = []

@@ -127,6 +127,10 @@ class BridgeSegmenter:
     max_pitch_change_deg
         A bridge stroke turns the torso by a degree or two; lifting or lowering the hips by ten
         or more. A movement whose pitch changes by more is not a stroke.
+    boundary_s, boundary_pitch_deg
+        A movement starts and ends at rest; a window that starts or ends where the pitch
+        changes by more than `boundary_pitch_deg` over `boundary_s` (the hips being lifted or
+        lowered) was cut out of that motion, and is no stroke.
     min_snr
         A movement's distance must stand this many of its noise-induced standard deviations
         (`tracker.analysis.steps.moves.distance_sd`, from the noise and the gyro's angle random
@@ -170,8 +174,11 @@ class BridgeSegmenter:
         gravity-free acceleration is a (1 - H): for a movement much shorter than tau about
         a - (2 / tau^2) x, an error that grows with the displacement x and adds to the
         distance. Given, each distance is divided by that filter's gain on a movement of the
-        same duration (`tilt_filter_gain`). The analysis removes gravity with the gyro's
-        pitch instead (`contact.gyro_pitch`) and leaves this None.
+        same duration (`tilt_filter_gain`). That gain is a fitted sine's: the distance
+        integrated between still anchors carries much less of the filter's error (the anchors
+        after the stroke hold its tail, and take it for bias), so this now over-corrects a
+        little. The analysis removes gravity with the gyro's pitch instead
+        (`contact.gyro_pitch`) and leaves this None.
     """
 
     def __init__(
@@ -204,7 +211,11 @@ class BridgeSegmenter:
         cut_ratio: float = 0.4,
         anchor_window_s: float = 4.0,
         anchor_guard_s: float = 0.6,
+        boundary_s: float = 0.8,
+        boundary_pitch_deg: float = 1.5,
     ) -> None:
+        self.boundary_s = boundary_s
+        self.boundary_pitch_deg = boundary_pitch_deg
         self.anchor_guard_s = anchor_guard_s
         self.anchor_window_s = anchor_window_s
         self.cut_ratio = cut_ratio
@@ -270,6 +281,7 @@ class BridgeSegmenter:
         x = acc[::k]
         tx = t_s[::k]
         self._pitch = None if pitch_rad is None else np.asarray(pitch_rad, dtype=float)[::k]
+        self._pitch_moving = None if self._pitch is None else self._turning(self._pitch, k / rate)
         dt = k / rate
         # white noise of the low-passed, decimated signal: a robust spread of the detrended
         # signal where it is quiet (the lower quarter of the local 2 s rms)
@@ -326,6 +338,16 @@ class BridgeSegmenter:
             out += m.contact_cm * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
         return out
 
+    def _turning(self, pitch: np.ndarray, dt: float) -> np.ndarray:
+        """(n,) bool: the torso's pitch changes by more than `boundary_pitch_deg` over the
+        `boundary_s` around each sample (lifting or lowering the hips; a stroke's own slight
+        turn is slowest at its ends, where it starts and stops from rest)."""
+        m = max(1, int(round(0.5 * self.boundary_s / dt)))
+        idx = np.arange(len(pitch))
+        top = len(pitch) - 1
+        change = np.abs(pitch[np.minimum(idx + m, top)] - pitch[np.maximum(idx - m, 0)])
+        return change > np.radians(self.boundary_pitch_deg)
+
     # --- noise and bias ------------------------------------------------------------------------------
     def _noise(self, r: np.ndarray, dt: float) -> float:
         w = max(2, int(round(2.0 / dt)))
@@ -380,6 +402,10 @@ class BridgeSegmenter:
             ok &= np.abs(p[np.minimum(offset + jj, top)] - p[np.minimum(offset + i, top)]) <= np.radians(
                 self.max_pitch_change_deg
             )
+            # a movement starts and ends at rest: not while the torso is turning
+            moving = self._pitch_moving
+            assert moving is not None
+            ok &= ~moving[np.minimum(offset + jj, top)] & ~moving[np.minimum(offset + i, top)]
         if self._forbidden:
             ok &= ~self._is_forbidden(offset + i, offset + jj, dist, dt)
         return gain, dist, ok

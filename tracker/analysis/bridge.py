@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.analysis.steps.moves import MoveModel, distance_sd, ramp_distance
+from tracker.analysis.steps.moves import MoveModel, distance_sd, one_way, ramp_distance
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,11 @@ class BridgeSegmenter:
     max_pitch_change_deg
         A bridge stroke turns the torso by a degree or two; lifting or lowering the hips by ten
         or more. A movement whose pitch changes by more is not a stroke.
+    max_turn_back
+        A movement goes one way: the velocity its cosine terms describe may turn back against
+        the direction of travel by at most this share of its peak (`moves.one_way`; noise and
+        the bias's wander give a little). A window across a turn, there and back, is two
+        strokes, never one (a trailing window that cuts the second short could read it so).
     boundary_s, boundary_pitch_deg
         A movement starts and ends at rest; a window that starts or ends where the pitch
         changes by more than `boundary_pitch_deg` over `boundary_s` (the hips being lifted or
@@ -213,7 +218,9 @@ class BridgeSegmenter:
         anchor_guard_s: float = 0.6,
         boundary_s: float = 0.8,
         boundary_pitch_deg: float = 1.5,
+        max_turn_back: float = 0.3,
     ) -> None:
+        self.max_turn_back = max_turn_back
         self.boundary_s = boundary_s
         self.boundary_pitch_deg = boundary_pitch_deg
         self.anchor_guard_s = anchor_guard_s
@@ -389,13 +396,17 @@ class BridgeSegmenter:
         # matches counts for more than the noise, and splits strokes into pieces; the wander
         # enters through the distance's noise instead
         white_k = np.full(self.model.n_terms, 2.0 * var / L)
-        gain, dist = self.model.fit(A, dur, white_k, self.model.usable_terms(L, dt, self.lowpass_hz))
+        terms = self.model.usable_terms(L, dt, self.lowpass_hz)
+        gain, dist = self.model.fit(A, dur, white_k, terms)
         # (a constant over the window is bias, orthogonal to every movement: it earns nothing;
         # counted, a single lobe of a stroke's acceleration, one-signed, scored as a movement)
         body = np.abs(dist)
         ok = (jj >= L) & (body >= 2 * self.min_distance_cm / 100.0)
         ok &= (body / dur >= 2 * self.min_pace_cm_s / 100.0) & (body <= 2 * self.max_distance_cm / 100.0)
         ok &= body >= self.min_snr * float(distance_sd(dur, np.sqrt(var * dt), self.arw_rad_rt_s_))
+        if self.max_turn_back < np.inf:
+            # one way from rest to rest: a window across a turn (there and back) is two strokes
+            ok &= one_way(A, terms) <= self.max_turn_back
         if self._pitch is not None:
             p = self._pitch
             top = len(p) - 1

@@ -182,6 +182,24 @@ class MoveModel:
         return amp * num[best, cols] * lengths / 2.0, amp
 
 
+def one_way(A: np.ndarray, terms: int, points: int = 24) -> np.ndarray:
+    """How far the velocity that the first `terms` cosine coefficients A (K, W) describe turns
+    back: the largest velocity against the direction of travel over the largest with it
+    (W,), 0 for a movement one way, about 1 for two movements there and back in one window (a
+    window across a turn). The direction of travel is the sign of the travel (the odd terms).
+    Velocities in units of A T (the window's length drops out of the ratio)."""
+    m = int(terms)
+    k = np.arange(1, m + 1, dtype=float)
+    u = (np.arange(points) + 0.5) / points
+    basis = np.sin(np.pi * np.outer(u, k)) / (np.pi * k)  # (P, K): v(u) / T per unit A_k
+    v = basis @ A[:m]  # (P, W)
+    travel = np.where(k % 2 == 1, 2.0 / (np.pi * k) ** 2, 0.0) @ A[:m]
+    sign = np.where(travel >= 0.0, 1.0, -1.0)
+    forward = np.max(v * sign, axis=0)
+    back = np.max(-v * sign, axis=0)
+    return np.maximum(back, 0.0) / np.maximum(forward, 1e-12)
+
+
 def ramp_distance(a: np.ndarray, dt_s: float) -> float:
     """The travel over a window that starts and ends at rest, from its acceleration samples
     (any profile; a constant bias drops out): sum (T / 2 - t_m) a_m dt, t_m at sample centres."""

@@ -92,6 +92,11 @@ def tilt_filter_gain(duration_over_tau: float) -> float:
     return float(np.interp(duration_over_tau, _TILT_RATIOS, _tilt_gains))
 
 
+# equivalent noise bandwidth of a second-order Butterworth run forward and back (|H|^4), in
+# units of its cut-off: the integral of 1 / (1 + x^4)^2 over x >= 0, 3 pi / (8 sqrt 2)
+_ENBW_BUTTER2_ZERO_PHASE = 3.0 * np.pi / (8.0 * np.sqrt(2.0))
+
+
 def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     if n <= 1 or len(x) == 0:
         return x.copy()
@@ -219,7 +224,9 @@ class BridgeSegmenter:
         boundary_s: float = 0.8,
         boundary_pitch_deg: float = 1.5,
         max_turn_back: float = 0.3,
+        max_noise_over_white: float = 1.5,
     ) -> None:
+        self.max_noise_over_white = max_noise_over_white
         self.max_turn_back = max_turn_back
         self.boundary_s = boundary_s
         self.boundary_pitch_deg = boundary_pitch_deg
@@ -294,6 +301,16 @@ class BridgeSegmenter:
         # signal where it is quiet (the lower quarter of the local 2 s rms)
         bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
         sigma = self._noise(x - bias, dt)
+        if self.max_noise_over_white < np.inf:
+            # a stretch that is mostly strokes (a trailing window early in a bout) has no quiet
+            # quarter: the white noise of the sensor, from sample-to-sample differences that no
+            # stroke reaches, through the low-pass, bounds what the noise can be there
+            d = np.diff(np.asarray(acc_m_s2, dtype=float))
+            sd = float(np.median(np.abs(d - np.median(d)))) / 0.6745 / np.sqrt(2.0)
+            band = self.lowpass_hz * _ENBW_BUTTER2_ZERO_PHASE if self.lowpass_hz < 0.45 * rate else 0.5 * rate
+            white = sd / np.sqrt(0.5 * rate) * np.sqrt(band)
+            if white > 0:
+                sigma = min(sigma, self.max_noise_over_white * white)
         self.noise_m_s2_ = sigma
         # the tilt's random walk: the gyro's white noise (from sample-to-sample differences of
         # the pitch rate, which slow motion does not reach) integrated, times g

@@ -51,7 +51,6 @@ Live uses the same functions (`stroke_pace_pm`, `position_pm`).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -374,40 +373,21 @@ def spine_acceleration(acc_body_m_s2: np.ndarray, gyr_body_rad_s: np.ndarray, ra
 
 
 def bridge_stroke_snr(t_s: np.ndarray, spine_acc_m_s2: np.ndarray, start_s: float, end_s: float) -> float | None:
-    """A bridge stroke's clarity: the amplitude of the movement that explains the along-spine
-    acceleration over the stroke best (the segmentation's own family of speed profiles from rest
-    to rest, `tracker.analysis.steps.moves.MoveModel`; a constant over the window is the gravity
-    removal's bias), over the rms of what it leaves. The amplitude is sqrt(2) times the fitted
-    profile's rms: for a raised-cosine stroke, the peak of its one sine period of acceleration.
-    None when the stroke has too few samples."""
+    """A bridge stroke's clarity: the amplitude of one sine period (with a constant) fitted to the
+    along-spine acceleration over the stroke, over the rms of what the fit leaves (the fit that
+    gives the stroke its distance, `ContactPositionEstimator.stroke_distance_cm`). None when the
+    stroke has too few samples."""
     i0, i1 = int(np.searchsorted(t_s, start_s)), int(np.searchsorted(t_s, end_s))
-    n = i1 - i0
-    if n < 8:
+    if i1 - i0 < 8:
         return None
     acc = np.asarray(spine_acc_m_s2[i0:i1], dtype=float)
     if not np.all(np.isfinite(acc)):
         return None
-    model = _move_model()
-    A, _sum = model.windows(acc, np.array([0]), np.array([n]))
-    dt = (end_s - start_s) / n
-    terms = model.usable_terms(n, dt, _PROFILE_BAND_HZ)
-    explained, _amp = model.explained(A, np.array([float(n)]), terms)
-    fitted = max(float(explained[0]), 0.0)
-    spread = float(np.sum((acc - acc.mean()) ** 2))
-    residual_rms = math.sqrt(max(spread - fitted, 0.0) / n)
-    return float(math.sqrt(2.0 * fitted / n) / max(residual_rms, 1e-5))
-
-
-# the band the bridge segmentation low-passes to (`BridgeSegmenter.lowpass_hz`): the profile terms
-# above it are noise
-_PROFILE_BAND_HZ = 1.5
-
-
-@functools.lru_cache(maxsize=1)
-def _move_model() -> Any:
-    from tracker.analysis.steps.moves import MoveModel
-
-    return MoveModel()
+    u = (t_s[i0:i1] - start_s) / max(end_s - start_s, 1e-9)
+    design = np.column_stack([np.sin(2.0 * np.pi * u), np.ones(i1 - i0)])
+    coef, *_ = np.linalg.lstsq(design, acc, rcond=None)
+    residual = acc - design @ coef
+    return float(abs(coef[0]) / max(float(np.std(residual)), 1e-5))
 
 
 # --- the session's assessment ---------------------------------------------------------------------------

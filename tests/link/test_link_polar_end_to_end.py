@@ -290,7 +290,8 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
     assert replayed["samples"] > 300 and replayed["decode"]["malformed_total"] == 0
 
     h10 = tmp_path / "h.capture"
-    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "3", "--speed", "4", "--out", str(h10)]) == 0
+    # 80 s of the emulated person: standing, lying back, rolling (a shorter one is not foam rolling)
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "4", "--speed", "20", "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     assert str(h10) in out and "no gyroscope" in out and "stored as session 1" in out
     assert h10.stat().st_size > 10_000  # kept

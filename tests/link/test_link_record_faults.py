@@ -116,7 +116,8 @@ def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_p
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
     assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0
     capsys.readouterr()
-    assert run(["record", "--emulated", "--duration", "2", "--speed", str(SPEED)]) == 0
+    # 80 s of the emulated person, so that it rolls (a shorter recording is not foam rolling)
+    assert run(["record", "--emulated", "--duration", "4", "--speed", str(SPEED)]) == 0
     out = capsys.readouterr().out
     assert "stored as session 1" in out
     capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())

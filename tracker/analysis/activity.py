@@ -209,10 +209,15 @@ def pose_flags(up_body: np.ndarray, rate_hz: float, rules: ActivityRules = DEFAU
 
 
 def pose_spans(t_s: np.ndarray, up_body: np.ndarray, gyr_body: np.ndarray, rate_hz: float,
-               rules: ActivityRules = DEFAULT_RULES) -> tuple[np.ndarray, list[ActivitySpan], float]:  # fmt: skip
+               rules: ActivityRules = DEFAULT_RULES, worn: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, list[ActivitySpan], float]:  # fmt: skip
     """Poses no roller allows (held at least `pose_min_s`): their (M,) mask and spans, and the
-    range of the held poses in the sagittal plane (`HeldPoses`, degrees)."""
-    prone, head_down, side = pose_flags(up_body, rate_hz, rules)
+    range of the held poses in the sagittal plane (`HeldPoses`, degrees). `worn` (M,): the
+    samples a person wore the sensor (`sensor_spans`' complement); a sensor left on a table or
+    carried about holds no pose of the torso."""
+    if worn is None:
+        worn = np.ones(len(t_s), dtype=bool)
+    prone, head_down, side = (flag & worn for flag in pose_flags(up_body, rate_hz, rules))
     mask = np.zeros(len(t_s), dtype=bool)
     spans: list[ActivitySpan] = []
     n_min = int(rules.pose_min_s * rate_hz)
@@ -224,7 +229,7 @@ def pose_spans(t_s: np.ndarray, up_body: np.ndarray, gyr_body: np.ndarray, rate_
         for a, b in _min_run_mask(flag, n_min, 0):
             mask[a:b] = True
             spans.append(ActivitySpan(kind, float(t_s[a]), float(t_s[b - 1]), f"{what} ({t_s[b - 1] - t_s[a]:.0f} s): no roller allows that"))
-    rng = HeldPoses(rate_hz).run(up_body, gyr_body)
+    rng = HeldPoses(rate_hz).run(up_body[worn], gyr_body[worn])
     spans.sort(key=lambda s: s.start_s)
     return mask, spans, float(rng[-1]) if len(rng) else 0.0
 
@@ -386,9 +391,14 @@ class LiveActivity:
             self._cadence_n += 1
         return True
 
-    def body(self, t_s: float, up_body: np.ndarray, gyr_rad_s: np.ndarray, *, upright: bool = False) -> None:
-        """One analysis-rate sample in the body frame; `upright`: standing or sitting."""
-        self.pose_range_deg = self.poses.step(up_body, gyr_rad_s)
+    def body(
+        self, t_s: float, up_body: np.ndarray, gyr_rad_s: np.ndarray, *, upright: bool = False, worn: bool = True
+    ) -> None:
+        """One analysis-rate sample in the body frame; `upright`: standing or sitting; `worn`
+        False: the sensor is not on a person just now (`sensor`), so it holds no pose of the
+        torso (as `pose_spans`)."""
+        if worn:
+            self.pose_range_deg = self.poses.step(up_body, gyr_rad_s)
         if upright:
             self.upright_s += self.dt_s
 

@@ -121,18 +121,15 @@ class RollerDiameter:
         bound = float(diameter_bound_cm(theta, hip_to_neck_cm))
         lo = float(diameter_bound_cm(max(theta - du, MIN_PITCH_RAD), hip_to_neck_cm))
         hi = float(diameter_bound_cm(theta + du, hip_to_neck_cm))
-        common: dict[str, Any] = {
-            "bound_cm": bound,
-            "bound_range_cm": (lo, hi),
-            "flattest_pitch_deg": float(np.degrees(theta)),
-            "hips_down_s": hips_down_s,
-        }
+        used, status = bound, ("too_large" if configured_cm > hi else "bounded")
         if bound < MIN_BOUND_SHARE * configured_cm:
-            return cls(configured_cm, configured_cm, hip_to_neck_cm, status="implausible", **common)
-        if bound >= configured_cm:
-            return cls(configured_cm, configured_cm, hip_to_neck_cm, status="consistent", **common)
-        status = "too_large" if configured_cm > hi else "bounded"
-        return cls(configured_cm, bound, hip_to_neck_cm, status=status, **common)
+            used, status = configured_cm, "implausible"
+        elif bound >= configured_cm:
+            used, status = configured_cm, "consistent"
+        return cls(
+            configured_cm, used, hip_to_neck_cm, status=status, bound_cm=bound, bound_range_cm=(lo, hi),
+            flattest_pitch_deg=float(np.degrees(theta)), hips_down_s=hips_down_s,
+        )  # fmt: skip
 
     @property
     def identifiable(self) -> bool:

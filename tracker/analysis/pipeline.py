@@ -208,7 +208,7 @@ def analyze_with_details(
         has_gyro=has_gyro,
     )
     # walking, a sensor on a table, poses no roller allows: not on a roller, whatever the pitch
-    pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz)
+    pose_mask, pose_other, pose_range = activity_rules.pose_spans(sig.t_s, up_b, gyr_b, sig.rate_hz, worn=~sensor_mask)
     _leave_roller(seg, sensor_mask & seg.on_roller_, "unknown", sig)
     _leave_roller(seg, pose_mask & seg.on_roller_, "lying", sig)
     pitch_rad = np.arcsin(np.clip(up_b[:, 2], -1.0, 1.0))

@@ -57,6 +57,7 @@ class Sample:
             gyr_raw_rad_s=r @ self.gyr_raw_rad_s,
             up_slow=r @ self.up_slow,
             bridged=self.bridged,
+            moving_about=self.moving_about,
         )
 
 
@@ -71,6 +72,8 @@ class BodySample:
     gyr_raw_rad_s: np.ndarray
     up_slow: np.ndarray
     bridged: bool
+    moving_about: bool = False
+    """Not on a person just now (`Sample.moving_about`)."""
 
     @property
     def pitch_rad(self) -> float:

@@ -392,7 +392,9 @@ class LiveSession:
         log = self.log
         log.now_s = s.t_s
         change = self.roller.step(s)
-        self.activity.body(s.t_s, s.up, s.gyr_rad_s, upright=not self.roller.on and s.sagittal_deg > 70.0)
+        self.activity.body(
+            s.t_s, s.up, s.gyr_rad_s, upright=not self.roller.on and s.sagittal_deg > 70.0, worn=not s.moving_about
+        )
         if change == "off":
             self._leave_roller(self.roller.left_at_s)
         elif change == "on":

@@ -2,37 +2,29 @@
 
 In a bridge the body translates along the spine and the only measure of it is the gravity-free
 acceleration along the spine, a few hundredths of a m/s² for a slow stroke: as large as the
-slowly varying error of the gravity removal. Integrating it blindly drifts; short-window
-stillness tests cannot tell a 1.5 cm/s stroke from a hold. Instead the whole bout is explained at
-once:
+slowly varying error of the gravity removal. Integrating it drifts; short-window stillness tests
+cannot tell a 1.5 cm/s stroke from a hold. Instead the whole bout is explained at once:
 
-* **Model** (`tracker.analysis.steps.moves`). A stroke moves the body from rest to rest in one
-  direction, with whatever speed profile the person uses. Over a window that holds it, its
-  acceleration is a cosine series whose velocity vanishes at both ends and keeps one sign.
-  Between movements the body is still (a hold, or the brief stop of a turn; a pendulum-like set
-  turns without stopping, and its movements meet at the turn), and the acceleration is only
-  the error b(t): a slowly varying bias plus noise.
+* **Model.** A person moves the body in point-to-point movements: from rest to rest, with a
+  smooth speed profile. For a raised-cosine profile over distance D in time T the acceleration is
+  one period of a sine, a(t) = (2 pi D / T^2) sin(2 pi t / T) (minimum jerk is within a few %).
+  Between movements the body is still (a hold, or the brief stop of a turn), and the acceleration
+  is only the error b(t): a slowly varying bias (tens of seconds and longer) plus noise.
 * **Segmentation.** After a low-pass below `lowpass_hz` and decimation to `step_s`, the bout is
-  split into still samples and movement windows of `min_move_s`..`max_move_s`, each scored by
-  how far its cosine terms stand above the noise (white noise and the tilt's random walk, see
-  `MoveModel.gain`), plus a small constant (shrunk toward the bias estimate), less
-  `move_penalty` per movement. Dynamic programming over all boundaries, with cumulative sums of
-  x cos and x sin per length, is O(N * maxlen * n_terms) and exact.
+  split into still samples and movement segments of `min_move_s`..`max_move_s`, each fitted by
+  "sine period + a small constant" (the constant shrunk toward the bias estimate), minimising the
+  total squared residual plus `move_penalty` per movement. Dynamic programming over all
+  boundaries, with cumulative sums of x sin(2 pi k / L) and x cos(2 pi k / L) per length L, is
+  O(N * maxlen) and exact.
 * **Physical bounds** (assumptions for real people, documented): a movement slower than
   `min_pace_cm_s` of contact over its whole duration, or shorter than `min_distance_cm`, is not
-  a stroke (creep, breathing, sway); nor is one whose distance does not stand `min_snr` of its
-  noise-induced standard deviation above zero. Breathing moves the chest mostly along its
-  normal, not along the spine; what leaks along the spine is a few mm, far below a stroke.
-* **Bias.** First estimated as a long moving mean of the acceleration (a movement's acceleration
-  has zero mean), then re-estimated with the fitted movements removed; the segmentation runs
-  again.
-* **Distance, profile-free.** Each movement's window is refined on a finer grid, widened into
-  the still time around it by up to `margin_s`, and its travel is the exact integral
-  D = integral (T / 2 - t) a(t) dt (zero velocity at both ends: the still time and turns are
-  the anchors), which holds for every speed profile. The contact moves half as far the other
-  way (`kinematics`). Each movement carries the standard deviation that the noise puts into its
-  distance (`BridgeMove.sigma_cm`): white noise and, above all for slow long strokes, the gyro's
-  angle random walk seen through gravity.
+  a stroke (creep, breathing, sway). Breathing moves the chest mostly along its normal, not along
+  the spine; what leaks along the spine is a few mm, far below a stroke.
+* **Bias.** First estimated as a long moving mean of the acceleration (a stroke's sine has zero
+  mean), then re-estimated with the fitted movements removed; the segmentation runs again.
+
+The fitted amplitude gives each movement's distance and direction (body toward the head for a
+positive first lobe); the contact moves half as far the other way (`kinematics`).
 """
 
 from __future__ import annotations
@@ -41,28 +33,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.analysis.steps.moves import MoveModel, distance_sd, ramp_distance
-
 
 @dataclass(frozen=True)
 class BridgeMove:
     """One movement found in a bridge: times in s, contact displacement in cm (signed, toward
-    the head positive), and the standard deviation the noise puts into that displacement (cm;
-    0 when not known)."""
+    the head positive)."""
 
     start_s: float
     end_s: float
     contact_cm: float
-    sigma_cm: float = 0.0
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
-
-    @property
-    def snr(self) -> float:
-        """The distance over its noise-induced standard deviation (inf when that is unknown)."""
-        return abs(self.contact_cm) / self.sigma_cm if self.sigma_cm > 0 else float("inf")
 
 
 _TILT_RATIOS = np.linspace(0.0, 4.0, 81)
@@ -115,8 +98,7 @@ class BridgeSegmenter:
     min_move_s, max_move_s
         Durations a movement may take.
     move_penalty
-        Cost of one movement, in units of the gain (`MoveModel.gain`: a chi-square with
-        `n_terms` degrees of freedom on still time).
+        Cost of one movement, in units of the noise variance times samples (a BIC-like term).
     constant_shrink
         Shrinkage of a movement's constant toward the bias (ratio of prior to data weight).
     min_pace_cm_s, min_distance_cm
@@ -127,51 +109,46 @@ class BridgeSegmenter:
     max_pitch_change_deg
         A bridge stroke turns the torso by a degree or two; lifting or lowering the hips by ten
         or more. A movement whose pitch changes by more is not a stroke.
-    min_snr
-        A movement's distance must stand this many of its noise-induced standard deviations
-        (`tracker.analysis.steps.moves.distance_sd`, from the noise and the gyro's angle random
-        walk measured on this bout) above zero.
-    n_terms
-        Cosine terms of the movement model (`MoveModel`).
-    bias_window_s, still_bias_window_s
-        Windows of the moving means that estimate the slowly varying bias (first over
-        everything, then over the still time only).
+    min_wander_z
+        A movement's amplitude squared must exceed this many times q T, the share of the tilt's
+        random walk in one sine period of T seconds (q from the gyro's noise, see `fit`). A free
+        random walk puts a sine amplitude of variance 0.147 q T into one period (with a
+        constant fitted beside it), so 0.8 asks for 2.3 of its standard deviations. (It was
+        1.08 while the gravity removal followed the orientation filter's inclination, which
+        wanders more than the gyro's walk; with the gyro pitch pinned to the accelerometer
+        (`contact.gyro_pitch`) the slowest strokes, 20 cm in 13 s, pass.)
+    bias_window_s
+        Window of the moving mean that estimates the slowly varying bias.
     iterations
         Bias re-estimations after the first segmentation.
     gap_check_s, gap_cover_fraction, gap_min_gain
         A still gap of at least `gap_check_s` is a hold to the detector, so it is checked on its
         own: the best single movement covering at least `gap_cover_fraction` of it that passes
-        every physical bound above and gains at least `gap_min_gain` (instead of
-        `move_penalty`, which prices a movement anywhere in the bout) is taken. A slow
+        every physical bound above (wander included) and gains at least `gap_min_gain` (instead
+        of `move_penalty`, which prices a movement anywhere in the bout) is taken. A slow
         10-15 s stroke is only a few hundredths of a m/s²; the global penalty and the bias
         re-estimation (which follows the still-looking stretch) can miss it, and the
         missing stroke would be reported as a hold.
     refine_s, refine_rate_hz
         Each movement's start and end, found on the `step_s` grid, are then moved by up to
-        `refine_s` on a `refine_rate_hz` grid to the best fit (0 turns this off).
-    margin_s
-        The window a distance is integrated over reaches this far into the still time on
-        either side (never into the next movement): the low-pass spreads a quick start or stop
-        a little beyond the fitted window, and the exact integral needs all of it.
+        `refine_s` on a `refine_rate_hz` grid to the best fit (duration enters the distance
+        squared, D = a T^2 / 2 pi; 0 turns this off).
     max_range_cm, range_tolerance, max_repairs
         The roller stays on the back: the contact's positions over one bout cannot span more
         than the back's length (`max_range_cm`, the hip-to-neck length; None: no check). A
         segmentation whose track spans more than `range_tolerance` times that has read some
-        movement with the wrong sign: the movement whose removal shrinks the span most is
-        ruled out and the bout segmented again, up to `max_repairs` times.
-    cut_ratio
-        A movement with no other next to it whose window ends (or starts) where the
-        acceleration just beyond is still this share of its own peak was cut out of a larger
-        motion (`_cut_through`): ruled out, and the bout segmented again.
+        movement with the wrong sign (typically the end of one slow stroke and the start of
+        the next in the same direction, whose accelerations form one sine period of the
+        opposite sign): the movement whose removal shrinks the span most is ruled out and the
+        bout segmented again, up to `max_repairs` times.
     tilt_tau_s
         The accelerometer time constant of the orientation filter (VQF's `tauAcc`) the gravity
         was removed with, or None. VQF low-passes the acceleration (second-order Butterworth,
         cut-off sqrt(2) / (2 pi tau)) and tilts its gravity estimate toward it, so the
         gravity-free acceleration is a (1 - H): for a movement much shorter than tau about
-        a - (2 / tau^2) x, an error that grows with the displacement x and adds to the
-        distance. Given, each distance is divided by that filter's gain on a movement of the
-        same duration (`tilt_filter_gain`). The analysis removes gravity with the gyro's
-        pitch instead (`contact.gyro_pitch`) and leaves this None.
+        a - (2 / tau^2) x, an error that grows with the displacement x and adds to the fitted
+        sine (+10 % at T = 8 s, +25 % at 12 s with tau = 10 s on the simulator). Given, each
+        amplitude is divided by that filter's gain on one sine period of the movement's T.
     """
 
     def __init__(
@@ -186,28 +163,31 @@ class BridgeSegmenter:
         min_distance_cm: float = 2.0,
         max_distance_cm: float = 40.0,
         max_pitch_change_deg: float = 4.0,
-        min_snr: float = 2.5,
-        n_terms: int = 8,
         bias_window_s: float = 40.0,
         still_bias_window_s: float = 40.0,
+        min_wander_z: float = 0.8,
         iterations: int = 1,
         gap_check_s: float = 3.0,
         gap_cover_fraction: float = 0.6,
-        gap_min_gain: float = 12.0,
+        gap_min_gain: float = 15.0,
         refine_s: float = 0.3,
         refine_rate_hz: float = 25.0,
-        margin_s: float = 0.4,
         tilt_tau_s: float | None = None,
         max_range_cm: float | None = None,
         range_tolerance: float = 1.1,
         max_repairs: int = 3,
-        cut_ratio: float = 0.4,
-        anchor_window_s: float = 4.0,
-        anchor_guard_s: float = 0.6,
     ) -> None:
-        self.anchor_guard_s = anchor_guard_s
-        self.anchor_window_s = anchor_window_s
-        self.cut_ratio = cut_ratio
+        self.max_range_cm = max_range_cm
+        self.range_tolerance = range_tolerance
+        self.max_repairs = max_repairs
+        self.tilt_tau_s = tilt_tau_s
+        self.refine_s = refine_s
+        self.refine_rate_hz = refine_rate_hz
+        self.gap_check_s = gap_check_s
+        self.gap_cover_fraction = gap_cover_fraction
+        self.gap_min_gain = gap_min_gain
+        self.still_bias_window_s = still_bias_window_s
+        self.min_wander_z = min_wander_z
         self.step_s = step_s
         self.lowpass_hz = lowpass_hz
         self.min_move_s = min_move_s
@@ -218,21 +198,8 @@ class BridgeSegmenter:
         self.min_distance_cm = min_distance_cm
         self.max_distance_cm = max_distance_cm
         self.max_pitch_change_deg = max_pitch_change_deg
-        self.min_snr = min_snr
-        self.model = MoveModel(n_terms)
         self.bias_window_s = bias_window_s
-        self.still_bias_window_s = still_bias_window_s
         self.iterations = iterations
-        self.gap_check_s = gap_check_s
-        self.gap_cover_fraction = gap_cover_fraction
-        self.gap_min_gain = gap_min_gain
-        self.refine_s = refine_s
-        self.refine_rate_hz = refine_rate_hz
-        self.margin_s = margin_s
-        self.tilt_tau_s = tilt_tau_s
-        self.max_range_cm = max_range_cm
-        self.range_tolerance = range_tolerance
-        self.max_repairs = max_repairs
 
     def fit(
         self,
@@ -243,20 +210,15 @@ class BridgeSegmenter:
     ) -> BridgeSegmenter:
         """`t_s` (n,) uniform; `acc_m_s2` (n,) along-spine gravity-free acceleration (toward the
         head); `pitch_rate_rad_s` (n,) the rate about the left axis (its noise sets the tilt's
-        random walk); `pitch_rad` (n,) the torso's pitch (a movement that changes it by more
-        than `max_pitch_change_deg` is lifting or lowering the hips, not a stroke). Results:
-        `moves_` (list of BridgeMove), `contact_cm_` (n,) contact displacement from the bout's
-        start, `still_` (n,) bool: no movement within `anchor_guard_s`, `noise_m_s2_` (white
-        noise, per sample of the `step_s` grid) and `arw_rad_rt_s_` (the gyro's angle random
-        walk)."""
+        random walk); `pitch_rad` (n,) the torso's pitch (a movement that changes it by more than
+        `max_pitch_change_deg` is lifting or lowering the hips, not a stroke). Results: `moves_` (list of BridgeMove), `contact_cm_` (n,) contact displacement
+        from the bout's start, `noise_m_s2_`."""
         from tracker.analysis.steps.filters import Butterworth
 
         n = len(t_s)
         self.moves_: list[BridgeMove] = []
         self.contact_cm_ = np.zeros(n)
         self.noise_m_s2_ = float("nan")
-        self.arw_rad_rt_s_ = 0.0
-        self.still_ = np.ones(n, dtype=bool)
         self._forbidden: list[tuple[int, int, float]] = []
         if n < 8:
             return self
@@ -271,50 +233,61 @@ class BridgeSegmenter:
         tx = t_s[::k]
         self._pitch = None if pitch_rad is None else np.asarray(pitch_rad, dtype=float)[::k]
         dt = k / rate
-        # white noise of the low-passed, decimated signal: a robust spread of the detrended
-        # signal where it is quiet (the lower quarter of the local 2 s rms)
+        # noise of the low-passed, decimated signal: from the sample-to-sample differences of
+        # what the low-pass removes is not usable (it is gone), so use a robust spread of the
+        # detrended signal where it is quiet (the lower half of the local 2 s rms)
         bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
         sigma = self._noise(x - bias, dt)
         self.noise_m_s2_ = sigma
         # the tilt's random walk: the gyro's white noise (from sample-to-sample differences of
         # the pitch rate, which slow motion does not reach) integrated, times g
+        q = 0.0
         if pitch_rate_rad_s is not None and len(pitch_rate_rad_s) > 8:
             d = np.diff(np.asarray(pitch_rate_rad_s, dtype=float))
             sd = float(np.median(np.abs(d - np.median(d)))) / 0.6745 / np.sqrt(2.0)
-            density = sd / np.sqrt(rate / 2.0)  # rad/s/sqrt(Hz) = rad/sqrt(s)
-            self.arw_rad_rt_s_ = density
-        self._noise_args = (dt, sigma * sigma)
-        segs: list[tuple[int, int, float]] = []
+            density = sd / np.sqrt(rate / 2.0)  # rad/s/sqrt(Hz)
+            q = (9.80665 * density) ** 2  # (m/s^2)^2 per s
+        self.wander_q_ = q
+        segs: list[tuple[int, int, float, float]] = []
         for _ in range(self.iterations + 1):
-            segs = self._segment(x - bias)
-            bias = self._still_bias(x, segs, dt)
-        for _ in range(self.max_repairs):
-            cut = self._cut_through(x - bias, segs)
-            if not cut:
-                break
-            self._forbidden += cut
-            segs = self._segment(x - bias)
+            segs = self._segment(x - bias, dt, sigma, q)
+            still = np.ones(len(x))
+            for i, j, _amp, _c in segs:
+                still[i:j] = 0.0
+            # the bias wanders (tilt error): follow it where the body is still, bridge it
+            # linearly across the movements
+            w = max(1, int(round(self.still_bias_window_s / dt)))
+            num = _moving_mean(x * still, w)
+            den = _moving_mean(still, w)
+            good = den > 0.3
+            if good.sum() >= 2:
+                bias = np.interp(
+                    np.arange(len(x)), np.flatnonzero(good), (num / np.maximum(den, 1e-9))[good]
+                )
+            else:
+                bias = _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
         if self.gap_check_s > 0:
-            segs = self._fill_gaps(x - bias, segs)
+            segs = self._fill_gaps(x - bias, dt, sigma, q, segs)
         if self.max_range_cm:
             for _ in range(self.max_repairs):
-                culprit = self._range_culprit(segs)
+                culprit = self._range_culprit(segs, dt)
                 if culprit is None:
                     break
                 self._forbidden.append(culprit)
-                segs = self._segment(x - bias)
+                segs = self._segment(x - bias, dt, sigma, q)
                 if self.gap_check_s > 0:
-                    segs = self._fill_gaps(x - bias, segs)
-        fits = [(float(tx[i] - 0.5 * dt), (j - i) * dt, dist) for i, j, dist in segs]
-        # the distances: the bias followed closely through the still time (the zero-velocity
-        # anchors) and bridged linearly across each movement
-        anchored = self._still_bias(x, segs, dt, self.anchor_window_s, self.anchor_guard_s)
-        self.moves_ = self._measure(t_s, acc, tx, anchored, fits)
-        self.contact_cm_ = self.track(t_s, self.moves_)
-        self.still_ = np.ones(n, dtype=bool)
-        for m in self.moves_:
-            a, b = np.searchsorted(t_s, [m.start_s - self.anchor_guard_s, m.end_s + self.anchor_guard_s])
-            self.still_[a:b] = False
+                    segs = self._fill_gaps(x - bias, dt, sigma, q, segs)
+        fits = [(float(tx[i] - 0.5 * dt), (j - i) * dt, amp) for i, j, amp, _c in segs]
+        if self.refine_s > 0 and fits:
+            fits = self._refine(t_s, acc, tx, bias, fits)
+        moves = []
+        for t0, dur, amp in fits:
+            if self.tilt_tau_s:
+                amp = amp / tilt_filter_gain(dur / self.tilt_tau_s)
+            body_m = amp * dur**2 / (2 * np.pi)
+            moves.append(BridgeMove(t0, t0 + dur, -0.5 * body_m * 100.0))
+        self.moves_ = moves
+        self.contact_cm_ = self.track(t_s, moves)
         return self
 
     @staticmethod
@@ -326,111 +299,247 @@ class BridgeSegmenter:
             out += m.contact_cm * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
         return out
 
-    # --- noise and bias ------------------------------------------------------------------------------
     def _noise(self, r: np.ndarray, dt: float) -> float:
         w = max(2, int(round(2.0 / dt)))
         local = np.sqrt(np.maximum(_moving_mean(r * r, w), 0.0))
         q = float(np.quantile(local, 0.25)) if len(local) else 0.0
         return max(q, 1e-4)
 
-    def _still_bias(
-        self, x: np.ndarray, segs: list, dt: float, window_s: float | None = None, guard_s: float = 0.0
-    ) -> np.ndarray:
-        """The bias wanders (tilt error): followed where the body is still (a moving mean over
-        `window_s`, default `still_bias_window_s`, leaving out `guard_s` next to each movement,
-        where its slow start and end may still be), bridged linearly across the movements."""
-        still = np.ones(len(x))
-        g = int(round(guard_s / dt))
-        for i, j, _d in segs:
-            still[max(0, i - g) : j + g] = 0.0
-        w = max(1, int(round((window_s or self.still_bias_window_s) / dt)))
-        num = _moving_mean(x * still, w)
-        den = _moving_mean(still, w)
-        good = den > 0.3
-        if good.sum() >= 2:
-            return np.interp(np.arange(len(x)), np.flatnonzero(good), (num / np.maximum(den, 1e-9))[good])
-        return _moving_mean(x, max(1, int(round(self.bias_window_s / dt))))
-
-    # --- candidates ----------------------------------------------------------------------------------
-    def _candidates(self, x: np.ndarray, L: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every window of `L` samples of `x` (by its end j = 0..len(x)): (gain, body distance
-        in m from the cosine terms, passes every physical bound)."""
-        dt, var = self._noise_args
-        A, _s1 = self.model.sliding(x, L)
-        n = len(x)
-        jj = np.arange(n + 1)
-        i = np.maximum(jj - L, 0)
-        dur = L * dt
-        # the profile is fitted by least squares (white noise): weighing the terms by the
-        # noise's spectrum, which rises at the lowest frequencies (the gravity removal's wander)
-        # and at breathing, leaves the fit to the higher terms, where how well a profile
-        # matches counts for more than the noise, and splits strokes into pieces; the wander
-        # enters through the distance's noise instead
-        white_k = np.full(self.model.n_terms, 2.0 * var / L)
-        gain, dist = self.model.fit(A, dur, white_k, self.model.usable_terms(L, dt, self.lowpass_hz))
-        # (a constant over the window is bias, orthogonal to every movement: it earns nothing;
-        # counted, a single lobe of a stroke's acceleration, one-signed, scored as a movement)
-        body = np.abs(dist)
-        ok = (jj >= L) & (body >= 2 * self.min_distance_cm / 100.0)
-        ok &= (body / dur >= 2 * self.min_pace_cm_s / 100.0) & (body <= 2 * self.max_distance_cm / 100.0)
-        ok &= body >= self.min_snr * float(distance_sd(dur, np.sqrt(var * dt), self.arw_rad_rt_s_))
-        if self._pitch is not None:
-            p = self._pitch
-            top = len(p) - 1
-            ok &= np.abs(p[np.minimum(offset + jj, top)] - p[np.minimum(offset + i, top)]) <= np.radians(
-                self.max_pitch_change_deg
+    def _refine(self, t_s, acc, tx, bias, fits):
+        """Start, duration and amplitude of each movement on a finer grid: every start and end
+        within `refine_s` of the coarse ones (neighbours never overlap), best gain."""
+        rate = 1.0 / float(np.median(np.diff(t_s)))
+        kf = max(1, int(round(rate / self.refine_rate_hz)))
+        tf = t_s[::kf]
+        xf = acc[::kf] - np.interp(tf, tx, bias)
+        dtf = kf / rate
+        r = max(1, int(round(self.refine_s / dtf)))
+        lmin = max(3, int(round(self.min_move_s / dtf)))
+        out = []
+        prev_end = 0  # fine index: the previous movement ends before it
+        for m, (t0, dur, amp) in enumerate(fits):
+            p0 = int(round((t0 - tf[0]) / dtf + 0.5))
+            q0 = p0 + int(round(dur / dtf))
+            nxt = (
+                int(round((fits[m + 1][0] - tf[0]) / dtf + 0.5)) - r
+                if m + 1 < len(fits)
+                else len(xf)
             )
-        if self._forbidden:
-            ok &= ~self._is_forbidden(offset + i, offset + jj, dist, dt)
-        return gain, dist, ok
+            lo_p, hi_p = max(prev_end, p0 - r), min(p0 + r, len(xf))
+            lo_q, hi_q = max(q0 - r, lo_p + lmin), min(q0 + r, nxt, len(xf))
+            if hi_p < lo_p or hi_q < lo_q or p0 < 0 or q0 > len(xf):
+                out.append((t0, dur, amp))
+                prev_end = max(prev_end, q0)
+                continue
+            # one step of coordinate ascent (the start with the end fixed, then the end): the
+            # gain is smooth in both, and a full grid costs (2 r + 1)^2 windows per movement
+            p, q = p0, q0
+            best = None
+            got = self._window_gains(xf, np.arange(lo_p, hi_p + 1), np.array([q]), lmin)
+            if got is not None:
+                best, p = got, got[0]
+            got = self._window_gains(xf, np.array([p]), np.arange(lo_q, hi_q + 1), lmin)
+            if got is not None:
+                best, q = got, got[1]
+            if best is None:
+                out.append((t0, dur, amp))
+                prev_end = max(prev_end, q0)
+                continue
+            out.append((float(tf[p] - 0.5 * dtf), (q - p) * dtf, best[2]))
+            prev_end = q
+        return out
 
-    def _segment(self, x: np.ndarray) -> list[tuple[int, int, float]]:
-        """Optimal segmentation of `x` (bias removed): list of (i, j, body distance)."""
-        dt = self._noise_args[0]
-        n = len(x)
-        lmin = max(3, int(round(self.min_move_s / dt)))
-        lmax = max(lmin, min(n, int(round(self.max_move_s / dt))))
-        if n < lmin:
-            return []
-        gains = np.full((lmax - lmin + 1, n + 1), -np.inf, dtype=np.float32)
-        dists = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
-        for r, L in enumerate(range(lmin, lmax + 1)):
-            gain, dist, ok = self._candidates(x, L)
-            gains[r] = np.where(ok, gain - self.move_penalty, -np.inf)
-            dists[r] = dist
-        return self._best_path(gains, dists, lmin, n)
+    def _window_gains(self, xf, ps, qs, lmin):
+        """Best (start, end, amplitude) over candidate windows [p, q) of `xf`, or None."""
+        starts, ends = np.meshgrid(ps, qs, indexing="ij")
+        starts, ends = starts.ravel(), ends.ravel()
+        keep = (ends - starts) >= lmin
+        if not keep.any():
+            return None
+        starts, ends = starts[keep], ends[keep]
+        lens = (ends - starts).astype(float)
+        w = np.arange(int(starts.min()), int(ends.max()))
+        u = (w[None, :] - starts[:, None] + 0.5) / lens[:, None]
+        inside = (u > 0) & (u < 1)
+        seg = xf[w]
+        ssum = np.where(inside, np.sin(2 * np.pi * u), 0.0) @ seg
+        s1 = inside.astype(float) @ seg
+        gain = ssum * ssum / (lens / 2.0) + s1 * s1 / (lens * (1.0 + self.constant_shrink))
+        k = int(np.argmax(gain))
+        return int(starts[k]), int(ends[k]), float(ssum[k] / (lens[k] / 2.0))
 
-    def _fill_gaps(self, x: np.ndarray, segs: list) -> list:
+    def _range_culprit(self, segs: list, dt: float) -> tuple[int, int, float] | None:
+        """(start, end, sign) of the movement to rule out when the track of `segs` spans more
+        of the back than there is, or None when it fits."""
+        if not segs:
+            return None
+        contact = np.array(
+            [-0.5 * amp * ((j - i) * dt) ** 2 / (2 * np.pi) * 100.0 for i, j, amp, _c in segs]
+        )
+
+        def span(c: np.ndarray) -> float:
+            p = np.concatenate([[0.0], np.cumsum(c)])
+            return float(p.max() - p.min())
+
+        assert self.max_range_cm is not None
+        if span(contact) <= self.range_tolerance * self.max_range_cm:
+            return None
+        best_k, best_span = None, span(contact)
+        for k in range(len(segs)):
+            c2 = contact.copy()
+            c2[k] = 0.0
+            sp = span(c2)
+            if sp < best_span:
+                best_k, best_span = k, sp
+        if best_k is None:
+            return None
+        i, j, amp, _c = segs[best_k]
+        return int(i), int(j), float(np.sign(amp))
+
+    def _is_forbidden(self, i: np.ndarray, j: np.ndarray, amp: np.ndarray, dt: float) -> np.ndarray:
+        """(k,) bool: candidate movements [i, j) with amplitude `amp` that were ruled out
+        (the same sign, both ends within a second of a ruled-out one's)."""
+        out = np.zeros(np.shape(i), dtype=bool)
+        f = max(1, int(round(1.0 / dt)))
+        for fi, fj, sign in self._forbidden:
+            out |= (np.abs(i - fi) <= f) & (np.abs(j - fj) <= f) & (np.sign(amp) == sign)
+        return out
+
+    def _fill_gaps(self, x: np.ndarray, dt: float, sigma: float, wander_q: float, segs: list):
         """`segs` with a movement added in every still gap of `gap_check_s` or more that one
         explains (see the class docstring)."""
-        dt = self._noise_args[0]
         n = len(x)
         lmin = max(3, int(round(self.min_move_s / dt)))
         lmax = max(lmin, int(round(self.max_move_s / dt)))
+        var = sigma * sigma
+        min_pace_body = 2 * self.min_pace_cm_s / 100.0
+        min_dist_body = 2 * self.min_distance_cm / 100.0
+        max_dist_body = 2 * self.max_distance_cm / 100.0
+        max_pitch = np.radians(self.max_pitch_change_deg)
         edges = [0] + [e for s in segs for e in (s[0], s[1])] + [n]
         added = []
         for g0, g1 in zip(edges[::2], edges[1::2], strict=False):
             n_gap = g1 - g0
             if n_gap * dt < self.gap_check_s:
                 continue
+            xs = x[g0:g1]
+            c1 = np.concatenate([[0.0], np.cumsum(xs)])
+            idx = np.arange(n_gap, dtype=float)
             best = None
             l_lo = max(lmin, int(np.ceil(self.gap_cover_fraction * n_gap)))
             l_hi = min(lmax, n_gap)
             # a dozen lengths are enough: this asks whether one movement explains the gap,
             # the fine timing comes from `_refine`
             for L in range(l_lo, l_hi + 1, max(1, (l_hi - l_lo) // 12)):
-                gain, dist, ok = self._candidates(x[g0:g1], L, offset=g0)
+                ph = 2 * np.pi * (idx + 0.5) / L
+                cs = np.concatenate([[0.0], np.cumsum(xs * np.sin(ph))])
+                cc = np.concatenate([[0.0], np.cumsum(xs * np.cos(ph))])
+                i = np.arange(0, n_gap - L + 1)
+                j = i + L
+                a_ = 2 * np.pi * i / L
+                ssum = (cs[j] - cs[i]) * np.cos(a_) - (cc[j] - cc[i]) * np.sin(a_)
+                amp = ssum / (L / 2.0)
+                s1 = c1[j] - c1[i]
+                gain = (
+                    ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + self.constant_shrink))
+                ) / var
+                dur = L * dt
+                body = np.abs(amp) * dur * dur / (2 * np.pi)
+                ok = (
+                    (body >= min_dist_body)
+                    & (body / dur >= min_pace_body)
+                    & (body <= max_dist_body)
+                )
                 ok &= gain >= self.gap_min_gain
+                if getattr(self, "_forbidden", None):
+                    ok &= ~self._is_forbidden(g0 + i, g0 + j, amp, dt)
+                if self._pitch is not None:
+                    ok &= (
+                        np.abs(self._pitch[np.minimum(g0 + j, n - 1)] - self._pitch[g0 + i])
+                        <= max_pitch
+                    )
+                if wander_q > 0:
+                    ok &= amp * amp >= self.min_wander_z * wander_q * dur
                 if ok.any():
-                    j = int(np.argmax(np.where(ok, gain, -np.inf)))
-                    if best is None or gain[j] > best[0]:
-                        best = (float(gain[j]), g0 + j - L, g0 + j, float(dist[j]))
+                    k = int(np.argmax(np.where(ok, gain, -np.inf)))
+                    if best is None or gain[k] > best[0]:
+                        best = (
+                            float(gain[k]),
+                            g0 + int(i[k]),
+                            g0 + int(j[k]),
+                            float(amp[k]),
+                            float(s1[k]) / (L * (1.0 + self.constant_shrink)),
+                        )
             if best is not None:
                 added.append(best[1:])
         return sorted(list(segs) + added)
 
+    def _segment(self, x: np.ndarray, dt: float, sigma: float, wander_q: float):
+        """Optimal segmentation of `x` (bias removed): list of (i, j, amplitude, constant)."""
+        n = len(x)
+        lmin = max(3, int(round(self.min_move_s / dt)))
+        lmax = max(lmin, min(n, int(round(self.max_move_s / dt))))
+        var = sigma * sigma
+        kappa = self.constant_shrink
+        c1 = np.concatenate([[0.0], np.cumsum(x)])
+        idx = np.arange(n, dtype=float)
+        # gain of the best move on [j - L, j) over leaving it still, per (L, j)
+        best_gain = np.full(n + 1, -np.inf)
+        gains = np.full((lmax - lmin + 1, n + 1), -np.inf, dtype=np.float32)
+        amps = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
+        consts = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
+        min_pace_body = 2 * self.min_pace_cm_s / 100.0  # m/s
+        min_dist_body = 2 * self.min_distance_cm / 100.0
+        max_dist_body = 2 * self.max_distance_cm / 100.0
+        max_pitch = np.radians(self.max_pitch_change_deg)
+        # every length at once, in chunks of lengths that keep the arrays to a few MB
+        lengths = np.arange(lmin, lmax + 1)
+        jj = np.arange(n + 1)
+        chunk = max(1, 400_000 // (n + 1))
+        for r0 in range(0, len(lengths), chunk):
+            L = lengths[r0 : r0 + chunk, None]  # (k, 1)
+            ph = 2 * np.pi * (idx + 0.5) / L
+            cs = np.zeros((len(L), n + 1))
+            cc = np.zeros((len(L), n + 1))
+            np.cumsum(x * np.sin(ph), axis=1, out=cs[:, 1:])
+            np.cumsum(x * np.cos(ph), axis=1, out=cc[:, 1:])
+            i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
+            a_ = 2 * np.pi * i / L
+            ssum = (cs - np.take_along_axis(cs, i, axis=1)) * np.cos(a_) - (
+                cc - np.take_along_axis(cc, i, axis=1)
+            ) * np.sin(a_)
+            s1 = c1[None, :] - c1[i]
+            amp = ssum / (L / 2.0)
+            const = s1 / (L * (1.0 + kappa))
+            # RSS(still: zero) - RSS(move: sine + shrunk constant)
+            dur = L * dt
+            # z^2 of the sine's amplitude against what a still span gives: white noise plus the
+            # tilt's random walk (gyro angle random walk seen through gravity), whose share in
+            # one sine period over T grows as q T
+            gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / var
+            body = np.abs(amp) * dur * dur / (2 * np.pi)
+            ok = (jj >= L) & (body >= min_dist_body) & (body / dur >= min_pace_body)
+            ok &= body <= max_dist_body
+            if self._pitch is not None:
+                ok &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
+            if wander_q > 0:
+                # the tilt's random walk (gyro angle random walk seen through gravity) puts an
+                # amplitude of about sqrt(q T) into one sine period over T: a movement must
+                # stand above it
+                ok &= amp * amp >= self.min_wander_z * wander_q * dur
+            if getattr(self, "_forbidden", None):
+                ok &= ~self._is_forbidden(i, jj[None, :], amp, dt)
+            rows = slice(r0, r0 + len(L))
+            gains[rows] = np.where(ok, gain - self.move_penalty, -np.inf)
+            amps[rows] = amp
+            consts[rows] = const
+        del best_gain
+        return self._best_path(gains, amps, consts, lmin, n)
+
     @staticmethod
-    def _best_path(gains: np.ndarray, dists: np.ndarray, lmin: int, n: int) -> list[tuple[int, int, float]]:
+    def _best_path(
+        gains: np.ndarray, amps: np.ndarray, consts: np.ndarray, lmin: int, n: int
+    ) -> list[tuple[int, int, float, float]]:
         """The dynamic programme over the end j: cost[j] = min(cost[j - 1] (a still sample),
         min_L cost[j - L] - gain(L, j)); the still model's own cost is common to every
         segmentation and drops out. cost never rises with j, so a movement with a gain of 0 or
@@ -463,142 +572,8 @@ class BridgeSegmenter:
             if b == 0:
                 j -= 1
             else:
-                segs.append((j - b, j, float(dists[b - lmin, j])))
+                r = b - lmin
+                segs.append((j - b, j, float(amps[r, j]), float(consts[r, j])))
                 j -= b
         segs.reverse()
         return segs
-
-    def _cut_through(self, x: np.ndarray, segs: list) -> list[tuple[int, int, float]]:
-        """The movements (start, end, sign) whose window ends (or starts) in the middle of
-        something: with no movement next to it, the acceleration just beyond the window (past
-        the low-pass's smear) is still a good share of the movement's own. A window cut out of
-        a larger motion (one the bounds ruled out, such as lifting the hips) by a profile that
-        does not stop at its ends (a pendulum's) fits the piece inside, and is no stroke."""
-        dt = self._noise_args[0]
-        lo, hi = (max(1, int(round(v / dt))) for v in (0.2, 0.6))
-        out = []
-        for k, (i, j, d) in enumerate(segs):
-            peak = float(np.max(np.abs(x[i:j]))) if j > i else 0.0
-            # the still time on each side (up to the next movement), past the smear
-            nxt = segs[k + 1][0] if k + 1 < len(segs) else len(x)
-            prv = segs[k - 1][1] if k > 0 else 0
-            beyond = [
-                float(np.mean(np.abs(x[a:b])))
-                for a, b in ((j + lo, min(j + hi, nxt)), (max(i - hi, prv), i - lo))
-                if b - a >= 1
-            ]
-            if beyond and max(beyond) > self.cut_ratio * peak:
-                out.append((int(i), int(j), float(np.sign(d))))
-        return out
-
-    # --- the back's length -----------------------------------------------------------------------
-    def _range_culprit(self, segs: list) -> tuple[int, int, float] | None:
-        """(start, end, sign) of the movement to rule out when the track of `segs` spans more
-        of the back than there is, or None when it fits."""
-        if not segs:
-            return None
-        contact = np.array([-0.5 * d * 100.0 for _i, _j, d in segs])
-
-        def span(c: np.ndarray) -> float:
-            p = np.concatenate([[0.0], np.cumsum(c)])
-            return float(p.max() - p.min())
-
-        assert self.max_range_cm is not None
-        if span(contact) <= self.range_tolerance * self.max_range_cm:
-            return None
-        best_k, best_span = None, span(contact)
-        for k in range(len(segs)):
-            c2 = contact.copy()
-            c2[k] = 0.0
-            sp = span(c2)
-            if sp < best_span:
-                best_k, best_span = k, sp
-        if best_k is None:
-            return None
-        i, j, d = segs[best_k]
-        return int(i), int(j), float(np.sign(d))
-
-    def _is_forbidden(self, i: np.ndarray, j: np.ndarray, dist: np.ndarray, dt: float) -> np.ndarray:
-        """(k,) bool: candidate movements [i, j) with distance `dist` that were ruled out
-        (the same sign, both ends within a second of a ruled-out one's)."""
-        out = np.zeros(np.shape(dist), dtype=bool)
-        f = max(1, int(round(1.0 / dt)))
-        for fi, fj, sign in self._forbidden:
-            out |= (np.abs(i - fi) <= f) & (np.abs(j - fj) <= f) & (np.sign(dist) == sign)
-        return out
-
-    # --- timing and distance on the fine grid -----------------------------------------------------
-    def _measure(self, t_s, acc, tx, bias, fits) -> list[BridgeMove]:
-        """Each movement's start and end on the fine grid (`_refine`), its exact distance over
-        the window widened into the still time around it, and that distance's noise."""
-        rate = 1.0 / float(np.median(np.diff(t_s)))
-        kf = max(1, int(round(rate / self.refine_rate_hz)))
-        tf = t_s[::kf]
-        xf = acc[::kf] - np.interp(tf, tx, bias)
-        dtf = kf / rate
-        self._fine_dt = dtf
-        windows = self._refine(xf, tf, dtf, fits) if self.refine_s > 0 else [
-            (int(round((t0 - tf[0]) / dtf)), int(round((t0 + dur - tf[0]) / dtf)), d) for t0, dur, d in fits
-        ]
-        margin = int(round(self.margin_s / dtf))
-        moves = []
-        for m, (p, q, fitted) in enumerate(windows):
-            p, q = max(0, p), min(len(xf), q)
-            if q - p < 3:
-                continue
-            lo = max(p - margin, windows[m - 1][1] if m > 0 else 0, 0)
-            hi = min(q + margin, windows[m + 1][0] if m + 1 < len(windows) else len(xf), len(xf))
-            dist = ramp_distance(xf[lo:hi], dtf)
-            if dist * fitted <= 0:
-                dist = fitted  # the integral contradicts the fit: keep the fit's
-            start = float(tf[p] - 0.5 * dtf)
-            dur = (q - p) * dtf
-            if self.tilt_tau_s:
-                dist /= tilt_filter_gain(dur / self.tilt_tau_s)
-            dt, var = self._noise_args
-            sd = float(distance_sd((hi - lo) * dtf, np.sqrt(var * dt), self.arw_rad_rt_s_))
-            moves.append(BridgeMove(start, start + dur, -0.5 * dist * 100.0, 0.5 * sd * 100.0))
-        return moves
-
-    def _refine(self, xf, tf, dtf, fits) -> list[tuple[int, int, float]]:
-        """Start and end of each movement on the fine grid: every start and end within
-        `refine_s` of the coarse ones (neighbours never overlap), best explained energy.
-        Returns (start, end, fitted body distance) in fine samples."""
-        r = max(1, int(round(self.refine_s / dtf)))
-        lmin = max(3, int(round(self.min_move_s / dtf)))
-        out = []
-        prev_end = 0  # fine index: the previous movement ends before it
-        for m, (t0, dur, dist) in enumerate(fits):
-            p0 = int(round((t0 - tf[0]) / dtf + 0.5))
-            q0 = p0 + int(round(dur / dtf))
-            nxt = int(round((fits[m + 1][0] - tf[0]) / dtf + 0.5)) if m + 1 < len(fits) else len(xf)
-            lo_p, hi_p = max(prev_end, p0 - r), min(p0 + r, len(xf))
-            lo_q, hi_q = max(q0 - r, lo_p + lmin), min(q0 + r, nxt, len(xf))
-            p, q = min(max(p0, prev_end), len(xf)), min(q0, len(xf))
-            # one step of coordinate ascent (the start with the end fixed, then the end): the
-            # gain is smooth in both, and a full grid costs (2 r + 1)^2 windows per movement
-            if hi_p >= lo_p and hi_q >= lo_q and q - p >= lmin:
-                p = self._best_window(xf, np.arange(lo_p, hi_p + 1), np.array([q]), lmin, dist)[0]
-                qs = np.arange(max(lo_q, p + lmin), hi_q + 1)
-                if len(qs):
-                    q = self._best_window(xf, np.array([p]), qs, lmin, dist)[1]
-            out.append((p, q, dist))
-            prev_end = max(prev_end, q)
-        return out
-
-    def _best_window(self, xf, ps, qs, lmin, dist) -> tuple[int, int]:
-        """The window [p, q) among the candidates that the model explains best (the same
-        direction as `dist`); the first candidates when none fits."""
-        starts, ends = np.meshgrid(ps, qs, indexing="ij")
-        starts, ends = starts.ravel(), ends.ravel()
-        keep = (ends - starts) >= lmin
-        if not keep.any():
-            return int(ps[0]), int(qs[0])
-        starts, ends = starts[keep], ends[keep]
-        lens = (ends - starts).astype(float)
-        A, _s1 = self.model.windows(xf, starts, ends)
-        terms = self.model.usable_terms(int(lens.min()), self._fine_dt, self.lowpass_hz)
-        energy, amp = self.model.explained(A, lens, terms)
-        energy = np.where(amp * dist > 0, energy, -np.inf)
-        k = int(np.argmax(energy))
-        return int(starts[k]), int(ends[k])

@@ -389,9 +389,17 @@ def _into_bounds(
     """`track` plus the smallest correction that keeps it within [lo, hi] (least squares of the
     excursions, then the smallest correction among the best): a constant when neither end is
     pinned, else a ramp in travelled distance from zero at each pinned end (the error of a sum
-    of movements grows with the movements, and holds stay flat)."""
+    of movements grows with the movements, and holds stay flat). A track that pins neither end
+    and spans more than [lo, hi] is scaled into it about its middle."""
     if track.min() >= lo and track.max() <= hi:
         return track
+    span = float(track.max() - track.min())
+    if not (start_pinned or end_pinned) and span > hi - lo:
+        # nothing pins it and no shift fits: the movements' distance errors added up to more
+        # than the back's length. Every movement shrunk alike (the track's shape kept) is the
+        # smallest correction that puts it on the back
+        mid = 0.5 * float(track.max() + track.min())
+        return 0.5 * (lo + hi) + (track - mid) * ((hi - lo) / span)
     travel = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(track)))])
     u = travel / travel[-1] if travel[-1] > 0 else np.linspace(0.0, 1.0, len(track))
     if start_pinned and end_pinned:

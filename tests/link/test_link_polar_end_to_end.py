@@ -201,7 +201,7 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
     from dataclasses import replace
 
     from tracker.analysis import analyze
-    from tracker.cli.link_commands import store_in_history
+    from tracker.cli.session_output import store_in_history
     from tracker.history import SessionStore
     from tracker.protocol.pmd import MILLI_G_M_S2
     from tracker.settings import load_guidance
@@ -329,7 +329,7 @@ def test_record_and_replay_live_with_an_h10(tmp_path, capsys):
     """The live view works for a sensor without a gyroscope: it says so, and the session is
     analysed and stored from its accelerometer alone."""
     h10 = tmp_path / "h.capture"
-    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "60", "--speed", "12"]
+    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "8", "--speed", "20"]
     assert cli([*argv, "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     for element in ("Pace", "Strokes", "Region", "Hold", "Sensor"):

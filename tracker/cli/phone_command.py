@@ -143,15 +143,12 @@ def _record(
     speed: float,
 ) -> tuple[Any, Any, Any]:
     import asyncio
-    import contextlib
-    import signal
 
     from rich.live import Live
     from rich.text import Text
 
-    from tracker.cli.record_command import _CONNECTION_OF_STATE
+    from tracker.cli.record_command import _CONNECTION_OF_STATE, run_until_done
     from tracker.cli.sensor_options import stderr_console as _stderr_console
-    from tracker.errors import SensorError
     from tracker.link.phone import PhoneRecorder
 
     console = _stderr_console()
@@ -186,32 +183,7 @@ def _record(
         recorder.on_progress = show
         recorder.on_block = feed
         recorder.on_listening = listening
-        interrupts.loop, interrupts.stop_recording = loop, recorder.stop
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGTERM, recorder.stop)
-        result = failure = None
-        try:
-            with display:
-                try:
-                    result = await recorder.run()
-                except SensorError:
-                    if feed is not None:
-                        feed.link("lost")
-                    raise
-        except SensorError as exc:
-            if not recorder.written:
-                raise
-            failure = exc
-        except BaseException:
-            if recorder.written:
-                console.print(f"what was recorded is kept in {path}", markup=False)
-            raise
-        finally:
-            interrupts.phase = "analysing" if recorder.written else "done"
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(signal.SIGTERM)
-            if feed is None and not console.is_terminal:
-                console.line()
+        result, failure = await run_until_done(recorder, display, feed, console, path, interrupts)
         return result, recorder, failure
 
     try:

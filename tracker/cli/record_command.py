@@ -261,11 +261,7 @@ def _record_and_store(
     known_kind: str | None = None,
     emulated_kinds: tuple[str, ...] = ("tracker-imu",),
 ) -> None:
-    import asyncio
-    import contextlib
-    import signal
 
-    from tracker.errors import SensorError
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
     from tracker.link.recorder import Recorder
 
@@ -303,36 +299,7 @@ def _record_and_store(
                 on_progress=show,
                 on_block=feed,
             )
-            loop = asyncio.get_running_loop()
-            interrupts.loop, interrupts.stop_recording = loop, recorder.stop
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signal.SIGTERM, recorder.stop)
-            result = failure = None
-            try:
-                with display:
-                    try:
-                        result = await recorder.run()
-                    except SensorError:
-                        if feed is not None:
-                            feed.link("lost")  # the last frame says so, not "stopped"
-                        raise
-            except SensorError as exc:
-                # The sensor was lost for good (out of range, silent, battery empty): what was
-                # recorded is still analysed and stored below, then this error ends the command.
-                if not recorder.written:
-                    raise
-                failure = exc
-            except BaseException:
-                if recorder.written:
-                    console.print(f"what was recorded is kept in {path}", markup=False)
-                raise
-            finally:
-                # from here a capture is complete on disk (or there is none): see _Interrupts
-                interrupts.phase = "analysing" if recorder.written else "done"
-                with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(signal.SIGTERM)
-                if feed is None and not console.is_terminal:
-                    console.line()  # rich leaves the last progress line open when not on a terminal
+            result, failure = await run_until_done(recorder, display, feed, console, path, interrupts)
             return result, recorder, failure
 
     result, recorder, failure = run(go())
@@ -365,6 +332,50 @@ def after_recording(
         interrupts.phase = "done"
     if failure is not None:
         raise _failure_line(failure, progress.battery_pct)
+
+
+async def run_until_done(
+    recorder: Any, display: Any, feed: Any, console: Any, path: Path, interrupts: Any
+) -> tuple[Any, Exception | None]:
+    """Run a recorder (Bluetooth or phone) under its display until it ends: its result, and the
+    SensorError that ended it once something was recorded (what was recorded is analysed and
+    stored, then that error ends the command). SIGTERM stops it as Ctrl-C does."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from tracker.errors import SensorError
+
+    loop = asyncio.get_running_loop()
+    interrupts.loop, interrupts.stop_recording = loop, recorder.stop
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, recorder.stop)
+    result = failure = None
+    try:
+        with display:
+            try:
+                result = await recorder.run()
+            except SensorError:
+                if feed is not None:
+                    feed.link("lost")  # the last frame says so, not "stopped"
+                raise
+    except SensorError as exc:
+        # The sensor was lost for good (out of range, silent, battery empty)
+        if not recorder.written:
+            raise
+        failure = exc
+    except BaseException:
+        if recorder.written:
+            console.print(f"what was recorded is kept in {path}", markup=False)
+        raise
+    finally:
+        # from here a capture is complete on disk (or there is none): see _Interrupts
+        interrupts.phase = "analysing" if recorder.written else "done"
+        with contextlib.suppress(Exception):
+            loop.remove_signal_handler(signal.SIGTERM)
+        if feed is None and not console.is_terminal:
+            console.line()  # rich leaves the last progress line open when not on a terminal
+    return result, failure
 
 
 def _progress_shown_on(feed: Any, display: Any) -> Any:

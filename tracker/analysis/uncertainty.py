@@ -127,15 +127,15 @@ class UncertaintyModel:
     that explains model 2's geometry is 0.3-1.9 cm smaller than the roller's, mean 1.2)."""
     sink_sd_cm: float = 0.3
     """Its spread from person to person and roller to roller."""
-    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.03, "bridge": 0.08})
+    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.03, "bridge": 0.07})
     """Per-session relative sd of the pace from what the model of the body leaves out (a curved
     back and a rocking pelvis hips down; the roll ratio and the gravity removal in a bridge) and
     from how a person moves (stroke shapes, dwell at the turns)."""
-    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.08, "bridge": 0.10})
+    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.10, "bridge": 0.10})
     """Per-stroke relative sd of a stroke's distance on top of the session's (shape of the
     stroke, where its turns are placed)."""
     pitch_offset_sd_deg: dict[str, float] = field(
-        default_factory=lambda: {"given": 0.2, "pairing": 0.4, "inferred": 0.4, "fell_back": 0.8}
+        default_factory=lambda: {"given": 0.2, "pairing": 0.3, "inferred": 0.4, "fell_back": 0.8}
     )
     """Sd of the pitch's offset by the axes' source (the body_axes docstring: a few tenths of a
     degree from the recording, a standing lean of a few degrees uncorrected)."""
@@ -145,7 +145,7 @@ class UncertaintyModel:
     low_separation_factor: float = 2.0
     turn_pitch_sd_deg: float = 0.4
     """Sd of the pitch at a hips-down turn: breathing tilts the chest by a few tenths of a degree."""
-    snr_independent: float = 5.0
+    snr_independent: float = 4.0
     """Independent samples of the residual in one bridge stroke: the sine's amplitude fitted to n
     independent samples is off by sqrt(2 / n) / SNR of itself, and what the fit leaves is slow
     (breathing, the pelvis, the strap), so a stroke holds only a few of them."""
@@ -167,7 +167,7 @@ class UncertaintyModel:
     no_gyro_factor: float = 2.0
     """Without a gyroscope the pitch is the accelerometer's: every sd of the pitch and of a
     stroke is this much larger (an assumption until the gyro-free path is measured)."""
-    rough_rel: float = 0.3
+    rough_rel: float = 0.2
     unreliable_rel: float = 0.6
     """A pace whose ± is over this share of it is unreliable: said in words (a bridge stroke
     whose acceleration barely rises above the noise, SNR under about 2.5, is one)."""

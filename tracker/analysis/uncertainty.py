@@ -131,7 +131,7 @@ class UncertaintyModel:
     """Per-session relative sd of the pace from what the model of the body leaves out (a curved
     back and a rocking pelvis hips down; the roll ratio and the gravity removal in a bridge) and
     from how a person moves (stroke shapes, dwell at the turns)."""
-    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.10, "bridge": 0.10})
+    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.13, "bridge": 0.10})
     """Per-stroke relative sd of a stroke's distance on top of the session's (shape of the
     stroke, where its turns are placed)."""
     pitch_offset_sd_deg: dict[str, float] = field(

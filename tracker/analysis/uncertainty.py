@@ -16,9 +16,10 @@ centred on the known one-sided error (`bias`): P(|e| <= h) = 0.8 for e ~ N(bias,
 * *Hips down*, the contact comes from the torso pitch, s = r cot(theta / 2)
   (`tracker.analysis.kinematics`). Three things scale it:
   - the roller's radius r. A foam roller and the soft tissue of the back give way under the
-    body: the contact sinks about 1-3 cm (issue 8), so the radius that explains the geometry is
-    smaller than the roller's and, with the nominal diameter (the setting), positions and paces
-    read high by about sink / (r - sink) (`sink_cm`; more on a thin roller). A diameter
+    body: the contact sinks about 1-3 cm (issue 8). That lowers the line the back rests on
+    (s = r cot(theta / 2) - sink cot(theta)), so with the nominal diameter (the setting) positions
+    read high by sink cot(theta), a few cm, while the pace changes by only about sink / (2 r),
+    which a rocking pelvis and a curved back offset (`sink_cm`, `geometry_bias`). A diameter
     estimated from the recording itself (`Setup.diameter_sd_cm`) replaces that with its own
     uncertainty;
   - the pitch's offset: one degree of pitch moves s by (r^2 + s^2) / (2 r) cm per radian and
@@ -124,16 +125,17 @@ class UncertaintyModel:
     sink_cm: float = 1.2
     """How far the contact sinks into roller and back, on average (issue 8: 1-3 cm; the radius
     that explains model 2's geometry is 0.3-1.9 cm smaller than the roller's, mean 1.2)."""
-    sink_sd_cm: float = 0.4
-    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.03, "bridge": 0.15})
+    sink_sd_cm: float = 0.3
+    """Its spread from person to person and roller to roller."""
+    body_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.03, "bridge": 0.07})
     """Per-session relative sd of the pace from what the model of the body leaves out (a curved
     back and a rocking pelvis hips down; the roll ratio and the gravity removal in a bridge) and
     from how a person moves (stroke shapes, dwell at the turns)."""
-    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.10, "bridge": 0.15})
+    stroke_sd: dict[str, float] = field(default_factory=lambda: {"hips_down": 0.13, "bridge": 0.10})
     """Per-stroke relative sd of a stroke's distance on top of the session's (shape of the
     stroke, where its turns are placed)."""
     pitch_offset_sd_deg: dict[str, float] = field(
-        default_factory=lambda: {"given": 0.2, "pairing": 0.5, "inferred": 0.8, "fell_back": 1.0}
+        default_factory=lambda: {"given": 0.2, "pairing": 0.3, "inferred": 0.4, "fell_back": 0.8}
     )
     """Sd of the pitch's offset by the axes' source (the body_axes docstring: a few tenths of a
     degree from the recording, a standing lean of a few degrees uncorrected)."""
@@ -143,24 +145,29 @@ class UncertaintyModel:
     low_separation_factor: float = 2.0
     turn_pitch_sd_deg: float = 0.4
     """Sd of the pitch at a hips-down turn: breathing tilts the chest by a few tenths of a degree."""
+    snr_independent: float = 4.0
+    """Independent samples of the residual in one bridge stroke: the sine's amplitude fitted to n
+    independent samples is off by sqrt(2 / n) / SNR of itself, and what the fit leaves is slow
+    (breathing, the pelvis, the strap), so a stroke holds only a few of them."""
     bridge_floor_m_s2: float = 0.006
     """Acceleration noise floor of a bridge stroke when its SNR was not measured (breathing, the
     gravity removal's residual tilt, sensor noise)."""
     bridge_offset_sd_cm: dict[str, float] = field(
-        default_factory=lambda: {"anchored": 6.0, "assumed": 15.0}
+        default_factory=lambda: {"anchored": 8.0, "assumed": 10.0}
     )
     """Sd of a bridge bout's start: handed over from the hips-down contact before it (plus that
     contact's own uncertainty), or an assumed start (anywhere on the back)."""
-    bridge_drift_sd: float = 0.4
-    """Relative sd of each bridge move's distance in the position track (they add up between
-    anchors like a random walk)."""
-    position_body_sd_cm: float = 2.0
+    bridge_drift_sd: float = 0.15
+    """Relative sd of each bridge move's distance in the position track that is its own (they add
+    up between anchors like a random walk; the scale error that all moves share cancels between
+    a move up and a move back, so it is `body_sd` over the net displacement, not this)."""
+    position_body_sd_cm: float = 0.8
     """A hips-down position's sd from the body's shape (the contact is not where a straight back
     would touch)."""
     no_gyro_factor: float = 2.0
     """Without a gyroscope the pitch is the accelerometer's: every sd of the pitch and of a
     stroke is this much larger (an assumption until the gyro-free path is measured)."""
-    rough_rel: float = 0.3
+    rough_rel: float = 0.2
     unreliable_rel: float = 0.6
     """A pace whose ± is over this share of it is unreliable: said in words (a bridge stroke
     whose acceleration barely rises above the noise, SNR under about 2.5, is one)."""
@@ -179,12 +186,24 @@ class UncertaintyModel:
         return math.radians(sd)
 
     def geometry_bias(self, setup: Setup) -> float:
-        """Relative error a hips-down pace (and position) is expected to have from the contact's
-        sink with the nominal diameter (0 when the diameter was estimated)."""
+        """Relative error a hips-down pace is expected to have from the contact's sink with the
+        nominal diameter: none on average. The sink lowers the line the back rests on without
+        moving the roller's centre, so s = r cot(theta / 2) - sink cot(theta) (the roller's
+        radius less the sink is the circle the back is tangent to): the positions shift by
+        `position_bias_cm` but the pace, ds/dtheta, changes by only about sink / (2 r), and a
+        rocking pelvis and a curved back move it either way (model 2's hips-down sessions read
+        neither high nor low on the tuning seeds). Its spread is in `systematic_sd`."""
+        return 0.0
+
+    def position_bias_cm(self, s_cm: float, setup: Setup) -> float:
+        """How far a hips-down contact at `s_cm` reads high from the sink: sink * cot(theta)
+        with theta = 2 atan(r / s), cot(theta) = (s^2 - r^2) / (2 r s) (see `geometry_bias`);
+        0 when the diameter was estimated."""
         if setup.diameter_sd_cm is not None:
             return 0.0
         r = 0.5 * setup.roller_diameter_cm
-        return self.sink_cm / max(r - self.sink_cm, 0.5 * r)
+        s = max(float(s_cm), r)
+        return self.sink_cm * (s * s - r * r) / (2.0 * r * s)
 
     def systematic_sd(self, posture: str, setup: Setup, signal: SignalQuality, mid_cm: float | None = None) -> float:
         """Relative sd of the pace shared by every stroke of one posture in a session."""
@@ -198,7 +217,9 @@ class UncertaintyModel:
         if setup.diameter_sd_cm is not None:
             geo = setup.diameter_sd_cm / max(setup.roller_diameter_cm, 1.0)
         else:
-            geo = self.sink_sd_cm / max(r - self.sink_cm, 0.5 * r)
+            # the sink's share of the pace (`geometry_bias`): its mean is offset by the pelvis and
+            # the back, its spread from person to person and roller to roller is sink_sd / (2 r)
+            geo = self.sink_sd_cm / (2.0 * r)
         s = mid_cm if mid_cm is not None and mid_cm > 0 else 0.6 * setup.hip_to_neck_cm
         half_pitch = math.atan2(r, s)  # theta / 2
         cal = self.pitch_offset_sd_rad(setup, signal) / math.tan(half_pitch)
@@ -219,7 +240,7 @@ class UncertaintyModel:
             turns = math.sqrt(2.0) * per_rad * math.radians(self.turn_pitch_sd_deg) * gyro / d
         else:
             if e.snr is not None and e.snr > 0:
-                turns = 1.0 / e.snr
+                turns = self.snr_independent**-0.5 * math.sqrt(2.0) / e.snr
             else:
                 amp = 2.0 * math.pi * (2.0 * d / 100.0) / max(e.duration_s, 0.1) ** 2
                 floor = self.bridge_floor_m_s2
@@ -267,8 +288,8 @@ class UncertaintyModel:
             bias = 0.0
             geo = s * setup.diameter_sd_cm / max(setup.roller_diameter_cm, 1.0)
         else:
-            bias = s * self.sink_cm / r
-            geo = s * self.sink_sd_cm / r
+            bias = self.position_bias_cm(s, setup)
+            geo = bias * self.sink_sd_cm / max(self.sink_cm, 1e-6)
         per_rad = (r * r + s * s) / (2.0 * r)
         pitch = per_rad * self.pitch_offset_sd_rad(setup, signal)
         sd = math.sqrt(geo * geo + pitch * pitch + self.position_body_sd_cm**2)

@@ -598,11 +598,10 @@ def _caveats(
         ))  # fmt: skip
     hd = [s for s in strokes if s.posture == "hips_down"]
     if (hd or "hips_down" in by_posture) and setup.diameter_sd_cm is None:
-        bias = model.geometry_bias(setup)
         out.append((
-            1.0 + bias,
+            1.0 + model.geometry_bias(setup),
             f"hips down, paces and positions scale with the roller's diameter ({setup.roller_diameter_cm:g} cm, "
-            f"your setting); a roller and back that give way read about {100 * bias:.0f} % high",
+            f"your setting); where a roller and back give way, positions read a few cm toward the head",
         ))  # fmt: skip
     if setup.calibration in ("inferred", "fell_back"):
         why = "the stored calibration did not fit" if setup.calibration == "fell_back" else "no pairing calibration"

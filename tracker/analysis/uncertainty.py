@@ -52,6 +52,7 @@ Live uses the same functions (`stroke_pace_pm`, `position_pm`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -199,10 +200,14 @@ class UncertaintyModel:
         """How far a hips-down contact at `s_cm` reads high from the sink: sink * cot(theta)
         with theta = 2 atan(r / s), cot(theta) = (s^2 - r^2) / (2 r s) (see `geometry_bias`);
         0 when the diameter was estimated."""
+        return float(self.position_bias_array_cm(np.array([s_cm], dtype=float), setup)[0])
+
+    def position_bias_array_cm(self, s_cm: np.ndarray, setup: Setup) -> np.ndarray:
+        """`position_bias_cm` of every contact in `s_cm` at once."""
         if setup.diameter_sd_cm is not None:
-            return 0.0
+            return np.zeros(len(s_cm))
         r = 0.5 * setup.roller_diameter_cm
-        s = max(float(s_cm), r)
+        s = np.maximum(np.asarray(s_cm, dtype=float), r)
         return self.sink_cm * (s * s - r * r) / (2.0 * r * s)
 
     def systematic_sd(self, posture: str, setup: Setup, signal: SignalQuality, mid_cm: float | None = None) -> float:
@@ -282,18 +287,22 @@ class UncertaintyModel:
     # --- position ---------------------------------------------------------------------------------
     def hips_down_position_pm(self, s_cm: float, setup: Setup, signal: SignalQuality) -> float:
         """± of a hips-down contact at `s_cm` from the hips, cm."""
+        return float(self.hips_down_position_pm_array(np.array([s_cm], dtype=float), setup, signal)[0])
+
+    def hips_down_position_pm_array(self, s_cm: np.ndarray, setup: Setup, signal: SignalQuality) -> np.ndarray:
+        """`hips_down_position_pm` of every contact in `s_cm` at once."""
         r = 0.5 * setup.roller_diameter_cm
-        s = max(float(s_cm), 1.0)
+        s = np.maximum(np.asarray(s_cm, dtype=float), 1.0)
         if setup.diameter_sd_cm is not None:
-            bias = 0.0
+            bias = np.zeros(len(s))
             geo = s * setup.diameter_sd_cm / max(setup.roller_diameter_cm, 1.0)
         else:
-            bias = self.position_bias_cm(s, setup)
+            bias = self.position_bias_array_cm(s, setup)
             geo = bias * self.sink_sd_cm / max(self.sink_cm, 1e-6)
         per_rad = (r * r + s * s) / (2.0 * r)
         pitch = per_rad * self.pitch_offset_sd_rad(setup, signal)
-        sd = math.sqrt(geo * geo + pitch * pitch + self.position_body_sd_cm**2)
-        return min(half_width(bias, sd), setup.hip_to_neck_cm)
+        sd = np.sqrt(geo * geo + pitch * pitch + self.position_body_sd_cm**2)
+        return np.minimum(half_width_array(bias, sd), setup.hip_to_neck_cm)
 
     def bridge_position_pm(
         self, start_pm_cm: float | None, travelled_cm: float, strokes_since: int, setup: Setup, net_cm: float = 0.0
@@ -302,17 +311,27 @@ class UncertaintyModel:
         contact it was handed over from, or None for an assumed start), the drift of
         `strokes_since` strokes that travelled `travelled_cm` since (each stroke's own error adds
         up like a random walk), and the scale error over the net displacement `net_cm`."""
+        one = self.bridge_position_pm_array(
+            start_pm_cm, np.array([travelled_cm], dtype=float), np.array([strokes_since]), setup, np.array([net_cm], dtype=float)
+        )  # fmt: skip
+        return float(one[0])
+
+    def bridge_position_pm_array(
+        self, start_pm_cm: float | None, travelled_cm: np.ndarray, strokes_since: np.ndarray, setup: Setup,
+        net_cm: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """`bridge_position_pm` of many contacts of one bout at once."""
         if start_pm_cm is None:
             start_sd = self.bridge_offset_sd_cm["assumed"]
         else:
             start_sd = math.hypot(start_pm_cm / Z80, self.bridge_offset_sd_cm["anchored"])
         body = self.body_sd.get("bridge", 0.15)
-        each = self.bridge_drift_sd
-        mean_d = travelled_cm / strokes_since if strokes_since else 0.0
-        drift = math.sqrt(strokes_since * (each * mean_d) ** 2 + (body * net_cm) ** 2)
-        sd = math.hypot(start_sd, drift)
+        k = np.asarray(strokes_since, dtype=float)
+        mean_d = np.where(k > 0, np.asarray(travelled_cm, dtype=float) / np.maximum(k, 1.0), 0.0)
+        drift = np.sqrt(k * (self.bridge_drift_sd * mean_d) ** 2 + (body * np.asarray(net_cm, dtype=float)) ** 2)
+        sd = np.hypot(start_sd, drift)
         # the roller stays on the back: no estimate is further off than its length
-        return min(half_width(0.0, sd), setup.hip_to_neck_cm)
+        return np.minimum(half_width_array(np.zeros(len(sd)), sd), setup.hip_to_neck_cm)
 
     # --- words --------------------------------------------------------------------------------------
     def pace_trust(self, rel: float | None) -> str:
@@ -335,10 +354,48 @@ def _normal_cdf(x: float) -> float:
 
 def half_width(bias: float, sd: float, coverage: float = COVERAGE) -> float:
     """h with P(|e| <= h) = `coverage` for e normal with mean `bias` and sd `sd` (the quantile
-    of a folded normal distribution), by bisection."""
+    of a folded normal distribution). h / sd depends on bias / sd alone: for the default
+    coverage it is read from a table of that ratio (`_folded_table`, built once by bisection;
+    the position track asks for tens of thousands of these), else found by bisection."""
     bias, sd = abs(float(bias)), max(float(sd), 0.0)
     if sd <= 1e-12:
         return bias
+    if coverage == COVERAGE:
+        ratios, widths, tail = _folded_table()
+        r = bias / sd
+        if r >= ratios[-1]:  # the far tail is negligible: a one-sided quantile
+            return bias + tail * sd
+        return float(np.interp(r, ratios, widths)) * sd
+    return _half_width_bisection(bias, sd, coverage)
+
+
+def half_width_array(bias: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """`half_width` at the default coverage for arrays of biases and sds."""
+    ratios, widths, tail = _folded_table()
+    b = np.abs(np.asarray(bias, dtype=float))
+    sd = np.maximum(np.asarray(sd, dtype=float), 0.0)
+    tiny = sd <= 1e-12
+    r = np.where(tiny, 0.0, b / np.where(tiny, 1.0, sd))
+    h = np.where(r >= ratios[-1], b + tail * sd, np.interp(r, ratios, widths) * sd)
+    return np.where(tiny, b, h)
+
+
+_FOLDED_RATIO_MAX = 8.0
+_FOLDED_STEP = 0.01
+
+
+@functools.lru_cache(maxsize=1)
+def _folded_table() -> tuple[np.ndarray, np.ndarray, float]:
+    """h / sd of `half_width` on a grid of bias / sd from 0 to `_FOLDED_RATIO_MAX` (linear
+    interpolation between grid points is good to about 1e-5 of sd), and the one-sided
+    quantile that holds beyond it."""
+    ratios = np.arange(0.0, _FOLDED_RATIO_MAX + _FOLDED_STEP / 2, _FOLDED_STEP)
+    widths = np.array([_half_width_bisection(r, 1.0, COVERAGE) for r in ratios])
+    tail = _half_width_bisection(50.0, 1.0, COVERAGE) - 50.0
+    return ratios, widths, tail
+
+
+def _half_width_bisection(bias: float, sd: float, coverage: float) -> float:
     lo, hi = 0.0, bias + 6.0 * sd
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -444,7 +501,7 @@ def position_pm_track(
     out = np.full(len(pos), np.nan)
     hd = (posture == "hips_down") & np.isfinite(pos)
     if hd.any():
-        out[hd] = [model.hips_down_position_pm(s, setup, signal) for s in pos[hd]]
+        out[hd] = model.hips_down_position_pm_array(pos[hd], setup, signal)
     bridge_strokes = sorted((s for s in strokes if s.posture == "bridge"), key=lambda s: s.start_s)
     for label, a, b in label_runs(np.asarray(posture, dtype=object)):
         if label != "bridge":
@@ -454,21 +511,20 @@ def position_pm_track(
         after = np.flatnonzero(hd[b:] & (t_s[b:] <= t_s[b - 1] + handover_s))
         end_pm = float(out[b + after[0]]) if after.size else None
         inside = [s for s in bridge_strokes if t_s[a] <= s.start_s < t_s[b - 1]]
-        k, travelled = 0, 0.0
         ends = np.array([s.end_s for s in inside])
         dists = np.cumsum([s.distance_cm for s in inside]) if inside else np.zeros(0)
         total_n, total_d = len(inside), float(dists[-1]) if len(dists) else 0.0
-        for i in range(a, b):
-            if not np.isfinite(pos[i]):
-                continue
-            k = int(np.searchsorted(ends, t_s[i], side="right"))
-            travelled = float(dists[k - 1]) if k else 0.0
-            pm = model.bridge_position_pm(start_pm, travelled, k, setup, abs(pos[i] - pos[a]))
-            if end_pm is not None:
-                # the hips-down contact after the bout pins its end (the error is spread back)
-                back = model.bridge_position_pm(end_pm, total_d - travelled, total_n - k, setup, abs(pos[i] - pos[b - 1]))
-                pm = min(pm, back)
-            out[i] = pm
+        idx = np.arange(a, b)[np.isfinite(pos[a:b])]
+        k = np.searchsorted(ends, t_s[idx], side="right")
+        travelled = np.where(k > 0, dists[np.maximum(k - 1, 0)] if len(dists) else 0.0, 0.0)
+        pm = model.bridge_position_pm_array(start_pm, travelled, k, setup, np.abs(pos[idx] - pos[a]))
+        if end_pm is not None:
+            # the hips-down contact after the bout pins its end (the error is spread back)
+            back = model.bridge_position_pm_array(
+                end_pm, total_d - travelled, total_n - k, setup, np.abs(pos[idx] - pos[b - 1])
+            )
+            pm = np.minimum(pm, back)
+        out[idx] = pm
     return out
 
 

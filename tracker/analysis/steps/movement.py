@@ -51,19 +51,24 @@ low-passed, and breathing is a slow wave): the noise variance counts once per th
 def progress(u: np.ndarray, ramp: float = 0.5, skew: float = 0.0) -> np.ndarray:
     """Share of the distance covered at normalised time `u` (0 before the movement, 1 after),
     for the shape (`ramp`, `skew`) of the module docstring. Broadcasts over `u`."""
-    u = np.clip(u, 0.0, 1.0)
+    shape = np.shape(u)
+    u = np.clip(np.atleast_1d(np.asarray(u, dtype=float)), 0.0, 1.0)
     if skew:
         u = u + skew * u * (1.0 - u)
     a = float(np.clip(ramp, 1e-3, 0.5))
-    # one raised-cosine ramp of length a covers a/2 of "cruise-speed time"
-    head = 0.5 * u - (a / (2.0 * np.pi)) * np.sin(np.pi * np.minimum(u, a) / a)
-    head = np.where(u < a, head, 0.5 * a + (u - a))
-    v = 1.0 - u
-    tail = 0.5 * v - (a / (2.0 * np.pi)) * np.sin(np.pi * np.minimum(v, a) / a)
-    tail = np.where(v < a, tail, 0.5 * a + (v - a))
     total = 1.0 - a
-    # below the tail's start the head formula holds, above it 1 - tail(1 - u)
-    return np.where(u <= 1.0 - a, head, total - tail) / total
+    # the cruise: each raised-cosine ramp of length a covers a/2 of "cruise-speed time"
+    out = (u - 0.5 * a) / total
+    # the ramps, where they are (most candidates' samples lie before or after the movement,
+    # at u = 0 or 1, or in its cruise: the sines are taken only where a ramp is)
+    k = 1.0 / (2.0 * np.pi)
+    head = u < a
+    uh = u[head]
+    out[head] = (0.5 * uh - a * k * np.sin(np.pi * uh / a)) / total
+    tail = u > 1.0 - a
+    vt = 1.0 - u[tail]
+    out[tail] = (total - (0.5 * vt - a * k * np.sin(np.pi * vt / a))) / total
+    return out.reshape(shape)
 
 
 @dataclass(frozen=True)

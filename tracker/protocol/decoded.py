@@ -7,7 +7,7 @@ the live view and the recorder read these, a capture stores the statistics in it
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,8 +35,52 @@ class DecodedBlock:
         return int(self.t_sensor_s.shape[0])
 
 
+@dataclass(frozen=True)
+class SampleBlock:
+    """The new samples of a decoder whose stream carries no raw counts and no per-sample
+    sequence numbers (Polar PMD frames, a phone's pushes); read as a `DecodedBlock` is."""
+
+    t_sensor_s: np.ndarray
+    """(n,) s, sensor time since the decoder's origin."""
+    acc_m_s2: np.ndarray
+    """(n, 3) m/s²."""
+    gyr_rad_s: np.ndarray
+    """(n, 3) rad/s; NaN without a gyroscope."""
+    host_time_s: np.ndarray
+    """(p,) host receive time of what delivered them (the caller's clock)."""
+    lost_samples_before: int
+    sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
+    """Always empty: no sequence numbers in these streams."""
+
+    def __len__(self) -> int:
+        return int(self.t_sensor_s.shape[0])
+
+
+class StatsSummary:
+    """What every decoder's counters derive alike (mixed into their dataclasses)."""
+
+    malformed: dict[str, int]
+    samples: int
+    lost_samples: int
+
+    @property
+    def malformed_total(self) -> int:
+        return sum(self.malformed.values())
+
+    @property
+    def loss_fraction(self) -> float:
+        total = self.samples + self.lost_samples
+        return self.lost_samples / total if total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(cast(Any, self))  # a dataclass: every user of this mixin is one
+        out["malformed_total"] = self.malformed_total
+        out["loss_fraction"] = round(self.loss_fraction, 9)
+        return out
+
+
 @dataclass
-class DecodeStats:
+class DecodeStats(StatsSummary):
     """Counters of a `StreamDecoder` (all since it was created).
 
     Every fed notification ends up in exactly one of `malformed`, `packets_delivered`,
@@ -81,18 +125,3 @@ class DecodeStats:
     drift_trusted: bool = False
     """Whether `drift_ppm` is within `max_drift_ppm` (else it is reported but not applied)."""
     drift_note: str = ""
-
-    @property
-    def malformed_total(self) -> int:
-        return sum(self.malformed.values())
-
-    @property
-    def loss_fraction(self) -> float:
-        total = self.samples + self.lost_samples
-        return self.lost_samples / total if total else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["malformed_total"] = self.malformed_total
-        out["loss_fraction"] = round(self.loss_fraction, 9)
-        return out

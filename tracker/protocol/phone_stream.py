@@ -31,13 +31,14 @@ import logging
 import math
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from tracker.imu import StreamAligner
+from tracker.protocol.decoded import SampleBlock, StatsSummary
 from tracker.protocol.phone_push import (
     MAX_PART,
     BodyAssembler,
@@ -60,24 +61,12 @@ RECENT_MESSAGES = 4096
 PLATFORMS = ("android", "ios")
 
 
-@dataclass(frozen=True)
-class PhoneBlock:
-    """The new samples one body delivered (duck-types `stream.DecodedBlock`)."""
-
-    t_sensor_s: np.ndarray
-    acc_m_s2: np.ndarray
-    gyr_rad_s: np.ndarray
-    host_time_s: np.ndarray
-    lost_samples_before: int
-    sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
-    """Pushed messages carry no per-sample sequence number (always empty)."""
-
-    def __len__(self) -> int:
-        return int(self.t_sensor_s.shape[0])
+PhoneBlock = SampleBlock
+"""The block this decoder delivers (`decoded.SampleBlock`)."""
 
 
 @dataclass
-class PhoneDecodeStats:
+class PhoneDecodeStats(StatsSummary):
     """Counters of a `PhoneStreamDecoder` (all since it was created)."""
 
     packets: int = 0
@@ -111,21 +100,6 @@ class PhoneDecodeStats:
     platform: str | None = None
     """The platform whose sign convention was applied ("android", "ios"), None when not stated."""
     standardised: bool = False
-
-    @property
-    def malformed_total(self) -> int:
-        return sum(self.malformed.values())
-
-    @property
-    def loss_fraction(self) -> float:
-        total = self.samples + self.lost_samples
-        return self.lost_samples / total if total else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["malformed_total"] = self.malformed_total
-        out["loss_fraction"] = round(self.loss_fraction, 9)
-        return out
 
 
 def phone_settings_of(settings: Mapping[str, Any] | None) -> dict[str, Any]:

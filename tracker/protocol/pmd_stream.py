@@ -33,13 +33,14 @@ import logging
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from tracker.protocol import pmd
+from tracker.protocol.decoded import SampleBlock, StatsSummary
 from tracker.protocol.pmd import PMD_SENSOR_KINDS
 from tracker.protocol.ratelog import RateLimitedLog
 
@@ -54,28 +55,12 @@ frame's follows a gap (lost frames, a dropped link)."""
 _RAD_PER_DEG = math.pi / 180.0
 
 
-@dataclass(frozen=True)
-class PmdBlock:
-    """The new samples one `feed` call delivered (duck-types `stream.DecodedBlock`)."""
-
-    t_sensor_s: np.ndarray
-    """(n,) s, sensor time since the decoder's origin."""
-    acc_m_s2: np.ndarray
-    """(n, 3) m/s²."""
-    gyr_rad_s: np.ndarray
-    """(n, 3) rad/s; NaN without a gyroscope."""
-    host_time_s: np.ndarray
-    """(p,) host receive time of the frames that delivered them (the caller's clock)."""
-    lost_samples_before: int
-    sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
-    """PMD frames carry no sequence number (always empty)."""
-
-    def __len__(self) -> int:
-        return int(self.t_sensor_s.shape[0])
+PmdBlock = SampleBlock
+"""The block this decoder delivers (`decoded.SampleBlock`)."""
 
 
 @dataclass
-class PmdDecodeStats:
+class PmdDecodeStats(StatsSummary):
     """Counters of a `PmdStreamDecoder` (all since it was created)."""
 
     packets: int = 0
@@ -104,21 +89,6 @@ class PmdDecodeStats:
     drift_ppm: float | None = None
     drift_trusted: bool = False
     drift_note: str = "the sensor's timestamps are used as they are (no drift estimate for PMD)"
-
-    @property
-    def malformed_total(self) -> int:
-        return sum(self.malformed.values())
-
-    @property
-    def loss_fraction(self) -> float:
-        total = self.samples + self.lost_samples
-        return self.lost_samples / total if total else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["malformed_total"] = self.malformed_total
-        out["loss_fraction"] = round(self.loss_fraction, 9)
-        return out
 
 
 @dataclass

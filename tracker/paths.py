@@ -168,13 +168,17 @@ def write_private_figure(figure: object, path: Path, **savefig_kwargs: object) -
 
 def raise_storage_error(exc: OSError, path: Path) -> None:
     """Turn an OSError from writing `path` into the matching TrackerError."""
+    raise storage_error(exc, path) from exc
+
+
+def storage_error(exc: OSError, path: Path) -> StorageError:
+    """The TrackerError an OSError from writing `path` means (for code that keeps the error to
+    raise later, such as a recorder's writer callbacks)."""
     import errno
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        raise DiskFullError(
-            f"disk full while writing {path}", hint="free some space; what was already saved is kept"
-        ) from exc
-    raise StorageError(f"cannot write {path}: {exc.strerror or exc}", hint="check permissions and free space") from exc
+        return DiskFullError(f"disk full while writing {path}", hint="free some space; what was already saved is kept")
+    return StorageError(f"cannot write {path}: {exc.strerror or exc}", hint="check permissions and free space")
 
 
 @contextlib.contextmanager

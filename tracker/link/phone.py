@@ -34,9 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tracker.errors import LinkLostError, SensorError, StorageError, TrackerError
+from tracker.errors import LinkLostError, SensorError, TrackerError
 from tracker.link.phone_server import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, PushServer
 from tracker.link.recorder import RecordProgress, RecordResult, _local_timezone_name
+from tracker.paths import storage_error
 from tracker.protocol.phone_push import body_parts
 from tracker.protocol.phone_stream import PHONE_KIND, PhoneStreamDecoder
 
@@ -179,7 +180,7 @@ class PhoneRecorder:
             for part in body_parts(body):
                 self._writer.write_notification(t_ns, part, source="imu")
         except (TrackerError, OSError) as exc:
-            error = exc if isinstance(exc, TrackerError) else self._storage_error(exc)
+            error = exc if isinstance(exc, TrackerError) else storage_error(exc, self.out_path)
             self._fail(error)
             return 507, f"tracker cannot write: {error.one_line()}"
         except ValueError as exc:  # a body beyond what a capture keeps (the server's limit is lower)
@@ -257,7 +258,7 @@ class PhoneRecorder:
         try:
             self._writer.update_header(self._clock_ns(), **fields)
         except OSError as exc:
-            self._fail(self._storage_error(exc))
+            self._fail(storage_error(exc, self.out_path))
         except TrackerError as exc:
             self._fail(exc)
 
@@ -267,18 +268,9 @@ class PhoneRecorder:
         try:
             self._writer.write_event(self._clock_ns(), kind, **data)
         except OSError as exc:
-            self._fail(self._storage_error(exc))
+            self._fail(storage_error(exc, self.out_path))
         except TrackerError as exc:
             self._fail(exc)
-
-    def _storage_error(self, exc: OSError) -> TrackerError:
-        from tracker.paths import raise_storage_error
-
-        try:
-            raise_storage_error(exc, self.out_path)
-        except TrackerError as mapped:
-            return mapped
-        return StorageError(str(exc))  # pragma: no cover  raise_storage_error always raises
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:
@@ -368,7 +360,7 @@ class PhoneRecorder:
                     self._writer.close()
                 except OSError as exc:
                     if error is None:
-                        error = self._storage_error(exc)
+                        error = storage_error(exc, self.out_path)
                 except TrackerError as exc:
                     if error is None:
                         error = exc

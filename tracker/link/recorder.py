@@ -40,6 +40,7 @@ from tracker.errors import (
 from tracker.link.driver import SensorDriver, SensorIdentity, StreamSettings, notify_stream_started
 from tracker.link.environment import LinkEnvironment, bluetooth_unavailable
 from tracker.link.scan import find_sensor
+from tracker.paths import storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ class Recorder:
             self._fail(exc)
             return
         except OSError as exc:
-            self._fail(self._storage_error(exc))
+            self._fail(storage_error(exc, self.out_path))
             return
         except Exception as exc:  # noqa: BLE001  never raise into the radio stack
             logger.exception("capture write failed")
@@ -255,15 +256,6 @@ class Recorder:
             battery = driver.battery_from_record(source, payload)
             if battery is not None:
                 self._battery = battery
-
-    def _storage_error(self, exc: OSError) -> TrackerError:
-        from tracker.paths import raise_storage_error
-
-        try:
-            raise_storage_error(exc, self.out_path)
-        except TrackerError as mapped:
-            return mapped
-        return StorageError(str(exc))  # pragma: no cover  raise_storage_error always raises
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:
@@ -277,7 +269,7 @@ class Recorder:
         try:
             self._writer.write_event(self._clock_ns(), kind, **data)
         except OSError as exc:
-            self._fail(self._storage_error(exc))
+            self._fail(storage_error(exc, self.out_path))
         except TrackerError as exc:
             self._fail(exc)
 
@@ -328,7 +320,7 @@ class Recorder:
         try:
             self._writer.update_header(self._clock_ns(), settings=settings)
         except OSError as exc:
-            self._fail(self._storage_error(exc))
+            self._fail(storage_error(exc, self.out_path))
         except TrackerError as exc:
             self._fail(exc)
 
@@ -536,7 +528,7 @@ class Recorder:
                 self._writer.close()
             except OSError as exc:
                 if error is None:
-                    error = self._storage_error(exc)
+                    error = storage_error(exc, self.out_path)
             except TrackerError as exc:
                 if error is None:
                     error = exc

@@ -88,6 +88,25 @@ class Guidance:
                 return name
         return REGIONS[-1]
 
+    def warning_kinds(
+        self, *, too_fast: bool, hold_durations_s: Any, region_time_s: dict[str, float], on_roller_s: float
+    ) -> set[str]:
+        """The warning kinds these rules call for in a session that had a too-fast set
+        (`too_fast`), holds of these durations, this time per region and on the roller: what a
+        perfect analysis warns (the motion models' truths use it)."""
+        kinds: set[str] = set()
+        if too_fast:
+            kinds.add("too_fast")
+        if any(d > self.hold_too_long_s for d in hold_durations_s):
+            kinds.add("hold_too_long")
+        if any(v > self.region_budget_s for v in region_time_s.values()):
+            kinds.add("region_overuse")
+        if on_roller_s > self.session_too_long_s:
+            kinds.add("session_too_long")
+        if self.warn_lumbar and region_time_s.get("lumbar", 0.0) > 0.0:
+            kinds.add("lumbar")
+        return kinds
+
 
 SETTING_RANGES: dict[str, tuple[float, float, str]] = {
     # name: (lowest, highest, unit). Wide enough for any person and roller, narrow enough that a

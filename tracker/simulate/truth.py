@@ -85,19 +85,12 @@ class GroundTruth:
 
     def expected_warning_kinds(self) -> set[str]:
         """Warning kinds the truth calls for under `guidance` (what a perfect analysis warns)."""
-        g = self.guidance
-        kinds: set[str] = set()
-        if self.too_fast_spans:
-            kinds.add("too_fast")
-        if any(h.duration_s > g.hold_too_long_s for h in self.holds):
-            kinds.add("hold_too_long")
-        if any(v > g.region_budget_s for v in self.region_time_s.values()):
-            kinds.add("region_overuse")
-        if self.on_roller_s > g.session_too_long_s:
-            kinds.add("session_too_long")
-        if g.warn_lumbar and self.region_time_s.get("lumbar", 0.0) > 0.0:
-            kinds.add("lumbar")
-        return kinds
+        return self.guidance.warning_kinds(
+            too_fast=bool(self.too_fast_spans),
+            hold_durations_s=[h.duration_s for h in self.holds],
+            region_time_s=self.region_time_s,
+            on_roller_s=self.on_roller_s,
+        )
 
     def to_analysis(self) -> SessionAnalysis:
         """The truth as a `SessionAnalysis` (no warnings): what a perfect analysis would report."""

@@ -52,15 +52,15 @@ def progress(u: np.ndarray, ramp: float = 0.5, skew: float = 0.0) -> np.ndarray:
     """Share of the distance covered at normalised time `u` (0 before the movement, 1 after),
     for the shape (`ramp`, `skew`) of the module docstring. Broadcasts over `u`."""
     shape = np.shape(u)
-    u = np.clip(np.atleast_1d(np.asarray(u, dtype=float)), 0.0, 1.0)
+    u = np.minimum(np.maximum(np.asarray(u, dtype=float).reshape(-1), 0.0), 1.0)
     if skew:
         u = u + skew * u * (1.0 - u)
-    a = float(np.clip(ramp, 1e-3, 0.5))
+    a = min(max(float(ramp), 1e-3), 0.5)
     total = 1.0 - a
     # the cruise: each raised-cosine ramp of length a covers a/2 of "cruise-speed time"
     out = (u - 0.5 * a) / total
-    # the ramps, where they are (most candidates' samples lie before or after the movement,
-    # at u = 0 or 1, or in its cruise: the sines are taken only where a ramp is)
+    # the ramps, where they are (most samples lie before or after the movement, at u = 0 or
+    # 1, or in its cruise: the sines are taken only where a ramp is)
     k = 1.0 / (2.0 * np.pi)
     head = u < a
     uh = u[head]
@@ -100,49 +100,93 @@ def fit_movement(
 
     The raised cosine first; then (with `shapes`) the family's symmetric members: the timing on
     a coarse grid for each of `COARSE_RAMPS`, the ramp stepped from there (the timing searched
-    around the best for each step), and the timing again on a finer grid. A shape other than the raised cosine is taken only when
-    it explains clearly more than noise could (`SIGNIFICANCE`): on a noisy track (a breath high
-    on the back moves the position by as much as a slow stroke's first second) a free shape
-    would otherwise fit the noise, and the shape decides the duration."""
+    around the best for each step), and the timing again on a finer grid. A shape other than
+    the raised cosine is taken only when it explains clearly more than noise could
+    (`SIGNIFICANCE`): on a noisy track (a breath high on the back moves the position by as much
+    as a slow stroke's first second) a free shape would otherwise fit the noise, and the shape
+    decides the duration. Those shapes are not searched when not even the best monotone curve
+    could pass that test (`_shape_could_pass`; the same result, and most movements)."""
+    if len(t) < 2:
+        return None
     dur = end - start
     half = max(1.0, search * dur)
-    yc = y - y.mean()
-    rc = _refined(t, yc, _timing(t, yc, start, end, half, half / 6.0, min_s, 0.5, 0.0), half, min_s)
+    track = _Track(t, y)
+    rc = _refined(track, _timing(track, start, end, half, half / 6.0, min_s, (0.5,)), half, min_s)
     if rc is None or not shapes:
         return rc
-    best = rc
+    # noise per sample from the fuller model's residual (an F test); neighbouring samples of a
+    # track low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
+    step = _median_step(t)
+    correlated = max(1.0, NOISE_CORRELATION_S / step)
+    if not _shape_could_pass(track, rc.gain, SIGNIFICANCE * correlated):
+        return rc
     # the timing depends on the shape (a long cruise starts later than a raised cosine, whose
     # slow start reaches back): a coarse timing search for each of a few ramps, symmetric
-    for r in COARSE_RAMPS[1:]:
-        got = _timing(t, yc, start, end, half, half / 6.0, min_s, r, 0.0)
-        if got is not None and got.gain > best.gain:
-            best = got
+    best = rc
+    got = _timing(track, start, end, half, half / 6.0, min_s, COARSE_RAMPS[1:])
+    if got is not None and got.gain > best.gain:
+        best = got
     # then the ramp between its coarse neighbours (halving the step when neither side is
     # better), with the timing searched again around the best so far for each
     medium = (half / 3.0, half / 12.0)
     step = RAMP_STEP
     for _ in range(8):
         moved = False
-        for r in (best.ramp - step, best.ramp + step):
-            if RAMPS[-1] <= r <= RAMPS[0]:
-                got = _timing(t, yc, best.start_s, best.end_s, *medium, min_s, r, 0.0)
-                if got is not None and got.gain > best.gain:
-                    best, moved = got, True
+        ramps = tuple(r for r in (best.ramp - step, best.ramp + step) if RAMPS[-1] <= r <= RAMPS[0])
+        # each ramp's timing is searched around the best so far: both at once around this one,
+        # the second searched again only if the first moved it
+        found = _timing_each(track, best.start_s, best.end_s, *medium, min_s, ramps)
+        for j, got in enumerate(found):
+            if j and moved:
+                got = _timing(track, best.start_s, best.end_s, *medium, min_s, ramps[j:j + 1])
+            if got is not None and got.gain > best.gain:
+                best, moved = got, True
         if not moved:
             step /= 2.0
             if step < MIN_RAMP_STEP:
                 break
-    flexible = _refined(t, yc, best, half, min_s) if best is not rc else rc
+    flexible = _refined(track, best, half, min_s) if best is not rc else rc
     assert flexible is not None
-    # noise per sample from the fuller model's residual (an F test); neighbouring samples of a
-    # track low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
-    per_sample = max(float(yc @ yc) - flexible.gain, 0.0) / max(len(t), 1)
+    per_sample = max(track.total - flexible.gain, 0.0) / max(len(t), 1)
     per_sample = max(per_sample, NOISE_FLOOR_CM**2)
-    correlated = max(1.0, NOISE_CORRELATION_S / step)
     if flexible.gain - rc.gain > SIGNIFICANCE * per_sample * correlated:
         return flexible
     return rc
+
+
+def _shape_could_pass(track: _Track, rc_gain: float, noise_units: float) -> bool:
+    """Whether any shape of the family could pass `fit_movement`'s F test against the raised
+    cosine's `rc_gain` (False: searching them cannot change the result). Every shape, at any
+    timing, is a monotone curve; the best monotone fit of all (isotonic regression, either
+    direction) leaves at most what any shape leaves, so a shape explains at most what that fit
+    does beyond the raised cosine, and the test's noise is at least that fit's residual.
+    A small margin keeps rounding on the side of searching."""
+    left = track.total - rc_gain  # what the raised cosine leaves unexplained
+    margin = 1e-6 * track.total
+    n = len(track.yc)
+
+    def could(residual: float) -> bool:
+        noise = noise_units * max(residual / n, NOISE_FLOOR_CM**2)
+        return left - residual + margin > noise
+
+    if not could(0.0):
+        return False
+    return could(_monotone_residual(track.yc)) or could(_monotone_residual(-track.yc))
+
+
+def _monotone_residual(y: np.ndarray) -> float:
+    """Residual sum of squares of the best non-decreasing least-squares fit to `y` (pool
+    adjacent violators: each block is fitted by its mean)."""
+    sums: list[float] = []
+    counts: list[int] = []
+    for v in y.tolist():
+        s, c = v, 1
+        while sums and sums[-1] * c > s * counts[-1]:  # the block before has the higher mean
+            s += sums.pop()
+            c += counts.pop()
+        sums.append(s)
+        counts.append(c)
+    return max(float(y @ y) - sum(s * s / c for s, c in zip(sums, counts, strict=True)), 0.0)
 
 
 def one_movement(
@@ -183,67 +227,138 @@ def one_movement(
         return None
     yc = y - y.mean()
     ss_one = float(yc @ yc) - one.gain
-    step = float(np.median(np.diff(t)))
+    step = _median_step(t)
     noise = max(ss_two / len(t), NOISE_FLOOR_CM**2) * max(1.0, NOISE_CORRELATION_S / step)
     return one if ss_one - ss_two < MERGE_SIGNIFICANCE * noise else None
 
 
-def _refined(
-    t: np.ndarray, yc: np.ndarray, fit: MovementFit | None, half: float, min_s: float
-) -> MovementFit | None:
+def _median_step(t: np.ndarray) -> float:
+    """The median time between samples (1 s for fewer than two samples): `np.median` of the
+    differences, by a sort (the same value; `np.median` costs more on a few dozen samples)."""
+    d = np.diff(t)
+    if len(d) == 0:
+        return 1.0
+    d.sort()
+    mid = len(d) // 2
+    return float(d[mid]) if len(d) % 2 else float((d[mid - 1] + d[mid]) / 2.0)
+
+
+def _refined(track: _Track, fit: MovementFit | None, half: float, min_s: float) -> MovementFit | None:
     """`fit` with its timing searched again on a finer grid around it."""
     if fit is None:
         return None
-    fine = _timing(
-        t, yc, fit.start_s, fit.end_s, half / 6.0, half / 24.0, min_s, fit.ramp, fit.skew
-    )
+    fine = _timing(track, fit.start_s, fit.end_s, half / 6.0, half / 24.0, min_s, (fit.ramp,))
     return fine if fine is not None and fine.gain >= fit.gain else fit
 
 
-def _gains(g: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(explained sum of squares, distance) of each row of candidate shapes `g` against `yc`."""
-    gc = g - g.mean(axis=1, keepdims=True)
-    cov = gc @ yc
-    var = np.einsum("ij,ij->i", gc, gc)
-    ok = var > 1e-9
-    gain = np.where(ok, cov * cov / np.maximum(var, 1e-12), -np.inf)
-    return gain, np.where(ok, cov / np.maximum(var, 1e-12), 0.0)
+class _Track:
+    """The samples a movement is fitted to, centred, with what every timing search reuses."""
+
+    def __init__(self, t: np.ndarray, y: np.ndarray) -> None:
+        self.t = np.ascontiguousarray(t, dtype=float)
+        y = np.asarray(y, dtype=float)
+        self.yc = y - float(y.sum()) / len(y)
+        self.mean = float(self.yc.sum()) / len(y)  # zero but for rounding
+        self.total = float(self.yc @ self.yc)
+        n = len(self.t)
+        # sums over the samples from index i on (a candidate is 1 at and after its end)
+        self.after = np.concatenate([np.cumsum(self.yc[::-1])[::-1], [0.0]])
+        # rows of n consecutive samples from any index 0..n (padded to 2n: the padding is
+        # masked off), as read-only views
+        self.t_rows = _rows(np.concatenate([self.t, np.full(n, self.t[-1])]), n)
+        self.y_rows = _rows(np.concatenate([self.yc, np.zeros(n)]), n)
+
+
+def _rows(x: np.ndarray, n: int) -> np.ndarray:
+    """(n + 1, n) view of the 2n-long `x`: row i is x[i : i + n]."""
+    (stride,) = x.strides
+    rows = np.ndarray((n + 1, n), dtype=x.dtype, buffer=x, strides=(stride, stride))
+    rows.flags.writeable = False
+    return rows
+
+
+def _sin(x: np.ndarray) -> np.ndarray:
+    """sin(x) for the timing search, in single precision (numpy vectorises it; double precision
+    is an order of magnitude slower): good to about 1e-7, which moves a candidate's shape by
+    under 1e-7 of its distance."""
+    return np.sin(x.astype(np.float32)).astype(np.float64)
+
+
+def _inside(u: np.ndarray, ramp: float) -> np.ndarray:
+    """`progress(u, ramp)` for `u` in [0, 1] (no skew), for the timing search: the same curve
+    without the clipping and masks `progress` needs for any `u`, its sines as `_sin`.
+
+    The raised cosine is one sine. A shorter ramp is the cruise's line plus each ramp's
+    difference from it, which is nonzero only within `ramp` of the nearer end (`v`): one
+    sine for both ramps, signed by which end is nearer."""
+    a = float(np.clip(ramp, 1e-3, 0.5))
+    if a == 0.5:
+        return u - _sin((2.0 * np.pi) * u) * (1.0 / (2.0 * np.pi))
+    w = np.minimum(np.minimum(u, 1.0 - u), a)
+    bend = 0.5 * (a - w) - (a / (2.0 * np.pi)) * _sin((np.pi / a) * w)  # >= 0
+    return (u - 0.5 * a + np.copysign(bend, 0.5 - u)) * (1.0 / (1.0 - a))
 
 
 def _timing(
-    t: np.ndarray,
-    yc: np.ndarray,
+    track: _Track,
     start: float,
     end: float,
     span: float,
     step: float,
     min_s: float,
-    ramp: float,
-    skew: float,
+    ramps: tuple[float, ...],
 ) -> MovementFit | None:
+    """The best movement with its start and end on the grid `start`, `end` ± `span` in steps of
+    `step` (every pair at least `min_s` apart), of all the shapes `ramps` (the first on a tie).
+    None when no candidate explains anything."""
+    best: MovementFit | None = None
+    for got in _timing_each(track, start, end, span, step, min_s, ramps):
+        if got is not None and (best is None or got.gain > best.gain):
+            best = got
+    return best
+
+
+def _timing_each(
+    track: _Track,
+    start: float,
+    end: float,
+    span: float,
+    step: float,
+    min_s: float,
+    ramps: tuple[float, ...],
+) -> list[MovementFit | None]:
+    """`_timing` for each of the shapes `ramps` on its own (one search of the grid).
+
+    A candidate is 0 before its start and 1 from its end on, so only the samples inside it are
+    evaluated; those after its end enter through the track's sums from there."""
     offs = np.arange(-span, span + 1e-9, step)
     ss = np.repeat(start + offs, len(offs))  # every (start, end) pair of the grid
     ee = np.tile(end + offs, len(offs))
     keep = ee - ss >= min_s
-    if not keep.any():
-        return None
+    if not keep.any() or not ramps:
+        return [None] * len(ramps)
     ss, ee = ss[keep], ee[keep]
-    u = (t[None, :] - ss[:, None]) / (ee - ss)[:, None]
-    gain, dist = _gains(progress(u, ramp, skew), yc)
-    k = int(np.argmax(gain))
-    if not np.isfinite(gain[k]):
-        return None
-    return MovementFit(float(ss[k]), float(ee[k]), float(dist[k]), ramp, skew, float(gain[k]))
-
-
-def _shape(
-    t: np.ndarray, yc: np.ndarray, start: float, end: float, shapes: list[tuple[float, float]]
-) -> MovementFit | None:
-    u = (t - start) / max(end - start, 1e-9)
-    g = np.vstack([progress(u, r, k) for r, k in shapes])
-    gain, dist = _gains(g, yc)
-    k = int(np.argmax(gain))
-    if not np.isfinite(gain[k]):
-        return None
-    r, w = shapes[k]
-    return MovementFit(start, end, float(dist[k]), r, w, float(gain[k]))
+    t, n = track.t, len(track.t)
+    i0 = np.searchsorted(t, ss, side="right")  # the first sample after the start (u > 0)
+    i1 = np.searchsorted(t, ee, side="left")  # the first sample at or after the end (u >= 1)
+    inside = i1 - i0
+    width = max(int(inside.max()), 1)
+    outside = np.arange(width) >= inside[:, None]
+    u = (track.t_rows[i0, :width] - ss[:, None]) / (ee - ss)[:, None]
+    y_in = track.y_rows[i0, :width]
+    after_n = (n - i1).astype(float)
+    after_y = track.after[i1]
+    out: list[MovementFit | None] = []
+    for r in ramps:
+        g = _inside(u, r)
+        g[outside] = 0.0
+        s1 = g.sum(axis=1) + after_n
+        cov = np.einsum("ij,ij->i", g, y_in) + after_y - s1 * track.mean
+        var = np.einsum("ij,ij->i", g, g) + after_n - s1 * s1 / n
+        gain = np.where(var > 1e-9, cov * cov / np.maximum(var, 1e-12), -np.inf)
+        k = int(np.argmax(gain))
+        if not np.isfinite(gain[k]):
+            out.append(None)
+            continue
+        out.append(MovementFit(float(ss[k]), float(ee[k]), float(cov[k] / var[k]), r, 0.0, float(gain[k])))
+    return out

@@ -30,6 +30,7 @@ positive first lobe); the contact moves half as far the other way (`kinematics`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,6 +85,42 @@ def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     lo = np.clip(i - n // 2, 0, len(x))
     hi = np.clip(i - n // 2 + n, 0, len(x))
     return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+def _periodic_phases(
+    lengths: np.ndarray, i: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each length L (k,): sin and cos of 2 pi (m + 0.5) / L at m = 0 .. n - 1 ((k, n),
+    n + 1 = i.shape[1]), and of 2 pi i / L at the indices `i` ((k, n + 1); i is j - L, or 0
+    where j < L). The phases repeat every L samples, so each comes from a table of one period
+    per length: the same values (to rounding) for a table lookup instead of a sine per sample
+    and length, which was most of a segmentation's time."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    first, half_sin, half_cos, whole_sin, whole_cos = _phase_tables(int(lengths[0]), int(lengths[-1]))
+    j = np.arange(i.shape[1])
+    at = first[lengths - lengths[0], None] + j[None, :] % lengths[:, None]  # (j - L) % L = j % L
+    at_m = at[:, :-1]
+    sin_i, cos_i = whole_sin[at], whole_cos[at]
+    before = j[None, :] < lengths[:, None]  # i = 0 there
+    sin_i[before] = 0.0
+    cos_i[before] = 1.0
+    return half_sin[at_m], half_cos[at_m], sin_i, cos_i
+
+
+@lru_cache(maxsize=8)
+def _phase_tables(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+    """One period per length lo..hi, end to end: where each starts, and sin and cos of
+    2 pi (m + 0.5) / L and of 2 pi m / L (m = 0 .. L - 1)."""
+    lengths = np.arange(lo, hi + 1)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    m = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
+    per = np.repeat(lengths, lengths).astype(float)
+    half = 2 * np.pi * (m + 0.5) / per
+    whole = 2 * np.pi * m / per
+    tables = (first, np.sin(half), np.cos(half), np.sin(whole), np.cos(whole))
+    for a in tables:
+        a.flags.writeable = False
+    return tables
 
 
 class BridgeSegmenter:
@@ -482,7 +519,6 @@ class BridgeSegmenter:
         var = sigma * sigma
         kappa = self.constant_shrink
         c1 = np.concatenate([[0.0], np.cumsum(x)])
-        idx = np.arange(n, dtype=float)
         # gain of the best move on [j - L, j) over leaving it still, per (L, j)
         best_gain = np.full(n + 1, -np.inf)
         gains = np.full((lmax - lmin + 1, n + 1), -np.inf, dtype=np.float32)
@@ -498,16 +534,16 @@ class BridgeSegmenter:
         chunk = max(1, 400_000 // (n + 1))
         for r0 in range(0, len(lengths), chunk):
             L = lengths[r0 : r0 + chunk, None]  # (k, 1)
-            ph = 2 * np.pi * (idx + 0.5) / L
+            i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
+            # sin and cos of the phases 2 pi (m + 0.5) / L at every sample m, and of 2 pi i / L
+            sin_m, cos_m, sin_i, cos_i = _periodic_phases(L[:, 0], i)
             cs = np.zeros((len(L), n + 1))
             cc = np.zeros((len(L), n + 1))
-            np.cumsum(x * np.sin(ph), axis=1, out=cs[:, 1:])
-            np.cumsum(x * np.cos(ph), axis=1, out=cc[:, 1:])
-            i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
-            a_ = 2 * np.pi * i / L
-            ssum = (cs - np.take_along_axis(cs, i, axis=1)) * np.cos(a_) - (
+            np.cumsum(x * sin_m, axis=1, out=cs[:, 1:])
+            np.cumsum(x * cos_m, axis=1, out=cc[:, 1:])
+            ssum = (cs - np.take_along_axis(cs, i, axis=1)) * cos_i - (
                 cc - np.take_along_axis(cc, i, axis=1)
-            ) * np.sin(a_)
+            ) * sin_i
             s1 = c1[None, :] - c1[i]
             amp = ssum / (L / 2.0)
             const = s1 / (L * (1.0 + kappa))

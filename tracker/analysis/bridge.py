@@ -107,6 +107,14 @@ def _periodic_phases(
     return half_sin[at_m], half_cos[at_m], sin_i, cos_i
 
 
+@lru_cache(maxsize=1024)
+def _half_period_sines(length: int) -> np.ndarray:
+    """sin(2 pi (m + 0.5) / L) for m = 0 .. L - 1 (read-only)."""
+    out = np.sin(2 * np.pi * (np.arange(length) + 0.5) / length)
+    out.flags.writeable = False
+    return out
+
+
 @lru_cache(maxsize=8)
 def _phase_tables(lo: int, hi: int) -> tuple[np.ndarray, ...]:
     """One period per length lo..hi, end to end: where each starts, and sin and cos of
@@ -332,8 +340,11 @@ class BridgeSegmenter:
         """Contact displacement (cm) from the start at times `t_s`: raised-cosine profiles."""
         out = np.zeros(len(t_s))
         for m in moves:
-            u = np.clip((t_s - m.start_s) / m.duration_s, 0.0, 1.0)
-            out += m.contact_cm * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+            # 0 before the movement, its whole displacement after: the profile only inside
+            a, b = np.searchsorted(t_s, [m.start_s, m.end_s])
+            u = (t_s[a:b] - m.start_s) / m.duration_s
+            out[a:b] += m.contact_cm * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+            out[b:] += m.contact_cm
         return out
 
     def _noise(self, r: np.ndarray, dt: float) -> float:
@@ -395,12 +406,17 @@ class BridgeSegmenter:
             return None
         starts, ends = starts[keep], ends[keep]
         lens = (ends - starts).astype(float)
-        w = np.arange(int(starts.min()), int(ends.max()))
-        u = (w[None, :] - starts[:, None] + 0.5) / lens[:, None]
-        inside = (u > 0) & (u < 1)
-        seg = xf[w]
-        ssum = np.where(inside, np.sin(2 * np.pi * u), 0.0) @ seg
-        s1 = inside.astype(float) @ seg
+        # each window's samples m = 0 .. L - 1 weighted by sin(2 pi (m + 0.5) / L), from one
+        # table per length (the same values as a sine per sample and candidate)
+        sizes = (ends - starts).tolist()
+        m = np.arange(max(sizes))
+        weights = np.zeros((len(sizes), len(m)))
+        for row, size in enumerate(sizes):
+            weights[row, :size] = _half_period_sines(size)
+        inside = m[None, :] < (ends - starts)[:, None]
+        seg = xf[np.minimum(starts[:, None] + m[None, :], len(xf) - 1)]
+        ssum = np.einsum("ij,ij->i", weights, seg)
+        s1 = np.einsum("ij,ij->i", inside.astype(float), seg)
         gain = ssum * ssum / (lens / 2.0) + s1 * s1 / (lens * (1.0 + self.constant_shrink))
         k = int(np.argmax(gain))
         return int(starts[k]), int(ends[k]), float(ssum[k] / (lens[k] / 2.0))

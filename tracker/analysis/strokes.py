@@ -537,7 +537,7 @@ class StrokeHoldDetector:
         run_hi = np.concatenate([td[breaks], [td[-1]]])
         for k in hd:
             mids = 0.5 * (starts + ends)
-            r = int(np.clip(np.searchsorted(run_lo, mids[k], side="right") - 1, 0, len(run_lo) - 1))
+            r = min(max(int(np.searchsorted(run_lo, mids[k], side="right")) - 1, 0), len(run_lo) - 1)
             lo = mids[k - 1] if k > 0 else td[0]
             hi = mids[k + 1] if k + 1 < len(strokes) else td[-1]
             dur = ends[k] - starts[k]

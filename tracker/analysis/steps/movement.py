@@ -24,6 +24,7 @@ half a second.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -118,7 +119,7 @@ def fit_movement(
     # track low-passed below breathing are not independent (`NOISE_CORRELATION_S`)
     step = _median_step(t)
     correlated = max(1.0, NOISE_CORRELATION_S / step)
-    if not _shape_could_pass(track, rc.gain, SIGNIFICANCE * correlated):
+    if not _shape_could_pass(track, rc, SIGNIFICANCE * correlated):
         return rc
     # the timing depends on the shape (a long cruise starts later than a raised cosine, whose
     # slow start reaches back): a coarse timing search for each of a few ramps, symmetric
@@ -154,14 +155,14 @@ def fit_movement(
     return rc
 
 
-def _shape_could_pass(track: _Track, rc_gain: float, noise_units: float) -> bool:
+def _shape_could_pass(track: _Track, rc: MovementFit, noise_units: float) -> bool:
     """Whether any shape of the family could pass `fit_movement`'s F test against the raised
-    cosine's `rc_gain` (False: searching them cannot change the result). Every shape, at any
+    cosine `rc` (False: searching them cannot change the result). Every shape, at any
     timing, is a monotone curve; the best monotone fit of all (isotonic regression, either
     direction) leaves at most what any shape leaves, so a shape explains at most what that fit
     does beyond the raised cosine, and the test's noise is at least that fit's residual.
     A small margin keeps rounding on the side of searching."""
-    left = track.total - rc_gain  # what the raised cosine leaves unexplained
+    left = track.total - rc.gain  # what the raised cosine leaves unexplained
     margin = 1e-6 * track.total
     n = len(track.yc)
 
@@ -171,7 +172,8 @@ def _shape_could_pass(track: _Track, rc_gain: float, noise_units: float) -> bool
 
     if not could(0.0):
         return False
-    return could(_monotone_residual(track.yc)) or could(_monotone_residual(-track.yc))
+    along = track.yc if rc.distance_cm >= 0 else -track.yc  # the likelier direction first
+    return could(_monotone_residual(along)) or could(_monotone_residual(-along))
 
 
 def _monotone_residual(y: np.ndarray) -> float:
@@ -291,7 +293,7 @@ def _inside(u: np.ndarray, ramp: float) -> np.ndarray:
     The raised cosine is one sine. A shorter ramp is the cruise's line plus each ramp's
     difference from it, which is nonzero only within `ramp` of the nearer end (`v`): one
     sine for both ramps, signed by which end is nearer."""
-    a = float(np.clip(ramp, 1e-3, 0.5))
+    a = min(max(float(ramp), 1e-3), 0.5)
     if a == 0.5:
         return u - _sin((2.0 * np.pi) * u) * (1.0 / (2.0 * np.pi))
     w = np.minimum(np.minimum(u, 1.0 - u), a)
@@ -318,6 +320,14 @@ def _timing(
     return best
 
 
+@lru_cache(maxsize=16)
+def _pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every cell of a k x k grid, row by row (read-only)."""
+    rows, cols = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
 def _timing_each(
     track: _Track,
     start: float,
@@ -332,12 +342,16 @@ def _timing_each(
     A candidate is 0 before its start and 1 from its end on, so only the samples inside it are
     evaluated; those after its end enter through the track's sums from there."""
     offs = np.arange(-span, span + 1e-9, step)
-    ss = np.repeat(start + offs, len(offs))  # every (start, end) pair of the grid
-    ee = np.tile(end + offs, len(offs))
-    keep = ee - ss >= min_s
-    if not keep.any() or not ramps:
-        return [None] * len(ramps)
-    ss, ee = ss[keep], ee[keep]
+    rows, cols = _pairs(len(offs))
+    ss = (start + offs)[rows]  # every (start, end) pair of the grid
+    ee = (end + offs)[cols]
+    if end - start - 2.0 * span < min_s + 1e-9:  # some pairs may be too short
+        keep = ee - ss >= min_s
+        if not keep.any() or not ramps:
+            return [None] * len(ramps)
+        ss, ee = ss[keep], ee[keep]
+    elif not ramps:
+        return []
     t, n = track.t, len(track.t)
     i0 = np.searchsorted(t, ss, side="right")  # the first sample after the start (u > 0)
     i1 = np.searchsorted(t, ee, side="left")  # the first sample at or after the end (u >= 1)

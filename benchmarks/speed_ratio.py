@@ -9,7 +9,7 @@ its spread (the ratio of each round's pair, min..max) as the noise. Cases:
 
 * `analysis 2 h @ 400 Hz` and `analysis 30 min @ 100 Hz`: `tracker.analysis.analyze` on a
   simulated mixed session (imports warmed up first; the recording is simulated once and loaded
-  from a cache file by both sides);
+  from a cache file by both sides), wall and CPU time of the process (all its threads);
 * `tracker analyze 30 min @ 100 Hz`: the whole command as a person runs it on a capture file,
   interpreter start and imports included (wall time of the process);
 * `tracker --help`: the same for the help screen (what every command's start costs);
@@ -41,9 +41,9 @@ from tracker.imu import ImuRecording
 d = np.load({cache!r})
 rec = ImuRecording(d["t"], d["acc"], d["gyr"], float(d["rate"]))
 analyze(rec)  # imports and caches warm
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 analyze(rec)
-print(json.dumps({{"seconds": time.perf_counter() - t0}}))
+print(json.dumps({{"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}}))
 """
 
 DECODE = r"""

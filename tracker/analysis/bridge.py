@@ -131,6 +131,11 @@ def _phase_tables(lo: int, hi: int) -> tuple[np.ndarray, ...]:
     return tables
 
 
+GEOMETRY_CACHE_CELLS = 1_000_000
+"""A bout's (length, end) arrays that do not depend on the data are kept between its
+segmentations up to this many cells (about 40 bytes each)."""
+
+
 class BridgeSegmenter:
     """Movements and still spans of one bridge bout from its along-spine acceleration.
 
@@ -265,6 +270,7 @@ class BridgeSegmenter:
         self.contact_cm_ = np.zeros(n)
         self.noise_m_s2_ = float("nan")
         self._forbidden: list[tuple[int, int, float]] = []
+        self._geometry: dict[tuple[int, int, int], dict[int, tuple[np.ndarray, ...]]] = {}
         if n < 8:
             return self
         rate = 1.0 / float(np.median(np.diff(t_s)))
@@ -548,11 +554,14 @@ class BridgeSegmenter:
         lengths = np.arange(lmin, lmax + 1)
         jj = np.arange(n + 1)
         chunk = max(1, 400_000 // (n + 1))
+        # what depends on the lengths and the pitch only is kept for the bout's next
+        # segmentation (the bias changes, the rest does not) unless that takes too much memory
+        kept = getattr(self, "_geometry", None)  # set by `fit`
+        small = len(lengths) * (n + 1) <= GEOMETRY_CACHE_CELLS
+        cache = kept.setdefault((n, lmin, lmax), {}) if kept is not None and small else None
         for r0 in range(0, len(lengths), chunk):
             L = lengths[r0 : r0 + chunk, None]  # (k, 1)
-            i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
-            # sin and cos of the phases 2 pi (m + 0.5) / L at every sample m, and of 2 pi i / L
-            sin_m, cos_m, sin_i, cos_i = _periodic_phases(L[:, 0], i)
+            i, sin_m, cos_m, sin_i, cos_i, allowed = self._chunk_geometry(L, n, max_pitch, cache)
             cs = np.zeros((len(L), n + 1))
             cc = np.zeros((len(L), n + 1))
             np.cumsum(x * sin_m, axis=1, out=cs[:, 1:])
@@ -570,10 +579,8 @@ class BridgeSegmenter:
             # one sine period over T grows as q T
             gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / var
             body = np.abs(amp) * dur * dur / (2 * np.pi)
-            ok = (jj >= L) & (body >= min_dist_body) & (body / dur >= min_pace_body)
+            ok = allowed & (body >= min_dist_body) & (body / dur >= min_pace_body)
             ok &= body <= max_dist_body
-            if self._pitch is not None:
-                ok &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
             if wander_q > 0:
                 # the tilt's random walk (gyro angle random walk seen through gravity) puts an
                 # amplitude of about sqrt(q T) into one sine period over T: a movement must
@@ -588,6 +595,25 @@ class BridgeSegmenter:
         del best_gain
         return self._best_path(gains, amps, consts, lmin, n)
 
+    def _chunk_geometry(
+        self, L: np.ndarray, n: int, max_pitch: float, cache: dict | None
+    ) -> tuple[np.ndarray, ...]:
+        """For the lengths `L` (k, 1) and every end j = 0 .. n: the start i = j - L (0 where
+        j < L), the phases' sines and cosines (`_periodic_phases`), and which movements are
+        allowed before looking at the data (j >= L; the pitch changes by at most `max_pitch`)."""
+        key = int(L[0, 0])
+        if cache is not None and key in cache:
+            return cache[key]
+        jj = np.arange(n + 1)
+        i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
+        allowed = jj >= L
+        if self._pitch is not None:
+            allowed &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
+        got = (i, *_periodic_phases(L[:, 0], i), allowed)
+        if cache is not None:
+            cache[key] = got
+        return got
+
     @staticmethod
     def _best_path(
         gains: np.ndarray, amps: np.ndarray, consts: np.ndarray, lmin: int, n: int
@@ -597,8 +623,12 @@ class BridgeSegmenter:
         segmentation and drops out. cost never rises with j, so a movement with a gain of 0 or
         less never beats the still samples: only the positive gains are visited (in order of
         their end, shortest first, as a full scan would take them), and between their ends the
-        cost stays what it was."""
-        js, rows = np.nonzero(gains.T > 0.0)
+        cost stays what it was. And at one end a movement can win only with more gain than
+        every shorter one there: a shorter one starts later, where the cost is no higher (the
+        rest are left out; the same result)."""
+        record = gains > 0.0
+        record[1:] &= gains[1:] > np.maximum.accumulate(gains, axis=0)[:-1]
+        js, rows = np.nonzero(record.T)
         cost = [0.0] * (n + 1)
         back = [0] * (n + 1)  # 0: still sample, else the movement's length
         filled = 0  # cost[0..filled] are known

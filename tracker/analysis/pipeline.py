@@ -305,10 +305,11 @@ def analyze_with_details(
     on_roller_s = float(dt[seg.on_roller_].sum())
     rolling_s = float(sum(s.duration_s for s in detector.strokes_))
     step = max(1, int(round(sig.rate_hz / params.track_rate_hz)))
+    t_track, p_track = sig.t_s[::step], pos_for_time[::step]
+    known = np.isfinite(p_track)  # Python floats below: a numpy scalar per sample cost more
     track = [
-        (round(float(t), 3), round(float(p), 2))
-        for t, p in zip(sig.t_s[::step], pos_for_time[::step], strict=False)
-        if np.isfinite(p)
+        (round(t, 3), round(p, 2))
+        for t, p in zip(t_track[known].tolist(), p_track[known].tolist(), strict=True)
     ]
     postures = {s.posture for s in detector.strokes_} or set(
         str(p) for p in np.unique(seg.posture_[seg.on_roller_]) if p

@@ -132,7 +132,8 @@ def _uniform(
     acc = recording.acc_m_s2[a:b]
     gyr = recording.gyr_rad_s[a:b]
     seg_dt = np.diff(ts)
-    if np.all(np.abs(seg_dt - period) < 0.25 * period):
+    # every step within a quarter period of the period (NaN fails): its extremes are
+    if len(seg_dt) == 0 or (seg_dt.max() - period < 0.25 * period and period - seg_dt.min() < 0.25 * period):
         return ts, acc, gyr, np.zeros(len(ts), dtype=bool)
     n = int(math.floor((ts[-1] - ts[0]) / period)) + 1
     grid = ts[0] + np.arange(n) * period
@@ -202,16 +203,30 @@ def prepare_signals(
         )
     factor = max(1, int(round(nominal / analysis_rate_hz)))
     bounds = np.concatenate([[0], long_idx + 1, [len(t)]])
+    # the orientation filter runs on block means of `pre` samples (at about 100 Hz or the
+    # native rate if lower), the analysis on means of `factor`
+    pre = orientation_factor(nominal, factor)
+    segments = []
+    for seg, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
+        if b - a < 2 * factor:
+            continue
+        grid, acc, gyr, bridged = _uniform(t[a:b], recording, a, b, period, gap_factor)
+        as_recorded = np.may_share_memory(acc, recording.acc_m_s2)  # not interpolated
+        segments.append((seg, grid, block_mean(acc, pre), block_mean(gyr, pre), bridged, as_recorded))
     bias = None
+    longest = int(np.argmax(np.diff(bounds)))
     if warm_start_bias and has_gyro and isinstance(orientation, OrientationEstimator):
         # Offline warm start: a quick pass at the analysis rate learns the gyro bias, so the
         # real pass does not spend its first minute converging (a live run has that warm-up).
         warm = OrientationEstimator(orientation.tau_acc_s, False, True)
-        a, b = bounds[int(np.argmax(np.diff(bounds)))], bounds[int(np.argmax(np.diff(bounds))) + 1]
+        a, b = bounds[longest], bounds[longest + 1]
         if b - a >= 2 * factor:
+            # the means of `factor` samples from the orientation pass's means of `pre` (equal
+            # blocks: the same means) when that segment was kept as recorded
+            same = [s for s in segments if s[0] == longest and s[5]]
             warm.estimate(
-                block_mean(recording.acc_m_s2[a:b], factor),
-                block_mean(recording.gyr_rad_s[a:b], factor),
+                block_mean(same[0][2], factor // pre) if same else block_mean(recording.acc_m_s2[a:b], factor),
+                block_mean(same[0][3], factor // pre) if same else block_mean(recording.gyr_rad_s[a:b], factor),
                 nominal / factor,
             )
             bias = warm.final_bias_rad_s_
@@ -219,14 +234,7 @@ def prepare_signals(
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("t", "up", "acc", "gyr", "rest", "seg", "bridged")
     }
-    # the orientation filter runs on block means of `pre` samples (at about 100 Hz or the
-    # native rate if lower), the analysis on means of `factor`
-    pre = orientation_factor(nominal, factor)
-    for seg, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
-        if b - a < 2 * factor:
-            continue
-        grid, acc, gyr, bridged = _uniform(t[a:b], recording, a, b, period, gap_factor)
-        acc, gyr = block_mean(acc, pre), block_mean(gyr, pre)
+    for seg, grid, acc, gyr, bridged, _as_recorded in segments:
         orientation.estimate(acc, gyr, nominal / pre, initial_bias_rad_s=bias)
         bias = orientation.final_bias_rad_s_
         rest = factor // pre

@@ -193,12 +193,10 @@ class PostureSegmenter:
         rate_deg_s = centred_mean(np.degrees(np.linalg.norm(gyr_body_rad_s, axis=1)), n_s)
 
         # still states with hysteresis on the roller boundary
-        on = False
-        codes = np.zeros(len(t_s), dtype=np.int8)  # 0 upright, 1 sitting, 2 on roller
-        for i, a in enumerate(sag_s):  # a small state machine; 25 Hz keeps it cheap
-            on = a < self.on_roller_exit_deg if on else a < self.on_roller_max_deg
-            # leaning forward past 95° happens only on the way down or up: not upright
-            codes[i] = 2 if on else (0 if self.upright_min_deg <= a < 95.0 else 1)
+        on = self._on_roller_hysteresis(sag_s)
+        # leaning forward past 95° happens only on the way down or up: not upright
+        upright = (sag_s >= self.upright_min_deg) & (sag_s < 95.0)
+        codes = np.where(on, 2, np.where(upright, 0, 1))  # 0 upright, 1 sitting, 2 on roller
         state = np.array(["upright", "sitting", "on_roller"], dtype=object)[codes]
         # absorb very short still states
         min_n = int(self.min_phase_s * rate)
@@ -267,6 +265,20 @@ class PostureSegmenter:
         phases.sort(key=lambda p: p.start_s)
         self.phases_ = phases
         return self
+
+    def _on_roller_hysteresis(self, sag_s: np.ndarray) -> np.ndarray:
+        """On the roller from a sample below `on_roller_max_deg` until one at or above
+        `on_roller_exit_deg` (or not a number); off at first. Between the two angles a sample
+        keeps the state before it, so the state is that of the last sample outside them."""
+        if self.on_roller_exit_deg < self.on_roller_max_deg:  # no band between: step by step
+            on, out = False, np.zeros(len(sag_s), dtype=bool)
+            for i, a in enumerate(sag_s.tolist()):
+                on = out[i] = a < self.on_roller_exit_deg if on else a < self.on_roller_max_deg
+            return out
+        enter = sag_s < self.on_roller_max_deg
+        leave = ~(sag_s < self.on_roller_exit_deg)
+        last = np.maximum.accumulate(np.where(enter | leave, np.arange(len(sag_s)), -1))
+        return (last >= 0) & enter[np.maximum(last, 0)]
 
     def _fast_around(self, rate_deg_s: np.ndarray, c: int) -> tuple[int, int]:
         """[a, b) of the turning at a change of state at sample `c`: the fastest turning within

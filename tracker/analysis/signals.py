@@ -246,8 +246,10 @@ def prepare_signals(
             rate_out = gyr - orientation.bias_rad_s_
         parts["gyr"].append(block_mean(rate_out, rest))
         parts["rest"].append(block_mean(orientation.rest_.astype(float), rest) > 0.5)
-        parts["bridged"].append(block_mean(bridged.astype(float), factor) > 0.0)
         m = len(parts["t"][-1])
+        parts["bridged"].append(
+            block_mean(bridged.astype(float), factor) > 0.0 if bridged.any() else np.zeros(m, dtype=bool)
+        )
         parts["seg"].append(np.full(m, seg, dtype=np.int32))
     if not parts["t"]:
         from tracker.errors import RecordingTooShortError

@@ -44,8 +44,7 @@ import numpy as np
 from tracker.analysis.kinematics import hips_down_pitch_rad
 from tracker.analysis.steps.filters import Butterworth
 from tracker.analysis.steps.measure import StrokeMeasure
-from tracker.analysis.steps.movement import fit_movement, one_movement
-from tracker.analysis.steps.movement import progress as movement_progress
+from tracker.analysis.steps.movement import fit_movement, one_movement, progress_rows
 from tracker.analysis.steps.pieces import PieceCutter
 from tracker.analysis.steps.runs import runs
 from tracker.analysis.steps.windows import StillWindows, dilate, window_extreme
@@ -53,6 +52,20 @@ from tracker.guidance import Guidance
 from tracker.results import Hold, Stroke
 
 DEFAULT_GUIDANCE = Guidance()
+
+
+def _shapes_at(tw, around: list[int], starts, ends, signed, shapes) -> np.ndarray:
+    """The movements `around` (their fitted times, distances and shapes) at times `tw`, summed
+    in order: what the neighbours of a movement contribute to the track it is fitted to."""
+    others = np.zeros(len(tw))
+    if not around:
+        return others
+    idx = np.asarray(around)
+    u = (tw[None, :] - starts[idx, None]) / np.maximum(ends[idx] - starts[idx], 1e-9)[:, None]
+    each = progress_rows(u, shapes[idx, 0], shapes[idx, 1])
+    for row, m in enumerate(around):
+        others += signed[m] * each[row]
+    return others
 
 
 def _lowpass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
@@ -512,11 +525,8 @@ class StrokeHoldDetector:
         if i1 - i0 < 8:
             return False
         tw = td[i0:i1]
-        others = np.zeros(len(tw))
-        for m in range(max(0, j - 2), min(len(starts), k + 3)):
-            if m not in (j, k):
-                u = (tw - starts[m]) / max(ends[m] - starts[m], 1e-9)
-                others += signed[m] * movement_progress(u, shapes[m, 0], shapes[m, 1])
+        around = [m for m in range(max(0, j - 2), min(len(starts), k + 3)) if m not in (j, k)]
+        others = _shapes_at(tw, around, starts, ends, signed, shapes)
         one = one_movement(
             tw,
             yd[i0:i1] - others,
@@ -547,11 +557,8 @@ class StrokeHoldDetector:
             if i1 - i0 < 6:
                 continue
             tw = td[i0:i1]
-            others = np.zeros(len(tw))
-            for j in range(max(0, k - 2), min(len(strokes), k + 3)):
-                if j != k:
-                    u = (tw - starts[j]) / max(ends[j] - starts[j], 1e-9)
-                    others += signed[j] * movement_progress(u, shapes[j, 0], shapes[j, 1])
+            around = [j for j in range(max(0, k - 2), min(len(strokes), k + 3)) if j != k]
+            others = _shapes_at(tw, around, starts, ends, signed, shapes)
             got = fit_movement(
                 tw, yd[i0:i1] - others, starts[k], ends[k], min_s=self.min_fit_s,
                 search=self.fit_search,

@@ -149,7 +149,27 @@ def analyze_with_details(
     roller_diameter_cm: float | None = None,
     parameters: AnalysisParameters | None = None,
 ) -> tuple[SessionAnalysis, AnalysisDetails]:
-    """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`)."""
+    """`analyze`, and the intermediate signals it worked on (`AnalysisDetails`).
+
+    BLAS (numpy's matrix products) runs on one thread meanwhile: the analysis multiplies arrays
+    of three columns and solves 3 x 3 systems, which threads do not speed up, while every
+    threaded product leaves the BLAS library's worker threads spinning on the other cores for a
+    while afterwards, taking them from other work (BENCHMARKS.md, issue 11)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyze_with_details(
+            recording, guidance, roller_diameter_cm=roller_diameter_cm, parameters=parameters
+        )
+
+
+def _analyze_with_details(
+    recording: ImuRecording,
+    guidance: Guidance,
+    *,
+    roller_diameter_cm: float | None,
+    parameters: AnalysisParameters | None,
+) -> tuple[SessionAnalysis, AnalysisDetails]:
     params = parameters or AnalysisParameters()
     if roller_diameter_cm is not None:
         guidance = guidance.with_overrides(roller_diameter_cm=float(roller_diameter_cm))

@@ -50,7 +50,7 @@ from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.errors import UsageError
 from tracker.guidance import Guidance
 from tracker.imu import MountingCalibration
-from tracker.live.account import SessionLog
+from tracker.live.account import SessionLog, median
 from tracker.live.axes import AxesStage
 from tracker.live.bridge_stage import BridgeStage
 from tracker.live.hips_down import HipsDownStage
@@ -516,7 +516,7 @@ class LiveSession:
         moving = on and not still and pace is not None and pace > 0.5
         timer = HoldTimer(target_min_s=g.hold_target_min_s, target_max_s=g.hold_target_max_s, limit_s=g.hold_too_long_s)
         if hold is not None and hold.confirmed and hold.open and on and not checking:
-            pos = float(np.median(hold.positions_cm)) if hold.positions_cm else (log.position_cm or math.nan)
+            pos = median(hold.positions_cm) if hold.positions_cm else (log.position_cm or math.nan)
             timer.active = True
             timer.start_s = hold.start_s
             timer.elapsed_s = log.now_s - hold.start_s

@@ -250,10 +250,16 @@ class RawStage:
         """Strictly increasing native samples (after the last one taken in)."""
         start = 0
         t_prev = self.last[0] if self.last is not None else math.nan
-        before = np.concatenate([[t_prev], t[:-1]])
-        with np.errstate(invalid="ignore"):
-            gaps = np.flatnonzero(t - before > self.gap_factor * self.period_s)
-        for gi in gaps.tolist():
+        limit = self.gap_factor * self.period_s
+        # no gap (the usual case) is told at a block's cost; only then are the gaps looked for
+        inner = len(t) > 1 and float((t[1:] - t[:-1]).max()) > limit
+        if inner or float(t[0]) - t_prev > limit:
+            before = np.concatenate([[t_prev], t[:-1]])
+            with np.errstate(invalid="ignore"):
+                gaps = np.flatnonzero(t - before > limit).tolist()
+        else:
+            gaps = []
+        for gi in gaps:
             self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
             if gi == 0:
                 assert self.last is not None

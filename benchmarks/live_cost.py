@@ -107,43 +107,49 @@ def main() -> None:
 
 
 REPLAY_CASES = (
-    # (posture, seed, rate Hz, block size in samples)
-    ("hips_down", 4, 100.0, 1),
-    ("hips_down", 4, 100.0, 10),
-    ("hips_down", 4, 100.0, 40),
-    ("hips_down", 4, 400.0, 40),
-    ("bridge", 31, 100.0, 10),
-    ("mixed", 32, 100.0, 10),
+    # (posture, seed, rate Hz, block size in samples, with a gyroscope)
+    ("hips_down", 4, 100.0, 1, True),
+    ("hips_down", 4, 100.0, 10, True),
+    ("hips_down", 4, 100.0, 40, True),
+    ("hips_down", 4, 400.0, 40, True),
+    ("bridge", 31, 100.0, 10, True),
+    ("mixed", 32, 100.0, 10, True),
+    ("hips_down", 4, 100.0, 10, False),
 )
 
 
 def replay_cost() -> dict[str, float]:
     """CPU seconds per second of session for each of `REPLAY_CASES` (a fast session with long
     holds and the pairing calibration, as the live tests simulate them), replayed whole."""
+    from dataclasses import replace
+
     from tracker.guidance import Guidance
     from tracker.live.feed import recording_blocks
     from tracker.live.streaming import LiveSession
     from tracker.simulate import random_script, simulate_session
 
     out = {}
-    for posture, seed, rate, block in REPLAY_CASES:
+    for posture, seed, rate, block, gyro in REPLAY_CASES:
         g = Guidance()
         script = random_script(seed, posture=posture, fast=True, long_holds=True, guidance=g)
         rec = simulate_session(script, seed=seed, sampling_rate_hz=rate, guidance=g, attach_calibration=True).recording
+        if not gyro:  # a Polar H10: no rates at all
+            rec = replace(rec, gyr_rad_s=np.full_like(rec.gyr_rad_s, np.nan))
         blocks = list(recording_blocks(rec, block))
         t0 = time.process_time()
-        live = LiveSession(g, rec.sampling_rate_hz, rec.calibration)
+        live = LiveSession(g, rec.sampling_rate_hz, rec.calibration, has_gyro=gyro)
         for b in blocks:
             live.push_block(b)
         live.finish()
         cpu = time.process_time() - t0
-        out[f"{posture} {rate:.0f} Hz, blocks of {block}"] = cpu / float(rec.t_s[-1] - rec.t_s[0])
+        kind = "" if gyro else " (no gyro)"
+        out[f"{posture}{kind} {rate:.0f} Hz, blocks of {block}"] = cpu / float(rec.t_s[-1] - rec.t_s[0])
     return out
 
 
 def print_replay(costs: dict[str, float]) -> None:
     for case, per_s in costs.items():
-        print(f"{case:32s} {1e3 * per_s:7.2f} ms CPU per second replayed ({1 / per_s:6.0f}x real time)")
+        print(f"{case:42s} {1e3 * per_s:7.2f} ms CPU per second replayed ({1 / per_s:6.0f}x real time)")
 
 
 def compare(other: Path, rounds: int) -> None:
@@ -160,12 +166,12 @@ def compare(other: Path, rounds: int) -> None:
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average "
           f"{os.getloadavg()[0]:.1f} at the end; {rounds} rounds, interleaved")  # fmt: skip
-    print(f"{'case':32s} {other.name + ' (ms/s)':>14s} {here.name + ' (ms/s)':>16s}   ratio (median, range)")
+    print(f"{'case':42s} {other.name + ' (ms/s)':>14s} {here.name + ' (ms/s)':>16s}   ratio (median, range)")
     for case in runs[here][0]:
         a = np.array([x[case] for x in runs[other]])
         b = np.array([x[case] for x in runs[here]])
         ratio = a / b
-        print(f"{case:32s} {1e3 * np.median(a):14.2f} {1e3 * np.median(b):16.2f}   "
+        print(f"{case:42s} {1e3 * np.median(a):14.2f} {1e3 * np.median(b):16.2f}   "
               f"{np.median(ratio):5.2f}x ({ratio.min():.2f}-{ratio.max():.2f})")  # fmt: skip
 
 

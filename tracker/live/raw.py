@@ -310,16 +310,16 @@ class RawStage:
         n = len(groups)
         # the block's means (its analysis-rate sample), as plain floats: per-sample numpy calls
         # on three values cost more than the arithmetic
-        t, ax, ay, az, rx, ry, rz, bridged = (groups.sum(axis=0) / n).tolist()
-        ux, uy, uz = (o.up_sensor.sum(axis=0) / n).tolist()
+        sums = np.concatenate([groups, o.up_sensor, o.gyr_rad_s, o.rest[:, None]], axis=1).sum(axis=0)
+        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest = (v / n for v in sums.tolist())
         norm = max(1e-12, math.sqrt(ux * ux + uy * uy + uz * uz))
         s = Sample(
             t_s=t,
             up=np.array([ux / norm, uy / norm, uz / norm]),
             acc_m_s2=np.array([ax, ay, az]),
-            gyr_rad_s=o.gyr_rad_s.sum(axis=0) / n,
+            gyr_rad_s=np.array([gx, gy, gz]),
             gyr_raw_rad_s=np.array([rx, ry, rz]),
-            rest=int(np.count_nonzero(o.rest)) > 0.5 * n,
+            rest=rest > 0.5,
             bridged=bridged > 0,
             up_slow=np.zeros(3),
         )

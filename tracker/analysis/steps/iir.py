@@ -204,7 +204,7 @@ def _section(row: np.ndarray, x: np.ndarray) -> np.ndarray:
         q1 = b2 / a1
         q0 = (b1 - q1) / a1
         r = b0 - q0
-        return q0 * x + q1 * _delay(x, 1) + _first_order(x, -a1, r).real
+        return q0 * x + q1 * _delay(x, 1) + r * _first_order(x, -a1).real
     direct = b2 / a2
     c0, c1 = b0 - direct, b1 - a1 * direct
     roots = np.roots([1.0, a1, a2])  # z^2 + a1 z + a2: the poles
@@ -212,8 +212,8 @@ def _section(row: np.ndarray, x: np.ndarray) -> np.ndarray:
     r1 = (c0 * p1 + c1) / (p1 - p2)
     r2 = (c0 * p2 + c1) / (p2 - p1)
     if abs(p1.imag) > 0.0:  # a conjugate pair: twice the real part of one
-        return direct * x + _first_order(x, p1, 2.0 * r1).real
-    return direct * x + _first_order(x, p1, r1).real + _first_order(x, p2, r2).real
+        return direct * x + 2.0 * np.real(r1 * _first_order(x, p1))
+    return direct * x + np.real(r1 * _first_order(x, p1)) + np.real(r2 * _first_order(x, p2))
 
 
 def _delay(x: np.ndarray, k: int) -> np.ndarray:
@@ -222,17 +222,16 @@ def _delay(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _first_order(x: np.ndarray, p: complex, scale: complex = 1.0) -> np.ndarray:
-    """`scale` times y, where y[n] = x[n] + p y[n - 1] from y[-1] = 0, for |p| < 1 (see the
-    module docstring). Worked in one buffer, in place: the block carries come from each
-    block's sum before its cumulative sum, and each carry enters its block's first sample
-    (one pass fewer, and no temporaries the size of the signal)."""
+def _first_order(x: np.ndarray, p: complex) -> np.ndarray:
+    """y[n] = x[n] + p y[n - 1] from y[-1] = 0, for |p| < 1 (see the module docstring). Worked
+    in one buffer, in place (the operations of the plain version, in its order: the same
+    values to the bit, without its temporaries the size of the signal)."""
     n = len(x)
     if n == 0:
         return np.zeros(0, dtype=complex)
     mag = abs(p)
     if mag < 1e-12:
-        return scale * x.astype(complex)
+        return x.astype(complex)
     if mag >= 1.0:
         raise ValueError("unstable filter: a pole on or outside the unit circle")
     block = int(min(n, max(1, math.floor(math.log(_MAX_GROWTH) / -math.log(mag)))))
@@ -241,17 +240,16 @@ def _first_order(x: np.ndarray, p: complex, scale: complex = 1.0) -> np.ndarray:
     buf.reshape(-1)[:n] = x
     k = np.arange(block)
     up = p**k  # p^k, k = 0 .. B - 1
-    buf *= scale * p ** -k.astype(float)  # the zero-state response of a block is up * cumsum
-    ends = buf.sum(axis=1) * up[-1]  # ... whose last sample is this
+    buf *= p ** -k.astype(float)
+    np.cumsum(buf, axis=1, out=buf)
+    np.multiply(up, buf, out=buf)  # zero state within each block (up * buf, in that order)
+    ends = buf[:, -1].copy()
     pb = p**block
     carry = ends.copy()  # y at the end of each block
     if nb > 1:
         passes = int(math.ceil(math.log(1e-17) / math.log(max(abs(pb), 1e-300)))) if abs(pb) > 0 else 1
         for _ in range(min(nb, max(1, passes))):
             carry[1:] = ends[1:] + pb * carry[:-1]
-    # the carry c into a block adds c p^(k+1) = up[k] (c p) at its k-th sample: c p added to
-    # the first term of the block's cumulative sum
-    buf[1:, 0] += carry[:-1] * p
-    np.cumsum(buf, axis=1, out=buf)
-    buf *= up
+    start = np.concatenate([[0.0], carry[:-1]])  # y just before each block
+    buf += start[:, None] * (up * p)[None, :]
     return buf.reshape(-1)[:n]

@@ -23,6 +23,7 @@ from tracker.analysis.steps.windows import (
     LowestMean,
     StillWindows,
     TrailingMean,
+    TrailingSpan,
     centred_extreme,
     dilate,
     window_extreme,
@@ -108,6 +109,19 @@ def test_still_windows_and_trailing_means_do_not_depend_on_blocks(sizes):
     again = TrailingMean(9)
     np.testing.assert_allclose(np.concatenate([again.run(x[s]) for s in _cuts(len(x), sizes)]), means)
     np.testing.assert_allclose(means[20], x[12:21].mean())
+
+
+@settings(max_examples=30, deadline=None)
+@given(blocks, st.integers(1, 30))
+def test_trailing_span_is_the_windows_max_less_min(sizes, n):
+    """`TrailingSpan` (monotonic queues): the span of the last n values, ties and all, exactly,
+    sample by sample or in blocks of any size."""
+    x = np.round(np.cumsum(np.random.default_rng(n).normal(size=300)), 1)  # rounded: many ties
+    brute = np.array([x[max(0, k - n + 1) : k + 1].max() - x[max(0, k - n + 1) : k + 1].min() for k in range(len(x))])
+    span = TrailingSpan(n)
+    np.testing.assert_array_equal([span.step(v) for v in x.tolist()], brute)
+    blocked = TrailingSpan(n)
+    np.testing.assert_array_equal(np.concatenate([blocked.run(x[s]) for s in _cuts(len(x), sizes)]), brute)
 
 
 @settings(max_examples=30, deadline=None)

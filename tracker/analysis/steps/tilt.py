@@ -28,6 +28,7 @@ BENCHMARKS.md for what it costs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class OnePoleCascade:
 
     step = run
 
-    def run_values(self, rows: list[list[float]]) -> list[list[float]]:
+    def run_values(self, rows: list[list[float]]) -> list[tuple[float, ...]]:
         """`run` on plain floats: a list of samples, each a list of the channels' values."""
         if not rows:
             return []
@@ -93,15 +94,17 @@ class OnePoleCascade:
             self._state = [list(rows[0]) for _ in range(self.order)]
         a = self.a
         b = 1.0 - a
-        state = self._state
-        for k, last in enumerate(state):
-            out = []
-            for row in rows:
-                last = [b * v + a * w for v, w in zip(row, last, strict=False)]
-                out.append(last)
-            state[k] = last
-            rows = out
-        return rows
+        cols: list[Sequence[float]] = list(zip(*rows, strict=True))
+        for last in self._state:  # stage by stage, channel by channel: the loops on bare floats
+            for j, col in enumerate(cols):
+                y = last[j]
+                out = []
+                for v in col:
+                    y = b * v + a * y
+                    out.append(y)
+                last[j] = y
+                cols[j] = out
+        return list(zip(*cols, strict=True))
 
 
 class AccelStillness:

@@ -19,7 +19,8 @@ degrees) and short-lived (it averages out over a stroke). So:
 * the bias estimate is NaN: there is no gyroscope to have one.
 
 `run` on a whole stretch, `run` on consecutive blocks and `step_one` sample by sample give the
-same output (tests/analysis/test_steps_primitives.py); the live analysis runs the same object.
+same output (to rounding; `rest` to the bit: tests/analysis/test_steps_primitives.py); the live
+analysis runs the same object, one decimation block at a time (`SMALL_BLOCK`).
 What the accelerometer cannot tell (the sensor's tilt on the chest within the sagittal plane,
 how much of a bridge's acceleration is tilt) is the body-axes and bridge steps' business; see
 BENCHMARKS.md for what it costs.

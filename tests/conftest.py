@@ -22,9 +22,22 @@ def _isolated_data_dir(tmp_path, monkeypatch):
 
 
 def pytest_collection_modifyitems(config, items):
+    _heavy_modules_first(items)
     if os.environ.get("TRACKER_HARDWARE") == "1":
         return
     skip = pytest.mark.skip(reason="needs a physical Bluetooth radio; set TRACKER_HARDWARE=1")
     for item in items:
         if "hardware" in item.keywords:
             item.add_marker(skip)
+
+
+def _heavy_modules_first(items) -> None:
+    """Modules with the most `slow` tests run first. pytest-xdist hands whole modules to its
+    workers (`--dist loadscope`: a module's fixtures are made once) in collection order
+    (`--no-loadscope-reorder`); a long module started last would leave the other cores idle
+    while it ends. The order inside a module is kept."""
+    slow: dict[str, int] = {}
+    for item in items:
+        key = item.nodeid.split("::")[0]
+        slow[key] = slow.get(key, 0) + (1 if item.get_closest_marker("slow") else 0)
+    items.sort(key=lambda item: -slow[item.nodeid.split("::")[0]])

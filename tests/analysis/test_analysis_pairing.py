@@ -20,6 +20,8 @@ from tracker.guidance import Guidance
 from tracker.imu import STANDARD_GRAVITY_M_S2, MountingCalibration
 from tracker.simulate import random_script, simulate_session
 
+pytestmark = pytest.mark.slow  # the module fixture analyses six sessions several ways
+
 # (seed, posture, with getting on and off, rate Hz, roller cm)
 SESSIONS = [
     (7001, "hips_down", True, 50, 15.0),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +95,8 @@ def write_sensor_logger(
 
 def _write(dest: Path, files: dict[str, str], as_zip: bool) -> Path:
     if as_zip:
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        # deflated as the apps do, at the fastest level (how hard does not matter to a reader)
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for name, text in files.items():
                 z.writestr(name, text)
         return dest
@@ -115,16 +117,20 @@ def java_number(v: float, decimal: str = ".") -> str:
     return text.replace(".", decimal)
 
 
+_JAVA_EXPONENT = re.compile(r"E\+?(-?)0*(\d)")
+
+
 def _table(columns: list[tuple[str, np.ndarray]], sep: str, decimal: str) -> str:
+    """The columns as rows of `java_number`s (shorter columns padded with NaN), formatted a whole
+    table at once: Python's "%.9E" per value, then its exponents and NaNs made Java's."""
     rows = max(len(c) for _, c in columns)
-    out = io.StringIO()
-    out.write(sep.join(f'"{name}"' for name, _ in columns) + "\n")
-    for i in range(rows):
-        out.write(
-            sep.join(java_number(c[i] if i < len(c) else np.nan, decimal) for _, c in columns)
-            + "\n"
-        )
-    return out.getvalue()
+    grid = np.full((rows, len(columns)), np.nan)
+    for j, (_, c) in enumerate(columns):
+        grid[: len(c), j] = c
+    grid[~np.isfinite(grid)] = np.nan
+    body = "\n".join(sep.join(f"{v:.9E}" for v in row) for row in grid.tolist())
+    body = _JAVA_EXPONENT.sub(r"E\1\2", body).replace("NAN", "NaN").replace(".", decimal)
+    return sep.join(f'"{name}"' for name, _ in columns) + "\n" + body + "\n"
 
 
 def _acc_columns(t: np.ndarray, total: np.ndarray) -> list[tuple[str, np.ndarray]]:

@@ -16,6 +16,8 @@ from tracker.live.feed import recording_blocks
 from tracker.live.streaming import ACCEL_ONLY_NOTE, LiveSession
 from tracker.simulate import drop_packets
 
+pytestmark = pytest.mark.slow  # every module fixture replays 5-minute sessions live
+
 SEEDS = (4, 5, 7, 8)
 
 

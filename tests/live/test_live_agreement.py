@@ -21,6 +21,8 @@ from tracker.analysis import analyze
 from tracker.analysis.evaluation import _match
 from tracker.guidance import Guidance
 
+pytestmark = pytest.mark.slow  # every module fixture replays 5-minute sessions live
+
 SEEDS = (4, 5, 7, 8)
 
 

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from tracker.live.streaming import LiveSession
 from tracker.simulate import drop_packets
 
+pytestmark = pytest.mark.slow  # each test replays a session live at several block sizes
+
 
 @pytest.fixture(scope="module")
 def recording():

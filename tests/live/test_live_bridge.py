@@ -18,6 +18,8 @@ from tracker.live.bridge import LiveBridge
 from tracker.live.streaming import LiveSession
 from tracker.simulate import random_script, simulate_session
 
+pytestmark = pytest.mark.slow  # every module fixture replays sessions live
+
 SEEDS = (31, 33)
 
 

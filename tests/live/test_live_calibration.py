@@ -17,6 +17,8 @@ from _live_helpers import assert_holds_agree, run_live, simulate
 from tracker.analysis import analyze
 from tracker.imu import MountingCalibration
 
+pytestmark = pytest.mark.slow  # every module fixture replays sessions live
+
 
 def _turned_about_the_long_axis(rotation: np.ndarray, degrees: float) -> np.ndarray:
     a = np.radians(degrees)

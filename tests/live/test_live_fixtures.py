@@ -20,6 +20,8 @@ from tracker.guidance import Guidance
 from tracker.live.feed import recording_blocks
 from tracker.live.streaming import LiveSession
 
+pytestmark = pytest.mark.slow  # each test replays a recorded capture live
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 

@@ -14,6 +14,8 @@ from rich.console import Console
 from tracker.live import LiveSession, LiveState, LiveView
 from tracker.live.feed import recording_blocks
 
+pytestmark = pytest.mark.slow  # every module fixture replays sessions live
+
 
 @pytest.fixture(scope="module")
 def frames():

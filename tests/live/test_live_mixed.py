@@ -19,6 +19,8 @@ from _live_helpers import assert_holds_agree, run_live, simulate
 
 from tracker.analysis import analyze
 
+pytestmark = pytest.mark.slow  # every module fixture replays sessions live
+
 SEEDS = (32, 1021, 8)
 
 

@@ -13,6 +13,8 @@ from tracker.guidance import Guidance
 from tracker.live import LiveSession, LiveState, LiveView
 from tracker.live.feed import LiveFeed, recording_blocks
 
+pytestmark = pytest.mark.slow  # each test drives the live view over a replayed session
+
 
 def _console():
     return Console(file=io.StringIO(), record=True, width=110, force_terminal=True, color_system=None)

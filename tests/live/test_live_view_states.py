@@ -17,6 +17,8 @@ from tracker.guidance import Guidance
 from tracker.live import LiveSession, LiveState, LiveView
 from tracker.live.feed import LiveFeed, recording_blocks
 
+pytestmark = pytest.mark.slow  # each test drives the live view over a replayed session
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 LEARNING = "learning how the sensor sits"
 

@@ -62,7 +62,7 @@ def test_pair_bonds_checks_signal_calibrates_and_stores_default(tmp_path):
 
     async def go():
         # the poses are cut by sample count: the calibration is the same at any speed
-        async with emulated_environment(source=source, seed=5, speed=20.0) as env:
+        async with emulated_environment(source=source, seed=5, speed=50.0) as env:
             registry = SensorRegistry(tmp_path / "sensors.json")
             report = await pair_sensor(env, None, registry=registry)
             return report, env.sensor.bond_store.has_le_sc_bond(env.radio.central().device.random_address.to_string(False))

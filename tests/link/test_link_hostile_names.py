@@ -34,7 +34,7 @@ def test_scan_shows_a_hostile_name_as_text(hostile_name, capsys, monkeypatch):
 
 
 def test_pair_then_record_show_a_hostile_name_as_text(hostile_name, tmp_path, capsys):
-    assert run(["pair", "--emulated", "--yes", "--speed", "20"]) == 0
+    assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and _visible(hostile_name) in out.out + out.err
     capture = tmp_path / "rec.capture"

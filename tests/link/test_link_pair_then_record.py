@@ -32,7 +32,7 @@ SPEED = 60.0
 checked to within 3 s of session: 50 ms of wall time at this speed, still several times what a
 recording on a loaded machine runs over or falls short (a late stream sends its backlog while
 the recorder stops it)."""
-PAIR_SPEED = "20"
+PAIR_SPEED = "50"
 """Emulator speed of the pairing: its poses are cut by sample count, so the calibration is the
 same at any speed (the measured rate the CLI prints is not looked at here)."""
 

@@ -116,7 +116,7 @@ def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_p
 
 
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
-    assert run(["pair", "--emulated", "--yes", "--speed", "20"]) == 0  # poses cut by sample count
+    assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     capsys.readouterr()
     # 100 s of the emulated person, so that it rolls (under 80 s it is not foam rolling yet; the
     # rest is room for a loaded machine, where --duration is wall time)

@@ -63,13 +63,15 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip((np.trace(a @ b.T) - 1) / 2, -1, 1))))
 
 
-PAIR_SPEED_CHECKED = 3.0
-"""Emulator speed for a pairing whose signal check must pass: the rate is measured from host
-receive times over 3 s of sensor time, so the faster the emulator, the shorter that window in
-wall time and the more a loaded machine's scheduling delays skew it."""
+VERITY_PAIR_SPEED = 3.0
+"""Emulator speed for pairing a Verity Sense. Its signal check measures the rate from host
+receive times over 3 s of sensor time: the faster the emulator, the shorter that window in wall
+time and the more a loaded machine's scheduling delays skew it. And its gyroscope starts a
+request after its accelerometer: that gap, in sensor time, grows with the speed and moves the
+poses (cut from the first aligned sample) towards the emulated person's lying down."""
 PAIR_SPEED = 50.0
-"""Emulator speed for a pairing whose measured rate the test does not look at (the poses are cut
-by sample count, so the calibration is the same at any speed)."""
+"""Emulator speed for pairing an H10, whose measured rate the test does not look at: its one
+stream's poses are cut by sample count, so the calibration is the same at any speed."""
 
 
 RECORD_SPEED = 200.0
@@ -122,7 +124,7 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
 
     # pair: bond, check the signal at the sensor's own 52 Hz, calibrate the mounting
     person = _person(source)
-    report = _pair("polar-verity", registry, person, speed=PAIR_SPEED_CHECKED)
+    report = _pair("polar-verity", registry, person, speed=VERITY_PAIR_SPEED)
     assert report.signal.nominal_rate_hz == 52 and report.signal.lost_samples == 0 and not report.warnings
     # the strap's rotation, up to how far from vertical the person stands
     assert _angle_deg(report.calibration.sensor_to_body, mounting) < abs(90.0 - person.standing_pitch_deg) + 1.0
@@ -300,7 +302,7 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
 
 
 def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
-    assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", str(PAIR_SPEED)]) == 0
+    assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", str(VERITY_PAIR_SPEED)]) == 0
     assert "Paired Polar Sense C5D6E7F8" in capsys.readouterr().out
     verity = tmp_path / "v.capture"
     # 10 s of sensor time (the 300 samples asked for below are 6 s of it)

@@ -22,14 +22,29 @@ Latency, two ways:
   given (as after `tracker pair`), so no warning waits for the body axes to be learned.
 
     python benchmarks/live_cost.py [--speed 4] [--link-seconds 150] [--skip-cost]
+
+Replay cost (what the live tests pay: they replay whole simulated sessions through
+`LiveSession`, as `tests/live/_live_helpers.run_live` does, `finish` included): CPU seconds per
+second of session replayed, for hips-down, bridge and mixed sessions at several block sizes.
+Against another checkout (main), interleaved, so the shared machine's load hits both alike:
+each round runs both trees in fresh processes (same interpreter, PYTHONPATH set to the tree),
+alternating which goes first, and prints the ratio per case as the median over rounds with
+its range:
+
+    python benchmarks/live_cost.py --replay                       # this tree only
+    python benchmarks/live_cost.py --against /work/main --rounds 5
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -89,6 +104,75 @@ def main() -> None:
           "(the view redraws at most 4x/s of wall time; here wall time runs ~100x faster, so this over-counts drawing)")
     print(f"block pushed -> warning drawn: p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms "
           f"over {len(lat)} warnings (excludes radio and decode)")
+
+
+REPLAY_CASES = (
+    # (posture, seed, rate Hz, block size in samples, with a gyroscope)
+    ("hips_down", 4, 100.0, 1, True),
+    ("hips_down", 4, 100.0, 10, True),
+    ("hips_down", 4, 100.0, 40, True),
+    ("hips_down", 4, 400.0, 40, True),
+    ("bridge", 31, 100.0, 10, True),
+    ("mixed", 32, 100.0, 10, True),
+    ("hips_down", 4, 100.0, 10, False),
+)
+
+
+def replay_cost() -> dict[str, float]:
+    """CPU seconds per second of session for each of `REPLAY_CASES` (a fast session with long
+    holds and the pairing calibration, as the live tests simulate them), replayed whole."""
+    from dataclasses import replace
+
+    from tracker.guidance import Guidance
+    from tracker.live.feed import recording_blocks
+    from tracker.live.streaming import LiveSession
+    from tracker.simulate import random_script, simulate_session
+
+    out = {}
+    for posture, seed, rate, block, gyro in REPLAY_CASES:
+        g = Guidance()
+        script = random_script(seed, posture=posture, fast=True, long_holds=True, guidance=g)
+        rec = simulate_session(script, seed=seed, sampling_rate_hz=rate, guidance=g, attach_calibration=True).recording
+        if not gyro:  # a Polar H10: no rates at all
+            rec = replace(rec, gyr_rad_s=np.full_like(rec.gyr_rad_s, np.nan))
+        blocks = list(recording_blocks(rec, block))
+        t0 = time.process_time()
+        live = LiveSession(g, rec.sampling_rate_hz, rec.calibration, has_gyro=gyro)
+        for b in blocks:
+            live.push_block(b)
+        live.finish()
+        cpu = time.process_time() - t0
+        kind = "" if gyro else " (no gyro)"
+        out[f"{posture}{kind} {rate:.0f} Hz, blocks of {block}"] = cpu / float(rec.t_s[-1] - rec.t_s[0])
+    return out
+
+
+def print_replay(costs: dict[str, float]) -> None:
+    for case, per_s in costs.items():
+        print(f"{case:42s} {1e3 * per_s:7.2f} ms CPU per second replayed ({1 / per_s:6.0f}x real time)")
+
+
+def compare(other: Path, rounds: int) -> None:
+    """`replay_cost` of this tree and of `other`, in fresh processes, interleaved."""
+    here = Path(__file__).resolve().parents[1]
+    runs: dict[Path, list[dict[str, float]]] = {here: [], other: []}
+    for r in range(rounds):
+        order = (other, here) if r % 2 == 0 else (here, other)
+        for tree in order:
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            done = subprocess.run([sys.executable, __file__, "--replay", "--json"], env=env, check=True,
+                                  capture_output=True, text=True)  # fmt: skip
+            runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average "
+          f"{os.getloadavg()[0]:.1f} at the end; {rounds} rounds, interleaved")  # fmt: skip
+    print(f"{'case':42s} {other.name + ' (ms/s)':>14s} {here.name + ' (ms/s)':>16s}   ratio (median, range)")
+    for case in runs[here][0]:
+        a = np.array([x[case] for x in runs[other]])
+        b = np.array([x[case] for x in runs[here]])
+        ratio = a / b
+        print(f"{case:42s} {1e3 * np.median(a):14.2f} {1e3 * np.median(b):16.2f}   "
+              f"{np.median(ratio):5.2f}x ({ratio.min():.2f}-{ratio.max():.2f})")  # fmt: skip
 
 
 async def _link_run(seed: int, speed: float, duration_s: float, rate_hz: int = 100) -> tuple[list[float], int]:
@@ -167,7 +251,21 @@ if __name__ == "__main__":
     ap.add_argument("--speed", type=float, default=6.0, help="emulator time scale (1 = real time)")
     ap.add_argument("--link-seconds", type=float, default=80.0, help="wall-time budget of the link part")
     ap.add_argument("--skip-cost", action="store_true", help="only the emulated-link latency")
+    ap.add_argument("--replay", action="store_true", help="only the replay cost (CPU per second replayed)")
+    ap.add_argument("--json", action="store_true", help="with --replay: one JSON line")
+    ap.add_argument("--against", type=Path, help="compare the replay cost with this checkout (e.g. /work/main)")
+    ap.add_argument("--rounds", type=int, default=5, help="with --against: interleaved rounds")
     args = ap.parse_args()
+    if args.against is not None:
+        compare(args.against.resolve(), args.rounds)
+        raise SystemExit(0)
+    if args.replay:
+        costs = replay_cost()
+        if args.json:
+            print(json.dumps(costs))
+        else:
+            print_replay(costs)
+        raise SystemExit(0)
     if not args.skip_cost:
         main()
     link_latency(args.speed, args.link_seconds)

@@ -137,8 +137,28 @@ class SensorActivity:
         return code.astype(np.int8), cadence
 
     def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[int, float]:
-        code, cadence = self.run(np.reshape(acc_m_s2, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))
-        return int(code[0]), float(cadence[0])
+        """One sample: what `run` says of it, computed on plain floats (the live session calls
+        this for every analysis-rate sample)."""
+        acc = np.asarray(acc_m_s2, dtype=float).tolist()
+        gyr = np.asarray(gyr_rad_s, dtype=float).tolist()
+        r = self.rules
+        ax, ay, az = acc
+        rms, cadence = self.gait.step(math.sqrt(ax * ax + ay * ay + az * az))
+        qg, qa, g_white, a_white = self.quiet.step_values(acc, gyr)
+        rate, wander = self.wander.step_values(acc, gyr)
+        self._seen += 1
+        stepping = rms >= r.gait_rms_m_s2 and cadence >= r.cadence_hz[0]
+        gait = stepping and cadence <= r.cadence_hz[1]
+        jostled = stepping and r.cadence_hz[1] < cadence <= 2.0 * r.cadence_hz[1]
+        if jostled or rate >= r.carried_rate_rad_s or (gait and wander >= r.carried_wander_deg):
+            return CARRIED, cadence
+        if gait:
+            return WALKING, cadence
+        gyr_quiet = qg < r.quiet_gyr_rad_s or qg < r.white_ratio * g_white
+        acc_quiet = qa < r.quiet_acc_m_s2 or qa < r.white_ratio * a_white
+        if gyr_quiet and acc_quiet and self._seen >= r.quiet_window_s * self.rate_hz:
+            return ON_TABLE, cadence
+        return PERSON, cadence
 
 
 def sensor_reason(kind: str, cadence_hz: float | None = None, duration_s: float | None = None) -> str:

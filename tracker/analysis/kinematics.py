@@ -16,6 +16,7 @@ the back, so the contact moves along the back half as far as the body moves (and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,14 @@ def hips_down_position_cm(pitch_rad: ArrayLike, roller_diameter_cm: float) -> np
     with np.errstate(divide="ignore", invalid="ignore"):
         s = r / np.tan(0.5 * theta)
     return np.where(theta >= MIN_PITCH_RAD, s, np.nan)
+
+
+def hips_down_position_at(pitch_rad: float, roller_diameter_cm: float) -> float:
+    """`hips_down_position_cm` of one pitch (the live analysis's per-sample call), the same
+    number without an array's overhead."""
+    if not pitch_rad >= MIN_PITCH_RAD:
+        return math.nan
+    return 0.5 * roller_diameter_cm / float(np.tan(0.5 * pitch_rad))
 
 
 def hips_down_pitch_rad(position_cm: ArrayLike, roller_diameter_cm: float) -> np.ndarray:
@@ -221,22 +230,40 @@ class RollerDiameterTracker:
         self.hip_to_neck_cm = float(hip_to_neck_cm)
         self._lowest = LowestMean(max(1, int(round(FLATTEST_WINDOW_S * self.rate_hz))))
         self._count = 0
-        self.current = RollerDiameter(self.configured_cm, self.configured_cm, self.hip_to_neck_cm)
+        self._low: float | None = None  # the flattest pitch after the last sample (None: none yet)
+        self._current = RollerDiameter(self.configured_cm, self.configured_cm, self.hip_to_neck_cm)
+        self._current_at: tuple[float | None, int] = (None, 0)
+        self._used: tuple[float | None, bool, float] = (None, False, self.configured_cm)
 
-    def step(self, pitch_rad: float, hips_down: bool = True) -> RollerDiameter:
-        low = self._lowest.step(float(pitch_rad), bool(hips_down))
+    @property
+    def current(self) -> RollerDiameter:
+        """The answer after the samples so far (built when asked: the live analysis steps once
+        per sample and reads only `used_cm`)."""
+        if self._current_at != (self._low, self._count):
+            self._current_at = (self._low, self._count)
+            if self._low is not None:
+                self._current = RollerDiameter.from_pitch(
+                    self.configured_cm, self.hip_to_neck_cm, self._low, self._count / self.rate_hz
+                )
+        return self._current
+
+    @property
+    def used_cm(self) -> float:
+        """`current.used_cm`: it changes only with the flattest pitch and once enough time
+        hips down has passed, so it is rebuilt only then."""
+        key = (self._low, self._count / self.rate_hz >= MIN_HIPS_DOWN_S)
+        if key != self._used[:2]:
+            self._used = (*key, self.current.used_cm)
+        return self._used[2]
+
+    def step(self, pitch_rad: float, hips_down: bool = True) -> None:
+        self._low = self._lowest.step(float(pitch_rad), bool(hips_down))
         self._count += int(bool(hips_down))
-        return self._update(low)
 
     def run(self, pitch_rad: np.ndarray, hips_down: np.ndarray) -> RollerDiameter:
         low = self._lowest.run(pitch_rad, hips_down)
         self._count += int(np.count_nonzero(hips_down))
-        return self._update(float(low[-1]) if len(low) else float("nan"))
-
-    def _update(self, lowest: float) -> RollerDiameter:
-        self.current = RollerDiameter.from_pitch(
-            self.configured_cm, self.hip_to_neck_cm, lowest, self._count / self.rate_hz
-        )
+        self._low = float(low[-1]) if len(low) else float("nan")
         return self.current
 
 

@@ -34,6 +34,7 @@ the roller where it was, which is neither a stroke nor a hold (`_place_lifts`).
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 
@@ -521,14 +522,23 @@ class PostureSegmenter:
         score = np.log((q_a + 1e-4) / (q_t + 1e-3)) - np.log(self.bridge_ratio_m)
         return score, self.motion_weight(q_a, q_t)
 
-    def motion_weight(self, q_a: np.ndarray | float, q_t: np.ndarray | float) -> np.ndarray:
+    @overload
+    def motion_weight(self, q_a: float, q_t: float) -> float: ...
+
+    @overload
+    def motion_weight(self, q_a: np.ndarray, q_t: np.ndarray) -> np.ndarray: ...
+
+    def motion_weight(self, q_a: np.ndarray | float, q_t: np.ndarray | float) -> np.ndarray | float:
         """How much the motion ratio counts, 0-1, from the stroke-band rms of the along-spine
         acceleration `q_a` (m/s²) and of the pitch rate `q_t` (rad/s): nothing up to the motion
         thresholds, all from `motion_full` times them. Holding still, breathing and sensor noise
         stay near the thresholds, and their ratio means nothing: the acceleration's band passes
         breathing (0.2-0.3 Hz), the pitch rate's stops below it, so it reads as translation
         without turning, a bridge. Counted in full, a hold at a flat hips-down pitch became a
-        bridge on that alone."""
+        bridge on that alone. Two floats give a float (the live stage's per-sample call)."""
+        if isinstance(q_a, float) and isinstance(q_t, float):
+            strength_1 = max(q_a / self.motion_acc_m_s2, q_t / self.motion_rate_rad_s)
+            return min(max((strength_1 - 1.0) / (self.motion_full - 1.0), 0.0), 1.0)
         strength = np.maximum(
             np.asarray(q_a) / self.motion_acc_m_s2, np.asarray(q_t) / self.motion_rate_rad_s
         )

@@ -21,6 +21,18 @@ from tracker.live.warnings import LiveWarnings
 from tracker.results import Hold, SessionWarning, Stroke
 
 
+def median(values: list[float]) -> float:
+    """`np.median` of a short list of floats (NaN if any is), without numpy's per-call cost:
+    the live stages take the median of a hold's recent positions as samples arrive."""
+    if not values:
+        return math.nan
+    if math.isnan(sum(values)):
+        return math.nan
+    s = sorted(values)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
+
+
 @dataclass
 class OpenHold:
     """The hold in progress (or just left, not yet booked)."""

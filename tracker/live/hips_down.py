@@ -27,11 +27,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from tracker.analysis.kinematics import RollerDiameterTracker, hips_down_position_cm
+from tracker.analysis.kinematics import RollerDiameterTracker, hips_down_position_at
 from tracker.analysis.steps.movement import one_movement
 from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.guidance import Guidance
-from tracker.live.account import OpenHold, SessionLog
+from tracker.live.account import OpenHold, SessionLog, median
 from tracker.live.ring import Ring
 from tracker.live.sample import HIPS_DOWN, BodySample
 from tracker.live.state import LiveEvent
@@ -145,7 +145,7 @@ class HipsDownStage:
         getting off the roller (the lumbar rule waits)."""
         if not s.bridged:
             self._diameter_sample(s.t_s, s.pitch_rad)
-        p = float(hips_down_position_cm(np.float64(s.pitch_rad), self.roller_diameter_cm))
+        p = hips_down_position_at(s.pitch_rad, self.roller_diameter_cm)
         if math.isfinite(p):
             self.contacts.append((s.t_s, p))
         if not math.isfinite(p) or s.bridged:
@@ -169,7 +169,7 @@ class HipsDownStage:
         self._pitches.append((t, pitch_rad))
         while self._pitches and self._pitches[0][0] <= t - self.diameter_lag_s:
             self.diameter.step(self._pitches.popleft()[1])
-        used = self.diameter.current.used_cm
+        used = self.diameter.used_cm
         if abs(used / self.roller_diameter_cm - 1.0) > 1e-3:
             self.rescale(used / self.roller_diameter_cm)
             self.roller_diameter_cm = used
@@ -228,7 +228,7 @@ class HipsDownStage:
     def hold_position(self) -> float:
         h = self.hold
         if h and h.positions_cm:
-            return float(np.median(h.positions_cm))
+            return median(h.positions_cm)
         pos = self.log.position_cm
         return float(pos) if pos is not None else math.nan
 
@@ -249,9 +249,10 @@ class HipsDownStage:
         still_now = self.stillness.step(ps)
         if self.hold is not None and self.hold.open:
             self.hold.elapsed_s = t - self.hold.start_s
-            w = log.rules.hold_tick(t, self.hold.start_s, self.hold_position())
-            if w is not None:
-                log.warn(w)
+            if log.rules.hold_due(t, self.hold.start_s):
+                w = log.rules.hold_tick(t, self.hold.start_s, self.hold_position())
+                if w is not None:
+                    log.warn(w)
         if still_now and not self.still:
             self.still = True
             self._begin_still(i, t)
@@ -525,10 +526,7 @@ class HipsDownStage:
         self.hold = None
         if h is None:
             return
-        if h.positions_cm:
-            pos = float(np.median(h.positions_cm))
-        else:
-            pos = self.log.position_cm or math.nan
+        pos = median(h.positions_cm) if h.positions_cm else (self.log.position_cm or math.nan)
         region = self.guidance.region_at(pos) if math.isfinite(pos) else "unknown"
         self._pending_hold = Hold(h.start_s, t, t - h.start_s, pos, region)
         if final:
@@ -549,7 +547,7 @@ class HipsDownStage:
         smoothed position last sat within `still_tol_cm` of the hold's position (the still
         window breaks, and the sagittal angle crosses the exit threshold, only seconds later)."""
         left = min(hold.left_s if hold.left_s is not None else t_end, t_end)
-        ref = float(np.median(hold.positions_cm)) if hold.positions_cm else math.nan
+        ref = median(hold.positions_cm)
         ring = self.track
         rows = ring.get(ring.index_at("t_s", hold.start_s), ring.index_at("t_s", left) + 1)
         if not math.isfinite(ref) or not len(rows):

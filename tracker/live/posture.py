@@ -196,9 +196,8 @@ class PostureStage:
     def step(self, s: BodySample) -> str | None:
         """One sample on the roller; returns the new posture when a change is confirmed now
         (the caller switches), else None."""
-        posture = self.live.step(
-            s.t_s, s.slow_pitch_rad, float(s.acc_m_s2[2]), float(np.linalg.norm(s.acc_m_s2))
-        )
+        ax, ay, az = s.acc_m_s2.tolist()
+        posture = self.live.step(s.t_s, s.slow_pitch_rad, az, math.sqrt(ax * ax + ay * ay + az * az))
         if self.current is None:
             self.current = posture
             self._candidate = posture

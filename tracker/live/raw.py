@@ -238,21 +238,28 @@ class RawStage:
         self.last: tuple[float, np.ndarray, np.ndarray] | None = None
         """(t, acc, gyr) of the last native sample taken in."""
         self._t_last: float | None = None
-        self._pending: list[np.ndarray] = []  # native rows of the unfinished block
+        self._block_rows = np.empty((factor, 8))  # native rows (t, acc, gyr, bridged) of the block
+        self._filled = 0  # ...filled so far
 
     @property
     def pending(self) -> int:
         """Native samples waiting for their decimation block to complete (< `factor`)."""
-        return sum(len(p) for p in self._pending)
+        return self._filled
 
     def push(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
         """Strictly increasing native samples (after the last one taken in)."""
         start = 0
         t_prev = self.last[0] if self.last is not None else math.nan
-        before = np.concatenate([[t_prev], t[:-1]])
-        with np.errstate(invalid="ignore"):
-            gaps = np.flatnonzero(t - before > self.gap_factor * self.period_s)
-        for gi in gaps.tolist():
+        limit = self.gap_factor * self.period_s
+        # no gap (the usual case) is told at a block's cost; only then are the gaps looked for
+        inner = len(t) > 1 and float((t[1:] - t[:-1]).max()) > limit
+        if inner or float(t[0]) - t_prev > limit:
+            before = np.concatenate([[t_prev], t[:-1]])
+            with np.errstate(invalid="ignore"):
+                gaps = np.flatnonzero(t - before > limit).tolist()
+        else:
+            gaps = []
+        for gi in gaps:
             self._run(t[start:gi], acc[start:gi], gyr[start:gi], False)
             if gi == 0:
                 assert self.last is not None
@@ -272,7 +279,7 @@ class RawStage:
                 w = ((tt - t_a) / (t_b - t_a))[:, None]
                 self._run(tt, a_a + w * (a_b - a_a), g_a + w * (g_b - g_a), True)
             return
-        self._pending = []
+        self._filled = 0
         self.orientation.gap()
         self.listener.long_gap(t_a, t_b)
 
@@ -280,50 +287,46 @@ class RawStage:
         """Native samples of one gap-free stretch, one decimation block at a time: when a block
         is complete, its samples go through the orientation filter (as block means of `pre`,
         offline's `orientation_factor`) and its mean is the next analysis-rate sample."""
-        k = 0
-        while k < len(t):
-            take = self.factor - self.pending
-            sl = slice(k, k + take)
-            rows = np.empty((len(t[sl]), 8))
-            rows[:, 0] = t[sl]
-            rows[:, 1:4] = acc[sl]
-            rows[:, 4:7] = gyr[sl]
-            rows[:, 7] = 1.0 if bridged else 0.0
-            self._pending.append(rows)
-            k += len(rows)
-            if self.pending == self.factor:
-                block = np.concatenate(self._pending)
-                self._pending = []
-                self._block(block)
+        rows, k, n = self._block_rows, 0, len(t)
+        while k < n:
+            a = self._filled
+            take = min(self.factor - a, n - k)
+            rows[a : a + take, 0] = t[k : k + take]
+            rows[a : a + take, 1:4] = acc[k : k + take]
+            rows[a : a + take, 4:7] = gyr[k : k + take]
+            rows[a : a + take, 7] = 1.0 if bridged else 0.0
+            k += take
+            self._filled = a + take
+            if self._filled == self.factor:
+                self._filled = 0
+                self._block(rows)
 
     def _block(self, block: np.ndarray) -> None:
-        """One complete decimation block of native rows (t, acc (3), gyr (3), bridged)."""
+        """One complete decimation block of native rows (t, acc (3), gyr (3), bridged); the
+        rows are reused for the next block once this returns."""
         groups = block if self.pre == 1 else block_mean(block, self.pre)  # what the filter sees
         o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
         self._t_last = float(block[-1, 0])
-        rows = np.empty((len(groups), 15))
-        rows[:, 0] = groups[:, 0]
-        rows[:, 1:4] = o.up_sensor
-        rows[:, 4:7] = groups[:, 1:4]
-        rows[:, 7:10] = o.gyr_rad_s
-        rows[:, 10] = o.rest
-        rows[:, 11] = groups[:, 7]
-        rows[:, 12:15] = groups[:, 4:7]
-        self._emit(rows.sum(axis=0) / len(rows))
-
-    def _emit(self, m: np.ndarray) -> None:
+        n = len(groups)
+        # the block's means (its analysis-rate sample), as plain floats: per-sample numpy calls
+        # on three values cost more than the arithmetic
+        sums = np.concatenate([groups, o.up_sensor, o.gyr_rad_s, o.rest[:, None]], axis=1).sum(axis=0)
+        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest = (v / n for v in sums.tolist())
+        norm = max(1e-12, math.sqrt(ux * ux + uy * uy + uz * uz))
         s = Sample(
-            t_s=float(m[0]),
-            up=m[1:4] / max(1e-12, float(np.linalg.norm(m[1:4]))),
-            acc_m_s2=m[4:7].copy(),
-            gyr_rad_s=m[7:10].copy(),
-            gyr_raw_rad_s=m[12:15].copy(),
-            rest=bool(m[10] > 0.5),
-            bridged=bool(m[11] > 0),
+            t_s=t,
+            up=np.array([ux / norm, uy / norm, uz / norm]),
+            acc_m_s2=np.array([ax, ay, az]),
+            gyr_rad_s=np.array([gx, gy, gz]),
+            gyr_raw_rad_s=np.array([rx, ry, rz]),
+            rest=rest > 0.5,
+            bridged=bridged > 0,
             up_slow=np.zeros(3),
         )
         redo = self.orientation.decimated(s)
-        s.up_slow = s.up_slow / max(1e-12, float(np.linalg.norm(s.up_slow)))
+        vx, vy, vz = s.up_slow.tolist()
+        norm = max(1e-12, math.sqrt(vx * vx + vy * vy + vz * vz))
+        s.up_slow = np.array([vx / norm, vy / norm, vz / norm])
         if redo is not None:
             self.listener.redo(redo)
         self.listener.sample(s)

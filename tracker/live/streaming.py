@@ -50,7 +50,7 @@ from tracker.analysis.strokes import StrokeHoldDetector
 from tracker.errors import UsageError
 from tracker.guidance import Guidance
 from tracker.imu import MountingCalibration
-from tracker.live.account import SessionLog
+from tracker.live.account import SessionLog, median
 from tracker.live.axes import AxesStage
 from tracker.live.bridge_stage import BridgeStage
 from tracker.live.hips_down import HipsDownStage
@@ -288,20 +288,30 @@ class LiveSession:
         if self._t0 is None:
             self._t0 = float(t[0])
         t = t - self._t0
-        keep = np.isfinite(t) & np.isfinite(acc).all(axis=1)
-        if self.has_gyro:
-            keep &= np.isfinite(gyr).all(axis=1)
-        if self.raw.last is not None:
-            keep &= t > self.raw.last[0] + 1e-9
-        if not keep.all():
-            t, acc, gyr = t[keep], acc[keep], gyr[keep]
-            if len(t) > 1:  # keep only a strictly increasing run
-                rising = np.concatenate([[True], np.diff(t) > 0])
-                t, acc, gyr = t[rising], acc[rising], gyr[rising]
+        if not self._all_good(t, acc, gyr):
+            keep = np.isfinite(t) & np.isfinite(acc).all(axis=1)
+            if self.has_gyro:
+                keep &= np.isfinite(gyr).all(axis=1)
+            if self.raw.last is not None:
+                keep &= t > self.raw.last[0] + 1e-9
+            if not keep.all():
+                t, acc, gyr = t[keep], acc[keep], gyr[keep]
+                if len(t) > 1:  # keep only a strictly increasing run
+                    rising = np.concatenate([[True], np.diff(t) > 0])
+                    t, acc, gyr = t[rising], acc[rising], gyr[rising]
         if len(t):
             self.samples_pushed += len(t)
             self.raw.push(t, acc, gyr)  # -> _sample, _correct, _long_gap
         return self.log.events
+
+    def _all_good(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> bool:
+        """Whether every sample is finite and after the last one taken in (what a decoder
+        delivers), checked at a block's cost rather than per sample: a finite sum has no NaN
+        or infinity in it. False sends the block through the per-sample checks."""
+        add = np.add.reduce
+        total = float(add(t)) + float(add(acc, axis=None)) + (float(add(gyr, axis=None)) if self.has_gyro else 0.0)
+        last = self.raw.last[0] if self.raw.last is not None else -math.inf
+        return math.isfinite(total) and float(np.minimum.reduce(t)) > last + 1e-9
 
     def push_block(self, block: Any) -> list[LiveEvent]:
         """Feed a `tracker.protocol.stream.DecodedBlock` (or anything with `t_sensor_s`,
@@ -516,7 +526,7 @@ class LiveSession:
         moving = on and not still and pace is not None and pace > 0.5
         timer = HoldTimer(target_min_s=g.hold_target_min_s, target_max_s=g.hold_target_max_s, limit_s=g.hold_too_long_s)
         if hold is not None and hold.confirmed and hold.open and on and not checking:
-            pos = float(np.median(hold.positions_cm)) if hold.positions_cm else (log.position_cm or math.nan)
+            pos = median(hold.positions_cm) if hold.positions_cm else (log.position_cm or math.nan)
             timer.active = True
             timer.start_s = hold.start_s
             timer.elapsed_s = log.now_s - hold.start_s

@@ -147,9 +147,13 @@ class LiveWarnings:
         self._runs.hold()
         self._run_warning = None
 
+    def hold_due(self, t_s: float, hold_start_s: float) -> bool:
+        """Whether `hold_tick` fires now (the hold's position is needed only then)."""
+        return t_s - hold_start_s > self.guidance.hold_too_long_s and self._hold_warned != hold_start_s
+
     def hold_tick(self, t_s: float, hold_start_s: float, position_cm: float) -> SessionWarning | None:
         g = self.guidance
-        if t_s - hold_start_s <= g.hold_too_long_s or self._hold_warned == hold_start_s:
+        if not self.hold_due(t_s, hold_start_s):
             return None
         self._hold_warned = hold_start_s
         region = g.region_at(position_cm) if np.isfinite(position_cm) else "unknown"

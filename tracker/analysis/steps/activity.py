@@ -5,7 +5,9 @@ a roller (`tracker.analysis.activity` turns these into spans and a verdict).
 All work on analysis-rate samples in the sensor frame (no body axes needed: these are the
 recordings where the axes cannot be learned) and keep their state: `run` on a whole array,
 `step` one sample at a time, or `run` on consecutive blocks give the same output (to rounding).
-They are built from trailing means (running sums), so `run` is vectorised.
+They are built from trailing means (`TrailingSums`), so `run` is vectorised; `step` works on
+plain floats, since the live session calls it for every analysis-rate sample and numpy's
+per-call overhead on a handful of values would be most of its cost.
 
 * `StepCadence` - walking: each step bounces the trunk 2-5 cm and lands on a heel, so the
   magnitude of the specific force swings by metres per second squared at the cadence, 1.4-2.6
@@ -22,38 +24,93 @@ They are built from trailing means (running sums), so `run` is vectorised.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
 class TrailingSums:
-    """Means of the last `n` values of several channels, vectorised, with the state carried
-    between calls (the last n - 1 values)."""
+    """Means of the last `n` values of several channels, with the state carried between calls:
+    `run` on arrays (vectorised) and `step` one sample at a time give the same values, to the
+    bit, however the samples are split into calls.
+
+    The sums are kept per block of `n` samples (counted from the first sample): the prefix sums
+    of the current block and of the one before it. The trailing sum ending at offset r of a
+    block is its prefix up to r plus what the previous block holds after r, so a step costs a
+    few additions (no O(n) work), and a sum never holds more than 2n values: no drift, however
+    long the session (a running sum, or one cumulative sum from the start, would grow
+    without bound and lose the small differences the quiet detector looks for)."""
 
     def __init__(self, n: int, channels: int = 1) -> None:
         self.n = max(1, int(n))
         self.channels = channels
-        self._tail = np.zeros((0, channels))
+        self.clear()
 
     def clear(self) -> None:
-        self._tail = np.zeros((0, self.channels))
+        self._k = 0  # samples so far
+        # per channel: prefix sums of the current block (entries up to k % n are valid) and of
+        # the previous, complete block (zeros before there was one)
+        self._cur = [[0.0] * self.n for _ in range(self.channels)]
+        self._prev = [[0.0] * self.n for _ in range(self.channels)]
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """(m, channels) or (m,) values in, their trailing means out (fewer at the start)."""
         x = np.asarray(x, dtype=float)
         flat = x.ndim == 1
         x2 = x.reshape(len(x), -1)
-        k = len(self._tail)
-        joined = np.concatenate([self._tail, x2]) if k else x2
-        c = np.concatenate([np.zeros((1, self.channels)), np.cumsum(joined, axis=0)])
-        end = np.arange(k + 1, k + len(x2) + 1)
-        start = np.maximum(end - self.n, 0)
-        out = (c[end] - c[start]) / (end - start)[:, None]
-        self._tail = joined[-(self.n - 1) :].copy() if self.n > 1 else joined[:0].copy()
+        m, n, ch = len(x2), self.n, self.channels
+        if m == 0:
+            return np.zeros((0,) if flat else (0, ch))
+        r0 = self._k % n
+        if r0 == 0 and self._k:
+            self._cur, self._prev = self._prev, self._cur  # as `step` does at a block's start
+        blocks = -(-(r0 + m) // n)
+        pref = np.zeros((blocks * n, ch))
+        pref[r0 - 1 if r0 else 0 : r0 + m] = np.concatenate([np.array(self._cur)[:, r0 - 1 : r0].T, x2]) if r0 else x2
+        pref = np.cumsum(pref.reshape(blocks, n, ch), axis=1)
+        if r0:
+            pref[0, :r0] = np.array(self._cur)[:, :r0].T  # the block's prefixes so far, as kept
+        prev = np.concatenate([np.array(self._prev).T[None], pref[:-1]])
+        sums = (pref + (prev[:, n - 1 : n] - prev)).reshape(-1, ch)[r0 : r0 + m]
+        count = np.minimum(self._k + np.arange(1, m + 1), n)
+        out = sums / count[:, None]
+        self._k += m
+        self._cur = pref[-1].T.tolist()
+        self._prev = prev[-1].T.tolist()
         return out[:, 0] if flat else out
 
     def step(self, x: float | np.ndarray) -> float | np.ndarray:
-        out = self.run(np.asarray(x, dtype=float).reshape(1, -1))[0]
-        return float(out[0]) if self.channels == 1 else out
+        """One sample (a float, or `channels` values): its trailing mean(s), as `run` gives."""
+        if self.channels == 1:
+            return self.step1(float(np.asarray(x, dtype=float).reshape(-1)[0]))
+        return np.array(self.step_values(np.asarray(x, dtype=float).reshape(-1).tolist()))
+
+    def step_values(self, xs: list[float]) -> list[float]:
+        """`step` on plain floats (the live session's per-sample path: no numpy overhead)."""
+        n, k = self.n, self._k
+        r = k % n
+        if r == 0 and k:
+            self._cur, self._prev = self._prev, self._cur
+        count = k + 1 if k < n else n
+        self._k = k + 1
+        out = []
+        for cur, prev, x in zip(self._cur, self._prev, xs, strict=True):
+            p = cur[r - 1] + x if r else x
+            cur[r] = p
+            out.append((p + (prev[n - 1] - prev[r])) / count)
+        return out
+
+    def step1(self, x: float) -> float:
+        """`step_values` for one channel."""
+        n, k = self.n, self._k
+        r = k % n
+        if r == 0 and k:
+            self._cur, self._prev = self._prev, self._cur
+        self._k = k + 1
+        cur, prev = self._cur[0], self._prev[0]
+        p = cur[r - 1] + x if r else x
+        cur[r] = p
+        return (p + (prev[n - 1] - prev[r])) / (k + 1 if k < n else n)
 
 
 class StepCadence:
@@ -83,8 +140,12 @@ class StepCadence:
         return np.sqrt(np.maximum(means[:, 0], 0.0)), means[:, 1] * self.rate_hz
 
     def step(self, acc_norm_m_s2: float) -> tuple[float, float]:
-        rms, cadence = self.run(np.array([acc_norm_m_s2]))
-        return float(rms[0]), float(cadence[0])
+        m = float(acc_norm_m_s2)
+        band = self._lp.step1(m - self._hp.step1(m))
+        up = 1.0 if self._last < 0.0 and band >= 0.0 else 0.0
+        self._last = band
+        sq, ups = self._win.step_values([band * band, up])
+        return math.sqrt(max(sq, 0.0)), ups * self.rate_hz
 
 
 class Quietness:
@@ -122,8 +183,21 @@ class Quietness:
         return m[:, 0], m[:, 1], m[:, 2] * self._white, m[:, 3] * self._white
 
     def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[float, ...]:
-        out = self.run(np.reshape(acc_m_s2, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))
-        return tuple(float(v[0]) for v in out)
+        return self.step_values(np.asarray(acc_m_s2, dtype=float).tolist(), np.asarray(gyr_rad_s, dtype=float).tolist())
+
+    def step_values(self, acc_m_s2: list[float], gyr_rad_s: list[float]) -> tuple[float, float, float, float]:
+        """`step` on plain floats (3 each)."""
+        x = gyr_rad_s + acc_m_s2
+        band = [a - b for a, b in zip(self._lp.step_values(x), self._hp.step_values(x), strict=True)]
+        fine = [a - b for a, b in zip(x, self._fine.step_values(x), strict=True)]
+        sq = [
+            band[0] * band[0] + band[1] * band[1] + band[2] * band[2],
+            band[3] * band[3] + band[4] * band[4] + band[5] * band[5],
+            fine[0] * fine[0] + fine[1] * fine[1] + fine[2] * fine[2],
+            fine[3] * fine[3] + fine[4] * fine[4] + fine[5] * fine[5],
+        ]
+        g, a, g_white, a_white = (math.sqrt(max(v, 0.0)) for v in self._win.step_values(sq))
+        return g, a, g_white * self._white, a_white * self._white
 
 
 class Wander:
@@ -147,8 +221,17 @@ class Wander:
         return rate, np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
     def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[float, float]:
-        r, w = self.run(np.reshape(acc_m_s2, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))
-        return float(r[0]), float(w[0])
+        return self.step_values(np.asarray(acc_m_s2, dtype=float).tolist(), np.asarray(gyr_rad_s, dtype=float).tolist())
+
+    def step_values(self, acc_m_s2: list[float], gyr_rad_s: list[float]) -> tuple[float, float]:
+        """`step` on plain floats (3 each)."""
+        gx, gy, gz = gyr_rad_s
+        rate = self._rate.step1(math.sqrt(gx * gx + gy * gy + gz * gz))
+        a0, a1, a2 = self._short.step_values(acc_m_s2)
+        b0, b1, b2 = self._long.step_values(acc_m_s2)
+        norms = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) * math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        cos = (a0 * b0 + a1 * b1 + a2 * b2) / max(norms, 1e-9)
+        return rate, math.degrees(math.acos(min(1.0, max(-1.0, cos))))
 
 
 class HeldPoses:
@@ -193,4 +276,13 @@ class HeldPoses:
         return np.where(hi >= lo, hi - lo, 0.0)
 
     def step(self, up_body: np.ndarray, gyr_rad_s: np.ndarray) -> float:
-        return float(self.run(np.reshape(up_body, (1, 3)), np.reshape(gyr_rad_s, (1, 3)))[0])
+        ux, _uy, uz = np.asarray(up_body, dtype=float).tolist()
+        gx, gy, gz = np.asarray(gyr_rad_s, dtype=float).tolist()
+        sag = math.degrees(math.atan2(uz, ux))
+        angle = (sag - 90.0 + 180.0) % 360.0 - 180.0
+        pose, turning = self._smooth.step_values([angle, math.sqrt(gx * gx + gy * gy + gz * gz)])
+        still = turning < self.still_rad_s
+        self._run_len = self._run_len + 1 if still else 0
+        if still and self._run_len >= self.need:
+            self.hi, self.lo = max(self.hi, pose), min(self.lo, pose)
+        return self.hi - self.lo if self.hi >= self.lo else 0.0

@@ -50,7 +50,9 @@ class Butterworth:
         self.sos = iir.butter_sos(order, cutoff_hz, self.rate_hz, btype)
         self._rows = [tuple(float(v) for v in row) for row in self.sos]
         self._zi_unit = iir.sosfilt_zi(self.sos)
-        self.zi: np.ndarray | None = None
+        # the state per section (z0, z1) as plain floats: `step` runs once per analysis-rate
+        # sample in the live session, where numpy's per-element access would be most of its cost
+        self._z: list[list[float]] | None = None
 
     @classmethod
     def lowpass(cls, cutoff_hz: float, rate_hz: float, order: int = 2) -> Butterworth:
@@ -64,34 +66,41 @@ class Butterworth:
             return 0.0
         return math.sqrt(2.0) / (2.0 * math.pi * float(self.cutoff_hz))  # type: ignore[arg-type]
 
+    @property
+    def zi(self) -> np.ndarray | None:
+        """The state, (sections, 2) (None before the first input)."""
+        return None if self._z is None else np.array(self._z)
+
+    @zi.setter
+    def zi(self, value: np.ndarray | None) -> None:
+        self._z = None if value is None else np.asarray(value, dtype=float).reshape(-1, 2).tolist()
+
     def reset(self, x0: float | None = None) -> None:
         """Forget the past. With `x0`: a low-pass restarts in its steady state for x0 (others at
         rest); without: at the next input."""
         if x0 is None:
-            self.zi = None
+            self._z = None
         else:
             self.zi = self._zi_unit * (x0 if self.btype == "lowpass" else 0.0)
 
     def rescale(self, k: float) -> None:
         """The signal's unit changed by the factor `k`: the state is linear in the past inputs,
         so scaling it is what the filter would hold had they been k times as large."""
-        if self.zi is not None:
-            self.zi = self.zi * k
+        if self._z is not None:
+            self._z = [[z0 * k, z1 * k] for z0, z1 in self._z]
 
     def step(self, x: float) -> float:
         """One sample through the filter (direct form II transposed, section by section)."""
-        if self.zi is None:
+        if self._z is None:
             self.reset(x)
-        zi = self.zi
-        assert zi is not None
+        assert self._z is not None
         y = float(x)
-        for k, (b0, b1, b2, _a0, a1, a2) in enumerate(self._rows):
-            z0, z1 = zi[k]
-            out = b0 * y + z0
-            zi[k, 0] = b1 * y - a1 * out + z1
-            zi[k, 1] = b2 * y - a2 * out
+        for (b0, b1, b2, _a0, a1, a2), z in zip(self._rows, self._z, strict=True):
+            out = b0 * y + z[0]
+            z[0] = b1 * y - a1 * out + z[1]
+            z[1] = b2 * y - a2 * out
             y = out
-        return float(y)
+        return y
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """A block of samples through the filter, carrying the state (as `step` does)."""

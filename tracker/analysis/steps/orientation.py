@@ -35,6 +35,11 @@ def orientation_factor(native_rate_hz: float, factor: int) -> int:
 def up_from_quaternion(q: np.ndarray) -> np.ndarray:
     """Earth "up" seen in the sensor frame, (n, 3), from (n, 4) sensor-to-earth quaternions
     (w, x, y, z): the third row of the rotation matrix (`tracker.imu.quaternion_to_matrix`)."""
+    if len(q) <= 8:
+        # the live raw stage's blocks of a few samples: the same arithmetic on plain floats
+        # (a dozen numpy calls on four values cost more than the values)
+        rows = [[2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)] for w, x, y, z in q.tolist()]
+        return np.array(rows, dtype=float).reshape(-1, 3)
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
     up = np.empty((len(q), 3))
     up[:, 0] = 2 * (x * z - w * y)

@@ -126,9 +126,9 @@ def session(sim, tmp_path_factory):
     messages = push_messages(streams, platform="ios")
     extra = [(10.0, _wrong_token), (10.5, _no_token), (11.0, _bearer_but_wrong), (12.0, _broken), (13.0, _too_big)]
     path = tmp_path_factory.mktemp("phone") / "phone.capture"
-    # nothing here depends on the pace of the pushes (no watchdog fires at 50x: one push every
-    # 20 ms), so the phone pushes as fast as the recorder and its live analysis keep up
-    recorder, out, live = record(path, messages, speed=50.0, extra=extra)
+    # nothing here depends on the pace of the pushes (no watchdog fires at 100x: one push every
+    # 10 ms), so the phone pushes as fast as the recorder and its live analysis keep up
+    recorder, out, live = record(path, messages, speed=100.0, extra=extra)
     return {"path": path, "recorder": recorder, "messages": messages, "live": live, **out}
 
 

@@ -356,7 +356,7 @@ def test_record_and_replay_live_with_an_h10(tmp_path, capsys):
     h10 = tmp_path / "h.capture"
     # 60 s of the emulated person, rolling from about 20 s: foam rolling, so it is stored (under
     # about 40 s it is not yet). The live analysis of every sample, not the emulator, limits the
-    # speed: at 20x it takes under half a core, so a busy machine still streams over 40 s
+    # speed: at 20x it takes a fraction of a core, so a busy machine still streams over 40 s
     argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "3", "--speed", "20"]
     assert cli([*argv, "--out", str(h10)]) == 0
     out = capsys.readouterr().out

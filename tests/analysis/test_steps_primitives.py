@@ -23,6 +23,7 @@ from tracker.analysis.steps.windows import (
     LowestMean,
     StillWindows,
     TrailingMean,
+    TrailingSpan,
     centred_extreme,
     dilate,
     window_extreme,
@@ -108,6 +109,19 @@ def test_still_windows_and_trailing_means_do_not_depend_on_blocks(sizes):
     again = TrailingMean(9)
     np.testing.assert_allclose(np.concatenate([again.run(x[s]) for s in _cuts(len(x), sizes)]), means)
     np.testing.assert_allclose(means[20], x[12:21].mean())
+
+
+@settings(max_examples=30, deadline=None)
+@given(blocks, st.integers(1, 30))
+def test_trailing_span_is_the_windows_max_less_min(sizes, n):
+    """`TrailingSpan` (monotonic queues): the span of the last n values, ties and all, exactly,
+    sample by sample or in blocks of any size."""
+    x = np.round(np.cumsum(np.random.default_rng(n).normal(size=300)), 1)  # rounded: many ties
+    brute = np.array([x[max(0, k - n + 1) : k + 1].max() - x[max(0, k - n + 1) : k + 1].min() for k in range(len(x))])
+    span = TrailingSpan(n)
+    np.testing.assert_array_equal([span.step(v) for v in x.tolist()], brute)
+    blocked = TrailingSpan(n)
+    np.testing.assert_array_equal(np.concatenate([blocked.run(x[s]) for s in _cuts(len(x), sizes)]), brute)
 
 
 @settings(max_examples=30, deadline=None)
@@ -575,3 +589,32 @@ def test_accelerometer_stillness_windows():
     assert not still[:49].any() and still[49:200].all()
     # (a window holding only the knock's first or last few small samples may still pass)
     assert not still[205:268].any() and still[274:].all()
+
+
+def test_accelerometer_stillness_is_the_windows_variance_far_from_where_it_started():
+    """The variance comes from trailing sums about the first sample seen: after the sensor has
+    turned over (gravity on another axis, the sums' values ~10 m/s² from that reference) it is
+    still the variance of each window (checked against numpy's, away from the threshold), the
+    same to the bit in blocks of any size (the live analysis's short blocks go sample by sample
+    on plain floats), and the short path's up and rate agree with the long one's."""
+    rate, n, tol = 50.0, 50, 0.03
+    rng = np.random.default_rng(12)
+    turn = np.clip((np.arange(1500) - 300) / 100.0, 0.0, 1.0) * np.pi / 2  # lies on its side after
+    acc = 9.81 * np.column_stack([np.sin(turn), np.zeros(1500), np.cos(turn)])
+    acc += rng.normal(size=(1500, 3)) * np.where(np.arange(1500) % 400 < 200, 0.004, 0.03)[:, None]
+    still = AccelStillness(n, tol).run(acc)
+    var = np.array([acc[k - n + 1 : k + 1].var(axis=0).sum() for k in range(n - 1, len(acc))])
+    clear = np.abs(var - tol**2) > 1e-9
+    np.testing.assert_array_equal(still[n - 1 :][clear], (var <= tol**2)[clear])
+    # quiet (4 mm/s² per axis) for 200 samples, then noisy (30 mm/s²) for 200, on its side from 400
+    assert not still[: n - 1].any() and still[450:600].all() and still[1250:1400].all()
+    assert not still[1050:1200].any()
+    for sizes in ([1], [3, 40], [16, 17]):
+        parts = AccelStillness(n, tol)
+        np.testing.assert_array_equal(np.concatenate([parts.run(acc[s]) for s in _cuts(len(acc), sizes)]), still)
+    whole = TiltOrientation(rate).run(acc)
+    short = TiltOrientation(rate)
+    got = [short.run(acc[s]) for s in _cuts(len(acc), [4])]
+    np.testing.assert_array_equal(np.concatenate([g.rest for g in got]), whole.rest)
+    for field in ("up_sensor", "gyr_rad_s"):
+        np.testing.assert_allclose(np.concatenate([getattr(g, field) for g in got]), getattr(whole, field), rtol=0, atol=1e-12)

@@ -33,7 +33,7 @@ from tracker.analysis.accel_only import (
 )
 from tracker.analysis.posture import PostureSegmenter
 from tracker.analysis.steps.filters import Butterworth
-from tracker.analysis.steps.windows import TrailingMean, centred_mean
+from tracker.analysis.steps.windows import TrailingMean, TrailingSpan, centred_mean
 from tracker.imu import STANDARD_GRAVITY_M_S2
 from tracker.live.sample import BRIDGE, HIPS_DOWN, BodySample
 
@@ -152,7 +152,7 @@ class LivePostureEvidence:
     def __init__(self, rate_hz: float, window_s: float = 6.0) -> None:
         self.rate_hz = rate_hz
         self._level = TrailingMean(max(1, int(round(4.0 * rate_hz))))
-        self._levels: deque[float] = deque(maxlen=max(3, int(round(STEP_WINDOW_S * rate_hz))))
+        self._levels = TrailingSpan(max(3, int(round(STEP_WINDOW_S * rate_hz))))
         self._slow = TrailingMean(max(1, int(round(20.0 * rate_hz))))
         self._band = Butterworth(2, (0.05, min(1.0, 0.45 * rate_hz)), rate_hz, "bandpass")
         self._q = TrailingMean(max(3, int(round(window_s * rate_hz))))
@@ -164,8 +164,7 @@ class LivePostureEvidence:
         self._band.reset()
 
     def step(self, pitch_deg: float, force_spine_m_s2: float, force_norm_m_s2: float) -> tuple[float, bool]:
-        self._levels.append(self._level.step(pitch_deg))
-        span = max(self._levels) - min(self._levels)
+        span = self._levels.step(self._level.step(pitch_deg))
         incl = math.asin(max(-1.0, min(1.0, force_spine_m_s2 / max(force_norm_m_s2, 1e-9))))
         slow = self._slow.step(incl)
         a = self._band.step(force_spine_m_s2 - STANDARD_GRAVITY_M_S2 * math.sin(slow))

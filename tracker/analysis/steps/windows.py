@@ -1,7 +1,7 @@
 """Moving windows: extremes, means and stillness over the last (or the centred) n samples.
 
-`StillWindows` and `TrailingMean` carry their state: `run` on a whole array and `step` one
-sample at a time (or `run` on consecutive blocks) give the same answer. The centred forms
+`StillWindows`, `TrailingMean` and `TrailingSpan` carry their state: `run` on a whole array and
+`step` one sample at a time (or `run` on consecutive blocks) give the same answer. The centred forms
 (`centred_mean`, `centred_extreme`, `dilate`) look ahead: they are for whole recordings only.
 """
 
@@ -104,6 +104,42 @@ class TrailingMean:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return np.array([self.step(v) for v in np.asarray(x, dtype=float)])
+
+
+class TrailingSpan:
+    """The span (max - min) of the last `n` values pushed (fewer at the start).
+
+    Each extreme is kept in a monotonic queue: a value older than a newer one at least as
+    extreme can never again be the window's extreme and is dropped, so a step costs O(1) on
+    average instead of a pass over the window. `step(x)` one value, `run(x)` an array; the state
+    carries over between calls. For finite values."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, int(n))
+        self.clear()
+
+    def clear(self) -> None:
+        self._k = 0
+        self._hi: deque[tuple[int, float]] = deque()  # (index, value), values decreasing
+        self._lo: deque[tuple[int, float]] = deque()  # ...increasing
+
+    def step(self, x: float) -> float:
+        k, hi, lo = self._k, self._hi, self._lo
+        self._k = k + 1
+        while hi and hi[-1][1] <= x:
+            hi.pop()
+        hi.append((k, x))
+        while lo and lo[-1][1] >= x:
+            lo.pop()
+        lo.append((k, x))
+        if hi[0][0] <= k - self.n:
+            hi.popleft()
+        if lo[0][0] <= k - self.n:
+            lo.popleft()
+        return hi[0][1] - lo[0][1]
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return np.array([self.step(v) for v in np.asarray(x, dtype=float).tolist()])
 
 
 class StillWindows:

@@ -22,7 +22,8 @@ def _tracker_cmd(*args: str) -> list[str]:
 
 
 def test_scan_json_is_one_list_of_sensors(capsys):
-    assert cli(["scan", "--emulated", "--timeout", "1", "--json"]) == 0
+    # every emulated sensor advertises every 20 ms: half a second hears each many times
+    assert cli(["scan", "--emulated", "--timeout", "0.5", "--json"]) == 0
     out = capsys.readouterr().out
     sensors = json.loads(out)
     # the emulated radio holds one sensor of each kind: tracker IMU, Polar H10, Polar Verity Sense
@@ -35,7 +36,7 @@ def test_scan_json_is_one_list_of_sensors(capsys):
 
 
 def test_scan_by_sensor_kind(capsys):
-    assert cli(["scan", "--emulated", "--timeout", "1", "--json", "--sensor", "polar-h10"]) == 0
+    assert cli(["scan", "--emulated", "--timeout", "0.5", "--json", "--sensor", "polar-h10"]) == 0
     sensors = json.loads(capsys.readouterr().out)
     assert [s["driver"] for s in sensors] == ["polar-h10"]
     assert cli(["scan", "--emulated", "--sensor", "polar-h9"]) == 2
@@ -45,7 +46,8 @@ def test_scan_by_sensor_kind(capsys):
 
 def test_record_for_a_duration_then_replay(tmp_path, capsys):
     out = tmp_path / "rec.capture"
-    assert cli(["record", "--emulated", "--duration", "1.5", "--out", str(out), "--speed", "2"]) == 0
+    # 3 s of sensor time (the 100 samples asked for below are 1 s of it)
+    assert cli(["record", "--emulated", "--duration", "0.5", "--out", str(out), "--speed", "6"]) == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and out.stat().st_mode & 0o777 == 0o600
     assert cli(["replay", str(out), "--json"]) == 0
@@ -91,7 +93,7 @@ def test_record_refuses_to_overwrite(tmp_path, capsys):
 
 def test_truncated_capture_replays_with_a_cut_note(tmp_path, capsys):
     out = tmp_path / "full.capture"
-    assert cli(["record", "--emulated", "--duration", "1.5", "--out", str(out), "--speed", "2"]) == 0
+    assert cli(["record", "--emulated", "--duration", "0.5", "--out", str(out), "--speed", "6"]) == 0
     capsys.readouterr()
     data = out.read_bytes()
     cut = tmp_path / "cut.capture"
@@ -106,7 +108,7 @@ def test_kill_9_during_record_leaves_a_file_that_replays(tmp_path, capsys):
     out = tmp_path / "killed.capture"
     env = {**os.environ, "TRACKER_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
-        _tracker_cmd("record", "--emulated", "--out", str(out)),
+        _tracker_cmd("record", "--emulated", "--speed", "10", "--out", str(out)),  # samples sooner
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

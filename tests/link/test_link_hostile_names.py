@@ -26,7 +26,7 @@ def _visible(name: str) -> str:
 
 def test_scan_shows_a_hostile_name_as_text(hostile_name, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the whole table on one line each
-    assert run(["scan", "--emulated", "--timeout", "1"]) == 0
+    assert run(["scan", "--emulated", "--timeout", "0.5"]) == 0  # the sensor advertises every 20 ms
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
     assert _visible(hostile_name) in out.out
@@ -34,11 +34,11 @@ def test_scan_shows_a_hostile_name_as_text(hostile_name, capsys, monkeypatch):
 
 
 def test_pair_then_record_show_a_hostile_name_as_text(hostile_name, tmp_path, capsys):
-    assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0
+    assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and _visible(hostile_name) in out.out + out.err
     capture = tmp_path / "rec.capture"
-    assert run(["record", "--emulated", "--duration", "1", "--speed", "4", "--out", str(capture)]) == 0
+    assert run(["record", "--emulated", "--duration", "0.4", "--speed", "10", "--out", str(capture)]) == 0
     out = capsys.readouterr()
     assert "\x1b" not in out.out + out.err and "Traceback" not in out.err
     assert read_capture(capture).header["sensor"]["name"] == hostile_name

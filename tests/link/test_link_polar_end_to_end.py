@@ -63,16 +63,38 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip((np.trace(a @ b.T) - 1) / 2, -1, 1))))
 
 
-def _pair(kind: str, registry: SensorRegistry, person: EmulatedPerson):
-    # the emulated person stands a little longer than the 6 s the poses need: a Verity Sense
-    # streams its first aligned samples only once both of its streams have started
-    source = calibration_pose_source(stand_s=6.5, lie_s=60.0, seed=1, person=person)
+VERITY_PAIR_SPEED = 3.0
+"""Emulator speed for pairing a Verity Sense. Its signal check measures the rate from host
+receive times over 3 s of sensor time: the faster the emulator, the shorter that window in wall
+time and the more a loaded machine's scheduling delays skew it. And its gyroscope starts a
+request after its accelerometer: that gap, in sensor time, grows with the speed and moves the
+poses (cut from the first aligned sample) towards the emulated person's lying down."""
+PAIR_SPEED = 50.0
+"""Emulator speed for pairing an H10, whose measured rate the test does not look at: its one
+stream's poses are cut by sample count, so the calibration is the same at any speed."""
+
+
+RECORD_SPEED = 200.0
+"""Emulator speed for recording a whole session: these recordings stop by sample count, not by
+wall time, so the speed changes only how long the test waits (a Polar sensor sends four frames a
+second of session; on a busy machine they leave late, and none is lost)."""
+
+
+def _pair(kind: str, registry: SensorRegistry, person: EmulatedPerson, speed: float = PAIR_SPEED):
+    # The still poses last 1 s each instead of `tracker pair`'s 3 s: the emulated person holds
+    # perfectly still, so a second of samples gives the gravity directions as well as three
+    # (the signal check keeps its 3 s: it measures the rate). The person stands a little longer
+    # than the 4 s the signal check and the standing pose need: a Verity Sense streams its first
+    # aligned samples only once both of its streams have started.
+    signal_s, pose_s = 3.0, 1.0
+    source = calibration_pose_source(stand_s=signal_s + pose_s + 0.5, lie_s=60.0, seed=1, person=person)
 
     async def go():
-        async with emulated_environment(kinds=(kind,), source=source, speed=3.0) as env:
+        async with emulated_environment(kinds=(kind,), source=source, speed=speed) as env:
             return await pair_sensor(
-                env, None, kind=kind, registry=registry, settings=StreamSettings(sample_rate_hz=100, rate_is_default=True)
-            )
+                env, None, kind=kind, registry=registry, settings=StreamSettings(sample_rate_hz=100, rate_is_default=True),
+                signal_s=signal_s, stand_s=pose_s, lie_s=pose_s,
+            )  # fmt: skip
 
     return run(go())
 
@@ -102,7 +124,7 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
 
     # pair: bond, check the signal at the sensor's own 52 Hz, calibrate the mounting
     person = _person(source)
-    report = _pair("polar-verity", registry, person)
+    report = _pair("polar-verity", registry, person, speed=VERITY_PAIR_SPEED)
     assert report.signal.nominal_rate_hz == 52 and report.signal.lost_samples == 0 and not report.warnings
     # the strap's rotation, up to how far from vertical the person stands
     assert _angle_deg(report.calibration.sensor_to_body, mounting) < abs(90.0 - person.standing_pitch_deg) + 1.0
@@ -113,7 +135,7 @@ def test_verity_sense_scan_pair_record_replay_analyse_store(tmp_path):
     out = tmp_path / "verity.capture"
 
     async def record():
-        async with emulated_environment(kinds=("polar-verity",), source=source, speed=12.0) as env:
+        async with emulated_environment(kinds=("polar-verity",), source=source, speed=RECORD_SPEED) as env:
             recorder = Recorder(
                 env,
                 out,
@@ -169,8 +191,9 @@ def test_h10_records_and_decodes_exactly_what_it_measured(tmp_path):
     out = tmp_path / "h10.capture"
 
     async def record():
-        async with emulated_environment(kinds=("polar-h10",), source=source, speed=6.0) as env:
-            recorder = Recorder(env, out, kind="polar-h10", settings=StreamSettings(sample_rate_hz=200), duration_s=3.0)
+        async with emulated_environment(kinds=("polar-h10",), source=source, speed=RECORD_SPEED) as env:
+            # 18 s of sensor time, stopped by sample count (whatever the machine's load)
+            recorder = Recorder(env, out, kind="polar-h10", settings=StreamSettings(sample_rate_hz=200), max_samples=18 * 200)
             result = await recorder.run()
             return result, env.sensor
 
@@ -188,7 +211,7 @@ def test_h10_records_and_decodes_exactly_what_it_measured(tmp_path):
     config = SensorConfig(200, 4, 500)  # what the emulators ask their source for
     counts = source.counts(first, first + len(rec), config)
     np.testing.assert_allclose(rec.acc_m_s2, counts[:, :3] * config.accel_scale_m_s2, atol=0.5 * 9.80665e-3 + 1e-9)
-    # analysed from the accelerometer alone (18 s of sensor time at 6x), and it says so
+    # analysed from the accelerometer alone (18 s of sensor time), and it says so
     assert replayed.analysis is not None and replayed.analysis.parameters["has_gyro"] is False
     assert any("no gyroscope" in n for n in replayed.analysis.notes)
     # the strap's heart rate, recorded alongside
@@ -216,7 +239,7 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
 
     async def scan():
         async with emulated_environment(kinds=("tracker-imu", "polar-h10", "polar-verity")) as env:
-            return await scan_sensors(env, 1.0)
+            return await scan_sensors(env, 0.5)  # each sensor advertises every 20 ms
 
     assert "polar-h10" in {s.driver for s in run(scan())}
     person = _person(source)
@@ -228,7 +251,7 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
     out = tmp_path / "h10.capture"
 
     async def record():
-        async with emulated_environment(kinds=("polar-h10",), source=source, speed=12.0) as env:
+        async with emulated_environment(kinds=("polar-h10",), source=source, speed=RECORD_SPEED) as env:
             recorder = Recorder(
                 env, out, kind="polar-h10", settings=StreamSettings(sample_rate_hz=rate),
                 calibration=paired.calibration, max_samples=len(session.counts) - 30, watchdog_s=3.0,
@@ -279,10 +302,11 @@ def test_h10_scan_pair_record_replay_analyse_store(tmp_path):
 
 
 def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
-    assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", "3"]) == 0
+    assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", str(VERITY_PAIR_SPEED)]) == 0
     assert "Paired Polar Sense C5D6E7F8" in capsys.readouterr().out
     verity = tmp_path / "v.capture"
-    assert cli(["record", "--emulated", "--sensor", "polar-verity", "--duration", "2", "--speed", "4", "--out", str(verity)]) == 0
+    # 10 s of sensor time (the 300 samples asked for below are 6 s of it)
+    assert cli(["record", "--emulated", "--sensor", "polar-verity", "--duration", "0.5", "--speed", "20", "--out", str(verity)]) == 0
     assert str(verity) in capsys.readouterr().out
     assert cli(["replay", str(verity), "--json"]) == 0
     replayed = json.loads(capsys.readouterr().out)
@@ -290,8 +314,9 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
     assert replayed["samples"] > 300 and replayed["decode"]["malformed_total"] == 0
 
     h10 = tmp_path / "h.capture"
-    # 80 s of the emulated person: standing, lying back, rolling (a shorter one is not foam rolling)
-    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "4", "--speed", "20", "--out", str(h10)]) == 0
+    # 100 s of the emulated person: standing, lying back, rolling (under 80 s it is not foam
+    # rolling yet; the rest is room for a loaded machine, where --duration is wall time)
+    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "1", "--speed", "100", "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     assert str(h10) in out and "no gyroscope" in out and "stored as session 1" in out
     assert h10.stat().st_size > 10_000  # kept
@@ -329,12 +354,15 @@ def test_record_and_replay_live_with_an_h10(tmp_path, capsys):
     """The live view works for a sensor without a gyroscope: it says so, and the session is
     analysed and stored from its accelerometer alone."""
     h10 = tmp_path / "h.capture"
-    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "8", "--speed", "20"]
+    # 60 s of the emulated person, rolling from about 20 s: foam rolling, so it is stored (under
+    # about 40 s it is not yet). The live analysis of every sample, not the emulator, limits the
+    # speed: at 20x it takes a fraction of a core, so a busy machine still streams over 40 s
+    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "3", "--speed", "20"]
     assert cli([*argv, "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     for element in ("Pace", "Strokes", "Region", "Hold", "Sensor"):
         assert element in out, element
     assert "no gyroscope" in out and "stored as session" in out
-    assert cli(["replay", str(h10), "--live", "--quiet", "--speed", "50"]) == 0
+    assert cli(["replay", str(h10), "--live", "--quiet", "--speed", "100"]) == 0
     out = capsys.readouterr().out
     assert "Sensor  replay" in out and "no gyroscope" in out

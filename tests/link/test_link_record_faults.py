@@ -26,8 +26,10 @@ from tracker.link import recorder as recorder_module
 
 pytestmark = pytest.mark.slow  # every test here streams a whole session or runs the CLI end to end
 
-SPEED = 20.0
-"""Emulated sensor time per wall second (about the most the emulator streams)."""
+SPEED = 100.0
+"""Emulated sensor time per wall second. Nothing here is paced by wall time but the faults'
+watchdogs, which wait for silence (and a stream at any speed is not silent): the faster the
+emulator, the sooner the session before the fault is there."""
 SESSION_BEFORE_FAULT_S = 44.0
 """Session streamed before the fault: the simulated person is on the roller from about 20 s, so
 there is a session to analyse and store."""
@@ -39,10 +41,10 @@ def _sent_session_s(sensor) -> float:
     return (sent[-1].sensor_time_us - sent[0].sensor_time_us) / 1e6 if sent else 0.0
 
 
-def _fault_after(monkeypatch, fault, give_up_s: float = 0.8) -> None:
+def _fault_after(monkeypatch, fault, give_up_s: float = 0.3) -> None:
     """Record against an emulator that suffers `fault(sensor)` once it has streamed
     `SESSION_BEFORE_FAULT_S` (however long that takes on a loaded machine), with a recorder that
-    gives up after a second or two instead of a minute."""
+    gives up after one reconnect attempt (a 0.4 s rescan) instead of a minute."""
     real_env = environment_module.emulated_environment
 
     @contextlib.asynccontextmanager
@@ -114,10 +116,11 @@ def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_p
 
 
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
-    assert run(["pair", "--emulated", "--yes", "--speed", "10"]) == 0
+    assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     capsys.readouterr()
-    # 80 s of the emulated person, so that it rolls (a shorter recording is not foam rolling)
-    assert run(["record", "--emulated", "--duration", "4", "--speed", str(SPEED)]) == 0
+    # 100 s of the emulated person, so that it rolls (under 80 s it is not foam rolling yet; the
+    # rest is room for a loaded machine, where --duration is wall time)
+    assert run(["record", "--emulated", "--duration", "1", "--speed", "100"]) == 0
     out = capsys.readouterr().out
     assert "stored as session 1" in out
     capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())

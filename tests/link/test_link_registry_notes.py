@@ -36,7 +36,7 @@ def test_pairing_over_a_damaged_registry_moves_it_aside_first(tmp_path, caplog):
 def test_a_damaged_registry_is_a_note_on_stderr_not_a_python_log_line(_isolated_data_dir, capsys):
     _isolated_data_dir.mkdir(parents=True, exist_ok=True)
     (_isolated_data_dir / "sensors.json").write_text(DAMAGED)
-    assert run(["scan", "--emulated", "--timeout", "1", "--json"]) == 0
+    assert run(["scan", "--emulated", "--timeout", "0.5", "--json"]) == 0  # adverts every 20 ms
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)) == 3  # stdout stays one JSON document (3 emulated sensors)
     notes = [line for line in captured.err.splitlines() if line.strip()]

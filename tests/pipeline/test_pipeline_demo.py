@@ -46,10 +46,12 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     assert run(["--data-dir", str(target), "sessions", "--json"]) == 0
     listed = __import__("json").loads(capsys.readouterr().out)
     assert len(listed) == sessions
-    # a second run replaces the demo's own directory, and nothing else
-    assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "5"]) == 0
-    capsys.readouterr()
-    assert len(sorted((target / "captures").glob("*.capture"))) == sessions
+    # a second run replaces the demo's own directory, and nothing else: with a seed that plans
+    # fewer sessions (one), so no capture of the first run may be left over
+    assert run(["demo", "--weeks", "1", "--dir", str(target), "--seed", "4"]) == 0
+    second = int(re.search(r"(\d+) simulated sessions", capsys.readouterr().out).group(1))
+    assert second < sessions
+    assert len(sorted((target / "captures").glob("*.capture"))) == second
     assert (target / DEMO_MARKER).exists()
 
 

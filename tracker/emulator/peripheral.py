@@ -414,6 +414,19 @@ class Peripheral:
         else:
             await asyncio.sleep(0)
 
+    async def _wait_until_due(self, due: float) -> None:
+        """A paced stream (speed > 0): sleep until host time `due`, when the next packet's last
+        sample exists. Behind schedule (a loaded machine, a very high `speed`) the packets due
+        go out back to back, but the event loop runs between every two of them.
+
+        Bumble's `notify_subscriber` queues a packet and returns without ever suspending, so a
+        late stream loop that only awaited it would hold the loop until it caught up: the host
+        on the same loop (the central, its GATT requests, the recorder's watchdog) would wait,
+        and a stream that could not catch up would starve everything else for good.
+        """
+        delay = due - time.monotonic()
+        await asyncio.sleep(delay if delay > 0 else 0)
+
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)

@@ -493,14 +493,12 @@ class EmulatedPolarSensor(Peripheral):
                 last = stream.start_index + stream.next_k + n - 1
                 due = clock.host_time(self._time_ns(stream, last))
                 if self.speed > 0:
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                        if (
-                            self._streams.get(stream.name) is not stream
-                            or self._connection is not connection
-                        ):
-                            return
+                    await self._wait_until_due(due)
+                    if (
+                        self._streams.get(stream.name) is not stream
+                        or self._connection is not connection
+                    ):
+                        return
                 else:
                     clock.catch_up(self._time_ns(stream, last))
                 await self._send_frame(stream, connection, n)

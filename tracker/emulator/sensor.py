@@ -609,11 +609,9 @@ class EmulatedSensor(Peripheral):
                 last_us = stream.start_us + (stream.next_k + n - 1) * period
                 due = clock.host_time(last_us)
                 if self.speed > 0:
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                        if self._stream is not stream or self._connection is not connection:
-                            return
+                    await self._wait_until_due(due)
+                    if self._stream is not stream or self._connection is not connection:
+                        return
                 else:
                     clock.catch_up(last_us)
                 await self._send_packet(stream, connection, n, due, overflow=bool(overflow))

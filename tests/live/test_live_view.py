@@ -29,7 +29,9 @@ def replayed():
     feed = LiveFeed(LiveSession(sim.truth.guidance, rec.sampling_rate_hz, rec.calibration), view)
     feed.link("connected", battery_pct=87)
     frames = []
-    for blk in recording_blocks(rec, 25):
+    # a frame a second of session: every element stays up for seconds, and drawing the view
+    # (rich) costs more than the analysis
+    for blk in recording_blocks(rec, 100):
         feed(blk)
         frames.append(console.export_text(clear=True))
     feed.link("disconnected")

@@ -452,7 +452,8 @@ def test_activity_primitives_do_not_depend_on_blocks(sizes):
 
 
 def test_activity_primitives_measure_what_they_say():
-    from tracker.analysis.steps.activity import HeldPoses, StepCadence, TrailingSums
+    from tracker.analysis.steps.activity import HeldPoses, StepCadence
+    from tracker.analysis.steps.windows import TrailingSums
 
     np.testing.assert_allclose(TrailingSums(3).run(np.arange(6.0)), [0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
     t = np.arange(0.0, 20.0, 1 / RATE)
@@ -473,7 +474,7 @@ def test_trailing_sums_are_the_same_to_the_bit_however_the_samples_arrive(sizes,
     """`TrailingSums` keeps block prefix sums: `run` on any cut into blocks, mixed with `step`
     calls, gives what one `run` on the whole gives, to the bit, and that is the mean of the last
     n values (fewer at the start)."""
-    from tracker.analysis.steps.activity import TrailingSums
+    from tracker.analysis.steps.windows import TrailingSums
 
     x = 9.81 + np.random.default_rng(n).normal(size=(257, channels))
     whole = TrailingSums(n, channels).run(x)
@@ -497,7 +498,7 @@ def test_trailing_sums_do_not_drift_over_two_hours():
     from the start would be off by about 1e-10 by then (its total has grown to millions)."""
     import math
 
-    from tracker.analysis.steps.activity import TrailingSums
+    from tracker.analysis.steps.windows import TrailingSums
 
     x = 9.81 + 1e-3 * np.random.default_rng(3).normal(size=2 * 3600 * 25)
     for n in (3, 500):

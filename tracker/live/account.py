@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +25,9 @@ from tracker.results import Hold, SessionWarning, Stroke
 def median(values: list[float]) -> float:
     """`np.median` of a short list of floats (NaN if any is), without numpy's per-call cost:
     the live stages take the median of a hold's recent positions as samples arrive."""
-    if not values:
+    if not values or math.isnan(sum(values)):  # statistics.median would sort a NaN anywhere
         return math.nan
-    if math.isnan(sum(values)):
-        return math.nan
-    s = sorted(values)
-    m = len(s) // 2
-    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
+    return statistics.median(values)
 
 
 @dataclass

@@ -33,9 +33,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tracker.analysis.steps.activity import TrailingSums
 from tracker.analysis.steps.iir import first_order_recursion
 from tracker.analysis.steps.orientation import OrientationBlock
+from tracker.analysis.steps.windows import TrailingSums
 
 SMALL_BLOCK = 16
 """Blocks up to this many samples go through the stages sample by sample on plain floats (the

@@ -1,6 +1,6 @@
 """Moving windows: extremes, means and stillness over the last (or the centred) n samples.
 
-`StillWindows`, `TrailingMean` and `TrailingSpan` carry their state: `run` on a whole array and
+`StillWindows`, `TrailingMean`, `TrailingSums` and `TrailingSpan` carry their state: `run` on a whole array and
 `step` one sample at a time (or `run` on consecutive blocks) give the same answer. The centred forms
 (`centred_mean`, `centred_extreme`, `dilate`) look ahead: they are for whole recordings only.
 """
@@ -104,6 +104,90 @@ class TrailingMean:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return np.array([self.step(v) for v in np.asarray(x, dtype=float)])
+
+
+class TrailingSums:
+    """Means of the last `n` values of several channels, with the state carried between calls:
+    `run` on arrays (vectorised) and `step` one sample at a time give the same values, to the
+    bit, however the samples are split into calls.
+
+    The sums are kept per block of `n` samples (counted from the first sample): the prefix sums
+    of the current block and of the one before it. The trailing sum ending at offset r of a
+    block is its prefix up to r plus what the previous block holds after r, so a step costs a
+    few additions (no O(n) work), and a sum never holds more than 2n values: no drift, however
+    long the session (a running sum, or one cumulative sum from the start, would grow
+    without bound and lose the small differences the quiet detector looks for)."""
+
+    def __init__(self, n: int, channels: int = 1) -> None:
+        self.n = max(1, int(n))
+        self.channels = channels
+        self.clear()
+
+    def clear(self) -> None:
+        self._k = 0  # samples so far
+        # per channel: prefix sums of the current block (entries up to k % n are valid) and of
+        # the previous, complete block (zeros before there was one)
+        self._cur = [[0.0] * self.n for _ in range(self.channels)]
+        self._prev = [[0.0] * self.n for _ in range(self.channels)]
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(m, channels) or (m,) values in, their trailing means out (fewer at the start)."""
+        x = np.asarray(x, dtype=float)
+        flat = x.ndim == 1
+        x2 = x.reshape(len(x), -1)
+        m, n, ch = len(x2), self.n, self.channels
+        if m == 0:
+            return np.zeros((0,) if flat else (0, ch))
+        r0 = self._k % n
+        if r0 == 0 and self._k:
+            self._cur, self._prev = self._prev, self._cur  # as `step` does at a block's start
+        blocks = -(-(r0 + m) // n)
+        pref = np.zeros((blocks * n, ch))
+        pref[r0 - 1 if r0 else 0 : r0 + m] = np.concatenate([np.array(self._cur)[:, r0 - 1 : r0].T, x2]) if r0 else x2
+        pref = np.cumsum(pref.reshape(blocks, n, ch), axis=1)
+        if r0:
+            pref[0, :r0] = np.array(self._cur)[:, :r0].T  # the block's prefixes so far, as kept
+        prev = np.concatenate([np.array(self._prev).T[None], pref[:-1]])
+        sums = (pref + (prev[:, n - 1 : n] - prev)).reshape(-1, ch)[r0 : r0 + m]
+        count = np.minimum(self._k + np.arange(1, m + 1), n)
+        out = sums / count[:, None]
+        self._k += m
+        self._cur = pref[-1].T.tolist()
+        self._prev = prev[-1].T.tolist()
+        return out[:, 0] if flat else out
+
+    def step(self, x: float | np.ndarray) -> float | np.ndarray:
+        """One sample (a float, or `channels` values): its trailing mean(s), as `run` gives."""
+        if self.channels == 1:
+            return self.step1(float(np.asarray(x, dtype=float).reshape(-1)[0]))
+        return np.array(self.step_values(np.asarray(x, dtype=float).reshape(-1).tolist()))
+
+    def step_values(self, xs: list[float]) -> list[float]:
+        """`step` on plain floats (the live session's per-sample path: no numpy overhead)."""
+        n, k = self.n, self._k
+        r = k % n
+        if r == 0 and k:
+            self._cur, self._prev = self._prev, self._cur
+        count = k + 1 if k < n else n
+        self._k = k + 1
+        out = []
+        for cur, prev, x in zip(self._cur, self._prev, xs, strict=True):
+            p = cur[r - 1] + x if r else x
+            cur[r] = p
+            out.append((p + (prev[n - 1] - prev[r])) / count)
+        return out
+
+    def step1(self, x: float) -> float:
+        """`step_values` for one channel."""
+        n, k = self.n, self._k
+        r = k % n
+        if r == 0 and k:
+            self._cur, self._prev = self._prev, self._cur
+        self._k = k + 1
+        cur, prev = self._cur[0], self._prev[0]
+        p = cur[r - 1] + x if r else x
+        cur[r] = p
+        return (p + (prev[n - 1] - prev[r])) / (k + 1 if k < n else n)
 
 
 class TrailingSpan:

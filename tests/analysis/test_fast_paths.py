@@ -174,3 +174,64 @@ def test_the_on_roller_hysteresis_is_the_step_by_step_rule():
             on = a < seg.on_roller_exit_deg if on else a < seg.on_roller_max_deg
             want.append(on)
         assert seg._on_roller_hysteresis(sag).tolist() == want
+
+
+def _segment_plain(seg: BridgeSegmenter, x: np.ndarray, dt: float, sigma: float, wander_q: float):
+    """The segmentation's gains with index arrays and every constant computed (as before the
+    shifted views and the constants on demand)."""
+    n = len(x)
+    lmin = max(3, int(round(seg.min_move_s / dt)))
+    lmax = max(lmin, min(n, int(round(seg.max_move_s / dt))))
+    kappa = seg.constant_shrink
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    L = np.arange(lmin, lmax + 1)[:, None]
+    jj = np.arange(n + 1)
+    i = np.maximum(jj - L, 0)
+    allowed = jj >= L
+    if seg._pitch is not None:
+        allowed &= np.abs(seg._pitch[np.minimum(jj, n - 1)] - seg._pitch[i]) <= np.radians(seg.max_pitch_change_deg)
+    sin_m, cos_m, sin_i, cos_i = bridge_module._periodic_phases(L[:, 0], i)
+    cs = np.zeros((len(L), n + 1))
+    cc = np.zeros((len(L), n + 1))
+    np.cumsum(x * sin_m, axis=1, out=cs[:, 1:])
+    np.cumsum(x * cos_m, axis=1, out=cc[:, 1:])
+    ssum = (cs - np.take_along_axis(cs, i, axis=1)) * cos_i - (cc - np.take_along_axis(cc, i, axis=1)) * sin_i
+    s1 = c1[None, :] - c1[i]
+    amp = ssum / (L / 2.0)
+    const = s1 / (L * (1.0 + kappa))
+    dur = L * dt
+    gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / (sigma * sigma)
+    body = np.abs(amp) * dur * dur / (2 * np.pi)
+    ok = allowed & (body >= 2 * seg.min_distance_cm / 100.0) & (body / dur >= 2 * seg.min_pace_cm_s / 100.0)
+    ok &= body <= 2 * seg.max_distance_cm / 100.0
+    if wander_q > 0:
+        ok &= amp * amp >= seg.min_wander_z * wander_q * dur
+    if seg._forbidden:
+        ok &= ~seg._is_forbidden(i, jj[None, :], amp, dt)
+    gains = np.where(ok, gain - seg.move_penalty, -np.inf).astype(np.float32)
+    return BridgeSegmenter._best_path(gains, amp.astype(np.float32), const.astype(np.float32), lmin, n)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_bridge_segmentation_s_views_give_the_plain_gains_path(seed, monkeypatch):
+    """The moving sums read through shifted views, the gains in place and the constants only
+    for the path: the same segments, amplitudes and constants, bit for bit, as the plain
+    computation (with a pitch, the tilt's wander, ruled-out movements, and chunks of lengths)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 500)) if seed < 5 else 3400  # the last one in several chunks
+    dt = 0.2
+    t = np.arange(n) * dt
+    x = 0.01 * rng.standard_normal(n)
+    for _ in range(int(rng.integers(2, 6))):
+        start, dur = rng.uniform(0, n * dt - 1.0), rng.uniform(1.0, 12.0)
+        u = (t - start) / dur
+        inside = (u >= 0) & (u < 1)
+        x[inside] += rng.choice([-1.0, 1.0]) * rng.uniform(0.03, 0.1) * np.sin(2 * np.pi * u[inside])
+    seg = BridgeSegmenter()
+    seg._pitch = 0.001 * np.cumsum(rng.standard_normal(n)) * (seed % 2)  # none moving for even seeds
+    seg._forbidden = [(int(rng.integers(0, n)), int(rng.integers(0, n)), 1.0)] if seed % 3 == 0 else []
+    seg._geometry = {}
+    wander = [0.0, 1e-7][seed % 2]
+    got = seg._segment(x, dt, 0.01, wander)
+    assert got == _segment_plain(seg, x, dt, 0.01, wander)
+    assert got  # movements found: the comparison covers amplitudes and constants

@@ -131,6 +131,25 @@ def _phase_tables(lo: int, hi: int) -> tuple[np.ndarray, ...]:
     return tables
 
 
+class _ShrunkConstants:
+    """A segmentation's shrunk constants s1 / (L (1 + kappa)) (float32, as its gains), indexed
+    [row, end] like its gains but computed only for the movements of the path (the rest were
+    never read)."""
+
+    def __init__(self, c1: np.ndarray, lmin: int, kappa: float) -> None:
+        self.c1, self.lmin, self.kappa = c1, lmin, kappa
+
+    def __getitem__(self, at: tuple[int, int]) -> np.float32:
+        r, j = at
+        length = r + self.lmin
+        return np.float32((self.c1[j] - self.c1[j - length]) / (length * (1.0 + self.kappa)))
+
+
+SEGMENT_CHUNK_CELLS = 32_000
+"""The segmentation computes its (length, end) arrays a chunk of lengths at a time, about this
+many cells each: a few dozen passes go over every array, which are faster while the arrays stay
+in the processor's cache (the results do not depend on the chunking)."""
+
 GEOMETRY_CACHE_CELLS = 1_000_000
 """A bout's (length, end) arrays that do not depend on the data are kept between its
 segmentations up to this many cells (about 40 bytes each)."""
@@ -541,19 +560,20 @@ class BridgeSegmenter:
         var = sigma * sigma
         kappa = self.constant_shrink
         c1 = np.concatenate([[0.0], np.cumsum(x)])
+        # c1 behind `lmax` zeros: row r of a chunk of lengths from L0 reads c1[j - L0 - r]
+        # through a window view (no index arrays)
+        c1_back = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(lmax), c1]), n + 1)
         # gain of the best move on [j - L, j) over leaving it still, per (L, j)
-        best_gain = np.full(n + 1, -np.inf)
         gains = np.full((lmax - lmin + 1, n + 1), -np.inf, dtype=np.float32)
         amps = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
-        consts = np.zeros((lmax - lmin + 1, n + 1), dtype=np.float32)
         min_pace_body = 2 * self.min_pace_cm_s / 100.0  # m/s
         min_dist_body = 2 * self.min_distance_cm / 100.0
         max_dist_body = 2 * self.max_distance_cm / 100.0
         max_pitch = np.radians(self.max_pitch_change_deg)
-        # every length at once, in chunks of lengths that keep the arrays to a few MB
+        # a chunk of lengths at a time (`SEGMENT_CHUNK_CELLS`)
         lengths = np.arange(lmin, lmax + 1)
         jj = np.arange(n + 1)
-        chunk = max(1, 400_000 // (n + 1))
+        chunk = max(1, SEGMENT_CHUNK_CELLS // (n + 1))
         # what depends on the lengths and the pitch only is kept for the bout's next
         # segmentation (the bias changes, the rest does not) unless that takes too much memory
         kept = getattr(self, "_geometry", None)  # set by `fit`
@@ -561,26 +581,36 @@ class BridgeSegmenter:
         cache = kept.setdefault((n, lmin, lmax), {}) if kept is not None and small else None
         for r0 in range(0, len(lengths), chunk):
             L = lengths[r0 : r0 + chunk, None]  # (k, 1)
+            k, l0 = len(L), int(L[0, 0])
             i, sin_m, cos_m, sin_i, cos_i, allowed = self._chunk_geometry(L, n, max_pitch, cache)
-            cs = np.zeros((len(L), n + 1))
-            cc = np.zeros((len(L), n + 1))
-            np.cumsum(x * sin_m, axis=1, out=cs[:, 1:])
-            np.cumsum(x * cos_m, axis=1, out=cc[:, 1:])
-            ssum = (cs - np.take_along_axis(cs, i, axis=1)) * cos_i - (
-                cc - np.take_along_axis(cc, i, axis=1)
-            ) * sin_i
-            s1 = c1[None, :] - c1[i]
+            # the moving sums over [j - L, j): each cumulative sum less itself L samples back,
+            # read through a view of the rows laid end to end behind `lmax` zeros (row r, end j
+            # is at r (n + 1) + j - L0 - r of the rows). Where j < L (no movement: not
+            # `allowed`) the view reads the row before; those cells are never used.
+            ssum = self._shifted_difference(x * sin_m, l0, k, n, lmax) * cos_i
+            ssum -= self._shifted_difference(x * cos_m, l0, k, n, lmax) * sin_i
+            s1 = c1[None, :] - c1_back[lmax - l0 - k + 1 : lmax - l0 + 1][::-1]
             amp = ssum / (L / 2.0)
-            const = s1 / (L * (1.0 + kappa))
             # RSS(still: zero) - RSS(move: sine + shrunk constant)
             dur = L * dt
             # z^2 of the sine's amplitude against what a still span gives: white noise plus the
             # tilt's random walk (gyro angle random walk seen through gravity), whose share in
-            # one sine period over T grows as q T
-            gain = (ssum * ssum / (L / 2.0) + s1 * s1 / (L * (1.0 + kappa))) / var
-            body = np.abs(amp) * dur * dur / (2 * np.pi)
-            ok = allowed & (body >= min_dist_body) & (body / dur >= min_pace_body)
+            # one sine period over T grows as q T (in place, the same operations in the same
+            # order as (ssum^2 / (L / 2) + s1^2 / (L (1 + kappa))) / var)
+            gain = ssum * ssum
+            gain /= L / 2.0
+            s1 *= s1
+            s1 /= L * (1.0 + kappa)
+            gain += s1
+            gain /= var
+            body = np.abs(amp)
+            body *= dur
+            body *= dur
+            body /= 2 * np.pi
+            ok = allowed & (body >= min_dist_body)
             ok &= body <= max_dist_body
+            body /= dur
+            ok &= body >= min_pace_body
             if wander_q > 0:
                 # the tilt's random walk (gyro angle random walk seen through gravity) puts an
                 # amplitude of about sqrt(q T) into one sine period over T: a movement must
@@ -588,12 +618,21 @@ class BridgeSegmenter:
                 ok &= amp * amp >= self.min_wander_z * wander_q * dur
             if getattr(self, "_forbidden", None):
                 ok &= ~self._is_forbidden(i, jj[None, :], amp, dt)
-            rows = slice(r0, r0 + len(L))
-            gains[rows] = np.where(ok, gain - self.move_penalty, -np.inf)
+            rows = slice(r0, r0 + k)
+            gain -= self.move_penalty
+            np.copyto(gains[rows], gain, where=ok)
             amps[rows] = amp
-            consts[rows] = const
-        del best_gain
-        return self._best_path(gains, amps, consts, lmin, n)
+        return self._best_path(gains, amps, _ShrunkConstants(c1, lmin, kappa), lmin, n)
+
+    @staticmethod
+    def _shifted_difference(v: np.ndarray, l0: int, k: int, n: int, pad: int) -> np.ndarray:
+        """(k, n + 1): C[r, j] - C[r, j - (l0 + r)] with C the cumulative sums of the rows of
+        `v` (k, n) from 0 (`pad` >= the longest length; where j < l0 + r, not meaningful)."""
+        buf = np.zeros(pad + k * (n + 1))
+        c = buf[pad:].reshape(k, n + 1)
+        np.cumsum(v, axis=1, out=c[:, 1:])
+        back = np.lib.stride_tricks.sliding_window_view(buf, n + 1)[pad - l0 :: n][:k]
+        return c - back
 
     def _chunk_geometry(
         self, L: np.ndarray, n: int, max_pitch: float, cache: dict | None

@@ -155,6 +155,43 @@ GEOMETRY_CACHE_CELLS = 1_000_000
 segmentations up to this many cells (about 40 bytes each)."""
 
 
+def _table_width(n: int) -> int:
+    """Ends 0 .. n of a segmentation of n samples live in tables this wide: a power of two, so
+    that a window that grows by a few samples per fit (the live bridge's) keeps its tables."""
+    return max(64, 1 << n.bit_length())
+
+
+def _chunk_rows(n: int) -> int:
+    """Lengths per chunk of a segmentation of n samples (`SEGMENT_CHUNK_CELLS`)."""
+    return max(1, SEGMENT_CHUNK_CELLS // _table_width(n))
+
+
+def _data_free_geometry(l0: int, k: int, n: int) -> tuple[np.ndarray, ...]:
+    """The start i = max(j - L, 0) and the phases (`_periodic_phases`) of the lengths
+    l0 .. l0 + k - 1 at the ends j = 0 .. n: the first columns of the table of the lengths at
+    `_table_width(n)` ends (read-only views), the same values as computed for n."""
+    width = _table_width(n)
+    small = k * width <= 2 * SEGMENT_CHUNK_CELLS
+    i, sin_m, cos_m, sin_i, cos_i = _geometry_table(l0, k, width) if small else _geometry_arrays(l0, k, width)
+    return i[:, : n + 1], sin_m[:, :n], cos_m[:, :n], sin_i[:, : n + 1], cos_i[:, : n + 1]
+
+
+def _geometry_arrays(l0: int, k: int, width: int) -> tuple[np.ndarray, ...]:
+    L = np.arange(l0, l0 + k)[:, None]
+    i = np.maximum(np.arange(width) - L, 0)
+    return (i, *_periodic_phases(L[:, 0], i))
+
+
+@lru_cache(maxsize=8)
+def _geometry_table(l0: int, k: int, width: int) -> tuple[np.ndarray, ...]:
+    """`_geometry_arrays`, kept (read-only) for the next segmentations: the live bridge refits
+    its window every few seconds with the same lengths."""
+    tables = _geometry_arrays(l0, k, width)
+    for a in tables:
+        a.flags.writeable = False
+    return tables
+
+
 class BridgeSegmenter:
     """Movements and still spans of one bridge bout from its along-spine acceleration.
 
@@ -573,7 +610,7 @@ class BridgeSegmenter:
         # a chunk of lengths at a time (`SEGMENT_CHUNK_CELLS`)
         lengths = np.arange(lmin, lmax + 1)
         jj = np.arange(n + 1)
-        chunk = max(1, SEGMENT_CHUNK_CELLS // (n + 1))
+        chunk = _chunk_rows(n)
         # what depends on the lengths and the pitch only is kept for the bout's next
         # segmentation (the bias changes, the rest does not) unless that takes too much memory
         kept = getattr(self, "_geometry", None)  # set by `fit`
@@ -643,12 +680,12 @@ class BridgeSegmenter:
         key = int(L[0, 0])
         if cache is not None and key in cache:
             return cache[key]
+        i, sin_m, cos_m, sin_i, cos_i = _data_free_geometry(key, len(L), n)
         jj = np.arange(n + 1)
-        i = np.maximum(jj - L, 0)  # the move on [j - L, j); j < L has none
         allowed = jj >= L
         if self._pitch is not None:
             allowed &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
-        got = (i, *_periodic_phases(L[:, 0], i), allowed)
+        got = (i, sin_m, cos_m, sin_i, cos_i, allowed)
         if cache is not None:
             cache[key] = got
         return got

@@ -88,3 +88,48 @@ def test_a_filters_state_round_trips():
     assert f.zi is not None and f.zi.shape == (2, 2)
     g.zi = f.zi
     np.testing.assert_array_equal(g.run(x[50:]), f.run(x[50:]))
+
+
+@pytest.mark.parametrize("rate_hz", [100.0, 400.0])
+def test_the_raw_stage_filters_several_blocks_at_once_as_block_by_block(rate_hz, monkeypatch):
+    """Once the warm start is over, the raw stage runs the orientation filter over all the
+    decimation blocks of a push in one call: the same samples, to the bit, as one block at a
+    time (and the batching does happen)."""
+    from tracker.live.raw import LiveOrientation, RawStage
+
+    rng = np.random.default_rng(3)
+    n = int(90 * rate_hz)
+    t = np.arange(n) / rate_hz
+    acc = np.array([0.5, 0.3, 9.7]) + 0.3 * np.sin(0.7 * t)[:, None] + 0.05 * rng.standard_normal((n, 3))
+    gyr = 0.01 + 0.2 * np.cos(0.5 * t)[:, None] * np.array([1.0, 0.3, -0.5]) + 0.01 * rng.standard_normal((n, 3))
+
+    class Keep:
+        def __init__(self):
+            self.out = []
+
+        def sample(self, s):
+            self.out.append((s.t_s, *s.up, *s.up_slow, *s.acc_m_s2, *s.gyr_rad_s, *s.gyr_raw_rad_s, s.rest, s.bridged))
+
+        def redo(self, redo):
+            self.out.append(("redo", redo.t_s.tolist(), redo.up.tolist()))
+
+        def long_gap(self, a, b):
+            self.out.append(("gap", a, b))
+
+    def run(batch: bool):
+        keep = Keep()
+        factor = int(rate_hz // 25)
+        raw = RawStage(rate_hz, factor, LiveOrientation(rate_hz, 25.0, 10.0), keep)
+        calls = []
+        native = raw.orientation.native
+        monkeypatch.setattr(raw.orientation, "native", lambda *a: calls.append(len(a[0])) or native(*a))
+        if not batch:
+            monkeypatch.setattr(raw.orientation, "batchable", lambda: False)
+        for a in range(0, n, 37):
+            raw.push(t[a : a + 37], acc[a : a + 37], gyr[a : a + 37])
+        return keep.out, max(calls)
+
+    batched, most = run(True)
+    plain, one = run(False)
+    assert batched == plain
+    assert most > one  # several blocks went through the filter at once

@@ -160,6 +160,11 @@ class LiveOrientation:
         up /= np.linalg.norm(up, axis=1, keepdims=True)
         return SlowRedo(data[:, 0].copy(), up)
 
+    def batchable(self) -> bool:
+        """The running filter is set for good (the warm start's bias and time constant are
+        in): the analysis-rate samples change nothing in it."""
+        return self._fast is not None and self._warm_done and not self._fast_short_tau
+
     def gap(self) -> None:
         """A long gap: both filters restart after it, keeping their bias estimates."""
         if self._fast is not None:
@@ -186,6 +191,11 @@ class OrientationFilters(Protocol):
     def decimated(self, s: Sample) -> SlowRedo | None: ...
 
     def gap(self) -> None: ...
+
+    def batchable(self) -> bool:
+        """True when the next native samples may go through `native` in one call: the
+        analysis-rate samples they make will not change the filter."""
+        ...
 
 
 class RawListener(Protocol):
@@ -287,31 +297,55 @@ class RawStage:
         """Native samples of one gap-free stretch, one decimation block at a time: when a block
         is complete, its samples go through the orientation filter (as block means of `pre`,
         offline's `orientation_factor`) and its mean is the next analysis-rate sample."""
-        rows, k, n = self._block_rows, 0, len(t)
-        while k < n:
-            a = self._filled
-            take = min(self.factor - a, n - k)
-            rows[a : a + take, 0] = t[k : k + take]
-            rows[a : a + take, 1:4] = acc[k : k + take]
-            rows[a : a + take, 4:7] = gyr[k : k + take]
-            rows[a : a + take, 7] = 1.0 if bridged else 0.0
-            k += take
-            self._filled = a + take
-            if self._filled == self.factor:
-                self._filled = 0
-                self._block(rows)
+        n, f, a = len(t), self.factor, self._filled
+        if n == 0:
+            return
+        rows = np.empty((a + n, 8))  # the unfinished block's rows, then these
+        rows[:a] = self._block_rows[:a]
+        rows[a:, 0] = t
+        rows[a:, 1:4] = acc
+        rows[a:, 4:7] = gyr
+        rows[a:, 7] = 1.0 if bridged else 0.0
+        m = (a + n) // f * f
+        self._filled = a + n - m
+        self._block_rows[: self._filled] = rows[m:]
+        if m:
+            self._blocks(rows[:m].reshape(-1, f, 8))
 
-    def _block(self, block: np.ndarray) -> None:
-        """One complete decimation block of native rows (t, acc (3), gyr (3), bridged); the
-        rows are reused for the next block once this returns."""
-        groups = block if self.pre == 1 else block_mean(block, self.pre)  # what the filter sees
+    def _blocks(self, blocks: np.ndarray) -> None:
+        """Complete decimation blocks (k, factor, 8) of native rows (t, acc (3), gyr (3),
+        bridged), in order. While the orientation filter takes nothing from the analysis-rate
+        samples (`batchable`: its warm start is over), it runs over all the blocks in one call:
+        the same output as block by block (it is causal, sample by sample), at a call's cost."""
+        for b, block in enumerate(blocks):
+            if len(blocks) - b > 1 and self.orientation.batchable():
+                self._batch(blocks[b:])
+                return
+            groups = block if self.pre == 1 else block_mean(block, self.pre)
+            o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
+            self._t_last = float(block[-1, 0])
+            self._emit(groups, o.up_sensor, o.gyr_rad_s, o.rest)
+
+    def _batch(self, blocks: np.ndarray) -> None:
+        """`_blocks` with the filter over all of them in one call."""
+        k = len(blocks)
+        flat = blocks.reshape(-1, 8)
+        groups = flat if self.pre == 1 else block_mean(flat, self.pre)  # what the filter sees
         o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
-        self._t_last = float(block[-1, 0])
+        g = len(groups) // k
+        for b in range(k):
+            at = slice(b * g, (b + 1) * g)
+            self._t_last = float(blocks[b, -1, 0])
+            self._emit(groups[at], o.up_sensor[at], o.gyr_rad_s[at], o.rest[at])
+
+    def _emit(self, groups: np.ndarray, up: np.ndarray, gyr: np.ndarray, rest: np.ndarray) -> None:
+        """One decimation block's analysis-rate sample: the means of its filter samples
+        (`groups`: t, acc, gyr as measured, bridged) and of the filter's output for them."""
         n = len(groups)
         # the block's means (its analysis-rate sample), as plain floats: per-sample numpy calls
         # on three values cost more than the arithmetic
-        sums = np.concatenate([groups, o.up_sensor, o.gyr_rad_s, o.rest[:, None]], axis=1).sum(axis=0)
-        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest = (v / n for v in sums.tolist())
+        sums = np.concatenate([groups, up, gyr, rest[:, None]], axis=1).sum(axis=0)
+        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest_mean = (v / n for v in sums.tolist())
         norm = max(1e-12, math.sqrt(ux * ux + uy * uy + uz * uz))
         s = Sample(
             t_s=t,
@@ -319,7 +353,7 @@ class RawStage:
             acc_m_s2=np.array([ax, ay, az]),
             gyr_rad_s=np.array([gx, gy, gz]),
             gyr_raw_rad_s=np.array([rx, ry, rz]),
-            rest=rest > 0.5,
+            rest=rest_mean > 0.5,
             bridged=bridged > 0,
             up_slow=np.zeros(3),
         )

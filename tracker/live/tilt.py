@@ -54,6 +54,11 @@ class LiveTiltOrientation:
         s.up_slow = s.up.copy()
         return None
 
+    def batchable(self) -> bool:
+        """False: the stage's blocks of a few samples take its plain-float path, and a longer
+        one would take its vectorised path instead (the same to rounding, not to the bit)."""
+        return False
+
     def gap(self) -> None:
         """A long gap: the stage restarts after it (offline: per gap-free segment)."""
         self._stage = None

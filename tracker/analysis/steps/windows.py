@@ -170,11 +170,19 @@ class TrailingSums:
             self._cur, self._prev = self._prev, self._cur
         count = k + 1 if k < n else n
         self._k = k + 1
-        out = []
-        for cur, prev, x in zip(self._cur, self._prev, xs, strict=True):
-            p = cur[r - 1] + x if r else x
-            cur[r] = p
-            out.append((p + (prev[n - 1] - prev[r])) / count)
+        out: list[float] = []
+        append, last = out.append, n - 1
+        # the two cases apart: no test per channel (this runs for every sample of every window)
+        if r:
+            before = r - 1
+            for cur, prev, x in zip(self._cur, self._prev, xs, strict=True):
+                p = cur[before] + x
+                cur[r] = p
+                append((p + (prev[last] - prev[r])) / count)
+        else:
+            for cur, prev, x in zip(self._cur, self._prev, xs, strict=True):
+                cur[0] = x
+                append((x + (prev[last] - prev[0])) / count)
         return out
 
     def step1(self, x: float) -> float:

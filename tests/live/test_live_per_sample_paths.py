@@ -91,11 +91,13 @@ def test_a_filters_state_round_trips():
 
 
 @pytest.mark.parametrize("rate_hz", [100.0, 400.0])
-def test_the_raw_stage_filters_several_blocks_at_once_as_block_by_block(rate_hz, monkeypatch):
-    """Once the warm start is over, the raw stage runs the orientation filter over all the
-    decimation blocks of a push in one call: the same samples, to the bit, as one block at a
-    time (and the batching does happen)."""
+@pytest.mark.parametrize("gyro", [True, False])
+def test_the_raw_stage_filters_several_blocks_at_once_as_block_by_block(rate_hz, gyro, monkeypatch):
+    """Once the warm start is over, the raw stage runs the orientation filter (VQF, or without
+    a gyroscope the tilt stage) over all the decimation blocks of a push in one call: the same
+    samples, to the bit, as one block at a time (and the batching does happen)."""
     from tracker.live.raw import LiveOrientation, RawStage
+    from tracker.live.tilt import LiveTiltOrientation
 
     rng = np.random.default_rng(3)
     n = int(90 * rate_hz)
@@ -108,7 +110,8 @@ def test_the_raw_stage_filters_several_blocks_at_once_as_block_by_block(rate_hz,
             self.out = []
 
         def sample(self, s):
-            self.out.append((s.t_s, *s.up, *s.up_slow, *s.acc_m_s2, *s.gyr_rad_s, *s.gyr_raw_rad_s, s.rest, s.bridged))
+            row = (s.t_s, *s.up, *s.up_slow, *s.acc_m_s2, *s.gyr_rad_s, *s.gyr_raw_rad_s, s.rest, s.bridged)
+            self.out.append(tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in row))
 
         def redo(self, redo):
             self.out.append(("redo", redo.t_s.tolist(), redo.up.tolist()))
@@ -119,14 +122,16 @@ def test_the_raw_stage_filters_several_blocks_at_once_as_block_by_block(rate_hz,
     def run(batch: bool):
         keep = Keep()
         factor = int(rate_hz // 25)
-        raw = RawStage(rate_hz, factor, LiveOrientation(rate_hz, 25.0, 10.0), keep)
+        orientation = LiveOrientation(rate_hz, 25.0, 10.0) if gyro else LiveTiltOrientation(rate_hz)
+        raw = RawStage(rate_hz, factor, orientation, keep)
         calls = []
         native = raw.orientation.native
         monkeypatch.setattr(raw.orientation, "native", lambda *a: calls.append(len(a[0])) or native(*a))
         if not batch:
             monkeypatch.setattr(raw.orientation, "batchable", lambda: False)
+        g = gyr if gyro else np.full_like(gyr, np.nan)
         for a in range(0, n, 37):
-            raw.push(t[a : a + 37], acc[a : a + 37], gyr[a : a + 37])
+            raw.push(t[a : a + 37], acc[a : a + 37], g[a : a + 37])
         return keep.out, max(calls)
 
     batched, most = run(True)

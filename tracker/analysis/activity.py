@@ -139,8 +139,8 @@ class SensorActivity:
     def step(self, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> tuple[int, float]:
         """One sample: what `run` says of it, computed on plain floats (the live session calls
         this for every analysis-rate sample)."""
-        acc = np.asarray(acc_m_s2, dtype=float).tolist()
-        gyr = np.asarray(gyr_rad_s, dtype=float).tolist()
+        acc = _floats(acc_m_s2)
+        gyr = _floats(gyr_rad_s)
         r = self.rules
         ax, ay, az = acc
         rms, cadence = self.gait.step(math.sqrt(ax * ax + ay * ay + az * az))
@@ -159,6 +159,13 @@ class SensorActivity:
         if gyr_quiet and acc_quiet and self._seen >= r.quiet_window_s * self.rate_hz:
             return ON_TABLE, cadence
         return PERSON, cadence
+
+
+def _floats(v: np.ndarray | list[float]) -> list[float]:
+    """A float array's values as a list (an array of floats, the live samples' form, as is)."""
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:
+        return v.tolist()
+    return np.asarray(v, dtype=float).tolist()
 
 
 def sensor_reason(kind: str, cadence_hz: float | None = None, duration_s: float | None = None) -> str:

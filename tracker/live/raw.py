@@ -298,7 +298,13 @@ class RawStage:
         is complete, its samples go through the orientation filter (as block means of `pre`,
         offline's `orientation_factor`) and its mean is the next analysis-rate sample."""
         n, f, a = len(t), self.factor, self._filled
-        if n == 0:
+        if a + n < f:  # no block completes: the rows wait (a block's worth of buffer, reused)
+            rows = self._block_rows
+            rows[a : a + n, 0] = t
+            rows[a : a + n, 1:4] = acc
+            rows[a : a + n, 4:7] = gyr
+            rows[a : a + n, 7] = 1.0 if bridged else 0.0
+            self._filled = a + n
             return
         rows = np.empty((a + n, 8))  # the unfinished block's rows, then these
         rows[:a] = self._block_rows[:a]

@@ -44,10 +44,12 @@ class LiveTiltOrientation:
     def native(
         self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, last_t_s: float | None
     ) -> OrientationBlock:
-        """The stage over native samples (one gap-free stretch); the rate is not used."""
+        """The stage over native samples (one gap-free stretch); the rate is not used. On its
+        plain-float path (the one a decimation block's few samples take in `run`), so several
+        blocks at once give what they give one by one (`batchable`)."""
         if self._stage is None:
             self._stage = TiltOrientation(self.filter_rate_hz, **self.tilt)
-        return self._stage.run(acc)
+        return self._stage.run_floats(acc)
 
     def decimated(self, s: Sample) -> None:
         """One analysis-rate sample: its "slow" up is the tilt itself (nothing to redo)."""
@@ -55,9 +57,8 @@ class LiveTiltOrientation:
         return None
 
     def batchable(self) -> bool:
-        """False: the stage's blocks of a few samples take its plain-float path, and a longer
-        one would take its vectorised path instead (the same to rounding, not to the bit)."""
-        return False
+        """Once the stage runs: nothing the analysis-rate samples do changes it."""
+        return self._stage is not None
 
     def gap(self) -> None:
         """A long gap: the stage restarts after it (offline: per gap-free segment)."""

@@ -106,16 +106,26 @@ class Quietness:
     def step_values(self, acc_m_s2: list[float], gyr_rad_s: list[float]) -> tuple[float, float, float, float]:
         """`step` on plain floats (3 each)."""
         x = gyr_rad_s + acc_m_s2
-        band = [a - b for a, b in zip(self._lp.step_values(x), self._hp.step_values(x), strict=True)]
-        fine = [a - b for a, b in zip(x, self._fine.step_values(x), strict=True)]
-        sq = [
-            band[0] * band[0] + band[1] * band[1] + band[2] * band[2],
-            band[3] * band[3] + band[4] * band[4] + band[5] * band[5],
-            fine[0] * fine[0] + fine[1] * fine[1] + fine[2] * fine[2],
-            fine[3] * fine[3] + fine[4] * fine[4] + fine[5] * fine[5],
-        ]
-        g, a, g_white, a_white = (math.sqrt(max(v, 0.0)) for v in self._win.step_values(sq))
-        return g, a, g_white * self._white, a_white * self._white
+        # the channels unrolled: this runs for every analysis-rate sample
+        l0, l1, l2, l3, l4, l5 = self._lp.step_values(x)
+        h0, h1, h2, h3, h4, h5 = self._hp.step_values(x)
+        m0, m1, m2, m3, m4, m5 = self._fine.step_values(x)
+        x0, x1, x2, x3, x4, x5 = x
+        b0, b1, b2, b3, b4, b5 = l0 - h0, l1 - h1, l2 - h2, l3 - h3, l4 - h4, l5 - h5
+        f0, f1, f2, f3, f4, f5 = x0 - m0, x1 - m1, x2 - m2, x3 - m3, x4 - m4, x5 - m5
+        g, a, g_white, a_white = self._win.step_values([
+            b0 * b0 + b1 * b1 + b2 * b2,
+            b3 * b3 + b4 * b4 + b5 * b5,
+            f0 * f0 + f1 * f1 + f2 * f2,
+            f3 * f3 + f4 * f4 + f5 * f5,
+        ])  # fmt: skip
+        sqrt, white = math.sqrt, self._white
+        return (
+            sqrt(max(g, 0.0)),
+            sqrt(max(a, 0.0)),
+            sqrt(max(g_white, 0.0)) * white,
+            sqrt(max(a_white, 0.0)) * white,
+        )
 
 
 class Wander:

@@ -224,6 +224,12 @@ class TiltOrientation:
 
     step = run
 
+    def run_floats(self, acc_m_s2: np.ndarray) -> OrientationBlock:
+        """`run` on plain floats, stage by stage, however many samples: what `run` does for a
+        short block (`SMALL_BLOCK`), so the live analysis gets the same numbers whether it
+        hands over one decimation block or several at once."""
+        return self._run_floats(np.asarray(acc_m_s2, dtype=float).reshape(-1, 3))
+
     def _run_floats(self, acc: np.ndarray) -> OrientationBlock:
         """`run` on plain floats, stage by stage (a short block; see `SMALL_BLOCK`)."""
         rows = acc.tolist()

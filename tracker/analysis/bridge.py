@@ -680,11 +680,17 @@ class BridgeSegmenter:
         key = int(L[0, 0])
         if cache is not None and key in cache:
             return cache[key]
-        i, sin_m, cos_m, sin_i, cos_i = _data_free_geometry(key, len(L), n)
+        k = len(L)
+        i, sin_m, cos_m, sin_i, cos_i = _data_free_geometry(key, k, n)
         jj = np.arange(n + 1)
         allowed = jj >= L
         if self._pitch is not None:
-            allowed &= np.abs(self._pitch[np.minimum(jj, n - 1)] - self._pitch[i]) <= max_pitch
+            # the pitch at the start j - L, row r of the lengths from L0 reading the pitch
+            # behind L0 + k zeros through a window view (where j < L: not allowed anyway)
+            pad = key + k
+            back = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(pad), self._pitch]), n + 1)
+            at_start = back[pad - key - k + 1 : pad - key + 1][::-1]
+            allowed &= np.abs(self._pitch[np.minimum(jj, n - 1)] - at_start) <= max_pitch
         got = (i, sin_m, cos_m, sin_i, cos_i, allowed)
         if cache is not None:
             cache[key] = got

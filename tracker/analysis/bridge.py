@@ -624,8 +624,11 @@ class BridgeSegmenter:
             # read through a view of the rows laid end to end behind `lmax` zeros (row r, end j
             # is at r (n + 1) + j - L0 - r of the rows). Where j < L (no movement: not
             # `allowed`) the view reads the row before; those cells are never used.
-            ssum = self._shifted_difference(x * sin_m, l0, k, n, lmax) * cos_i
-            ssum -= self._shifted_difference(x * cos_m, l0, k, n, lmax) * sin_i
+            ssum = self._shifted_difference(x, sin_m, l0, k, n, lmax)
+            ssum *= cos_i
+            cos_part = self._shifted_difference(x, cos_m, l0, k, n, lmax)
+            cos_part *= sin_i
+            ssum -= cos_part
             s1 = c1[None, :] - c1_back[lmax - l0 - k + 1 : lmax - l0 + 1][::-1]
             amp = ssum / (L / 2.0)
             # RSS(still: zero) - RSS(move: sine + shrunk constant)
@@ -662,12 +665,17 @@ class BridgeSegmenter:
         return self._best_path(gains, amps, _ShrunkConstants(c1, lmin, kappa), lmin, n)
 
     @staticmethod
-    def _shifted_difference(v: np.ndarray, l0: int, k: int, n: int, pad: int) -> np.ndarray:
+    def _shifted_difference(x: np.ndarray, phase: np.ndarray, l0: int, k: int, n: int, pad: int) -> np.ndarray:
         """(k, n + 1): C[r, j] - C[r, j - (l0 + r)] with C the cumulative sums of the rows of
-        `v` (k, n) from 0 (`pad` >= the longest length; where j < l0 + r, not meaningful)."""
-        buf = np.zeros(pad + k * (n + 1))
+        `x * phase` (k, n) from 0 (`pad` >= the longest length; where j < l0 + r, not
+        meaningful)."""
+        buf = np.empty(pad + k * (n + 1))
+        buf[:pad] = 0.0
         c = buf[pad:].reshape(k, n + 1)
-        np.cumsum(v, axis=1, out=c[:, 1:])
+        c[:, 0] = 0.0
+        body = c[:, 1:]
+        np.multiply(x, phase, out=body)
+        np.cumsum(body, axis=1, out=body)
         back = np.lib.stride_tricks.sliding_window_view(buf, n + 1)[pad - l0 :: n][:k]
         return c - back
 

@@ -118,9 +118,9 @@ def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_p
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
     assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     capsys.readouterr()
-    # 100 s of the emulated person, so that it rolls (under 80 s it is not foam rolling yet; the
-    # rest is room for a loaded machine, where --duration is wall time)
-    assert run(["record", "--emulated", "--duration", "1", "--speed", "100"]) == 0
+    # 100 s of the emulated person at 100 Hz, so that it rolls (under 80 s it is not foam rolling
+    # yet), streamed as fast as the link allows
+    assert run(["record", "--emulated", "--max-samples", "10000", "--speed", "0"]) == 0
     out = capsys.readouterr().out
     assert "stored as session 1" in out
     capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())

@@ -44,7 +44,9 @@ def _sent_session_s(sensor) -> float:
 def _fault_after(monkeypatch, fault, give_up_s: float = 0.3) -> None:
     """Record against an emulator that suffers `fault(sensor)` once it has streamed
     `SESSION_BEFORE_FAULT_S` (however long that takes on a loaded machine), with a recorder that
-    gives up after one reconnect attempt (a 0.4 s rescan) instead of a minute."""
+    gives up after one reconnect attempt (a 0.25 s rescan) instead of a minute. Its watchdog waits
+    0.25 s of silence: a stream at this speed sends a packet every millisecond or so, and a
+    loaded machine's false alarm only costs a reconnect (any data resets the count)."""
     real_env = environment_module.emulated_environment
 
     @contextlib.asynccontextmanager
@@ -65,7 +67,7 @@ def _fault_after(monkeypatch, fault, give_up_s: float = 0.3) -> None:
 
     monkeypatch.setattr(environment_module, "emulated_environment", faulty)
     patient = functools.partial(
-        recorder_module.Recorder, watchdog_s=0.4, max_silent_episodes=1, reconnect_give_up_s=give_up_s, scan_timeout_s=0.4
+        recorder_module.Recorder, watchdog_s=0.25, max_silent_episodes=1, reconnect_give_up_s=give_up_s, scan_timeout_s=0.25
     )
     monkeypatch.setattr(recorder_module, "Recorder", patient)
 

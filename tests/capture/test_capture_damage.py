@@ -91,6 +91,7 @@ def test_flipped_bytes_are_detected_and_the_rest_recovered(tmp_path):
     for k in range(first_data, end_record, 3):
         damaged = bytearray(data)
         damaged[k] ^= 0x5A
+        damaged_path.unlink(missing_ok=True)  # a new file: see the cut-at-every-byte test
         damaged_path.write_bytes(bytes(damaged))
         c = read_capture(damaged_path)
         assert len(c.corrupt_spans) == 1, k
@@ -112,6 +113,7 @@ def test_flipped_bytes_are_detected_and_the_rest_recovered(tmp_path):
 @given(st.binary(max_size=400), st.booleans())
 def test_fuzz_capture_reader(tmp_path, junk, with_signature):
     path = tmp_path / "fuzz.cap"
+    path.unlink(missing_ok=True)  # a new file each example: see the cut-at-every-byte test
     path.write_bytes((SIGNATURE if with_signature else b"") + junk)
     try:
         c = read_capture(path)
@@ -131,6 +133,7 @@ def test_fuzz_byte_flips_in_a_real_capture(tmp_path):
         damaged = bytearray(data)
         for k in rng.integers(len(SIGNATURE), len(data), rng.integers(1, 6)):
             damaged[k] = rng.integers(0, 256)
+        path.unlink(missing_ok=True)  # a new file: see the cut-at-every-byte test
         path.write_bytes(bytes(damaged))
         try:
             c = read_capture(path)

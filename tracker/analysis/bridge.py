@@ -706,7 +706,7 @@ class BridgeSegmenter:
 
     @staticmethod
     def _best_path(
-        gains: np.ndarray, amps: np.ndarray, consts: np.ndarray, lmin: int, n: int
+        gains: np.ndarray, amps: np.ndarray, consts: np.ndarray | _ShrunkConstants, lmin: int, n: int
     ) -> list[tuple[int, int, float, float]]:
         """The dynamic programme over the end j: cost[j] = min(cost[j - 1] (a still sample),
         min_L cost[j - L] - gain(L, j)); the still model's own cost is common to every
@@ -715,7 +715,7 @@ class BridgeSegmenter:
         their end, shortest first, as a full scan would take them), and between their ends the
         cost stays what it was. And at one end a movement can win only with more gain than
         every shorter one there: a shorter one starts later, where the cost is no higher (the
-        rest are left out; the same result)."""
+        rest are left out; the same result). `consts` is read at the path's movements only."""
         record = gains > 0.0
         record[1:] &= gains[1:] > np.maximum.accumulate(gains, axis=0)[:-1]
         js, rows = np.nonzero(record.T)

@@ -11,6 +11,9 @@
 The stage is fed in blocks of any size and its output does not depend on how the samples were
 cut into blocks: the native samples go through the filter one decimation block at a time, and
 every decision (the warm start, the filter's time constant) is taken per analysis-rate sample.
+Once those decisions are all taken (`batchable`), the complete decimation blocks of one push go
+through the filter in one call: the filter is causal, so that is the same output at one call's
+overhead instead of one per block.
 """
 
 from __future__ import annotations

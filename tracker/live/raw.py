@@ -342,19 +342,24 @@ class RawStage:
         groups = flat if self.pre == 1 else block_mean(flat, self.pre)  # what the filter sees
         o = self.orientation.native(groups[:, 0], groups[:, 1:4], groups[:, 4:7], self._t_last)
         g = len(groups) // k
-        for b in range(k):
-            at = slice(b * g, (b + 1) * g)
+        # every block's sums at once (each block's rows added in order, as `_emit` adds them)
+        sums = np.concatenate([groups, o.up_sensor, o.gyr_rad_s, o.rest[:, None]], axis=1).reshape(k, g, -1).sum(axis=1)
+        for b, block_sums in enumerate(sums.tolist()):
             self._t_last = float(blocks[b, -1, 0])
-            self._emit(groups[at], o.up_sensor[at], o.gyr_rad_s[at], o.rest[at])
+            self._sample(block_sums, g)
 
     def _emit(self, groups: np.ndarray, up: np.ndarray, gyr: np.ndarray, rest: np.ndarray) -> None:
         """One decimation block's analysis-rate sample: the means of its filter samples
         (`groups`: t, acc, gyr as measured, bridged) and of the filter's output for them."""
-        n = len(groups)
-        # the block's means (its analysis-rate sample), as plain floats: per-sample numpy calls
-        # on three values cost more than the arithmetic
         sums = np.concatenate([groups, up, gyr, rest[:, None]], axis=1).sum(axis=0)
-        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest_mean = (v / n for v in sums.tolist())
+        self._sample(sums.tolist(), len(groups))
+
+    def _sample(self, sums: list[float], n: int) -> None:
+        """The analysis-rate sample of a block whose `n` filter samples sum to `sums` (t, acc,
+        gyr as measured, bridged, up, gyr less the bias, rest)."""
+        # the block's means, as plain floats: per-sample numpy calls on three values cost more
+        # than the arithmetic
+        t, ax, ay, az, rx, ry, rz, bridged, ux, uy, uz, gx, gy, gz, rest_mean = (v / n for v in sums)
         norm = max(1e-12, math.sqrt(ux * ux + uy * uy + uz * uz))
         s = Sample(
             t_s=t,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,19 +116,23 @@ def java_number(v: float, decimal: str = ".") -> str:
     return text.replace(".", decimal)
 
 
-_JAVA_EXPONENT = re.compile(r"E\+?(-?)0*(\d)")
+def _java_exponents(text: str) -> str:
+    """Python's "%.9E" exponents (E+05, E-05, E+00, E+105: a sign, at least two digits) made
+    Java's (E5, E-5, E0, E105): no plus, no leading zero."""
+    return text.replace("E+", "E").replace("E-0", "E-").replace("E0", "E")
 
 
 def _table(columns: list[tuple[str, np.ndarray]], sep: str, decimal: str) -> str:
     """The columns as rows of `java_number`s (shorter columns padded with NaN), formatted a whole
-    table at once: Python's "%.9E" per value, then its exponents and NaNs made Java's."""
+    table at once: Python's "%.9E" a row at a time, then its exponents and NaNs made Java's."""
     rows = max(len(c) for _, c in columns)
     grid = np.full((rows, len(columns)), np.nan)
     for j, (_, c) in enumerate(columns):
         grid[: len(c), j] = c
     grid[~np.isfinite(grid)] = np.nan
-    body = "\n".join(sep.join(f"{v:.9E}" for v in row) for row in grid.tolist())
-    body = _JAVA_EXPONENT.sub(r"E\1\2", body).replace("NAN", "NaN").replace(".", decimal)
+    row = sep.join(["%.9E"] * len(columns))
+    body = "\n".join([row % tuple(r) for r in grid.tolist()])
+    body = _java_exponents(body).replace("NAN", "NaN").replace(".", decimal)
     return sep.join(f'"{name}"' for name, _ in columns) + "\n" + body + "\n"
 
 

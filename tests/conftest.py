@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Keep compiled bytecode (git-ignored __pycache__) even where PYTHONDONTWRITEBYTECODE is set:
+# without it every xdist worker compiles tracker and rewrites the tests' asserts again (about
+# half of each worker's collection), and so does every `python -m tracker` a test starts.
+sys.dont_write_bytecode = False
 
 
 @pytest.fixture(autouse=True)

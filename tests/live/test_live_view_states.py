@@ -27,19 +27,28 @@ def _console() -> Console:
     return Console(file=io.StringIO(), record=True, width=110, force_terminal=True, color_system=None)
 
 
-def _frames(calibration, recording, connection: str = "connecting") -> list[str]:
-    """Every frame a live view draws: the first one (before any sample), then one per block."""
+def _frames(calibration, recording, connection: str = "connecting") -> tuple[list[str], list[str]]:
+    """The frames a live view draws in a real-time session, a second apart (the first before
+    any sample; a warning draws at once), and the state's (phase, axes source) after every block.
+    The view's words are a function of that state ("learning" is phase "unknown"), so a
+    learning that flickered for one block shows in the second list even between frames; drawing
+    (rich) costs more than the analysis."""
     console = _console()
-    view = LiveView(console, screen=False, refresh_per_second=1e9)
     session = LiveSession(Guidance(), recording.sampling_rate_hz, calibration)
+    view = LiveView(console, screen=False, refresh_per_second=1.0, clock=lambda: session.state.session_s)
     session.set_link(connection=connection)
     feed = LiveFeed(session, view)
     frames = [_text(view.render(view._state))]
+    sources = []
     feed.link("connected", battery_pct=90)
     for blk in recording_blocks(recording, 50):
         feed(blk)
-        frames.append(console.export_text(clear=True))
-    return frames
+        state = session.state
+        sources.append((state.phase, state.axes_source))
+        frame = console.export_text(clear=True)
+        if frame:
+            frames.append(frame)
+    return frames, sources
 
 
 def _text(renderable) -> str:
@@ -55,17 +64,20 @@ def sim():
 
 def test_after_pairing_the_view_never_says_it_is_learning(sim):
     assert sim.recording.calibration is not None and sim.recording.calibration.source
-    frames = _frames(sim.recording.calibration, sim.recording)
+    frames, sources = _frames(sim.recording.calibration, sim.recording)
     assert "waiting for the sensor…" in frames[0] and "connecting…" in frames[0]
+    assert not [s for s in sources if s[0] == "unknown"]
+    assert len(frames) > sim.recording.t_s[-1] - 1  # a frame a second of session
     assert not [f for f in frames if LEARNING in f]
     assert any("on target" in f or "a bit fast" in f or "TOO FAST" in f for f in frames)
 
 
 def test_without_a_calibration_it_learns_and_says_pairing_skips_that(sim):
-    frames = _frames(None, sim.recording)
+    frames, sources = _frames(None, sim.recording)
     learning = [f for f in frames if LEARNING in f]
     assert learning and all("`tracker pair` skips this" in f for f in learning)
     assert LEARNING not in frames[-1], "the axes are learned on the roller"
+    assert sources[0] == ("unknown", "learning") and sources[-1][0] != "unknown"
 
 
 def test_the_first_frame_of_record_live_after_pair_is_the_calibrated_session(capsys):
@@ -92,7 +104,7 @@ def test_hold_count_reads_as_english(done, words):
 
 
 def test_record_live_to_its_duration_ends_stopped_not_disconnected(capsys):
-    assert run(["record", "--emulated", "--live", "--quiet", "--duration", "3", "--speed", "12"]) == 0
+    assert run(["record", "--emulated", "--live", "--quiet", "--duration", "0.5", "--speed", "12"]) == 0
     out = capsys.readouterr().out
     final = out[out.rindex("tracker live") :]
     assert re.search(r"Sensor\s+stopped\s+battery \d+% at the end", final), final

@@ -17,7 +17,9 @@ optional `simpleaudio` package is installed and a sound device answers, a short 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console, Group
@@ -152,7 +154,9 @@ class LiveView:
     """Full-screen live coaching view (rich `Live`); see the module docstring.
 
     console: where to draw (default: a new stdout Console). screen: use the alternate screen
-    (full screen); tests pass False. quiet: no bell and no audio.
+    (full screen); tests pass False. quiet: no bell and no audio. clock: what `refresh_per_second`
+    counts in (wall seconds; a replay that runs faster than real time may pass the session's own
+    clock to draw the frames a real-time session would show).
     """
 
     def __init__(
@@ -163,6 +167,7 @@ class LiveView:
         quiet: bool = False,
         refresh_per_second: float = 4.0,
         title: str = "tracker live",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.console = console or Console()
         self.screen = screen
@@ -172,7 +177,8 @@ class LiveView:
         self.bells = 0
         self.recent: list[tuple[float, str, str]] = []  # (session s, kind, message) newest last
         self._live: Any = None
-        self._last_draw = 0.0
+        self.clock = clock
+        self._last_draw = -math.inf  # the first update always draws
         self._state = LiveState()
         self._audio: Any = None
         self._audio_checked = False
@@ -219,7 +225,7 @@ class LiveView:
                 warned = True
         if warned:
             self.cue()
-        now = time.monotonic()
+        now = self.clock()
         if force or warned or now - self._last_draw >= 1.0 / self.refresh_per_second:
             self._last_draw = now
             self.draw()
@@ -256,7 +262,6 @@ class LiveView:
             return
         try:
             import array
-            import math
 
             rate, n = 22050, 22050 // 5
             wave = array.array("h", (int(12000 * math.sin(2 * math.pi * 880 * k / rate)) for k in range(n)))

@@ -32,19 +32,28 @@ import numpy as np
 # The streams themselves are the emulated phone's (it pushes the same readings live).
 from tracker.emulator.phone import START, PhoneStreams, phone_streams, shift_gyro  # noqa: F401
 
-
 # --- Sensor Logger ------------------------------------------------------------------------------
+_CSV_MADE: dict[tuple[bytes, bytes, bytes], str] = {}
+"""The CSV texts written so far, by their columns' bytes: tests write the same streams again and
+again (a zip and a folder, every damaged copy), and a float's shortest repr is the slow part."""
+
+
 def _sensor_logger_csv(
     streams: PhoneStreams, t: np.ndarray, xyz: np.ndarray, pressed_s: float
 ) -> str:
+    ns = streams.unix_ns(t)
+    elapsed = t - pressed_s
+    key = (ns.tobytes(), elapsed.tobytes(), np.ascontiguousarray(xyz).tobytes())
+    if key in _CSV_MADE:
+        return _CSV_MADE[key]
     out = io.StringIO()
     out.write("time,seconds_elapsed,z,y,x\n")
-    ns = streams.unix_ns(t)
-    for n_i, t_i, (x, y, z) in zip(
-        ns.tolist(), (t - pressed_s).tolist(), xyz.tolist(), strict=True
-    ):
+    for n_i, t_i, (x, y, z) in zip(ns.tolist(), elapsed.tolist(), xyz.tolist(), strict=True):
         out.write(f"{n_i},{t_i!r},{z!r},{y!r},{x!r}\n")
-    return out.getvalue()
+    if len(_CSV_MADE) >= 32:  # a few sessions' worth is all any test module reuses
+        _CSV_MADE.pop(next(iter(_CSV_MADE)))
+    _CSV_MADE[key] = out.getvalue()
+    return _CSV_MADE[key]
 
 
 def write_sensor_logger(

@@ -57,7 +57,7 @@ def test_record_for_a_duration_then_replay(tmp_path, capsys):
 
 
 def test_record_default_path_is_in_the_captures_dir(capsys, _isolated_data_dir):
-    assert cli(["record", "--emulated", "--duration", "0.5", "--speed", "4"]) == 0
+    assert cli(["record", "--emulated", "--max-samples", "200", "--speed", "0"]) == 0
     files = list((_isolated_data_dir / "captures").glob("*.capture"))
     assert len(files) == 1 and str(files[0]) in capsys.readouterr().out
 
@@ -93,7 +93,8 @@ def test_record_refuses_to_overwrite(tmp_path, capsys):
 
 def test_truncated_capture_replays_with_a_cut_note(tmp_path, capsys):
     out = tmp_path / "full.capture"
-    assert cli(["record", "--emulated", "--duration", "0.5", "--out", str(out), "--speed", "6"]) == 0
+    # 3 s of sensor time, streamed as fast as the link allows
+    assert cli(["record", "--emulated", "--max-samples", "300", "--out", str(out), "--speed", "0"]) == 0
     capsys.readouterr()
     data = out.read_bytes()
     cut = tmp_path / "cut.capture"

@@ -185,7 +185,8 @@ def test_silent_sensor_is_detected_and_the_file_kept(tmp_path):
 
     async def go():
         async with emulated_environment(seed=6, speed=10.0) as env:
-            recorder = Recorder(env, out, watchdog_s=0.5, max_silent_episodes=1, reconnect_give_up_s=5)
+            # a packet every 10 ms at this speed: a quarter second without one is silence
+            recorder = Recorder(env, out, watchdog_s=0.25, max_silent_episodes=1, reconnect_give_up_s=5)
 
             async def hang():
                 await until(lambda: recorder.progress().samples >= 100)

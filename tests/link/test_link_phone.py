@@ -188,10 +188,11 @@ def test_replaying_the_capture_live_gives_the_live_result(session):
 def test_a_pause_in_the_pushes_is_marked_and_the_recording_goes_on(tmp_path, sim):
     streams = phone_streams(sim, seed=2)
     # 10 s of pushes, a 20 s pause, 10 s more: the pause must last longer than the watchdog in
-    # wall time (1 s at 20x against 0.5 s), the session around it need not be long
+    # wall time (0.5 s at 40x against 0.3 s, a push every 25 ms around it), the session around it
+    # need not be long
     messages = [m for m in push_messages(streams, platform="android") if m.at_s < 40.0]
     recorder, out, _live = record(
-        tmp_path / "pause.capture", messages, speed=20.0, pauses=((10.0, 30.0),), platform="android", watchdog_s=0.5,
+        tmp_path / "pause.capture", messages, speed=40.0, pauses=((10.0, 30.0),), platform="android", watchdog_s=0.3,
         with_live=False,  # what the recorder marks is looked at here, not the live result
     )  # fmt: skip
     assert "error" not in out
@@ -200,7 +201,7 @@ def test_a_pause_in_the_pushes_is_marked_and_the_recording_goes_on(tmp_path, sim
     assert kinds.index("link_lost") < kinds.index("reconnected")
     reconnected = next(e for e in contents.events if e.kind == "reconnected")
     # the gap the recorder saw is the one the phone left between two answered pushes (20 s of
-    # session at 20x, however late a loaded machine ran them)
+    # session at 40x, however late a loaded machine ran them)
     answered = np.array([r.sent_at_s for r in out["phone"].results])
     assert reconnected.data["gap_s"] == pytest.approx(np.diff(answered).max(), abs=0.25)
     rec = load_capture(tmp_path / "pause.capture")

@@ -305,8 +305,10 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
     assert cli(["pair", "--emulated", "--sensor", "polar-verity", "--yes", "--speed", str(VERITY_PAIR_SPEED)]) == 0
     assert "Paired Polar Sense C5D6E7F8" in capsys.readouterr().out
     verity = tmp_path / "v.capture"
-    # 10 s of sensor time (the 300 samples asked for below are 6 s of it)
-    assert cli(["record", "--emulated", "--sensor", "polar-verity", "--duration", "0.5", "--speed", "20", "--out", str(verity)]) == 0
+    # 10 s of sensor time at 52 Hz (the 300 samples asked for below are 6 s of it), streamed as
+    # fast as the link allows: stopped by sample count, so a loaded machine records just as much
+    argv = ["record", "--emulated", "--sensor", "polar-verity", "--max-samples", "520", "--speed", "0"]
+    assert cli([*argv, "--out", str(verity)]) == 0
     assert str(verity) in capsys.readouterr().out
     assert cli(["replay", str(verity), "--json"]) == 0
     replayed = json.loads(capsys.readouterr().out)
@@ -314,9 +316,10 @@ def test_cli_flows_for_both_polar_sensors(tmp_path, capsys):
     assert replayed["samples"] > 300 and replayed["decode"]["malformed_total"] == 0
 
     h10 = tmp_path / "h.capture"
-    # 100 s of the emulated person: standing, lying back, rolling (under 80 s it is not foam
-    # rolling yet; the rest is room for a loaded machine, where --duration is wall time)
-    assert cli(["record", "--emulated", "--sensor", "polar-h10", "--duration", "1", "--speed", "100", "--out", str(h10)]) == 0
+    # 100 s of the emulated person at 100 Hz: standing, lying back, rolling (under 80 s it is not
+    # foam rolling yet)
+    argv = ["record", "--emulated", "--sensor", "polar-h10", "--max-samples", "10000", "--speed", "0"]
+    assert cli([*argv, "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     assert str(h10) in out and "no gyroscope" in out and "stored as session 1" in out
     assert h10.stat().st_size > 10_000  # kept
@@ -354,10 +357,10 @@ def test_record_and_replay_live_with_an_h10(tmp_path, capsys):
     """The live view works for a sensor without a gyroscope: it says so, and the session is
     analysed and stored from its accelerometer alone."""
     h10 = tmp_path / "h.capture"
-    # 60 s of the emulated person, rolling from about 20 s: foam rolling, so it is stored (under
-    # about 40 s it is not yet). The live analysis of every sample, not the emulator, limits the
-    # speed: at 20x it takes a fraction of a core, so a busy machine still streams over 40 s
-    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--duration", "3", "--speed", "20"]
+    # 60 s of the emulated person at 100 Hz, rolling from about 20 s: foam rolling, so it is
+    # stored (under about 40 s it is not yet); stopped by sample count, so the emulator streams as
+    # fast as the live analysis of every sample keeps up with
+    argv = ["record", "--emulated", "--sensor", "polar-h10", "--live", "--quiet", "--max-samples", "6000", "--speed", "0"]
     assert cli([*argv, "--out", str(h10)]) == 0
     out = capsys.readouterr().out
     for element in ("Pace", "Strokes", "Region", "Hold", "Sensor"):

@@ -44,7 +44,9 @@ def _sent_session_s(sensor) -> float:
 def _fault_after(monkeypatch, fault, give_up_s: float = 0.3) -> None:
     """Record against an emulator that suffers `fault(sensor)` once it has streamed
     `SESSION_BEFORE_FAULT_S` (however long that takes on a loaded machine), with a recorder that
-    gives up after one reconnect attempt (a 0.4 s rescan) instead of a minute."""
+    gives up after one reconnect attempt (a 0.25 s rescan) instead of a minute. Its watchdog waits
+    0.25 s of silence: a stream at this speed sends a packet every millisecond or so, and a
+    loaded machine's false alarm only costs a reconnect (any data resets the count)."""
     real_env = environment_module.emulated_environment
 
     @contextlib.asynccontextmanager
@@ -65,7 +67,7 @@ def _fault_after(monkeypatch, fault, give_up_s: float = 0.3) -> None:
 
     monkeypatch.setattr(environment_module, "emulated_environment", faulty)
     patient = functools.partial(
-        recorder_module.Recorder, watchdog_s=0.4, max_silent_episodes=1, reconnect_give_up_s=give_up_s, scan_timeout_s=0.4
+        recorder_module.Recorder, watchdog_s=0.25, max_silent_episodes=1, reconnect_give_up_s=give_up_s, scan_timeout_s=0.25
     )
     monkeypatch.setattr(recorder_module, "Recorder", patient)
 
@@ -118,9 +120,9 @@ def test_the_live_view_of_a_lost_sensor_ends_lost_not_stopped(monkeypatch, tmp_p
 def test_record_emulated_uses_the_calibration_pair_emulated_stored(capsys):
     assert run(["pair", "--emulated", "--yes", "--speed", "50"]) == 0  # poses cut by sample count
     capsys.readouterr()
-    # 100 s of the emulated person, so that it rolls (under 80 s it is not foam rolling yet; the
-    # rest is room for a loaded machine, where --duration is wall time)
-    assert run(["record", "--emulated", "--duration", "1", "--speed", "100"]) == 0
+    # 100 s of the emulated person at 100 Hz, so that it rolls (under 80 s it is not foam rolling
+    # yet), streamed as fast as the link allows
+    assert run(["record", "--emulated", "--max-samples", "10000", "--speed", "0"]) == 0
     out = capsys.readouterr().out
     assert "stored as session 1" in out
     capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())

@@ -30,8 +30,9 @@ def test_replay_then_import_then_replay_store_one_session(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_recorded_session_is_stored_and_importing_its_capture_changes_nothing(capsys):
-    # 70 s of the emulated person: on the roller from about 20 s, so there are strokes to store
-    assert run(["record", "--emulated", "--duration", "1", "--speed", "70"]) == 0
+    # 70 s of the emulated person (100 Hz, as fast as the link goes): on the roller from about
+    # 20 s, so there are strokes to store
+    assert run(["record", "--emulated", "--max-samples", "7000", "--speed", "0"]) == 0
     out = capsys.readouterr().out
     assert "stored as session 1" in out
     capture = Path(out.split(" to ", 1)[1].split("\n", 1)[0].strip())

@@ -194,6 +194,13 @@ def record_command(
         typer.Option("--rate", help="Sample rate, Hz (default: the sensor's usual rate: 100, or 52 for a Verity Sense)."),
     ] = None,
     speed: Annotated[float, typer.Option("--speed", hidden=True, help="Emulator time scale (tests).")] = 1.0,
+    max_samples: Annotated[
+        int | None,
+        typer.Option(
+            "--max-samples", hidden=True, min=1,
+            help="Stop once this many samples have arrived (tests: an emulator faster than real time records a known length of session whatever the machine's load).",
+        ),
+    ] = None,
     live: Annotated[bool, typer.Option("--live", help="Full-screen live coaching view while recording.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="With --live: no bell or sound on warnings.")] = False,
     phone: Annotated[bool, typer.Option("--phone", help="Receive a phone's readings from Sensor Logger's HTTP Push instead of a Bluetooth sensor (prints the URL to type into the app).")] = False,
@@ -236,7 +243,7 @@ def record_command(
         with _Interrupts(path, on_abandon=release) as interrupts:
             _record_and_store(
                 path, interrupts, registry=registry, emulated=emulated, target=target, calibration=calibration,
-                duration=duration, rate=rate, speed=speed, live=live, quiet=quiet, kind=kind,
+                duration=duration, rate=rate, speed=speed, live=live, quiet=quiet, kind=kind, max_samples=max_samples,
                 known_kind=known_kind, emulated_kinds=emulated_kinds(kind, paired),
             )  # fmt: skip
     finally:
@@ -260,6 +267,7 @@ def _record_and_store(
     kind: str | None = None,
     known_kind: str | None = None,
     emulated_kinds: tuple[str, ...] = ("tracker-imu",),
+    max_samples: int | None = None,
 ) -> None:
 
     from tracker.link.environment import SEND_LOG_LIMIT, emulated_environment, real_environment
@@ -295,6 +303,7 @@ def _record_and_store(
                 kind=kind,
                 settings=settings,
                 duration_s=duration,
+                max_samples=max_samples,
                 calibration=calibration,
                 on_progress=show,
                 on_block=feed,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,19 +32,28 @@ import numpy as np
 # The streams themselves are the emulated phone's (it pushes the same readings live).
 from tracker.emulator.phone import START, PhoneStreams, phone_streams, shift_gyro  # noqa: F401
 
-
 # --- Sensor Logger ------------------------------------------------------------------------------
+_CSV_MADE: dict[tuple[bytes, bytes, bytes], str] = {}
+"""The CSV texts written so far, by their columns' bytes: tests write the same streams again and
+again (a zip and a folder, every damaged copy), and a float's shortest repr is the slow part."""
+
+
 def _sensor_logger_csv(
     streams: PhoneStreams, t: np.ndarray, xyz: np.ndarray, pressed_s: float
 ) -> str:
+    ns = streams.unix_ns(t)
+    elapsed = t - pressed_s
+    key = (ns.tobytes(), elapsed.tobytes(), np.ascontiguousarray(xyz).tobytes())
+    if key in _CSV_MADE:
+        return _CSV_MADE[key]
     out = io.StringIO()
     out.write("time,seconds_elapsed,z,y,x\n")
-    ns = streams.unix_ns(t)
-    for n_i, t_i, (x, y, z) in zip(
-        ns.tolist(), (t - pressed_s).tolist(), xyz.tolist(), strict=True
-    ):
+    for n_i, t_i, (x, y, z) in zip(ns.tolist(), elapsed.tolist(), xyz.tolist(), strict=True):
         out.write(f"{n_i},{t_i!r},{z!r},{y!r},{x!r}\n")
-    return out.getvalue()
+    if len(_CSV_MADE) >= 32:  # a few sessions' worth is all any test module reuses
+        _CSV_MADE.pop(next(iter(_CSV_MADE)))
+    _CSV_MADE[key] = out.getvalue()
+    return _CSV_MADE[key]
 
 
 def write_sensor_logger(
@@ -117,19 +125,23 @@ def java_number(v: float, decimal: str = ".") -> str:
     return text.replace(".", decimal)
 
 
-_JAVA_EXPONENT = re.compile(r"E\+?(-?)0*(\d)")
+def _java_exponents(text: str) -> str:
+    """Python's "%.9E" exponents (E+05, E-05, E+00, E+105: a sign, at least two digits) made
+    Java's (E5, E-5, E0, E105): no plus, no leading zero."""
+    return text.replace("E+", "E").replace("E-0", "E-").replace("E0", "E")
 
 
 def _table(columns: list[tuple[str, np.ndarray]], sep: str, decimal: str) -> str:
     """The columns as rows of `java_number`s (shorter columns padded with NaN), formatted a whole
-    table at once: Python's "%.9E" per value, then its exponents and NaNs made Java's."""
+    table at once: Python's "%.9E" a row at a time, then its exponents and NaNs made Java's."""
     rows = max(len(c) for _, c in columns)
     grid = np.full((rows, len(columns)), np.nan)
     for j, (_, c) in enumerate(columns):
         grid[: len(c), j] = c
     grid[~np.isfinite(grid)] = np.nan
-    body = "\n".join(sep.join(f"{v:.9E}" for v in row) for row in grid.tolist())
-    body = _JAVA_EXPONENT.sub(r"E\1\2", body).replace("NAN", "NaN").replace(".", decimal)
+    row = sep.join(["%.9E"] * len(columns))
+    body = "\n".join([row % tuple(r) for r in grid.tolist()])
+    body = _java_exponents(body).replace("NAN", "NaN").replace(".", decimal)
     return sep.join(f'"{name}"' for name, _ in columns) + "\n" + body + "\n"
 
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from phone_exports import (
+    _table,
+    java_number,
     phone_streams,
     write_phyphox,
     write_sensor_logger,
@@ -228,3 +230,24 @@ def test_import_stores_phone_exports_once_with_their_start_time(exports, tmp_pat
     assert run(["sessions", "--json"]) == 0
     sessions = json.loads(capsys.readouterr().out)
     assert len(sessions) == 2
+
+
+def test_the_table_writer_writes_what_java_number_writes_value_by_value():
+    """The whole-table phyphox writer (a row at a time, exponents fixed after) against the
+    per-value `java_number`: every exponent shape, NaN padding and both decimal marks."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([
+        [0.0, -0.0, 1.0, -1.0, 9.9999999999, 1e-5, -1e-5, 1e5, 1e10, 1e-10, 1e100, -1e-100,
+         1e-300, 5e-324, 1.7e308, np.nan, np.inf, -np.inf],
+        rng.normal(0, 1, 200) * 10.0 ** rng.integers(-120, 120, 200),
+    ])  # fmt: skip
+    short = values[:7]
+    for sep, decimal in ((",", "."), (";", ","), ("\t", ",")):
+        text = _table([("a", values), ("b", short)], sep, decimal)
+        lines = text.splitlines()
+        assert lines[0] == sep.join(['"a"', '"b"'])
+        want = [
+            sep.join([java_number(v, decimal), java_number(short[i], decimal) if i < len(short) else "NaN"])
+            for i, v in enumerate(values.tolist())
+        ]
+        assert lines[1:] == want

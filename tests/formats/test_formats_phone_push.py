@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from tracker.formats import load_recording
 from tracker.imu import StreamAligner, align_streams
 from tracker.protocol.phone_push import (
     MAX_PART,
+    MOTION_NAMES,
     BodyAssembler,
     PushFormatError,
     body_parts,
@@ -100,6 +102,61 @@ def test_readings_without_a_usable_time_or_values_are_skipped_and_counted():
 def test_no_body_raises_anything_but_a_push_format_error(body):
     with contextlib.suppress(PushFormatError):
         parse_message(body)
+
+
+def _read_leniently(body: bytes):
+    """`parse_message`'s value-by-value path alone (every body takes it when the typed one fails)."""
+    from tracker.protocol import phone_push
+
+    raw = phone_push._DECODER.decode(body)
+    msg = phone_push._message(raw)
+    phone_push._lenient_readings(msg, raw.payload)
+    return msg
+
+
+_AXIS = st.one_of(  # the numbers a JSON message can hold, in and out of range, or null
+    st.floats(-2e4, 2e4), st.floats(allow_nan=False, allow_infinity=False), st.integers(-20_000, 20_000),
+    st.integers(-(2**70), 2**70), st.none(),
+)  # fmt: skip
+_EDGE = st.one_of(st.floats(-1e4, 1e4), st.sampled_from([1e4, -1e4, 1e4 + 1e-9, -10_001, 0, -0.0]))
+_CLEAN = st.fixed_dictionaries({  # as the app pushes them, with values at the edge of the range
+    "name": st.sampled_from(MOTION_NAMES), "time": st.integers(1, 2**63 - 1),
+    "values": st.fixed_dictionaries({"x": _EDGE, "y": _EDGE, "z": _EDGE}),
+})  # fmt: skip
+_READING = _CLEAN | st.fixed_dictionaries(
+    {"name": st.sampled_from([*MOTION_NAMES, " Gyroscope ", "location", "battery"])},
+    optional={
+        "time": st.one_of(st.integers(-1, 2**64), st.floats(allow_nan=False), st.sampled_from(["17", "x"]), st.booleans()),
+        "values": st.one_of(st.fixed_dictionaries({}, optional={"x": _AXIS, "y": _AXIS, "z": _AXIS, "lat": _AXIS}), st.none()),
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_READING, max_size=10), st.one_of(st.integers(), st.booleans(), st.none(), st.text(max_size=4)))
+def test_the_typed_reader_reads_what_the_value_by_value_reader_reads(payload, message_id):
+    """`parse_message` reads the app's own messages (numbers as numbers) by column; it reads what
+    the value-by-value path, the one every other body takes, reads of the same message."""
+    from tracker.protocol.phone_push import _TYPED_DECODER
+
+    body = json.dumps({"messageId": message_id, "sessionId": "s", "deviceId": 7, "payload": payload}).encode()
+    try:
+        slow = _read_leniently(body)
+    except msgspec.DecodeError:  # a number beyond a double: not a message either way
+        with pytest.raises(PushFormatError):
+            parse_message(body)
+        return
+    _TYPED_DECODER.decode(body)  # the typed path is the one under test
+    fast = parse_message(body)
+    assert (fast.message_id, fast.session_id, fast.device_id) == (slow.message_id, slow.session_id, slow.device_id)
+    assert (fast.names, fast.skipped, fast.readings.keys()) == (slow.names, slow.skipped, slow.readings.keys())
+    for name, got in fast.readings.items():
+        want = slow.readings[name]
+        assert got.time_ns.dtype == want.time_ns.dtype and got.xyz.dtype == want.xyz.dtype
+        assert got.xyz.shape == want.xyz.shape
+        np.testing.assert_array_equal(got.time_ns, want.time_ns)
+        np.testing.assert_array_equal(got.xyz, want.xyz)
+        assert np.signbit(got.xyz).tolist() == np.signbit(want.xyz).tolist()  # -0.0 stays -0.0
 
 
 def test_a_body_is_kept_in_parts_and_put_back_together():

@@ -49,10 +49,13 @@ def test_a_long_history_shows_at_most_weeks():
 
 
 # --- keys for every colour -------------------------------------------------------------------
+OVERUSED = ["2025-01-13T07:00", "2025-01-15T07:00", "2025-01-20T07:00", "2025-01-20T12:00", "2025-01-20T19:00"]
+
+
 @pytest.fixture
 def overused():
     """Two weeks; the second has 3 sessions on Mon 20 Jan (overuse) and is still going on."""
-    _store(["2025-01-13T07:00", "2025-01-15T07:00", "2025-01-20T07:00", "2025-01-20T12:00", "2025-01-20T19:00"])
+    _store(OVERUSED)
     with SessionStore(read_only=True) as store:
         sessions, strokes = store.sessions(), store.stroke_paces()
     return sessions, strokes
@@ -109,9 +112,21 @@ def test_heatmap_keys_its_red_outline_when_there_is_one(overused):
 
 
 # --- the page itself -------------------------------------------------------------------------
-@pytest.fixture
-def page(tmp_path, overused) -> Path:
-    return write_report(out_dir=tmp_path / "report", weeks=12, end=date(2025, 1, 22)).html
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> Path:
+    """The report of the `overused` history, drawn once for the tests that only read it (in a
+    data directory of its own, as every test's)."""
+    from tracker import paths
+
+    where = tmp_path_factory.mktemp("report-page")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRACKER_HOME", str(where / "tracker-home"))
+        paths.set_data_dir(None)
+        try:
+            _store(OVERUSED)
+            return write_report(out_dir=where / "report", weeks=12, end=date(2025, 1, 22)).html
+        finally:
+            paths.set_data_dir(None)
 
 
 def test_the_page_is_valid_html5_and_fetches_nothing(page):

@@ -283,3 +283,19 @@ def test_fuzz_valid_packets_with_random_headers_keep_time_increasing(headers):
         == len(headers)
         == s.packets_delivered + s.duplicates + s.out_of_order + s.implausible
     )
+
+
+def test_recent_keys_extend_remembers_what_adding_one_by_one_remembers():
+    """`extend` counts a big batch in one go; it must keep exactly the window `add` keeps."""
+    from tracker.protocol.stream import _RecentKeys
+
+    rng = np.random.default_rng(3)
+    one, batch = _RecentKeys(size=64), _RecentKeys(size=64)
+    for n in [0, 3, 8, 63, 64, 65, 200, 1, 9, 40, 7, 100]:
+        keys = rng.integers(0, 50, n).astype(np.int64)  # repeats: the counts matter
+        for k in keys.tolist():
+            one.add(k)
+        batch.extend(keys)
+        assert list(batch._order) == list(one._order)
+        assert batch._count == one._count
+        assert all((k in batch) == (k in one) for k in range(50))

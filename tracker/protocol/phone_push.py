@@ -103,7 +103,29 @@ class _Message(msgspec.Struct):
     deviceId: Any = None  # noqa: N815
 
 
+class _Xyz(msgspec.Struct):
+    x: float | None = None
+    y: float | None = None
+    z: float | None = None
+
+
+class _TypedReading(msgspec.Struct):
+    name: str
+    time: Any = None
+    values: _Xyz | None = None
+
+
+class _TypedMessage(msgspec.Struct):
+    payload: list[_TypedReading]
+    messageId: Any = None  # noqa: N815  the app's own key
+    sessionId: Any = None  # noqa: N815
+    deviceId: Any = None  # noqa: N815
+
+
 _DECODER = msgspec.json.Decoder(_Message)
+_TYPED_DECODER = msgspec.json.Decoder(_TypedMessage)
+"""The app's own messages: every `values` an object whose x, y, z (where present) are JSON
+numbers. Its floats are checked as whole columns; any other body takes the lenient path."""
 _MAX_DEPTH_BYTES = 64
 """`{` and `[` beyond this many in a row at the start mean nesting no message has."""
 
@@ -155,15 +177,60 @@ def parse_message(body: bytes) -> PushMessage:
     if len(head) == _MAX_DEPTH_BYTES and not head.strip(b"[{ \t\r\n"):
         raise PushFormatError("not_json", "JSON nested deeper than any message")
     try:
+        typed = _TYPED_DECODER.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        pass  # the lenient decoder says what is wrong, or reads values of other types
+    else:
+        msg = _message(typed)
+        _typed_readings(msg, typed.payload)
+        return msg
+    try:
         raw = _DECODER.decode(body)
     except msgspec.ValidationError as exc:
         raise PushFormatError("not_a_message", f"not a Sensor Logger message ({exc})") from None
     except (msgspec.DecodeError, RecursionError) as exc:
         raise PushFormatError("not_json", f"not JSON ({exc})") from None
+    msg = _message(raw)
+    _lenient_readings(msg, raw.payload)
+    return msg
+
+
+def _message(raw: _Message | _TypedMessage) -> PushMessage:
     message_id = raw.messageId if isinstance(raw.messageId, int) and not isinstance(raw.messageId, bool) else None
-    msg = PushMessage(message_id, _text(raw.sessionId), _text(raw.deviceId))
+    return PushMessage(message_id, _text(raw.sessionId), _text(raw.deviceId))
+
+
+def _typed_readings(msg: PushMessage, payload: list[_TypedReading]) -> None:
+    """The motion readings of a typed message: times one by one, values checked by column."""
+    columns: dict[str, tuple[list[int], list[tuple[float | None, float | None, float | None]]]] = {}
+    for reading in payload:
+        name = reading.name.strip().lower()[:64]
+        msg.names[name] = msg.names.get(name, 0) + 1
+        if name not in MOTION_NAMES:
+            continue
+        t = reading.time
+        if type(t) is not int or not 0 < t < 2**63:  # the app's own (a JSON integer) inline
+            t = _time_ns(t)
+        v = reading.values
+        if t is None or v is None:
+            msg.skipped += 1
+            continue
+        times, values = columns.setdefault(name, ([], []))
+        times.append(t)
+        values.append((v.x, v.y, v.z))
+    for name, (times, values) in columns.items():
+        xyz = np.array(values, np.float64)  # a missing axis (None) is NaN
+        with np.errstate(invalid="ignore"):
+            ok = (np.abs(xyz) <= MAX_ABS_VALUE).all(axis=1)  # NaN and inf fail too
+        msg.skipped += int(ok.size - np.count_nonzero(ok))
+        if ok.any():
+            msg.readings[name] = Readings(np.array(times, np.int64)[ok], xyz[ok])
+
+
+def _lenient_readings(msg: PushMessage, payload: list[_Reading]) -> None:
+    """The motion readings of any message, value by value (numbers as text are read too)."""
     columns: dict[str, tuple[list[int], list[tuple[float, float, float]]]] = {}
-    for reading in raw.payload:
+    for reading in payload:
         name = reading.name.strip().lower()[:64]
         msg.names[name] = msg.names.get(name, 0) + 1
         if name not in MOTION_NAMES:
@@ -178,7 +245,6 @@ def parse_message(body: bytes) -> PushMessage:
         values.append(xyz)
     for name, (times, values) in columns.items():
         msg.readings[name] = Readings(np.array(times, np.int64), np.array(values, np.float64))
-    return msg
 
 
 # --- bodies in a capture ---------------------------------------------------------------------------

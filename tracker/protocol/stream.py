@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import struct
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -126,8 +126,17 @@ class _RecentKeys:
                 del count[old]
 
     def extend(self, keys: np.ndarray) -> None:
-        for key in keys[-self.size :].tolist():
-            self.add(key)
+        new = keys[-self.size :].tolist()
+        if len(new) < self.size // 8:  # a few keys: cheaper one by one
+            for key in new:
+                self.add(key)
+            return
+        # many keys: the window is the old tail plus these, counted in C (a batch of a whole
+        # capture file would otherwise cost `size` Python calls per vectorised pass)
+        keep = max(0, len(self._order) + len(new) - self.size)
+        order = [*list(self._order)[keep:], *new] if keep < len(self._order) else new
+        self._order = deque(order)
+        self._count = dict(Counter(order))
 
     def __contains__(self, key: int) -> bool:
         return key in self._count

@@ -10,6 +10,7 @@ its `--help`); 130 interrupted by Ctrl-C. Output cut short by its reader (`track
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
@@ -37,6 +38,14 @@ _click_exceptions = importlib.import_module(typer.BadParameter.__module__)
 _NO_ARGS_IS_HELP: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 
+@functools.cache
+def _command() -> Any:
+    """The Click command tree, built once per process: Typer builds it from every command's
+    signature and type hints, which costs more than many commands' own work when `run` is called
+    again in one process (a notebook, the tests). Click makes a new context for each call."""
+    return tidy_help(typer.main.get_command(app))
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (see the module docstring).
 
@@ -46,7 +55,7 @@ def run(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        command = tidy_help(typer.main.get_command(app))
+        command = _command()
         with command.make_context("tracker", args) as ctx:
             command.invoke(ctx)
     except typer.Exit as exc:

@@ -22,6 +22,7 @@ they cannot vouch for.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -155,12 +156,20 @@ def analyze_with_details(
     of three columns and solves 3 x 3 systems, which threads do not speed up, while every
     threaded product leaves the BLAS library's worker threads spinning on the other cores for a
     while afterwards, taking them from other work (BENCHMARKS.md, issue 11)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_threads().limit(limits=1, user_api="blas"):
         return _analyze_with_details(
             recording, guidance, roller_diameter_cm=roller_diameter_cm, parameters=parameters
         )
+
+
+@functools.cache
+def _blas_threads() -> Any:
+    """The BLAS libraries loaded, found once: looking them up costs more than a short analysis.
+    numpy's is the one the analysis uses (it never imports scipy, tests/analysis/test_notebook_api.py);
+    one loaded later by someone else (scipy's) is not limited, and is not the analysis' to limit."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _analyze_with_details(

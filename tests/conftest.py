@@ -27,6 +27,17 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     paths.set_data_dir(None)
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker more than the cores this process may use. About a fifth of the
+    suite's time waits on real time (emulated sensors paced like real ones, silences and
+    watchdogs, subprocesses, a browser): a spare worker runs tests meanwhile. Measured in
+    BENCHMARKS.md ("Test suite"); PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores + 1
+
+
 def pytest_collection_modifyitems(config, items):
     _heavy_modules_first(items)
     if os.environ.get("TRACKER_HARDWARE") == "1":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import threading
 import time
 import urllib.parse
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from http.client import HTTPConnection, HTTPException
 from typing import Any
 
+import msgspec
 import numpy as np
 
 G = 9.80665
@@ -145,7 +145,7 @@ def push_messages(
         if not payload:
             continue
         body = {"messageId": len(out), "sessionId": session_id, "deviceId": device_id, "payload": payload}
-        out.append(PushedMessage(min(hi, end), json.dumps(body, separators=(",", ":")).encode(), len(out)))
+        out.append(PushedMessage(min(hi, end), msgspec.json.encode(body), len(out)))  # compact; small numbers as 0.000062, as JavaScript writes them
     return out
 
 

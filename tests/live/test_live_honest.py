@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # every module fixture replays sessions live
 
 @pytest.fixture(scope="module")
 def frames():
-    sim = simulate(5)
+    sim = simulate(5, duration_s=150.0)  # a stay, then two minutes of strokes and holds
     rec = sim.recording
     live = LiveSession(sim.truth.guidance, rec.sampling_rate_hz, rec.calibration)
     console = Console(file=io.StringIO(), record=True, width=120, force_terminal=True, color_system=None)

@@ -59,7 +59,7 @@ def _text(renderable) -> str:
 
 @pytest.fixture(scope="module")
 def sim():
-    return simulate(2)
+    return simulate(2, duration_s=150.0)  # on the roller from 23 s: time to learn the axes and roll
 
 
 def test_after_pairing_the_view_never_says_it_is_learning(sim):

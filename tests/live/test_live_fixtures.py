@@ -123,7 +123,7 @@ def test_view_replaying_the_bridge_fixture_shows_the_bridge_elements():
     console = Console(file=io.StringIO(), record=True, width=110, force_terminal=True, color_system=None)
     session = LiveSession(Guidance(), rec.sampling_rate_hz, rec.calibration)
     # the frames of a real-time session: one a second of it, and one for each warning
-    view = LiveView(console, screen=False, refresh_per_second=1.0, clock=lambda: session.state.session_s)
+    view = LiveView(console, screen=False, refresh_per_second=1.0, clock=lambda: session.session_s)
     feed = LiveFeed(session, view)
     feed.link("replay")
     frames = []

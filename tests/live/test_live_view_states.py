@@ -35,7 +35,7 @@ def _frames(calibration, recording, connection: str = "connecting") -> tuple[lis
     (rich) costs more than the analysis."""
     console = _console()
     session = LiveSession(Guidance(), recording.sampling_rate_hz, calibration)
-    view = LiveView(console, screen=False, refresh_per_second=1.0, clock=lambda: session.state.session_s)
+    view = LiveView(console, screen=False, refresh_per_second=1.0, clock=lambda: session.session_s)
     session.set_link(connection=connection)
     feed = LiveFeed(session, view)
     frames = [_text(view.render(view._state))]

@@ -12,6 +12,7 @@ from tracker.errors import UsageError
 from tracker.guidance import Guidance
 from tracker.live import LiveSession, LiveState, LiveView
 from tracker.live.feed import LiveFeed, recording_blocks
+from tracker.live.view import format_clock
 
 pytestmark = pytest.mark.slow  # each test drives the live view over a replayed session
 
@@ -86,6 +87,40 @@ def test_quiet_silences_the_cue():
     view = LiveView(console, screen=False, quiet=True)
     view.cue()
     assert view.bells == 0 and "\a" not in console.file.getvalue()
+
+
+class _CountingSession(LiveSession):
+    """A live session that counts how often its state is built."""
+
+    builds = 0
+
+    @property
+    def state(self):
+        self.builds += 1
+        return super().state
+
+
+def test_the_state_is_built_for_the_frames_drawn_and_the_last_frame_is_the_end():
+    """A feed's view takes the session's state only when it draws (a few frames a second, each
+    warning), not for every block; leaving the view draws the session as it ended."""
+    sim = simulate(8, duration_s=90.0)
+    rec = sim.recording
+    session = _CountingSession(sim.truth.guidance, rec.sampling_rate_hz, rec.calibration)
+    console = _console()
+    # a frame every 20 s of session (and one per warning): the last one drawn is seconds old
+    view = LiveView(console, screen=False, refresh_per_second=1 / 20, clock=lambda: session.session_s)
+    feed = LiveFeed(session, view)
+    blocks = 0
+    with view:
+        for blk in recording_blocks(rec, 10):
+            feed(blk)
+            blocks += 1
+    drawn = session.builds
+    assert session.stroke_count > 0
+    assert drawn <= rec.duration_s / 20 + len(feed.events) + 3 < blocks / 20
+    final = console.export_text().rsplit("tracker live", 1)[-1]
+    assert f"Strokes  {session.stroke_count} " in final, final
+    assert f"Session  {format_clock(session.session_s)} " in final, final
 
 
 def test_full_screen_context_renders():

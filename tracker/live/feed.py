@@ -29,8 +29,13 @@ class LiveFeed:
     def __init__(self, session: Any, view: Any = None, *, clock: Any = time.perf_counter) -> None:
         self.session = session
         self.view = view
-        if view is not None and hasattr(view, "set_state"):
-            view.set_state(session.state)  # the first frame shows this session (e.g. calibrated)
+        # the view takes the session's state when it draws (the first frame shows this session,
+        # e.g. calibrated); a view without `follow` is handed a state with every block
+        self._follows = view is not None and hasattr(view, "follow")
+        if self._follows:
+            view.follow(lambda: session.state)
+        elif view is not None and hasattr(view, "set_state"):
+            view.set_state(session.state)
         self.clock = clock
         self.errors = 0
         self.events: list[LiveEvent] = []
@@ -48,7 +53,7 @@ class LiveFeed:
         try:
             events = self.session.push_block(block)
             if self.view is not None:
-                self.view.update(self.session.state, events)
+                self.view.update(None if self._follows else self.session.state, events)
             warnings = [e for e in events if e.kind == "warning"]
             if warnings:
                 done = self.clock()

@@ -180,6 +180,7 @@ class LiveView:
         self.clock = clock
         self._last_draw = -math.inf  # the first update always draws
         self._state = LiveState()
+        self._source: Callable[[], LiveState] | None = None
         self._audio: Any = None
         self._audio_checked = False
 
@@ -187,6 +188,7 @@ class LiveView:
     def __enter__(self) -> LiveView:
         from rich.live import Live
 
+        self._fetch()
         self._live = Live(
             self.render(self._state),
             console=self.console,
@@ -199,6 +201,7 @@ class LiveView:
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
+            self._fetch()  # the last frame shows the session's end, not the last frame drawn
             self._live.update(self.render(self._state), refresh=True)
             self._live.__exit__(*exc)
             self._live = None
@@ -213,10 +216,23 @@ class LiveView:
         frame then shows the session as it is, e.g. calibrated from pairing, not a blank one)."""
         self._state = state
 
-    def update(self, state: LiveState, events: list[LiveEvent] | None = None, *, force: bool = False) -> None:
-        """Take a new state and the events since the last call; sound new warnings at once, redraw
-        at most `refresh_per_second` (and always when a warning arrives or `force`)."""
-        self._state = state
+    def follow(self, source: Callable[[], LiveState]) -> None:
+        """Take the state from `source` whenever a frame is drawn (`update(None, ...)`): a live
+        session builds its state in about what it costs to analyse a block, and most blocks are
+        never drawn (a few frames a second)."""
+        self._source = source
+        self._state = source()
+
+    def _fetch(self) -> None:
+        if self._source is not None:
+            self._state = self._source()
+
+    def update(self, state: LiveState | None, events: list[LiveEvent] | None = None, *, force: bool = False) -> None:
+        """Take a new state (None: the followed source's, when a frame is drawn) and the events
+        since the last call; sound new warnings at once, redraw at most `refresh_per_second` (and
+        always when a warning arrives or `force`)."""
+        if state is not None:
+            self._state = state
         warned = False
         for ev in events or ():
             if ev.kind == "warning" and ev.warning is not None:
@@ -228,6 +244,8 @@ class LiveView:
         now = self.clock()
         if force or warned or now - self._last_draw >= 1.0 / self.refresh_per_second:
             self._last_draw = now
+            if state is None:
+                self._fetch()
             self.draw()
 
     def draw(self) -> None:

@@ -40,6 +40,7 @@ def _one_error_line(err: str) -> str:
         (["record", "--emulatd"], ["record:", "--emulatd", "did you mean --emulated?", "tracker record --help"]),
         (["report", "--weeks", "0"], ["report:", "--weeks must be at least 1, not 0", "tracker report --help"]),
         (["replay"], ["replay:", "missing argument", "tracker replay --help"]),
+        (["record", "--emulated", "--max-samples", "0"], ["record:", "--max-samples must be at least 1, not 0", "tracker record --help"]),
     ],
 )
 def test_usage_errors_are_one_line_naming_the_command_and_its_help(argv, needles, capsys):
